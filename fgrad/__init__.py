@@ -1,0 +1,25 @@
+"""fgrad: functional automatic differentiation for Python on numpy.
+
+Plain Python functions are traced with tracer objects; composable transforms
+turn them into their derivatives.
+
+Example:
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: 2 * fnp.dot(x, x))(fnp.arange(4.0))
+    array([ 0.,  4.,  8., 12.])
+"""
+
+from . import numpy  # noqa: F401  (installs the array behaviour of tracers)
+from . import tree  # noqa: F401
+from .api import (  # noqa: F401
+    grad, hessian, jacfwd, jacrev, jvp, stop_gradient, value_and_grad, vjp,
+)
+from .core import LeakedTracerError, defprim  # noqa: F401
+from .testing import check_grads  # noqa: F401
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
+    "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
+]

@@ -1,0 +1,453 @@
+"""The transforms: grad, value_and_grad, vjp, jvp, jacfwd, jacrev, hessian.
+
+Each call opens a fresh trace, wraps the differentiated inputs in tracers of
+that trace, runs the function, and reads the derivative off the trace.  The
+trace is closed (``alive = False``) on the way out, even when the function
+raises, so a tracer that escapes cannot be used by mistake later.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
+from .core import Tracer, concrete
+from .tree import tree_flatten, tree_map, tree_unflatten
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
+    "stop_gradient",
+]
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def _dtype(x):
+    return np.result_type(concrete(x))
+
+
+def _check_differentiable(x, transform):
+    kind = _dtype(x).kind
+    if kind not in "fc":
+        raise TypeError(
+            f"{transform} requires floating-point (or complex) inputs, but got an input of "
+            f"dtype {_dtype(x)} with value {concrete(x)!r}. Integers and booleans have no "
+            "derivative: pass floats (e.g. 3.0 instead of 3, or x.astype(float)), or "
+            "leave this argument out of argnums."
+        )
+
+
+def _argnums_tuple(argnums, nargs, transform):
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise TypeError(
+                f"{transform}: argnums={argnums!r} but the function was called with "
+                f"{nargs} positional argument(s); argnums counts positional arguments "
+                "from 0."
+            )
+    return single, tuple(a % nargs for a in nums)
+
+
+def _split_aux(out, has_aux, transform):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"{transform}(..., has_aux=True) expects the function to return a pair "
+            f"(output, aux), but it returned {type(out).__name__}."
+        )
+    return out[0], out[1]
+
+
+def _lower(x, trace):
+    """Strip this trace's tracers from a value (for outputs and aux)."""
+    if isinstance(x, Tracer) and x.trace is trace:
+        return x.value
+    return x
+
+
+def _zeros_like(x):
+    return np.zeros(np.shape(concrete(x)), dtype=_dtype(x))
+
+
+def _substitute(args, argnums, values):
+    args = list(args)
+    for i, v in zip(argnums, values):
+        args[i] = v
+    return args
+
+
+# --------------------------------------------------------------------------
+# reverse mode
+# --------------------------------------------------------------------------
+
+
+def _reverse(fun, args, kwargs, argnums, has_aux, transform):
+    """Run ``fun`` under a new reverse trace.
+
+    Returns ``(trace, input_leaves, input_trees, out, aux)``; the trace is dead.
+    """
+    trace = ReverseTrace()
+    try:
+        in_leaves, in_trees, wrapped = [], [], []
+        for i in argnums:
+            leaves, treedef = tree_flatten(args[i])
+            for x in leaves:
+                _check_differentiable(x, transform)
+            tracers = [trace.new_input(x) for x in leaves]
+            in_leaves.append(leaves)
+            in_trees.append(treedef)
+            wrapped.append(treedef.unflatten(tracers))
+        out = fun(*_substitute(args, argnums, wrapped), **kwargs)
+        out, aux = _split_aux(out, has_aux, transform)
+    finally:
+        trace.alive = False
+    if has_aux:
+        aux = tree_map(lambda a: _lower(a, trace), aux)
+    return trace, in_leaves, in_trees, out, aux
+
+
+def _input_cotangents(trace, cts, in_leaves, in_trees, start=0):
+    """Collect per-input cotangents from the backward pass, as pytrees."""
+    results, k = [], start
+    for leaves, treedef in zip(in_leaves, in_trees):
+        out = []
+        for x in leaves:
+            c = cts[k]
+            out.append(_zeros_like(x) if c is None else c)
+            k += 1
+        results.append(treedef.unflatten(out))
+    return results
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """Return a function computing ``fun``'s value and its gradient.
+
+    ``fun`` must return a real scalar (or ``(scalar, aux)`` with ``has_aux``).
+    The gradient has the structure, shapes and dtypes of the arguments selected
+    by ``argnums`` (a tuple of gradients when ``argnums`` is a tuple).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> value, g = fgrad.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
+        >>> float(value), g
+        (5.0, array([2., 4.]))
+    """
+
+    def value_and_grad_fun(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), "grad")
+        trace, in_leaves, in_trees, out, aux = _reverse(
+            fun, args, kwargs, nums, has_aux, "grad"
+        )
+        value = _lower(out, trace)
+        shape = np.shape(concrete(value))
+        if shape != ():
+            raise TypeError(
+                f"grad requires a function with a scalar output, but it returned an array "
+                f"of shape {shape}. Use fgrad.vjp for vector-Jacobian products, "
+                "fgrad.jacrev/jacfwd for the full Jacobian, or reduce the output (e.g. "
+                ".sum()) if that is what is meant."
+            )
+        if _dtype(value).kind not in "fi" and _dtype(value).kind != "b":
+            raise TypeError(
+                f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
+                "complex outputs use fgrad.vjp, or take the real part / abs first."
+            )
+        if isinstance(out, ReverseTracer) and out.trace is trace:
+            seed = np.ones((), dtype=_dtype(value))
+            cts = trace.backward([(out.index, seed)], consume=True)
+        else:
+            cts = [None] * len(trace.tape)
+        grads = _input_cotangents(trace, cts, in_leaves, in_trees)
+        g = grads[0] if single else tuple(grads)
+        return ((value, aux), g) if has_aux else (value, g)
+
+    _wraps(value_and_grad_fun, fun, "value_and_grad")
+    return value_and_grad_fun
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """Return a function computing the gradient of scalar-valued ``fun``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: 2 * fnp.dot(x, x))(fnp.arange(4.0))
+        array([ 0.,  4.,  8., 12.])
+        >>> fgrad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+        (np.float64(3.0), np.float64(2.0))
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    def grad_fun(*args, **kwargs):
+        (value_aux, g) = vg(*args, **kwargs)
+        return (g, value_aux[1]) if has_aux else g
+
+    _wraps(grad_fun, fun, "grad")
+    return grad_fun
+
+
+def vjp(fun, *primals, has_aux=False):
+    """Evaluate ``fun(*primals)`` and return it with its vector-Jacobian product.
+
+    Returns ``(out, vjp_fun)`` (or ``(out, vjp_fun, aux)``); ``vjp_fun(ct)``
+    takes a cotangent shaped like ``out`` and returns a tuple with one
+    cotangent per primal.  ``vjp_fun`` can be called any number of times.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> out, f_vjp = fgrad.vjp(lambda x: x * x, fnp.arange(4.0))
+        >>> f_vjp(fnp.ones(4))
+        (array([0., 2., 4., 6.]),)
+    """
+    nums = tuple(range(len(primals)))
+    trace, in_leaves, in_trees, out, aux = _reverse(fun, primals, {}, nums, has_aux, "vjp")
+    out_leaves, out_tree = tree_flatten(out)
+    out_values = [_lower(o, trace) for o in out_leaves]
+
+    def vjp_fun(cotangent):
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise TypeError(
+                f"vjp_fun expected a cotangent with the structure of the output {out_tree}, "
+                f"got {ct_tree}."
+            )
+        seeds = []
+        for o, v, c in zip(out_leaves, out_values, ct_leaves):
+            if np.shape(concrete(c)) != np.shape(concrete(v)):
+                raise ValueError(
+                    f"vjp_fun: cotangent of shape {np.shape(concrete(c))} for an output of "
+                    f"shape {np.shape(concrete(v))}; they must match."
+                )
+            if isinstance(o, ReverseTracer) and o.trace is trace:
+                seeds.append((o.index, c))
+        cts = trace.backward(seeds) if seeds else [None] * len(trace.tape)
+        return tuple(_input_cotangents(trace, cts, in_leaves, in_trees))
+
+    out = out_tree.unflatten(out_values)
+    return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
+
+
+# --------------------------------------------------------------------------
+# forward mode
+# --------------------------------------------------------------------------
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Evaluate ``fun`` and its Jacobian-vector product at ``primals``.
+
+    ``primals`` and ``tangents`` are tuples (one entry per positional argument)
+    of matching structure, shapes and dtypes.  Returns ``(out, tangent_out)``
+    (or ``(out, tangent_out, aux)``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.jvp(fnp.sin, (0.0,), (2.0,))
+        (np.float64(0.0), np.float64(2.0))
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp expects primals and tangents as tuples, one entry per positional "
+            "argument: fgrad.jvp(f, (x,), (v,))"
+        )
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(f"jvp: primals {p_tree} and tangents {t_tree} differ in structure")
+    trace = ForwardTrace()
+    try:
+        tracers = []
+        for p, t in zip(p_leaves, t_leaves):
+            _check_differentiable(p, "jvp")
+            if np.shape(concrete(t)) != np.shape(concrete(p)):
+                raise ValueError(
+                    f"jvp: tangent of shape {np.shape(concrete(t))} for a primal of shape "
+                    f"{np.shape(concrete(p))}; they must match."
+                )
+            if _dtype(t) != _dtype(p):
+                from . import numpy as fnp
+
+                t = fnp.astype(t, _dtype(p))
+            tracers.append(ForwardTracer(p, trace, t))
+        out = fun(*p_tree.unflatten(tracers))
+        out, aux = _split_aux(out, has_aux, "jvp")
+    finally:
+        trace.alive = False
+    out_leaves, out_tree = tree_flatten(out)
+    values, tangents_out = [], []
+    for o in out_leaves:
+        if isinstance(o, ForwardTracer) and o.trace is trace:
+            values.append(o.value)
+            tangents_out.append(o.tangent)
+        else:
+            values.append(o)
+            tangents_out.append(_zeros_like(o))
+    result = (out_tree.unflatten(values), out_tree.unflatten(tangents_out))
+    if has_aux:
+        return result + (tree_map(lambda a: _lower(a, trace), aux),)
+    return result
+
+
+# --------------------------------------------------------------------------
+# Jacobians
+# --------------------------------------------------------------------------
+
+
+def _basis(shape, dtype):
+    """Yield one-hot arrays spanning arrays of ``shape``."""
+    size = int(np.prod(shape, dtype=int))
+    for k in range(size):
+        e = np.zeros(size, dtype=dtype)
+        e[k] = 1
+        yield e.reshape(shape)
+
+
+def jacrev(fun, argnums=0, has_aux=False):
+    """Jacobian of ``fun`` by reverse mode (one vjp per output element).
+
+    The result for an output leaf of shape ``S`` and an input leaf of shape
+    ``T`` has shape ``S + T``; pytrees nest as output structure, then input.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
+        array([[2., 0.],
+               [0., 4.]])
+    """
+
+    def jac_fun(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), "jacrev")
+
+        def partial(*dyn):
+            return fun(*_substitute(args, nums, dyn), **kwargs)
+
+        res = vjp(partial, *(args[i] for i in nums), has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        out_leaves, out_tree = tree_flatten(out)
+        per_out = []
+        for k, o in enumerate(out_leaves):
+            o_shape, o_dtype = np.shape(concrete(o)), _dtype(o)
+            rows = []
+            for e in _basis(o_shape, o_dtype):
+                ct = [e if j == k else _zeros_like(other) for j, other in enumerate(out_leaves)]
+                rows.append(tree_flatten(f_vjp(out_tree.unflatten(ct)))[0])
+            per_in = []
+            in_leaves, in_tree = tree_flatten(tuple(args[i] for i in nums))
+            for m, x in enumerate(in_leaves):
+                x_shape = np.shape(concrete(x))
+                from . import numpy as fnp
+
+                block = (fnp.stack([r[m] for r in rows]) if rows
+                         else np.zeros((0,) + x_shape, dtype=_dtype(x)))
+                per_in.append(fnp.reshape(block, o_shape + x_shape))
+            tree = in_tree.unflatten(per_in)
+            per_out.append(tree[0] if single else tree)
+        result = out_tree.unflatten(per_out)
+        return (result, res[2]) if has_aux else result
+
+    _wraps(jac_fun, fun, "jacrev")
+    return jac_fun
+
+
+def jacfwd(fun, argnums=0, has_aux=False):
+    """Jacobian of ``fun`` by forward mode (one jvp per input element).
+
+    Same shapes as :func:`jacrev`: output shape + input shape.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
+        array([[2., 0.],
+               [0., 4.]])
+    """
+
+    def jac_fun(*args, **kwargs):
+        from . import numpy as fnp
+
+        single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
+        dyn = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_flatten(dyn)
+
+        def partial(*dyn_args):
+            return fun(*_substitute(args, nums, dyn_args), **kwargs)
+
+        columns = []  # per input leaf: list of flat output tangents
+        out = aux = None
+        for m, x in enumerate(in_leaves):
+            cols = []
+            for e in _basis(np.shape(concrete(x)), _dtype(x)):
+                tangent = [e if j == m else _zeros_like(y) for j, y in enumerate(in_leaves)]
+                res = jvp(partial, dyn, tuple(in_tree.unflatten(tangent)), has_aux=has_aux)
+                out, t_out = res[0], res[1]
+                if has_aux:
+                    aux = res[2]
+                cols.append(tree_flatten(t_out)[0])
+            columns.append(cols)
+        if out is None:  # no input elements at all: evaluate once for the output shape
+            res = jvp(partial, dyn, tuple(tree_map(_zeros_like, dyn)), has_aux=has_aux)
+            out, aux = res[0], (res[2] if has_aux else None)
+        out_leaves, out_tree = tree_flatten(out)
+        per_out = []
+        for k, o in enumerate(out_leaves):
+            o_shape = np.shape(concrete(o))
+            per_in = []
+            for m, x in enumerate(in_leaves):
+                x_shape = np.shape(concrete(x))
+                cols = [c[k] for c in columns[m]]
+                if cols:
+                    block = fnp.stack(cols, axis=-1)
+                else:
+                    block = np.zeros(o_shape + (0,), dtype=_dtype(o))
+                per_in.append(fnp.reshape(block, o_shape + x_shape))
+            tree = in_tree.unflatten(per_in)
+            per_out.append(tree[0] if single else tree)
+        result = out_tree.unflatten(per_out)
+        return (result, aux) if has_aux else result
+
+    _wraps(jac_fun, fun, "jacfwd")
+    return jac_fun
+
+
+def hessian(fun, argnums=0):
+    """Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> A = fnp.array([[1.0, 2.0], [0.0, 3.0]])
+        >>> fgrad.hessian(lambda x: x @ A @ x)(fnp.ones(2))
+        array([[2., 2.],
+               [2., 6.]])
+    """
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+def stop_gradient(x):
+    """The same value with zero derivative, in every mode and at every order.
+
+    Works on pytrees.  This is fgrad's ``detach``.
+
+    Example:
+        >>> import fgrad
+        >>> fgrad.grad(lambda x: fgrad.stop_gradient(x * x) * x)(3.0)
+        np.float64(9.0)
+    """
+    from . import numpy as fnp
+
+    return tree_map(fnp.stop_gradient, x)
+
+
+def _wraps(wrapper, fun, transform):
+    name = getattr(fun, "__name__", type(fun).__name__)
+    wrapper.__name__ = f"{transform}({name})"
+    wrapper.__qualname__ = wrapper.__name__
+    wrapper.__doc__ = f"{transform} of {name}." + (
+        f"\n\n{fun.__doc__}" if getattr(fun, "__doc__", None) else ""
+    )
+    wrapper.__wrapped__ = fun
+
+
+_ = tree_unflatten

@@ -1,0 +1,444 @@
+"""The core of fgrad: primitives, the rule table, tracers and traces.
+
+Everything fgrad can differentiate is a *primitive*: a numpy implementation plus
+derivative rules, declared once with :func:`defprim` and stored in
+:data:`PRIMITIVES`, the one table that forward mode, reverse mode and every
+later transform read.
+
+A transform (``grad``, ``jvp`` ...) opens a *trace* and wraps its inputs in
+*tracers* owned by that trace.  Calling a primitive on a tracer goes through
+:func:`bind`, which hands the call to the highest-level trace among the
+arguments.  That trace unwraps only its own tracers (everything else is a
+constant to it), calls the primitive again on the unwrapped values (so lower
+traces see the call too), and records what it needs for the derivative.
+Because a trace only ever unwraps tracers it created, nested transforms cannot
+confuse each other's perturbations.  See docs/design.md for the full story.
+"""
+
+from __future__ import annotations
+
+import dis
+import itertools
+
+import numpy as np
+
+__all__ = [
+    "PRIMITIVES",
+    "Primitive",
+    "Trace",
+    "Tracer",
+    "LeakedTracerError",
+    "bind",
+    "defprim",
+    "defelementwise",
+    "variadic",
+    "concrete",
+    "is_tracer",
+]
+
+#: The rule table: primitive name -> :class:`Primitive`.
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+class LeakedTracerError(RuntimeError):
+    """A tracer was used after the transform that created it had returned."""
+
+
+# --------------------------------------------------------------------------
+# Primitives and the table
+# --------------------------------------------------------------------------
+
+
+class variadic:
+    """Marks one derivative rule that serves every positional argument.
+
+    ``variadic(rule)`` is used for primitives taking any number of arrays
+    (``concatenate``, ``stack``, ``einsum``); the rule receives the argument
+    position first: ``rule(i, t_or_g, ans, *args, **params)``.
+    """
+
+    __slots__ = ("rule", "_cache")
+
+    def __init__(self, rule):
+        self.rule = rule
+        self._cache = {}
+
+    def __getitem__(self, i):
+        fn = self._cache.get(i)
+        if fn is None:
+            rule = self.rule
+
+            def fn(*rest, **params):
+                return rule(i, *rest, **params)
+
+            fn._fgrad_uses = _used_parameters(rule, skip=1)
+            self._cache[i] = fn
+        return fn
+
+    def __len__(self):  # any position is differentiable
+        return 1 << 30
+
+
+class Primitive:
+    """One row of the rule table.
+
+    Attributes:
+        name: the primitive's name (also the key in :data:`PRIMITIVES`).
+        impl: the numpy implementation, ``impl(*args, **params)``.
+        jvp: per positional argument, a rule ``jvp_i(t, ans, *args, **params)``
+            returning the output tangent contributed by tangent ``t`` of
+            argument ``i`` (``None`` where that argument is not differentiable).
+        vjp: per positional argument, a rule ``vjp_i(g, ans, *args, **params)``
+            returning the cotangent of argument ``i`` for output cotangent ``g``.
+            Results may be broadcast against the argument's shape; the traces
+            sum them back and cast them to the argument's dtype.
+        nondiff: the output carries no derivative (comparisons, ``argmax``,
+            ``stop_gradient``): AD traces pass it through as a constant.
+        batch: the batching rule, or a batching category name (used by vmap).
+        fn: the user-facing function; calls ``impl`` directly when no argument
+            is a tracer.
+    """
+
+    __slots__ = (
+        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "test",
+        "_saves", "__dict__",
+    )
+
+    def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None):
+        self.name = name
+        self.impl = impl
+        self.jvp = jvp
+        self.vjp = vjp
+        self.nondiff = nondiff
+        self.batch = batch
+        self.test = test
+        self._saves = {}
+        self.fn = _make_function(self)
+
+    def __repr__(self):
+        return f"<fgrad primitive {self.name}>"
+
+    def __call__(self, *args, **params):
+        return self.fn(*args, **params)
+
+    def saves_for(self, positions):
+        """Which arguments (and whether ``ans``) reverse mode must keep.
+
+        ``positions`` are the argument positions being differentiated; the
+        answer is cached per tuple of positions, so this costs one dict look-up
+        per recorded operation.
+        """
+        keep = self._saves.get(positions)
+        if keep is None:
+            args_used, ans_used = set(), False
+            for pos in positions:
+                params_used = getattr(self.vjp[pos], "_fgrad_uses", None)
+                if params_used is None:  # an opaque callable: keep everything
+                    args_used, ans_used = None, True
+                    break
+                ans_used |= params_used[0]
+                args_used |= params_used[1]
+            keep = (None if args_used is None else frozenset(args_used), ans_used)
+            self._saves[positions] = keep
+        return keep
+
+
+def _used_parameters(rule, skip=0):
+    """Inspect a rule's bytecode: does it read ``ans``, and which positional args?
+
+    Returns ``(uses_ans, {arg positions used})`` or ``None`` when unknown.
+    Rules are ``rule([i,] g, ans, *args)``; the first ``skip + 2`` parameters
+    are bookkeeping.  Reverse mode keeps only what the rules read, so an
+    elementwise chain does not hold every intermediate alive.
+    """
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return None
+    if code.co_flags & 0x04:  # *args: cannot tell which positions are read
+        return None
+    names = code.co_varnames[: code.co_argcount]
+    read = set(code.co_cellvars)
+    for ins in dis.get_instructions(code):
+        if ins.opname.startswith("LOAD_"):
+            val = ins.argval
+            read.update(val if isinstance(val, tuple) else (val,))
+    uses_ans = len(names) > skip + 1 and names[skip + 1] in read
+    args_used = {k for k, name in enumerate(names[skip + 2 :]) if name in read}
+    return uses_ans, args_used
+
+
+def _annotate(rules, skip=0):
+    if rules is None or isinstance(rules, variadic):
+        return rules
+    rules = tuple(rules)
+    for r in rules:
+        if r is not None and not hasattr(r, "_fgrad_uses"):
+            try:
+                r._fgrad_uses = _used_parameters(r, skip)
+            except (AttributeError, TypeError):
+                pass
+    return rules
+
+
+def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None):
+    """Declare a primitive: its numpy implementation and derivative rules.
+
+    This is how fgrad itself fills its rule table, and how users extend it.
+    Rules are written with fgrad functions (``fgrad.numpy``), never raw numpy,
+    so that derivatives of derivatives are traced too.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.core import defprim
+        >>> cube = defprim("my_cube", lambda x: x**3,
+        ...                jvp=[lambda t, ans, x: 3 * x**2 * t],
+        ...                vjp=[lambda g, ans, x: 3 * x**2 * g])
+        >>> float(fgrad.grad(cube)(2.0))
+        12.0
+
+    Args:
+        name: unique name, also shown in error messages and graph listings.
+        impl: numpy implementation ``impl(*args, **params)``.
+        jvp: sequence of per-argument tangent rules (or :class:`variadic`).
+        vjp: sequence of per-argument cotangent rules (or :class:`variadic`).
+        nondiff: mark the output as carrying no derivative.
+        batch: batching rule or category, for ``vmap``.
+        test: hints for the systematic test (domain, sample arguments).
+
+    Returns:
+        The user-facing function (``prim.fn``); the :class:`Primitive` itself is
+        ``PRIMITIVES[name]`` and also ``fn.primitive``.
+    """
+    if name in PRIMITIVES:
+        raise ValueError(f"a primitive named {name!r} is already in the table")
+    if not nondiff and (jvp is None or vjp is None):
+        raise ValueError(
+            f"primitive {name!r} needs both jvp and vjp rules, or nondiff=True"
+        )
+    prim = Primitive(name, impl, _annotate(jvp), _annotate(vjp), nondiff, batch, test)
+    PRIMITIVES[name] = prim
+    return prim.fn
+
+
+def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=None):
+    """Declare an elementwise primitive from its partial derivatives.
+
+    ``partials[i](ans, *args)`` is the derivative of the output with respect to
+    argument ``i`` (elementwise), written with fgrad functions; ``None`` marks a
+    non-differentiable argument.  Then ``jvp_i = t * d_i`` and ``vjp_i = g * d_i``.
+    Broadcasting is undone centrally by the traces.
+    ``vjp`` may override the derived cotangent rules (e.g. for complex inputs).
+
+    Example:
+        >>> from fgrad.core import defelementwise
+        >>> import fgrad, fgrad.numpy as fnp, numpy as np
+        >>> softsign = defelementwise("my_softsign", lambda x: x / (1 + np.abs(x)),
+        ...                           lambda ans, x: 1 / (1 + fnp.abs(x)) ** 2)
+        >>> float(fgrad.grad(softsign)(0.0))
+        1.0
+    """
+    jvps, vjps = [], []
+    for d in partials:
+        if d is None:
+            jvps.append(None)
+            vjps.append(None)
+            continue
+        jvps.append(_elementwise_rule(d))
+        vjps.append(_elementwise_rule(d))
+    return defprim(
+        name, impl, jvps, vjp if vjp is not None else vjps, batch=batch, test=test
+    )
+
+
+def _elementwise_rule(d):
+    def rule(t, ans, *args):
+        return PRIMITIVES["multiply"].fn(t, d(ans, *args))
+
+    uses = _used_parameters(d, skip=-1)  # d(ans, *args): ans is parameter 0
+    rule._fgrad_uses = uses
+    return rule
+
+
+# --------------------------------------------------------------------------
+# Tracers
+# --------------------------------------------------------------------------
+
+_levels = itertools.count(1)
+
+
+class Trace:
+    """Base class of the traces that transforms open (one per transform call).
+
+    ``level`` orders nested traces: the newest (innermost) has the highest
+    level.  ``alive`` is cleared when the transform returns, so a tracer that
+    escapes raises :class:`LeakedTracerError` instead of giving a wrong number.
+    """
+
+    __slots__ = ("level", "alive", "__weakref__")
+
+    def __init__(self):
+        self.level = next(_levels)
+        self.alive = True
+
+    def process(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def leaked(self, prim):
+        return LeakedTracerError(
+            f"a tracer from {type(self).__name__.replace('Trace', '').lower()} "
+            f"mode was used in {prim.name!r} after its transform had returned. "
+            "A value was stored outside the function being differentiated "
+            "(a global, a list, an attribute, or the aux output of a call that "
+            "should have been unpacked). Return the value from the function "
+            "instead, or wrap it in fgrad.stop_gradient before storing it."
+        )
+
+
+class Tracer:
+    """An array-like stand-in for a value inside a transform.
+
+    Tracers carry their concrete value (``.value``), so Python control flow on
+    them works; arithmetic, comparisons and array methods dispatch to
+    fgrad.numpy, and numpy's own functions reach fgrad through NEP 13/18.
+    """
+
+    __slots__ = ("value", "trace")
+    __array_priority__ = 1000
+    __hash__ = None
+
+    # Attributes of the concrete value ---------------------------------
+    @property
+    def shape(self):
+        return np.shape(concrete(self))
+
+    @property
+    def ndim(self):
+        return np.ndim(concrete(self))
+
+    @property
+    def size(self):
+        return np.size(concrete(self))
+
+    @property
+    def dtype(self):
+        return np.result_type(concrete(self))
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d traced array")
+        return shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        # Control flow on traced values is allowed: the branch taken is a
+        # decision, not a value that flows into the derivative.
+        return bool(concrete(self))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({concrete(self)!r})"
+
+    # Conversions that would silently drop the derivative -----------------
+    def _no_conversion(self, what):
+        raise TypeError(
+            f"{what}() of a traced value would drop its derivative. Keep it as an "
+            "array (use fgrad.numpy functions), or call fgrad.stop_gradient(x) "
+            "first if a constant is really meant."
+        )
+
+    def __float__(self):
+        self._no_conversion("float")
+
+    def __int__(self):
+        self._no_conversion("int")
+
+    def __complex__(self):
+        self._no_conversion("complex")
+
+    def __index__(self):
+        self._no_conversion("operator.index")
+
+    def item(self, *args):
+        self._no_conversion("item")
+
+    def tolist(self):
+        self._no_conversion("tolist")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "a traced value was converted to a plain numpy array (np.asarray / "
+            "np.array or a numpy function fgrad does not dispatch), which would "
+            "silently drop its derivative. Use fgrad.numpy (import fgrad.numpy as "
+            "fnp) for this operation, or fgrad.stop_gradient(x) if a constant is "
+            "really meant."
+        )
+
+    # In-place mutation is not functional ----------------------------------
+    def __setitem__(self, idx, val):
+        raise TypeError(
+            "traced arrays are immutable: `x[idx] = v` would change a value the "
+            "derivative depends on. Write `x = x.at[idx].set(v)` (or "
+            "`.at[idx].add(v)`), or build the array with fgrad.numpy.stack / "
+            "concatenate."
+        )
+
+
+def is_tracer(x):
+    """True if ``x`` is a tracer of any live or dead transform."""
+    return isinstance(x, Tracer)
+
+
+def concrete(x):
+    """The plain numpy value under any number of tracer layers.
+
+    Example:
+        >>> import fgrad
+        >>> fgrad.grad(lambda x: (print(fgrad.core.concrete(x)), x * x)[1])(3.0)
+        3.0
+        np.float64(6.0)
+    """
+    while isinstance(x, Tracer):
+        x = x.value
+    return x
+
+
+# --------------------------------------------------------------------------
+# Dispatch
+# --------------------------------------------------------------------------
+
+
+def bind(prim, args, params):
+    """Apply ``prim`` to ``args`` where at least one argument is a tracer.
+
+    The trace with the highest level among the arguments processes the call.
+    """
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a.trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def _make_function(prim):
+    impl = prim.impl
+    tracer = Tracer
+
+    def fn(*args, **params):
+        for a in args:
+            if isinstance(a, tracer):
+                return bind(prim, args, params)
+        return impl(*args, **params)
+
+    fn.__name__ = prim.name
+    fn.__qualname__ = prim.name
+    fn.__doc__ = getattr(impl, "__doc__", None)
+    fn.primitive = prim
+    return fn

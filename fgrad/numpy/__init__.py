@@ -1,0 +1,34 @@
+"""fgrad.numpy: numpy-compatible functions that accept arrays, scalars and tracers.
+
+Use it as ``import fgrad.numpy as fnp``.  On plain numpy inputs every function
+returns exactly what numpy returns; on tracers it records the operation for
+differentiation.  Plain ``numpy`` code differentiates too: numpy hands tracers
+to these functions through ``__array_ufunc__``/``__array_function__``.
+
+Example:
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.sin(x) ** 2))(fnp.zeros(2))
+    array([0., 0.])
+"""
+
+import numpy as _np
+
+from ..primitives.elementwise import *  # noqa: F401,F403
+from ..primitives.products import *  # noqa: F401,F403
+from ..primitives.reductions import *  # noqa: F401,F403
+from ..primitives.shape import *  # noqa: F401,F403
+from ._creation import *  # noqa: F401,F403
+from ._composites import *  # noqa: F401,F403
+from . import linalg  # noqa: F401,E402
+
+# Constants and dtypes, so that `fnp.pi` and `fnp.float32` work as in numpy.
+pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+complex64, complex128 = _np.complex64, _np.complex128
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, bool_, ndarray, dtype = _np.uint8, _np.bool_, _np.ndarray, _np.dtype
+shape, ndim, size, result_type = _np.shape, _np.ndim, _np.size, _np.result_type
+
+from ._dispatch import install as _install  # noqa: E402
+
+_install()

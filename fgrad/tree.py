@@ -1,0 +1,185 @@
+"""Pytrees: nested containers of arrays that transforms accept and return.
+
+Tuples, lists, dicts (in sorted key order, as JAX), namedtuples and ``None`` (a
+node with no leaves) are containers; everything else is a leaf.  Register your
+own container types with :func:`register_pytree_node`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
+    "register_pytree_node", "PyTreeDef",
+]
+
+_REGISTRY = {}
+
+
+def register_pytree_node(cls, flatten, unflatten):
+    """Teach fgrad a container type.
+
+    ``flatten(obj) -> (children, aux)`` and ``unflatten(aux, children) -> obj``;
+    ``aux`` is static data (hashable, compared for structure equality).
+
+    Example:
+        >>> import fgrad
+        >>> class Pair:
+        ...     def __init__(self, a, b): self.a, self.b = a, b
+        >>> fgrad.tree.register_pytree_node(
+        ...     Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
+        >>> fgrad.tree.tree_leaves(Pair(1.0, 2.0))
+        [1.0, 2.0]
+    """
+    _REGISTRY[cls] = (flatten, unflatten)
+
+
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _children(x):
+    """``(children, aux, rebuild)`` for a container, or ``None`` for a leaf."""
+    t = type(x)
+    if t is tuple or t is list:
+        return x, None, t
+    if t is dict:
+        keys = sorted(x)
+        return [x[k] for k in keys], tuple(keys), dict
+    if x is None:
+        return (), None, None
+    if t in _REGISTRY:
+        children, aux = _REGISTRY[t][0](x)
+        return children, aux, t
+    if _is_namedtuple(x):
+        return tuple(x), None, t
+    return None
+
+
+class PyTreeDef:
+    """The shape of a pytree without its leaves.  Compare with ``==``."""
+
+    __slots__ = ("kind", "aux", "children", "num_leaves")
+
+    def __init__(self, kind, aux, children):
+        self.kind, self.aux, self.children = kind, aux, children
+        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, PyTreeDef)
+            and self.kind == other.kind
+            and self.aux == other.aux
+            and self.children == other.children
+        )
+
+    def __hash__(self):
+        return hash((self.kind, self.aux, self.children))
+
+    def __repr__(self):
+        if self.kind == "leaf":
+            return "*"
+        if self.kind is None:
+            return "None"
+        inner = ", ".join(map(repr, self.children))
+        name = getattr(self.kind, "__name__", str(self.kind))
+        return f"{name}({inner})"
+
+    def unflatten(self, leaves):
+        """Rebuild a pytree of this structure from a sequence of leaves."""
+        it = iter(leaves)
+        out = _build(self, it)
+        return out
+
+
+_LEAF = PyTreeDef("leaf", None, ())
+
+
+def _flatten(x, leaves):
+    info = _children(x)
+    if info is None:
+        leaves.append(x)
+        return _LEAF
+    children, aux, kind = info
+    return PyTreeDef(kind, aux, tuple(_flatten(c, leaves) for c in children))
+
+
+def _build(treedef, it):
+    kind = treedef.kind
+    if kind == "leaf":
+        return next(it)
+    if kind is None:
+        return None
+    children = [_build(c, it) for c in treedef.children]
+    if kind is tuple or kind is list:
+        return kind(children)
+    if kind is dict:
+        return dict(zip(treedef.aux, children))
+    if kind in _REGISTRY:
+        return _REGISTRY[kind][1](treedef.aux, children)
+    return kind(*children)  # namedtuple
+
+
+def tree_flatten(tree):
+    """Split a pytree into its list of leaves and its structure.
+
+    Example:
+        >>> from fgrad.tree import tree_flatten
+        >>> leaves, treedef = tree_flatten({"b": (1, 2), "a": 3})
+        >>> leaves
+        [3, 1, 2]
+    """
+    leaves = []
+    treedef = _flatten(tree, leaves)
+    return leaves, treedef
+
+
+def tree_unflatten(treedef, leaves):
+    """Inverse of :func:`tree_flatten`.
+
+    Example:
+        >>> from fgrad.tree import tree_flatten, tree_unflatten
+        >>> leaves, treedef = tree_flatten([1, (2, 3)])
+        >>> tree_unflatten(treedef, [x * 10 for x in leaves])
+        [10, (20, 30)]
+    """
+    return treedef.unflatten(leaves)
+
+
+def tree_leaves(tree):
+    """The leaves of a pytree, in flattening order.
+
+    Example:
+        >>> from fgrad.tree import tree_leaves
+        >>> tree_leaves([1, {"x": 2}, None])
+        [1, 2]
+    """
+    return tree_flatten(tree)[0]
+
+
+def tree_structure(tree):
+    """The :class:`PyTreeDef` of a pytree.
+
+    Example:
+        >>> from fgrad.tree import tree_structure
+        >>> tree_structure((1, [2]))
+        tuple(*, list(*))
+    """
+    return tree_flatten(tree)[1]
+
+
+def tree_map(fn, tree, *rest):
+    """Apply ``fn`` leaf by leaf over one or more pytrees of the same structure.
+
+    Example:
+        >>> from fgrad.tree import tree_map
+        >>> tree_map(lambda a, b: a + b, {"w": 1, "b": 2}, {"w": 10, "b": 20})
+        {'b': 22, 'w': 11}
+    """
+    leaves, treedef = tree_flatten(tree)
+    others = []
+    for r in rest:
+        r_leaves, r_def = tree_flatten(r)
+        if r_def != treedef:
+            raise ValueError(f"tree_map: pytree structures differ: {treedef} vs {r_def}")
+        others.append(r_leaves)
+    return treedef.unflatten([fn(*xs) for xs in zip(leaves, *others)])
