@@ -16,10 +16,13 @@ import numpy as _np
 from ..primitives.elementwise import *  # noqa: F401,F403
 from ..primitives.products import *  # noqa: F401,F403
 from ..primitives.reductions import *  # noqa: F401,F403
+from ..primitives.scans import *  # noqa: F401,F403
 from ..primitives.shape import *  # noqa: F401,F403
+from ..primitives.indexing import *  # noqa: F401,F403
+from ..primitives.special import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._composites import *  # noqa: F401,F403
-from . import linalg  # noqa: F401,E402
+from . import fft, linalg  # noqa: F401,E402
 
 # Constants and dtypes, so that `fnp.pi` and `fnp.float32` work as in numpy.
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis

@@ -1,0 +1,3 @@
+"""Rows of the rule table: indexing (being filled in)."""
+
+__all__ = []

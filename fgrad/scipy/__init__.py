@@ -1,0 +1,1 @@
+"""fgrad.scipy: differentiable counterparts of scipy functions (scipy is optional)."""
