@@ -11,6 +11,7 @@ Example:
 
 from . import numpy  # noqa: F401  (installs the array behaviour of tracers)
 from . import tree  # noqa: F401
+from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
 from .api import (  # noqa: F401
     grad, hessian, jacfwd, jacrev, jvp, stop_gradient, value_and_grad, vjp,
 )

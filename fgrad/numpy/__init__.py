@@ -19,7 +19,6 @@ from ..primitives.reductions import *  # noqa: F401,F403
 from ..primitives.scans import *  # noqa: F401,F403
 from ..primitives.shape import *  # noqa: F401,F403
 from ..primitives.indexing import *  # noqa: F401,F403
-from ..primitives.special import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._composites import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401,E402
