@@ -268,7 +268,9 @@ def jvp(fun, primals, tangents, has_aux=False):
                     f"jvp: tangent of shape {np.shape(concrete(t))} for a primal of shape "
                     f"{np.shape(concrete(p))}; they must match."
                 )
-            if _dtype(t) != _dtype(p):
+            if not isinstance(t, Tracer):
+                t = np.asarray(t, dtype=_dtype(p))
+            elif _dtype(t) != _dtype(p):
                 from . import numpy as fnp
 
                 t = fnp.astype(t, _dtype(p))

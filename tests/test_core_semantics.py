@@ -1,0 +1,360 @@
+"""The semantics the core promises: nesting, leaks, errors, dtypes, pytrees, dispatch."""
+
+import collections
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fgrad
+import fgrad.numpy as fnp
+from fgrad.autodiff import ReverseTrace
+
+# --- composition and perturbation confusion ------------------------------------
+
+
+def test_no_perturbation_confusion_in_reverse_mode():
+    f = lambda a: a * fgrad.grad(lambda b: a + b)(1.0)
+    assert fgrad.grad(f)(1.0) == 1.0
+
+
+def test_no_perturbation_confusion_in_forward_mode():
+    def f(a):
+        return a * fgrad.jvp(lambda b: a + b, (1.0,), (1.0,))[1]
+
+    assert fgrad.jvp(f, (1.0,), (1.0,))[1] == 1.0
+
+
+def test_no_perturbation_confusion_mixed_modes():
+    f = lambda a: a * fgrad.jvp(lambda b: a * b, (1.0,), (1.0,))[1]  # = a * a
+    assert fgrad.grad(f)(3.0) == 6.0
+    g = lambda a: a * fgrad.grad(lambda b: a * b)(1.0)  # = a * a
+    assert fgrad.jvp(g, (3.0,), (1.0,))[1] == 6.0
+
+
+@given(st.floats(-2, 2))
+def test_every_transform_nests_with_every_other(x):
+    f = lambda x: fnp.sin(x) * fnp.exp(x / 2)
+    d1 = lambda x: np.cos(x) * np.exp(x / 2) + 0.5 * np.sin(x) * np.exp(x / 2)
+    d2 = lambda x: (-np.sin(x) + np.cos(x) + 0.25 * np.sin(x)) * np.exp(x / 2)
+    d3 = lambda x: (-np.cos(x) - 1.5 * np.sin(x) + 0.75 * np.cos(x) + 0.125 * np.sin(x)) * np.exp(x / 2)
+    fwd = lambda g: (lambda x: fgrad.jvp(g, (x,), (1.0,))[1])
+    rev = fgrad.grad
+    for outer in (fwd, rev):
+        for inner in (fwd, rev):
+            np.testing.assert_allclose(outer(inner(f))(x), d2(x), rtol=1e-12, atol=1e-12)
+            for innermost in (fwd, rev):
+                np.testing.assert_allclose(
+                    outer(inner(innermost(f)))(x), d3(x), rtol=1e-11, atol=1e-11
+                )
+    np.testing.assert_allclose(rev(f)(x), d1(x), rtol=1e-13, atol=1e-13)
+
+
+def test_jacfwd_of_jacrev_matches_analytic_hessian():
+    f = lambda x: fnp.sum(fnp.sin(x) * x[::-1])
+    x = np.array([0.3, -0.4, 1.1])
+    H = fgrad.jacfwd(fgrad.jacrev(f))(x)
+    H2 = fgrad.jacrev(fgrad.jacfwd(f))(x)
+    n = len(x)
+    want = np.zeros((n, n))
+    for i in range(n):
+        j = n - 1 - i
+        want[i, i] += -np.sin(x[i]) * x[j]
+        want[i, j] += np.cos(x[i])
+        want[j, i] += np.cos(x[i])
+    np.testing.assert_allclose(H, want, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(H2, want, rtol=1e-13, atol=1e-14)
+
+
+# --- control flow -----------------------------------------------------------------
+
+
+def test_python_control_flow_on_traced_values():
+    def f(x):
+        if x.sum() > 0:
+            return fnp.sum(x**2)
+        return fnp.sum(x**3)
+
+    np.testing.assert_array_equal(fgrad.grad(f)(np.array([1.0, 2.0])), [2.0, 4.0])
+    np.testing.assert_array_equal(fgrad.grad(f)(np.array([-1.0, -2.0])), [3.0, 12.0])
+
+
+def test_deep_loop_of_100000_steps_has_no_recursion_error():
+    def f(x):
+        for _ in range(100_000):
+            x = x * 1.00001
+        return x
+
+    g = fgrad.grad(f)(1.0)
+    np.testing.assert_allclose(g, 1.00001**100_000, rtol=1e-9)
+
+
+# --- leaked tracers and exceptions ---------------------------------------------------
+
+
+def test_leaked_tracer_raises_instead_of_giving_a_wrong_number():
+    leaked = []
+
+    def f(x):
+        leaked.append(x)
+        return x * x
+
+    fgrad.grad(f)(3.0)
+    with pytest.raises(fgrad.LeakedTracerError, match="after its transform had returned"):
+        fgrad.grad(lambda y: y * leaked[0])(2.0)
+    with pytest.raises(fgrad.LeakedTracerError):
+        leaked[0] + 1.0
+
+
+def test_leaked_forward_tracer_raises():
+    leaked = []
+    fgrad.jvp(lambda x: leaked.append(x) or x, (1.0,), (1.0,))
+    with pytest.raises(fgrad.LeakedTracerError):
+        fgrad.grad(lambda y: y * leaked[0])(2.0)
+
+
+def test_has_aux_returns_plain_values_not_tracers():
+    g, aux = fgrad.grad(lambda x: (x * x, {"x": x, "sq": x * x}), has_aux=True)(3.0)
+    assert g == 6.0
+    assert not fgrad.core.is_tracer(aux["x"]) and aux["x"] == 3.0
+    assert aux["sq"] == 9.0
+
+
+def test_exception_propagates_unchanged_and_state_stays_clean():
+    class Boom(Exception):
+        pass
+
+    def bad(x):
+        _ = x * 2
+        raise Boom("inside")
+
+    with pytest.raises(Boom, match="inside"):
+        fgrad.grad(bad)(1.0)
+    with pytest.raises(Boom):
+        fgrad.jvp(bad, (1.0,), (1.0,))
+    with pytest.raises(Boom):
+        fgrad.grad(lambda x: fgrad.grad(bad)(x))(1.0)
+    assert fgrad.grad(lambda x: x * x)(3.0) == 6.0
+    assert fgrad.jvp(lambda x: x * x, (3.0,), (1.0,))[1] == 6.0
+
+
+# --- dtypes ------------------------------------------------------------------------------
+
+
+def test_float32_in_float32_out_and_python_scalars_are_weak():
+    x = np.arange(3, dtype=np.float32)
+    g = fgrad.grad(lambda x: fnp.sum(fnp.sin(x) * 2.5 + x**2))(x)
+    assert g.dtype == np.float32
+    _, t = fgrad.jvp(lambda x: fnp.exp(x) * 0.5, (x,), (np.ones(3, np.float32),))
+    assert t.dtype == np.float32
+    _, f_vjp = fgrad.vjp(lambda x: x * 3.0, x)
+    assert f_vjp(np.ones(3, np.float32))[0].dtype == np.float32
+
+
+def test_float32_input_mixed_with_float64_constant_gets_float32_gradient():
+    x = np.ones(2, dtype=np.float32)
+    c = np.array([1.0, 2.0])  # float64 constant upcasts the computation
+    g = fgrad.grad(lambda x: fnp.sum(x * c))(x)
+    assert g.dtype == np.float32
+    np.testing.assert_array_equal(g, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [3, np.arange(3), np.array([True, False])])
+def test_grad_with_respect_to_integer_or_bool_input_is_a_clear_type_error(bad):
+    with pytest.raises(TypeError, match="floating-point"):
+        fgrad.grad(lambda x: fnp.sum(x * 1.0))(bad)
+
+
+def test_grad_of_non_scalar_output_names_shape_and_suggests_vjp():
+    with pytest.raises(TypeError, match=r"shape \(3,\).*vjp.*jacrev"):
+        fgrad.grad(lambda x: x * 2)(np.ones(3))
+
+
+def test_output_independent_of_input_gives_zeros_of_its_shape_and_dtype():
+    x = np.ones((2, 3), dtype=np.float32)
+    g = fgrad.grad(lambda x, y: y * 2.0, argnums=0)(x, 1.0)
+    assert g.shape == (2, 3) and g.dtype == np.float32 and not g.any()
+    gx, gy = fgrad.grad(lambda x, y: fnp.sum(x), argnums=(0, 1))(x, 5.0)
+    assert gy == 0.0
+    _, t = fgrad.jvp(lambda x: np.float64(3.0), (1.0,), (1.0,))
+    assert t == 0.0
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_in_place_mutation_of_a_tracer_suggests_at_set():
+    def f(x):
+        x[0] = 1.0
+        return x.sum()
+
+    with pytest.raises(TypeError, match=r"x.at\[idx\].set"):
+        fgrad.grad(f)(np.ones(3))
+
+
+def test_writing_a_tracer_into_a_numpy_array_is_refused():
+    def f(x):
+        buf = np.zeros(3)
+        buf += x
+        return buf.sum()
+
+    with pytest.raises(TypeError, match="in place"):
+        fgrad.grad(f)(np.ones(3))
+    with pytest.raises(TypeError):
+        fgrad.grad(lambda x: np.asarray(x).sum())(np.ones(3))
+
+
+def test_at_set_and_add_are_the_functional_way():
+    def f(x):
+        y = fnp.at(x)[0].set(10.0 * x[1])  # works on arrays and tracers alike
+        y = fnp.at(y)[np.array([2, 2])].add(x[0])
+        return fnp.sum(y * y)
+
+    def f_tracer_spelling(x):
+        y = x.at[0].set(10.0 * x[1])
+        y = y.at[np.array([2, 2])].add(x[0])
+        return fnp.sum(y * y)
+
+    x = np.array([1.0, 2.0, 3.0])
+    y0, y1, y2 = 10 * x[1], x[1], x[2] + 2 * x[0]
+    want = np.array([2 * y2 * 2, 2 * y0 * 10 + 2 * y1, 2 * y2])
+    np.testing.assert_allclose(fgrad.grad(f)(x), want)
+    np.testing.assert_allclose(fgrad.grad(f_tracer_spelling)(x), want)
+    fgrad.check_grads(f, (x,), order=2)
+
+
+def test_float_conversion_of_tracer_is_refused():
+    with pytest.raises(TypeError, match="stop_gradient"):
+        fgrad.grad(lambda x: float(x) * x)(1.0)
+
+
+def test_argnums_out_of_range_is_explained():
+    with pytest.raises(TypeError, match="argnums"):
+        fgrad.grad(lambda x: x, argnums=2)(1.0)
+
+
+# --- plain numpy code differentiates (NEP 13/18) -----------------------------------------
+
+
+def test_plain_numpy_function_differentiates():
+    def f(x):
+        y = np.tanh(x) * np.exp(-x) + np.sum(x**2) / np.sqrt(x.size)
+        return np.sum(np.maximum(y, 0.1) @ np.ones((3, 2)))
+
+    x = np.array([0.3, -0.1, 0.7])
+    fgrad.check_grads(f, (x,), order=2)
+    g_np = fgrad.grad(f)(x)
+    g_fnp = fgrad.grad(lambda x: f(x))(x)
+    np.testing.assert_array_equal(g_np, g_fnp)
+
+
+def test_ndarray_times_tracer_reaches_the_tracer():
+    a = np.array([1.0, 2.0, 3.0])
+    g = fgrad.grad(lambda x: np.sum(a * x + a / x - a**x))(np.ones(3))
+    np.testing.assert_allclose(g, a - a - a * np.log(a))
+
+
+def test_numpy_function_without_rule_raises_naming_it():
+    with pytest.raises(TypeError, match=r"numpy.*unwrap"):
+        fgrad.grad(lambda x: np.sum(np.unwrap(x)))(np.ones(3))
+
+
+# --- tracers behave like arrays ---------------------------------------------------------
+
+
+def test_tracer_array_protocol():
+    def f(x):
+        assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+        assert x.dtype == np.float64
+        rows = [r for r in x]
+        y = x.T @ x + rows[0].sum() - x.mean() + x.max() * x.min()
+        y = y + abs(-x.T).reshape(3, 2).dot(np.ones((2, 3)))
+        return (y.sum() + x.reshape(-1)[2] ** 2 + x.prod() + x.var() + x.std()) / 10
+
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    fgrad.check_grads(f, (x,), order=2)
+
+
+@given(st.sampled_from(["+", "-", "*", "/", "**", "@"]))
+def test_operators_and_reflected_operators(op):
+    a = np.array([[1.5, 2.0], [0.5, 1.0]])
+    fwd = eval(f"lambda x, a=a: ((x {op} a) + (a {op} x)).sum()")
+    fgrad.check_grads(fwd, (np.array([[1.1, 0.7], [1.3, 0.9]]),), order=2)
+
+
+# --- pytrees -----------------------------------------------------------------------------
+
+
+Params = collections.namedtuple("Params", ["w", "b"])
+
+
+def test_pytree_inputs_outputs_and_argnums():
+    def loss(p, data):
+        x, y = data["x"], data["y"]
+        pred = x @ p.w + p.b[0]
+        return fnp.mean((pred - y) ** 2)
+
+    p = Params(w=np.array([0.5, -0.3]), b=[np.array(0.1)])
+    data = {"x": np.array([[1.0, 2.0], [3.0, 4.0]]), "y": np.array([1.0, 0.0])}
+    g = fgrad.grad(loss)(p, data)
+    assert isinstance(g, Params) and isinstance(g.b, list)
+    r = (data["x"] @ p.w + 0.1) - data["y"]
+    np.testing.assert_allclose(g.w, data["x"].T @ r, rtol=1e-14)
+    np.testing.assert_allclose(g.b[0], r.sum(), rtol=1e-14)
+    gp, gd = fgrad.grad(loss, argnums=(0, 1))(p, data)
+    assert set(gd) == {"x", "y"}
+    np.testing.assert_allclose(gd["y"], -r, rtol=1e-14)
+
+
+def test_jacobian_of_pytrees_has_output_then_input_structure():
+    f = lambda d: {"s": d["a"] * d["b"], "t": fnp.sum(d["a"])}
+    d = {"a": np.array([1.0, 2.0]), "b": 3.0}
+    for jac in (fgrad.jacfwd, fgrad.jacrev):
+        J = jac(f)(d)
+        assert J["s"]["a"].shape == (2, 2) and J["s"]["b"].shape == (2,)
+        np.testing.assert_array_equal(J["s"]["a"], 3 * np.eye(2))
+        np.testing.assert_array_equal(J["s"]["b"], [1.0, 2.0])
+        np.testing.assert_array_equal(J["t"]["a"], [1.0, 1.0])
+
+
+def test_custom_pytree_registration():
+    class Point:
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+    fgrad.tree.register_pytree_node(Point, lambda p: ((p.x, p.y), None), lambda _, c: Point(*c))
+    g = fgrad.grad(lambda p: p.x * p.y)(Point(2.0, 5.0))
+    assert isinstance(g, Point) and (g.x, g.y) == (5.0, 2.0)
+
+
+def test_vjp_function_can_be_called_many_times():
+    out, f_vjp = fgrad.vjp(lambda x: fnp.sin(x) * x, np.array([0.5, 1.0]))
+    a = f_vjp(np.array([1.0, 0.0]))[0]
+    b = f_vjp(np.array([0.0, 1.0]))[0]
+    c = f_vjp(np.array([1.0, 1.0]))[0]
+    np.testing.assert_allclose(a + b, c)
+    np.testing.assert_allclose(fgrad.vjp(lambda x: x, 1.0)[1](2.0), (2.0,))
+
+
+def test_value_and_grad_and_has_aux():
+    (v, aux), g = fgrad.value_and_grad(lambda x: (x**3, "note"), has_aux=True)(2.0)
+    assert (v, aux, g) == (8.0, "note", 12.0)
+
+
+# --- memory: reverse mode keeps only what the rules read ----------------------------------
+
+
+def test_reverse_mode_does_not_keep_unneeded_intermediates():
+    trace = ReverseTrace()
+    x = trace.new_input(np.ones(1000))
+    y = fnp.sin(x)
+    big = y * 1.5  # multiply by a constant: its vjp reads only the constant
+    z = big + 0.25  # add: its vjp reads nothing
+    ref = weakref.ref(big.value)
+    del big, z, y
+    gc.collect()
+    assert ref() is None, "an intermediate was kept alive on the tape without need"
+    trace.alive = False
