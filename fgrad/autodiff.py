@@ -64,6 +64,8 @@ class ForwardTrace(Trace):
         ans = prim.fn(*primals, **params)
         if prim.nondiff or tangents is None:
             return ans
+        if not hasattr(ans, "shape"):  # a user impl returned a Python scalar
+            ans = np.asarray(ans)[()]
         out = None
         rules = prim.jvp
         for i, t in tangents:
@@ -133,6 +135,8 @@ class ReverseTrace(Trace):
         ans = prim.fn(*vals, **params)
         if prim.nondiff or not parents:
             return ans
+        if not hasattr(ans, "shape"):  # a user impl returned a Python scalar
+            ans = np.asarray(ans)[()]
         positions = tuple(p for p, _ in parents)
         keep_args, keep_ans = prim.saves_for(positions)
         if keep_args is None:

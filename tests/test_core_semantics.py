@@ -358,3 +358,16 @@ def test_reverse_mode_does_not_keep_unneeded_intermediates():
     gc.collect()
     assert ref() is None, "an intermediate was kept alive on the tape without need"
     trace.alive = False
+
+
+def test_user_primitive_whose_impl_returns_python_scalars():
+    from fgrad.core import defprim
+
+    cube = defprim(
+        "test_python_scalar_cube", lambda x: float(x) ** 3,
+        jvp=[lambda t, ans, x: 3 * x**2 * t], vjp=[lambda g, ans, x: 3 * x**2 * g],
+        test={"skip": "takes Python floats only"},
+    )
+    assert fgrad.grad(cube)(2.0) == 12.0
+    assert fgrad.jvp(cube, (2.0,), (1.0,))[1] == 12.0
+    assert fgrad.grad(fgrad.grad(cube))(2.0) == 12.0
