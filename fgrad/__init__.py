@@ -17,10 +17,12 @@ from .api import (  # noqa: F401
 )
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .testing import check_grads  # noqa: F401
+from .graph import make_graph  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
+    "make_graph",
 ]
