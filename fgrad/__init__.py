@@ -9,15 +9,24 @@ Example:
     array([ 0.,  4.,  8., 12.])
 """
 
-from . import numpy  # noqa: F401  (installs the array behaviour of tracers)
-from . import tree  # noqa: F401
-from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
+from . import (
+    numpy,  # noqa: F401  (installs the array behaviour of tracers)
+    tree,  # noqa: F401
+)
 from .api import (  # noqa: F401
-    grad, hessian, jacfwd, jacrev, jvp, stop_gradient, value_and_grad, vjp,
+    grad,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    stop_gradient,
+    value_and_grad,
+    vjp,
 )
 from .core import LeakedTracerError, defprim  # noqa: F401
-from .testing import check_grads  # noqa: F401
 from .graph import make_graph  # noqa: F401
+from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
+from .testing import check_grads  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -280,7 +280,7 @@ def test_tracer_array_protocol():
 
 @given(st.sampled_from(["+", "-", "*", "/", "**", "@"]))
 def test_operators_and_reflected_operators(op):
-    a = np.array([[1.5, 2.0], [0.5, 1.0]])
+    a = np.array([[1.5, 2.0], [0.5, 1.0]])  # noqa: F841 (used by the eval'd lambda)
     fwd = eval(f"lambda x, a=a: ((x {op} a) + (a {op} x)).sum()")
     fgrad.check_grads(fwd, (np.array([[1.1, 0.7], [1.3, 0.9]]),), order=2)
 
