@@ -79,7 +79,9 @@ def _fmt(value, digits=4):
             return f"{v:.{digits}g}"
         return str(v)
     if x.size <= 6:
-        return np.array2string(x, precision=digits, separator=", ", suppress_small=True)
+        text = np.array2string(x, precision=digits, separator=", ", suppress_small=True,
+                               max_line_width=10**6)
+        return " ".join(text.split())
     return f"{x.dtype}[{','.join(str(d) for d in x.shape)}]"
 
 
@@ -125,7 +127,8 @@ class Node:
         template = _INFIX.get(self.op)
         if template is not None and template.count("{") == len(names) and not self.params:
             return template.format(*names)
-        extra = [f"{k}={v!r}" for k, v in self.params.items()]
+        # parameters left at None / False (numpy's usual defaults) are omitted
+        extra = [f"{k}={v!r}" for k, v in self.params.items() if v is not None and v is not False]
         return f"{self.op}({', '.join(names + extra)})"
 
     def __repr__(self):
