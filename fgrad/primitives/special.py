@@ -173,8 +173,7 @@ zeta = defelementwise(
 # derivative in the shape parameters has no closed form in scipy).
 def _gammainc_dx(ans, a, x):
     # x^(a-1) e^(-x) / Gamma(a), in log space
-    return fnp.exp(fnp.subtract(
-        fnp.subtract(fnp.multiply(fnp.subtract(a, 1.0), fnp.log(x)), x), gammaln(a)))
+    return fnp.exp(fnp.subtract(fnp.subtract(xlogy(fnp.subtract(a, 1.0), x), x), gammaln(a)))
 
 
 gammainc = _elementwise(
@@ -189,8 +188,7 @@ gammaincc = _elementwise(
 def _betainc_dx(ans, a, b, x):
     # x^(a-1) (1-x)^(b-1) / B(a, b), in log space
     return fnp.exp(fnp.subtract(
-        fnp.add(fnp.multiply(fnp.subtract(a, 1.0), fnp.log(x)),
-                fnp.multiply(fnp.subtract(b, 1.0), fnp.log1p(fnp.negative(x)))),
+        fnp.add(xlogy(fnp.subtract(a, 1.0), x), xlog1py(fnp.subtract(b, 1.0), fnp.negative(x))),
         betaln(a, b)))
 
 
@@ -234,6 +232,14 @@ xlog1py = _elementwise(
 )
 entr = _elementwise(
     "entr", lambda ans, x: fnp.negative(fnp.add(fnp.log(x), 1.0)), test={"domain": [(0.1, 2.0)]}
+)
+
+# x log(x / y): d/dx = log(x / y) + 1, d/dy = -x / y
+rel_entr = _elementwise(
+    "rel_entr",
+    lambda ans, x, y: fnp.add(fnp.log(fnp.divide(x, y)), 1.0),
+    lambda ans, x, y: fnp.negative(_safe_ratio(x, y)),
+    test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
 )
 
 # --- modified Bessel functions ------------------------------------------------------------
@@ -528,4 +534,77 @@ expm_row = defprim(
     vjp=[lambda g, ans, a: _expm_frechet(_mT(a), g)],
     batch="leading",
     test={"make": _make_expm, "complex": True},
+)
+
+
+def _tril(x, k=0):
+    n = np.shape(x)[-1]
+    return fnp.multiply(x, np.tril(np.ones((n, n)), k).astype(_real_dtype(x)))
+
+
+def _triu(x, k=0):
+    n = np.shape(x)[-1]
+    return fnp.multiply(x, np.triu(np.ones((n, n)), k).astype(_real_dtype(x)))
+
+
+def _phi(x):
+    # the lower triangle with the diagonal halved (self-adjoint as a linear map)
+    n = np.shape(x)[-1]
+    return fnp.multiply(x, (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(_real_dtype(x)))
+
+
+def _real_only(x):
+    if np.result_type(x.dtype).kind == "c":
+        raise NotImplementedError(
+            "the derivative of scipy.linalg.cholesky is implemented for real matrices only; "
+            "for complex Hermitian matrices define it with fgrad.custom_vjp"
+        )
+
+
+def _cholesky_jvp(t, ans, a, lower=False):
+    # scipy reads one triangle of a: the matrix it factors is that triangle
+    # mirrored, so the tangent is mirrored the same way before the usual
+    # dL = L Phi(L^-1 dA L^-T).
+    _real_only(t)
+    if lower:
+        low, dsym = ans, fnp.add(_tril(t), _mT(_tril(t, -1)))
+    else:
+        low, dsym = _mT(ans), fnp.add(_triu(t), _mT(_triu(t, 1)))
+    y = solve_triangular_row(low, dsym, lower=True)
+    x = _mT(solve_triangular_row(low, _mT(y), lower=True))
+    dlow = fnp.matmul(low, _phi(x))
+    return dlow if lower else _mT(dlow)
+
+
+def _cholesky_vjp(g, ans, a, lower=False):
+    _real_only(g)
+    low, glow = (ans, g) if lower else (_mT(ans), _mT(g))
+    p = _phi(fnp.matmul(_mT(low), glow))
+    z = solve_triangular_row(low, p, trans=1, lower=True)
+    sym = _mT(solve_triangular_row(low, _mT(z), trans=1, lower=True))
+    if lower:
+        return fnp.add(_tril(sym), _tril(_mT(sym), -1))
+    return fnp.add(_triu(sym), _triu(_mT(sym), 1))
+
+
+def _make_spd(lower):
+    def make(rng, shape):
+        n = shape[-1] if shape else 2
+        lead = shape[:-2] if len(shape) >= 2 else ()
+        b = rng.uniform(-1, 1, size=lead + (n, n))
+        a = b @ np.swapaxes(b, -1, -2) + n * np.eye(n)
+        # a perturbation of the triangle scipy ignores must not matter
+        a = a + rng.uniform(-1, 1, size=a.shape) * (1 - _tri_mask(n, lower, False))
+        return (a,), {"lower": lower}
+
+    return make
+
+
+cholesky_row = defprim(
+    "scipy.linalg.cholesky",
+    lambda a, lower=False: scipy_module("linalg").cholesky(a, lower=lower),
+    jvp=[_cholesky_jvp],
+    vjp=[_cholesky_vjp],
+    batch="leading",
+    test={"make": _make_spd(True), "also": [_make_spd(False)]},
 )

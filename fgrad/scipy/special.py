@@ -1,0 +1,557 @@
+"""fgrad.scipy.special: differentiable counterparts of scipy.special functions.
+
+On plain (untraced) inputs every function returns exactly what scipy returns;
+on tracers it records a row of the rule table (``special.<name>``), so every
+transform applies, to any order.  scipy is needed to evaluate them (imported on
+first use).  When fgrad.scipy is imported with scipy installed, scipy's own
+ufuncs also dispatch to these functions: ``scipy.special.erf(tracer)`` works.
+
+Example:
+    >>> import fgrad
+    >>> from fgrad.scipy.special import logsumexp
+    >>> fgrad.grad(logsumexp)(fgrad.numpy.array([0.0, 0.0]))
+    array([0.5, 0.5])
+"""
+
+import numpy as np
+
+from ..core import Tracer, concrete
+from ..primitives import special as _rows
+from ..tree import tree_leaves
+
+__all__ = [
+    "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr",
+    "expit", "logit", "log_expit", "softplus", "gammaln", "digamma", "psi", "polygamma",
+    "gamma", "rgamma", "beta", "betaln", "multigammaln", "zeta", "gammainc", "gammaincc",
+    "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr", "i0", "i1", "i0e", "i1e",
+    "logsumexp", "softmax", "log_softmax",
+]
+
+
+def _traced(*xs):
+    return any(isinstance(x, Tracer) for x in tree_leaves(list(xs)))
+
+
+# --- error function and the normal distribution ----------------------------------
+
+
+def erf(z):
+    """Error function (``scipy.special.erf``); complex inputs too.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import erf
+        >>> round(float(fgrad.grad(erf)(0.0)), 6)  # 2 / sqrt(pi)
+        1.128379
+    """
+    return _rows.erf(z)
+
+
+def erfc(x):
+    """Complementary error function ``1 - erf(x)`` (``scipy.special.erfc``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import erfc
+        >>> round(float(fgrad.grad(erfc)(0.0)), 6)
+        -1.128379
+    """
+    return _rows.erfc(x)
+
+
+def erfcx(x):
+    """Scaled complementary error function ``exp(x**2) erfc(x)`` (``scipy.special.erfcx``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import erfcx
+        >>> round(float(fgrad.grad(erfcx)(0.0)), 6)
+        -1.128379
+    """
+    return _rows.erfcx(x)
+
+
+def erfinv(y):
+    """Inverse of erf (``scipy.special.erfinv``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import erfinv
+        >>> round(float(fgrad.grad(erfinv)(0.0)), 6)  # sqrt(pi) / 2
+        0.886227
+    """
+    return _rows.erfinv(y)
+
+
+def erfcinv(y):
+    """Inverse of erfc (``scipy.special.erfcinv``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import erfcinv
+        >>> round(float(fgrad.grad(erfcinv)(1.0)), 6)
+        -0.886227
+    """
+    return _rows.erfcinv(y)
+
+
+def ndtr(x):
+    """Standard normal CDF (``scipy.special.ndtr``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import ndtr
+        >>> round(float(fgrad.grad(ndtr)(0.0)), 6)  # the density at 0
+        0.398942
+    """
+    return _rows.ndtr(x)
+
+
+def ndtri(y):
+    """Inverse of the standard normal CDF (``scipy.special.ndtri``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import ndtri
+        >>> round(float(fgrad.grad(ndtri)(0.5)), 6)  # sqrt(2 pi)
+        2.506628
+    """
+    return _rows.ndtri(y)
+
+
+def log_ndtr(x):
+    """Log of the standard normal CDF, accurate far in the left tail (``scipy.special.log_ndtr``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import log_ndtr
+        >>> round(float(fgrad.grad(log_ndtr)(-30.0)), 3)  # ~ -x in the tail, no overflow
+        30.033
+    """
+    return _rows.log_ndtr(x)
+
+
+# --- logistic ------------------------------------------------------------------------
+
+
+def expit(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (``scipy.special.expit``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import expit
+        >>> float(fgrad.grad(expit)(0.0))
+        0.25
+    """
+    return _rows.expit(x)
+
+
+def logit(x):
+    """Log-odds ``log(x / (1 - x))`` (``scipy.special.logit``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import logit
+        >>> float(fgrad.grad(logit)(0.5))
+        4.0
+    """
+    return _rows.logit(x)
+
+
+def log_expit(x):
+    """``log(expit(x))`` without overflow (``scipy.special.log_expit``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import log_expit
+        >>> float(fgrad.grad(log_expit)(-1000.0))
+        1.0
+    """
+    return _rows.log_expit(x)
+
+
+def softplus(x, **kwargs):
+    """``log(1 + exp(x))`` computed stably (``scipy.special.softplus``, scipy >= 1.15).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import softplus
+        >>> float(fgrad.grad(softplus)(0.0))
+        0.5
+    """
+    if kwargs and not _traced(x):
+        return _rows.scipy_module().softplus(x, **kwargs)
+    return _rows.softplus(x)
+
+
+# --- gamma family -----------------------------------------------------------------------
+
+
+def gammaln(x):
+    """Log of the absolute value of the gamma function (``scipy.special.gammaln``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gammaln
+        >>> round(float(fgrad.grad(gammaln)(1.0)), 6)  # digamma(1) = -Euler's gamma
+        -0.577216
+    """
+    return _rows.gammaln(x)
+
+
+def digamma(x):
+    """The digamma function, derivative of gammaln (``scipy.special.digamma``, ``psi``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import digamma
+        >>> round(float(fgrad.grad(digamma)(1.0)), 6)  # pi**2 / 6
+        1.644934
+    """
+    return _rows.digamma(x)
+
+
+psi = digamma
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma (``scipy.special.polygamma``); ``n`` is an integer.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import polygamma
+        >>> round(float(fgrad.grad(lambda x: polygamma(0, x))(1.0)), 6)
+        1.644934
+    """
+    return _rows.polygamma(n, x)
+
+
+def gamma(z):
+    """The gamma function (``scipy.special.gamma``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gamma
+        >>> round(float(fgrad.grad(gamma)(1.0)), 6)
+        -0.577216
+    """
+    return _rows.gamma(z)
+
+
+def rgamma(z):
+    """The reciprocal of the gamma function (``scipy.special.rgamma``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import rgamma
+        >>> round(float(fgrad.grad(rgamma)(1.0)), 6)
+        0.577216
+    """
+    return _rows.rgamma(z)
+
+
+def beta(a, b):
+    """The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)`` (``scipy.special.beta``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import beta
+        >>> float(fgrad.grad(beta)(1.0, 1.0))
+        -1.0
+    """
+    return _rows.beta(a, b)
+
+
+def betaln(a, b):
+    """Log of the absolute value of the beta function (``scipy.special.betaln``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import betaln
+        >>> float(fgrad.grad(betaln, argnums=1)(1.0, 1.0))
+        -1.0
+    """
+    return _rows.betaln(a, b)
+
+
+def multigammaln(a, d):
+    """Log of the multivariate gamma function of dimension ``d`` (``scipy.special.multigammaln``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import multigammaln, digamma
+        >>> bool(abs(fgrad.grad(multigammaln)(2.0, 1) - digamma(2.0)) < 1e-12)
+        True
+    """
+    if not _traced(a):
+        return _rows.scipy_module().multigammaln(a, d)
+    from .. import numpy as fnp
+
+    d = int(d)
+    if np.any(np.asarray(concrete(a)) <= 0.5 * (d - 1)):
+        raise ValueError("condition a (%f) > 0.5 * (d-1) (%f) not met" % (
+            np.min(concrete(a)), 0.5 * (d - 1)))
+    out = 0.25 * d * (d - 1) * np.log(np.pi)
+    for j in range(d):
+        out = fnp.add(out, gammaln(fnp.subtract(a, 0.5 * j)))
+    return out
+
+
+def zeta(x, q=None):
+    """Riemann zeta ``zeta(x)`` or Hurwitz zeta ``zeta(x, q)`` (``scipy.special.zeta``).
+
+    Differentiable in ``q`` (``d/dq zeta(x, q) = -x zeta(x + 1, q)``); scipy has no
+    derivative in ``x``, so differentiating with respect to ``x`` raises a TypeError.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import zeta
+        >>> round(float(fgrad.grad(zeta, argnums=1)(2.0, 1.0)), 6)  # -2 zeta(3)
+        -2.404114
+    """
+    if not _traced(x, q):
+        return _rows.scipy_module().zeta(x, q)
+    return _rows.zeta(x, 1.0 if q is None else q)
+
+
+def gammainc(a, x):
+    """Regularised lower incomplete gamma function (``scipy.special.gammainc``).
+
+    Differentiable in ``x`` only (the derivative in ``a`` has no closed form).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gammainc
+        >>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1
+        1.0
+    """
+    return _rows.gammainc(a, x)
+
+
+def gammaincc(a, x):
+    """Regularised upper incomplete gamma function (``scipy.special.gammaincc``).
+
+    Differentiable in ``x`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gammaincc
+        >>> round(float(fgrad.grad(gammaincc, argnums=1)(1.0, 0.0)), 6)
+        -1.0
+    """
+    return _rows.gammaincc(a, x)
+
+
+def betainc(a, b, x):
+    """Regularised incomplete beta function (``scipy.special.betainc``).
+
+    Differentiable in ``x`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import betainc
+        >>> float(fgrad.grad(betainc, argnums=2)(1.0, 1.0, 0.5))  # the uniform density
+        1.0
+    """
+    return _rows.betainc(a, b, x)
+
+
+def stdtr(df, t):
+    """Student's t CDF (``scipy.special.stdtr``); differentiable in ``t`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import stdtr
+        >>> round(float(fgrad.grad(stdtr, argnums=1)(1.0, 0.0)), 6)  # Cauchy density 1/pi
+        0.31831
+    """
+    return _rows.stdtr(df, t)
+
+
+# --- x log y and entropy ----------------------------------------------------------------------
+
+
+def xlogy(x, y):
+    """``x * log(y)``, and 0 where ``x == 0`` (``scipy.special.xlogy``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import xlogy
+        >>> float(fgrad.grad(xlogy, argnums=1)(0.0, 0.0))  # 0, not NaN, at x == 0
+        0.0
+    """
+    return _rows.xlogy(x, y)
+
+
+def xlog1py(x, y):
+    """``x * log1p(y)``, and 0 where ``x == 0`` (``scipy.special.xlog1py``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import xlog1py
+        >>> float(fgrad.grad(xlog1py, argnums=1)(2.0, 1.0))
+        1.0
+    """
+    return _rows.xlog1py(x, y)
+
+
+def entr(x):
+    """Elementwise entropy ``-x log(x)`` (``scipy.special.entr``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import entr
+        >>> float(fgrad.grad(entr)(1.0))
+        -1.0
+    """
+    return _rows.entr(x)
+
+
+def rel_entr(x, y):
+    """Elementwise relative entropy ``x log(x / y)`` (``scipy.special.rel_entr``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import rel_entr
+        >>> float(fgrad.grad(rel_entr)(1.0, 1.0))
+        1.0
+    """
+    return _rows.rel_entr(x, y)
+
+
+# --- modified Bessel functions ----------------------------------------------------------------
+
+
+def i0(x):
+    """Modified Bessel function of the first kind, order 0 (``scipy.special.i0``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import i0
+        >>> float(fgrad.grad(i0)(0.0))
+        0.0
+    """
+    return _rows.i0(x)
+
+
+def i1(x):
+    """Modified Bessel function of the first kind, order 1 (``scipy.special.i1``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import i1
+        >>> float(fgrad.grad(i1)(0.0))
+        0.5
+    """
+    return _rows.i1(x)
+
+
+def i0e(x):
+    """Exponentially scaled ``exp(-|x|) i0(x)`` (``scipy.special.i0e``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import i0e
+        >>> round(float(fgrad.grad(i0e)(1.0)), 6)  # i1e(1) - i0e(1)
+        -0.257849
+    """
+    return _rows.i0e(x)
+
+
+def i1e(x):
+    """Exponentially scaled ``exp(-|x|) i1(x)`` (``scipy.special.i1e``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import i1e
+        >>> float(fgrad.grad(i1e)(0.0))
+        0.5
+    """
+    return _rows.i1e(x)
+
+
+# --- logsumexp and softmax ---------------------------------------------------------------------
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """``log(sum(b * exp(a)))`` over ``axis``, computed stably (``scipy.special.logsumexp``).
+
+    Differentiable in ``a`` and in the weights ``b``; with ``return_sign=True``
+    returns ``(log|s|, sign(s))`` (the sign is a constant).  The derivative is the
+    softmax ``b * exp(a - logsumexp(a))``, which never overflows.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.special import logsumexp
+        >>> fgrad.grad(logsumexp)(fnp.array([1000.0, 1000.0]))
+        array([0.5, 0.5])
+    """
+    if not _traced(a, b):
+        return _rows.scipy_module().logsumexp(
+            a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    if b is None:
+        out = _rows.logsumexp_row(a, axis=axis, keepdims=keepdims)
+    else:
+        from .. import numpy as fnp
+
+        shape = np.broadcast_shapes(np.shape(concrete(a)), np.shape(concrete(b)))
+        a, b = fnp.broadcast_to(a, shape), fnp.broadcast_to(b, shape)
+        out = _rows.logsumexp_b_row(a, b, axis=axis, keepdims=keepdims, return_sign=return_sign)
+    if not return_sign:
+        return out
+    _, sign = _rows.scipy_module().logsumexp(
+        concrete(a), axis=axis, b=None if b is None else concrete(b), keepdims=keepdims,
+        return_sign=True)
+    return out, sign
+
+
+def softmax(x, axis=None):
+    """``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``; all axes by default).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.special import softmax
+        >>> fgrad.jacrev(softmax)(fnp.zeros(2))
+        array([[ 0.25, -0.25],
+               [-0.25,  0.25]])
+    """
+    return _rows.softmax_row(x, axis=axis)
+
+
+def log_softmax(x, axis=None):
+    """``x - logsumexp(x)`` over ``axis``, computed stably (``scipy.special.log_softmax``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.special import log_softmax
+        >>> fgrad.grad(lambda x: log_softmax(x)[0])(fnp.array([0.0, 0.0]))
+        array([ 0.5, -0.5])
+    """
+    return _rows.log_softmax_row(x, axis=axis)
+
+
+# --- scipy's own ufuncs dispatch here when they meet a tracer --------------------------------
+
+_UFUNC_NAMES = [
+    "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr", "expit",
+    "logit", "log_expit", "gammaln", "digamma", "psi", "gamma", "rgamma", "beta", "betaln",
+    "gammainc", "gammaincc", "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr",
+    "i0", "i1", "i0e", "i1e",
+]
+
+
+def _register_scipy_ufuncs():
+    try:
+        import scipy.special as sc
+    except ImportError:  # pragma: no cover - fgrad.scipy works without scipy until used
+        return
+    from ..numpy._dispatch import UFUNCS
+
+    mine = globals()
+    for name in _UFUNC_NAMES:
+        theirs = getattr(sc, name, None)
+        if isinstance(theirs, np.ufunc):
+            UFUNCS[theirs] = mine[name]
+
+
+_register_scipy_ufuncs()
