@@ -23,15 +23,17 @@ from .api import (  # noqa: F401
     value_and_grad,
     vjp,
 )
+from .batching import vmap  # noqa: F401
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .graph import make_graph  # noqa: F401
 from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
 from .testing import check_grads  # noqa: F401
+from .transforms import checkpoint, hvp, linear_transpose, linearize  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
-    "make_graph",
+    "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
 ]

@@ -1,0 +1,888 @@
+"""Vectorising map: ``fgrad.vmap`` and the batching rules of the table.
+
+``vmap(f)`` runs ``f`` once on whole batches.  It opens a :class:`BatchTrace`
+and wraps each mapped input in a :class:`BatchTracer` holding the batched array
+(``val``) and the position of its batch axis (``bdim``).  Inside ``f`` a batched
+value looks like one example: its ``shape`` leaves the batch axis out.  Every
+primitive applied to it goes to :meth:`BatchTrace.process`, which looks up the
+row's ``batch`` entry in the rule table and calls numpy's own vectorised form
+once for the whole batch (no Python loop over the examples).
+
+A row's ``batch`` is either a function ``batch(args, dims, **params) -> (out,
+out_dim)`` (``dims[i]`` is the batch axis of ``args[i]``, or ``None`` when that
+argument is the same for every example) or the name of a category below:
+
+===============  ==================================================================
+``elementwise``  numpy broadcasting functions (ufuncs, ``where``, casts)
+``reduce``       functions with ``axis`` (and maybe ``keepdims``) parameters where
+                 ``axis=None`` means the flattened array: reductions (``sum``,
+                 ``argmax``) and scans (``cumsum``)
+``axis``         shape-preserving functions of ``axis``/``axes`` where ``None``
+                 means every axis (``flip``)
+``reshape``      ``shape`` parameter
+``transpose``    ``axes`` parameter (a full permutation)
+``broadcast_to`` ``shape`` parameter
+``concatenate``  any number of arrays joined along ``axis``
+``getitem``      ``x[idx]`` with ``idx`` a parameter
+``index_update`` ``index_add(x, y, idx=...)`` / ``index_set``
+``matmul``       ``numpy.matmul`` semantics (vectors, stacks of matrices)
+``leading``      numpy broadcasts the function over leading axes and every
+                 argument has its core dimensions last (most of ``np.linalg``
+                 for matrix arguments; a 1-D argument that numpy reads as a
+                 vector needs a rule function instead)
+===============  ==================================================================
+
+All rules are written with fgrad functions, so batching composes with ``grad``,
+``jvp`` and ``vjp`` at any depth.  Rules always call a primitive's ``fn`` (so
+lower traces record the call) and move axes with ``fgrad.numpy`` functions.
+
+Values that differ from example to example cannot steer Python control flow:
+``concrete()`` of a batched tracer is a :class:`BatchedValue`, which knows the
+per-example shape and dtype but refuses to be turned into a number, a boolean
+or an array, with an error that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Trace, Tracer, concrete
+from .tree import tree_flatten
+
+__all__ = [
+    "vmap",
+    "BatchTrace",
+    "BatchTracer",
+    "BatchedValue",
+    "BatchingError",
+    "MissingBatchRuleError",
+    "BatchedValueError",
+    "CATEGORY_RULES",
+    "batch_rule_of",
+]
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+class BatchingError(Exception):
+    """Base class of the errors raised by ``vmap``."""
+
+
+class MissingBatchRuleError(BatchingError, NotImplementedError):
+    """A primitive was applied to a batched value but its row has no batching rule."""
+
+
+class BatchedValueError(BatchingError, TypeError):
+    """A batched value was used where one concrete value is needed (control flow ...)."""
+
+
+def _value_error(what, size=None):
+    n = f"{size} examples" if size is not None else "every example"
+    return BatchedValueError(
+        f"fgrad.vmap: {what} needs the concrete value of an array that is batched by "
+        f"vmap, but the value differs between the examples ({n}), so no single Python "
+        "value can stand for it. This happens with Python control flow on a batched "
+        "value (`if x > 0:`, `while`, `and`/`or`, bool()), conversions (float(), int(), "
+        ".item(), np.asarray), value-dependent numpy calls, and indexing an array that is "
+        "not batched with a batched index. Instead: select elementwise with "
+        "fnp.where(cond, a, b) (and fnp.maximum/fnp.clip), keep to fgrad.numpy "
+        "functions, move the decision outside vmap, or loop over the examples in Python."
+    )
+
+
+# --------------------------------------------------------------------------
+# Tracers
+# --------------------------------------------------------------------------
+
+
+def _shape(x):
+    s = getattr(x, "shape", None)
+    return np.shape(x) if s is None else tuple(s)
+
+
+def _ndim(x):
+    return len(_shape(x))
+
+
+def _dtype(x):
+    d = getattr(x, "dtype", None)
+    return np.result_type(x) if d is None else d
+
+
+class BatchedValue:
+    """What ``concrete()`` returns for a batched tracer: one example's shape and
+    dtype, without values.
+
+    Metadata queries work (``.shape``, ``.dtype``, ``np.shape``, ``np.ndim``,
+    ``np.result_type``, ``np.zeros_like`` ...); anything that needs the values
+    raises :class:`BatchedValueError` explaining why and what to use instead.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> def show(x):
+        ...     print(fgrad.core.concrete(x).shape)
+        ...     return x
+        >>> fgrad.vmap(show)(fnp.ones((5, 3))).shape
+        (3,)
+        (5, 3)
+    """
+
+    __slots__ = ("tracer",)
+    __array_priority__ = 2000
+    __hash__ = None
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+
+    @property
+    def shape(self):
+        return self.tracer.shape
+
+    @property
+    def dtype(self):
+        return self.tracer.dtype
+
+    @property
+    def ndim(self):
+        return len(self.tracer.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.tracer.shape, dtype=np.int64))
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d batched value")
+        return shape[0]
+
+    def _stub(self):
+        # a zero-strided stand-in with this shape and dtype, for metadata only
+        return np.broadcast_to(np.zeros((), dtype=self.dtype), self.shape)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _METADATA_FUNCTIONS:
+            args = [a._stub() if isinstance(a, BatchedValue) else a for a in args]
+            return func(*args, **kwargs)
+        raise _value_error(f"numpy.{func.__name__}", self.tracer.trace.size)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise _value_error(f"numpy.{ufunc.__name__}", self.tracer.trace.size)
+
+    def __array__(self, dtype=None, copy=None):
+        raise _value_error("converting it to a numpy array", self.tracer.trace.size)
+
+    def __bool__(self):
+        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.tracer.trace.size)
+
+    def _convert(self, *args, **kwargs):
+        raise _value_error("a conversion to a Python number", self.tracer.trace.size)
+
+    __float__ = __int__ = __complex__ = __index__ = item = tolist = _convert
+
+    def _operate(self, *args, **kwargs):
+        raise _value_error("arithmetic on its concrete value", self.tracer.trace.size)
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _operate
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _operate
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _operate
+    __neg__ = __abs__ = __getitem__ = __iter__ = _operate
+
+    def __repr__(self):
+        return (
+            f"<batched value: shape {self.shape}, dtype {self.dtype}, different in each of "
+            f"the {self.tracer.trace.size} examples of a vmap>"
+        )
+
+
+_METADATA_FUNCTIONS = {
+    np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+}
+
+
+class BatchTracer(Tracer):
+    """A batch of values seen as one example.
+
+    ``val`` is the batched array (or a tracer of an enclosing transform) and
+    ``bdim`` the position of the batch axis in it; ``shape`` and ``dtype`` are
+    those of one example.
+    """
+
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, val, trace, bdim):
+        self.val = val
+        self.trace = trace
+        self.bdim = bdim
+
+    @property
+    def value(self):
+        """The per-example stand-in :class:`BatchedValue` (what ``concrete`` sees)."""
+        return BatchedValue(self)
+
+    @property
+    def shape(self):
+        s = _shape(self.val)
+        d = self.bdim
+        return s[:d] + s[d + 1 :]
+
+    @property
+    def ndim(self):
+        return _ndim(self.val) - 1
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self):
+        return _dtype(self.val)
+
+    def __bool__(self):
+        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.trace.size)
+
+    def _no_conversion(self, what):
+        raise _value_error(f"{what}()", self.trace.size)
+
+    def __array__(self, dtype=None, copy=None):
+        raise _value_error("converting it to a numpy array", self.trace.size)
+
+    def __repr__(self):
+        return f"BatchTracer(batch axis {self.bdim} of {self.val!r})"
+
+
+class BatchTrace(Trace):
+    """The trace of one ``vmap`` call; ``size`` is the batch size."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def process(self, prim, args, params):
+        if not self.alive:
+            raise self.leaked(prim)
+        vals, dims = [], []
+        for a in args:
+            if isinstance(a, BatchTracer) and a.trace is self:
+                vals.append(a.val)
+                dims.append(a.bdim)
+            else:
+                vals.append(a)
+                dims.append(None)
+        rule = batch_rule_of(prim)
+        if isinstance(rule, str):
+            category = CATEGORY_RULES.get(rule)
+            if category is None:
+                raise MissingBatchRuleError(
+                    f"fgrad.vmap: primitive {prim.name!r} names the batching category "
+                    f"{rule!r}, which does not exist; the categories are "
+                    f"{sorted(CATEGORY_RULES)} (see fgrad/batching.py), or give a rule "
+                    "function batch(args, dims, **params) -> (out, out_dim)."
+                )
+            out, out_dim = category(self, prim, vals, dims, **params)
+        elif rule is None:
+            raise MissingBatchRuleError(
+                f"fgrad.vmap: primitive {prim.name!r} has no batching rule, so it cannot be "
+                "applied to a value batched by vmap. Give its row a `batch=` category or "
+                "rule function (see fgrad/batching.py), or compute this step with a Python "
+                "loop over the examples, e.g. fnp.stack([f(x) for x in xs])."
+            )
+        else:
+            out, out_dim = rule(vals, dims, **params)
+        return self.wrap(out, out_dim)
+
+    def wrap(self, out, out_dim):
+        """Wrap a rule's output (an array or a tuple of arrays) in this trace's tracers."""
+        if isinstance(out, (tuple, list)):
+            dims = out_dim if isinstance(out_dim, (tuple, list)) else [out_dim] * len(out)
+            return type(out)(self.wrap(o, d) for o, d in zip(out, dims))
+        if out_dim is None:
+            return out
+        return BatchTracer(out, self, int(out_dim) % _ndim(out))
+
+
+#: Batching rules that rows without a ``batch`` entry borrow until their owners
+#: add one (row name -> category or rule).  Rows that set ``batch`` ignore this.
+_PENDING_ROW_RULES = {}
+
+
+def batch_rule_of(prim):
+    """The batching rule of a row: its ``batch`` entry (category name or function).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> from fgrad.batching import batch_rule_of
+        >>> batch_rule_of(fnp.sin.primitive)
+        'elementwise'
+    """
+    rule = prim.batch
+    if rule is None:
+        rule = _PENDING_ROW_RULES.get(prim.name)
+    return rule
+
+
+# --------------------------------------------------------------------------
+# Helpers for rules (values may be tracers of enclosing transforms)
+# --------------------------------------------------------------------------
+
+
+def _fnp():
+    from . import numpy as fnp
+
+    return fnp
+
+
+def _batch_size(args, dims):
+    for a, d in zip(args, dims):
+        if d is not None:
+            return _shape(a)[d]
+    raise ValueError("a batching rule was called without any batched argument")
+
+
+def to_front(x, d):
+    """Move batch axis ``d`` of ``x`` to position 0 (no-op when it is there)."""
+    if d == 0:
+        return x
+    return _fnp().moveaxis(x, d, 0)
+
+
+def _bcast_front(x, size):
+    """Give an unbatched value a leading batch axis of ``size`` (a broadcast view)."""
+    fnp = _fnp()
+    return fnp.broadcast_to(x, (size,) + _shape(x))
+
+
+def _reshape(x, shape):
+    if _shape(x) == tuple(shape):
+        return x
+    return _fnp().reshape(x, shape)
+
+
+# --------------------------------------------------------------------------
+# Category rules: rule(trace, prim, args, dims, **params) -> (out, out_dim)
+# --------------------------------------------------------------------------
+
+
+def _elementwise(trace, prim, args, dims, **params):
+    nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    out_nd = max(nds)
+    bdims = {d for d in dims if d is not None}
+    if len(bdims) == 1:
+        (d,) = bdims
+        if all(
+            (nd == out_nd) if dd is not None else (nd <= out_nd - d)
+            for nd, dd in zip(nds, dims)
+        ):
+            return prim.fn(*args, **params), d
+    size = _batch_size(args, dims)
+    new = []
+    for a, d, nd in zip(args, dims, nds):
+        if d is not None:
+            a = to_front(a, d)
+            if nd < out_nd:
+                a = _reshape(a, (size,) + (1,) * (out_nd - nd) + _shape(a)[1:])
+        new.append(a)
+    return prim.fn(*new, **params), 0
+
+
+def _norm_axes(axis, nd):
+    if isinstance(axis, (tuple, list)):
+        return tuple(int(a) % nd + 1 if nd else int(a) + 1 for a in axis)
+    return int(axis) % nd + 1 if nd else int(axis) + 1
+
+
+def _reduce(trace, prim, args, dims, **params):
+    if any(d is not None for d in dims[1:]):
+        raise MissingBatchRuleError(
+            f"fgrad.vmap: the 'reduce' batching category of {prim.name!r} handles a batched "
+            "first argument only; give the row a batching rule function for its other "
+            "arguments."
+        )
+    x = to_front(args[0], dims[0])
+    shape = _shape(x)
+    size, nd = shape[0], len(shape) - 1
+    axis = params.get("axis")
+    if axis is None:
+        # axis=None: the whole example, flattened (also right for scans like cumsum)
+        n = int(np.prod(shape[1:], dtype=np.int64))
+        x = _reshape(x, (size, n))
+        out = prim.fn(x, *args[1:], **dict(params, axis=1))
+        if params.get("keepdims"):
+            out = _reshape(out, (size,) + (1,) * nd)
+        return out, 0
+    return prim.fn(x, *args[1:], **dict(params, axis=_norm_axes(axis, nd))), 0
+
+
+def _axis(trace, prim, args, dims, **params):
+    x = to_front(args[0], dims[0])
+    nd = _ndim(x) - 1
+    new = dict(params)
+    for key in ("axis", "axes"):
+        if key in params:
+            ax = params[key]
+            new[key] = tuple(range(1, nd + 1)) if ax is None else _norm_axes(ax, nd)
+    if "axis" not in params and "axes" not in params:
+        new["axis"] = tuple(range(1, nd + 1))
+    return prim.fn(x, *args[1:], **new), 0
+
+
+def _resolve_shape(shape, size):
+    shape = tuple(int(s) for s in shape)
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        missing = size // known if known else 0
+        shape = tuple(missing if s == -1 else s for s in shape)
+    return shape
+
+
+def _reshape_rule(trace, prim, args, dims, shape):
+    x = to_front(args[0], dims[0])
+    xs = _shape(x)
+    per = _resolve_shape(shape, int(np.prod(xs[1:], dtype=np.int64)))
+    return prim.fn(x, shape=(xs[0],) + per), 0
+
+
+def _transpose_rule(trace, prim, args, dims, axes):
+    d = dims[0]
+    moved = tuple(a if a < d else a + 1 for a in axes)
+    return prim.fn(args[0], axes=(d,) + moved), 0
+
+
+def _broadcast_to_rule(trace, prim, args, dims, shape):
+    x = to_front(args[0], dims[0])
+    xs = _shape(x)
+    shape = tuple(shape)
+    x = _reshape(x, (xs[0],) + (1,) * (len(shape) - len(xs) + 1) + xs[1:])
+    return prim.fn(x, shape=(xs[0],) + shape), 0
+
+
+def _concatenate(trace, prim, args, dims, axis, **params):
+    size = _batch_size(args, dims)
+    new = [_bcast_front(a, size) if d is None else to_front(a, d) for a, d in zip(args, dims)]
+    nd = _ndim(new[0]) - 1
+    return prim.fn(*new, axis=_norm_axes(axis, nd), **params), 0
+
+
+def _matmul(trace, prim, args, dims, **params):
+    (a, b), (da, db) = args, dims
+    nda, ndb = _ndim(a) - (da is not None), _ndim(b) - (db is not None)
+    if da is not None and db is None and nda >= 2 and nda >= ndb:
+        return prim.fn(to_front(a, da), b, **params), 0  # a stack of matrices times b
+    size = _batch_size(args, dims)
+    if da is not None:
+        a = to_front(a, da)
+    if db is not None:
+        b = to_front(b, db)
+    vec_a, vec_b = nda == 1, ndb == 1
+    if vec_a:  # a row vector (1, n)
+        sa = _shape(a)
+        a = _reshape(a, sa[:-1] + (1,) + sa[-1:])
+        nda = 2
+    if vec_b:  # a column vector (n, 1)
+        b = _reshape(b, _shape(b) + (1,))
+        ndb = 2
+    lead = max(nda, ndb) - 2
+    if da is not None:
+        sa = _shape(a)
+        a = _reshape(a, (size,) + (1,) * (lead - nda + 2) + sa[1:])
+    if db is not None:
+        sb = _shape(b)
+        b = _reshape(b, (size,) + (1,) * (lead - ndb + 2) + sb[1:])
+    out = prim.fn(a, b, **params)
+    if vec_a or vec_b:
+        so = _shape(out)
+        keep = so[:-2] + (() if vec_a else so[-2:-1]) + (() if vec_b else so[-1:])
+        out = _reshape(out, keep)
+    return out, 0
+
+
+def _leading(trace, prim, args, dims, **params):
+    nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    out_nd = max(nds)
+    size = _batch_size(args, dims)
+    new = []
+    for a, d, nd in zip(args, dims, nds):
+        if d is not None:
+            a = to_front(a, d)
+            a = _reshape(a, (size,) + (1,) * (out_nd - nd) + _shape(a)[1:])
+        new.append(a)
+    return prim.fn(*new, **params), 0
+
+
+# --- indexing -------------------------------------------------------------------
+
+
+def _is_bool_array(i):
+    return isinstance(i, np.ndarray) and i.dtype == np.bool_
+
+
+def _index_kind(i, own):
+    if i is None:
+        return "none"
+    if isinstance(i, slice):
+        return "slice"
+    if isinstance(i, BatchedValue):
+        if i.tracer.trace is own:
+            return "batched"
+        raise _value_error(
+            "indexing with an index batched by an enclosing vmap (the indexed array is not "
+            "batched by it)", i.tracer.trace.size)
+    if isinstance(i, (bool, np.bool_)):
+        return "bool"
+    if isinstance(i, (int, np.integer)):
+        return "int"
+    if isinstance(i, np.ndarray) or isinstance(i, (list, tuple)):
+        return "array"
+    return "array"  # anything numpy accepts as an index array
+
+
+def _index_plan(idx, nd, own):
+    """Analyse a numpy index for an example of rank ``nd``.
+
+    Returns ``(items, kinds, info)`` where ``items`` is the index as a tuple with
+    the Ellipsis expanded and trailing slices added, and ``info`` is a dict with
+    ``adv`` (advanced indices present), ``contiguous`` (numpy keeps them in
+    place), ``adv_nd`` (rank of their broadcast shape), ``before`` (result dims
+    produced before the first advanced index) and ``batched`` (a batched index).
+    """
+    items = idx if isinstance(idx, tuple) else (idx,)
+    kinds = [_index_kind(i, own) for i in items if i is not Ellipsis]
+    consumed = 0
+    k = 0
+    for i in items:
+        if i is Ellipsis:
+            continue
+        kind = kinds[k]
+        k += 1
+        if kind == "array":
+            consumed += np.ndim(i) if _is_bool_array(np.asarray(i)) else 1
+        elif kind in ("slice", "int", "batched"):
+            consumed += 1
+    fill = (slice(None),) * max(nd - consumed, 0)
+    if any(i is Ellipsis for i in items):
+        pos = next(n for n, i in enumerate(items) if i is Ellipsis)
+        items = items[:pos] + fill + items[pos + 1 :]
+    else:
+        items = items + fill
+    kinds = [_index_kind(i, own) for i in items]
+    adv = any(kd in ("array", "batched", "bool") for kd in kinds)
+    positions = [
+        n for n, kd in enumerate(kinds)
+        if kd in ("array", "batched", "bool") or (adv and kd == "int")
+    ]
+    info = {"adv": adv, "batched": "batched" in kinds}
+    if adv:
+        info["contiguous"] = positions == list(range(positions[0], positions[-1] + 1))
+        ranks = []
+        for i, kd in zip(items, kinds):
+            if kd == "array":
+                arr = np.asarray(i)
+                ranks.append(1 if arr.dtype == np.bool_ else arr.ndim)
+            elif kd == "batched":
+                ranks.append(len(i.shape))
+            elif kd == "bool":
+                ranks.append(1)
+        info["adv_nd"] = max(ranks, default=0)
+        info["before"] = sum(kd in ("slice", "none") for kd in kinds[: positions[0]])
+    return items, kinds, info
+
+
+def _gather_index(items, kinds, info, size):
+    """Turn an index with batched entries into one for the batched array (batch axis 0).
+
+    Returns ``(new_index, perm)``: ``x_batched[new_index]`` has layout (batch,
+    advanced dims, basic dims); ``perm`` reorders it to (batch, the example's
+    layout), or is ``None`` when they agree.
+    """
+    adv_nd = info["adv_nd"]
+    new = [np.arange(size).reshape((size,) + (1,) * adv_nd)]
+    for i, kd in zip(items, kinds):
+        if kd == "batched":
+            if i.dtype == np.bool_:
+                raise _value_error(
+                    "a boolean mask that differs between examples (the result's shape "
+                    "would differ too); use fnp.where(mask, x, 0) instead", size)
+            v = i.tracer.val
+            if isinstance(v, Tracer):
+                v = concrete(v)
+            if isinstance(v, BatchedValue):
+                raise _value_error("an index batched by two nested vmaps", size)
+            v = np.moveaxis(np.asarray(v), i.tracer.bdim, 0)
+            new.append(v.reshape((size,) + (1,) * (adv_nd - v.ndim + 1) + v.shape[1:]))
+        elif kd == "array" and _is_bool_array(np.asarray(i)):
+            new.extend(np.nonzero(np.asarray(i)))
+        elif kd == "bool":
+            raise _value_error("a boolean scalar index together with a batched index", size)
+        else:
+            new.append(i)
+    perm = None
+    before = info["before"]
+    if info["contiguous"] and before:
+        total = 1 + adv_nd + sum(kd in ("slice", "none") for kd in kinds)
+        perm = (
+            (0,)
+            + tuple(range(1 + adv_nd, 1 + adv_nd + before))
+            + tuple(range(1, 1 + adv_nd))
+            + tuple(range(1 + adv_nd + before, total))
+        )
+    return tuple(new), perm
+
+
+def _getitem(trace, prim, args, dims, idx, **params):
+    x = to_front(args[0], dims[0])
+    size = _shape(x)[0]
+    items, kinds, info = _index_plan(idx, _ndim(x) - 1, trace)
+    if not info["batched"]:
+        out = prim.fn(x, idx=(slice(None),) + items, **params)
+        if info["adv"] and not info["contiguous"]:
+            return out, info["adv_nd"]
+        return out, 0
+    new, perm = _gather_index(items, kinds, info, size)
+    out = prim.fn(x, idx=new, **params)
+    if perm is not None:
+        out = _fnp().transpose(out, perm)
+    return out, 0
+
+
+def _index_update(trace, prim, args, dims, idx, **params):
+    (x, y), (dx, dy) = args, dims
+    size = _batch_size(args, dims)
+    x = _bcast_front(x, size) if dx is None else to_front(x, dx)
+    items, kinds, info = _index_plan(idx, _ndim(x) - 1, trace)
+    # the shape of one example's selection x[idx]
+    sel = _selection_shape(x, items, kinds, info, size)
+    if dy is None:
+        y_lead, yb = 1, y
+    else:
+        y_lead, yb = size, to_front(y, dy)
+    ys = _shape(yb)[1:] if dy is not None else _shape(yb)
+    yb = _reshape(yb, (y_lead,) + (1,) * (len(sel) - len(ys)) + ys)
+    if not info["batched"]:
+        if info["adv"] and not info["contiguous"]:
+            yb = _fnp().moveaxis(yb, 0, info["adv_nd"])
+        return prim.fn(x, yb, idx=(slice(None),) + items, **params), 0
+    new, perm = _gather_index(items, kinds, info, size)
+    if perm is not None:
+        yb = _fnp().transpose(yb, tuple(np.argsort(perm)))
+    return prim.fn(x, yb, idx=new, **params), 0
+
+
+def _selection_shape(x, items, kinds, info, size):
+    stub = np.broadcast_to(np.zeros((), dtype=np.int8), _shape(x)[1:])
+    plain = []
+    for i, kd in zip(items, kinds):
+        if kd == "batched":
+            plain.append(np.zeros(i.shape, dtype=np.intp))
+        else:
+            plain.append(i)
+    return np.shape(stub[tuple(plain)])
+
+
+CATEGORY_RULES = {
+    "elementwise": _elementwise,
+    "reduce": _reduce,
+    "axis": _axis,
+    "reshape": _reshape_rule,
+    "transpose": _transpose_rule,
+    "broadcast_to": _broadcast_to_rule,
+    "concatenate": _concatenate,
+    "getitem": _getitem,
+    "index_update": _index_update,
+    "matmul": _matmul,
+    "leading": _leading,
+}
+
+
+# --- rows that have no batch entry yet ------------------------------------------------
+
+
+def _sum_to_shape_rule(args, dims, shape=None):
+    # sum_to_shape sums leading axes first: put the batch axis just before the
+    # axes that line up with `shape`, so only the example's extra axes are summed.
+    # (autodiff passes `shape` positionally.)
+    from .primitives.elementwise import sum_to_shape
+
+    x, d = args[0], dims[0]
+    if shape is None:
+        shape = tuple(args[1])
+    lead = _ndim(x) - 1 - len(shape)
+    x = _fnp().moveaxis(x, d, lead) if d != lead else x
+    return sum_to_shape(x, shape=(_shape(x)[lead],) + tuple(shape)), 0
+
+
+_PENDING_ROW_RULES.update({
+    "sum_to_shape": _sum_to_shape_rule,
+    "cumsum": "reduce",
+    "argmax": "reduce",
+    "argmin": "reduce",
+    "argsort": "reduce",
+})
+
+
+# --------------------------------------------------------------------------
+# vmap
+# --------------------------------------------------------------------------
+
+
+def _is_axis_leaf(p):
+    return p is None or isinstance(p, (int, np.integer))
+
+
+def _prefix_leaves(prefix, tree, what):
+    """Broadcast a pytree prefix of axes (ints / None) to the leaves of ``tree``."""
+    if _is_axis_leaf(prefix):
+        return [prefix] * len(tree_flatten(tree)[0])
+    from .tree import _children
+
+    p_info, t_info = _children(prefix), _children(tree)
+    if p_info is None or t_info is None:
+        raise ValueError(
+            f"vmap {what} must be an int, None, or a container matching the arguments' "
+            f"structure; got {prefix!r} for a value of type {type(tree).__name__}."
+        )
+    p_children, p_aux, p_kind = p_info
+    t_children, t_aux, t_kind = t_info
+    same_kind = p_kind is t_kind or {p_kind, t_kind} <= {tuple, list}
+    if not same_kind or p_aux != t_aux or len(p_children) != len(t_children):
+        raise ValueError(
+            f"vmap {what} {prefix!r} does not match the structure of the value it describes "
+            f"(a {type(tree).__name__} with {len(t_children)} entries): give one axis (or "
+            "None) per entry, or a single int/None for all of them."
+        )
+    out = []
+    for p, t in zip(p_children, t_children):
+        out.extend(_prefix_leaves(p, t, what))
+    return out
+
+
+def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
+    """Vectorise ``fun`` over an axis of its arguments, with JAX's semantics.
+
+    ``in_axes`` gives, per positional argument (and per pytree leaf, as a prefix
+    of the arguments' structure), the axis to map over or ``None`` for an
+    argument shared by every example; negative axes count from the end.
+    Keyword arguments are mapped over axis 0.  ``out_axes`` places the batch
+    axis in each output (``None``: the output must not depend on the batch).
+    ``fun`` sees one example; each primitive runs once on the whole batch with
+    numpy's vectorised form.  vmap composes with every transform:
+    ``vmap(grad(f))`` gives per-example gradients.
+
+    Python control flow on batched values raises :class:`BatchedValueError`:
+    use ``fnp.where`` to select elementwise.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> xs = fnp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+        >>> fgrad.vmap(lambda x, w: fnp.dot(x, w), in_axes=(0, None))(xs, fnp.ones(2))
+        array([ 3.,  7., 11.])
+        >>> fgrad.vmap(fgrad.grad(lambda x: fnp.sum(x ** 3)))(xs)
+        array([[  3.,  12.],
+               [ 27.,  48.],
+               [ 75., 108.]])
+    """
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    if not (_is_axis_leaf(in_axes) or isinstance(in_axes, tuple)):
+        raise TypeError(
+            "vmap in_axes must be an int, None, or a tuple with one entry per positional "
+            f"argument; got {in_axes!r}."
+        )
+
+    def vmapped(*args, **kwargs):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(
+                f"vmap in_axes has {len(in_axes)} entries but the function was called with "
+                f"{len(args)} positional arguments; give one axis (or None) per argument."
+            )
+        leaves, treedef = tree_flatten(args)
+        axes = _prefix_leaves(in_axes, args, "in_axes")
+        kw_leaves, kw_tree = tree_flatten(kwargs)
+        all_leaves = leaves + kw_leaves
+        all_axes = axes + [0] * len(kw_leaves)
+        size = _axis_size(all_leaves, all_axes, axis_size)
+        trace = BatchTrace(size)
+        try:
+            wrapped = []
+            for x, ax in zip(all_leaves, all_axes):
+                if ax is None:
+                    wrapped.append(x)
+                else:
+                    wrapped.append(BatchTracer(x, trace, int(ax) % _ndim(x)))
+            a = treedef.unflatten(wrapped[: len(leaves)])
+            kw = kw_tree.unflatten(wrapped[len(leaves) :])
+            out = fun(*a, **kw)
+            out_leaves, out_tree = tree_flatten(out)
+            o_axes = _prefix_leaves(
+                tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes"
+            )
+            result = [_unbatch(o, ax, trace, size) for o, ax in zip(out_leaves, o_axes)]
+        finally:
+            trace.alive = False
+        return out_tree.unflatten(result)
+
+    name = getattr(fun, "__name__", type(fun).__name__)
+    vmapped.__name__ = vmapped.__qualname__ = f"vmap({name})"
+    vmapped.__doc__ = f"vmap of {name}."
+    vmapped.__wrapped__ = fun
+    return vmapped
+
+
+def _axis_size(leaves, axes, axis_size):
+    sizes = []
+    for n, (x, ax) in enumerate(zip(leaves, axes)):
+        if ax is None:
+            continue
+        shape = np.shape(concrete(x)) if isinstance(x, Tracer) else np.shape(x)
+        if not -len(shape) <= int(ax) < len(shape) or not shape:
+            raise ValueError(
+                f"vmap was asked to map argument leaf {n} over axis {ax}, but it has shape "
+                f"{shape} (rank {len(shape)}); map over an existing axis or pass None in "
+                "in_axes for values shared by every example."
+            )
+        sizes.append((n, shape, int(ax), shape[int(ax)]))
+    if not sizes:
+        if axis_size is None:
+            raise ValueError(
+                "vmap needs at least one mapped argument (an in_axes entry that is not "
+                "None) or an explicit axis_size."
+            )
+        return int(axis_size)
+    found = {s for *_, s in sizes}
+    if axis_size is not None:
+        found.add(int(axis_size))
+    if len(found) > 1:
+        detail = "; ".join(f"leaf {n} has shape {sh} mapped over axis {ax} (size {s})"
+                           for n, sh, ax, s in sizes)
+        raise ValueError(f"vmap got inconsistent sizes for the mapped axes: {detail}.")
+    return found.pop()
+
+
+def _unbatch(o, ax, trace, size):
+    fnp = _fnp()
+    if isinstance(o, BatchTracer) and o.trace is trace:
+        if ax is None:
+            raise ValueError(
+                "vmap: out_axes is None for an output that differs between the examples; "
+                "give it an axis (e.g. out_axes=0), or make that output independent of the "
+                "mapped inputs."
+            )
+        val, d = o.val, o.bdim
+        target = int(ax) % _ndim(val)
+        return val if target == d else fnp.moveaxis(val, d, target)
+    if ax is None:
+        return o
+    if not isinstance(o, Tracer):
+        o = np.asarray(o)
+    nd = _ndim(o)
+    target = int(ax) % (nd + 1)
+    expanded = fnp.expand_dims(o, target)
+    shape = _shape(expanded)
+    shape = shape[:target] + (size,) + shape[target + 1 :]
+    out = fnp.broadcast_to(expanded, shape)
+    return np.array(out) if isinstance(out, np.ndarray) else out

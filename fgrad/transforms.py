@@ -1,0 +1,481 @@
+"""More transforms: linearize, linear_transpose, hvp and checkpoint.
+
+* :func:`linearize` runs ``fun`` once under ``jvp`` with *staged* tangents: the
+  tangent computation is recorded as a list of primitive applications (the
+  primal values it needs are kept as constants), so the returned ``jvp_fun``
+  replays only the linear part, as often as wanted, without running ``fun``
+  again.
+* :func:`linear_transpose` transposes a linear function with reverse mode.
+* :func:`hvp` is the Hessian-vector product, forward-over-reverse.
+* :func:`checkpoint` (rematerialisation) makes reverse mode store only the
+  inputs of ``fun`` and run ``fun`` again during the backward pass, instead of
+  keeping all of its intermediates alive.  Each call becomes one primitive-like
+  application whose rules (jvp, vjp, batching) re-run ``fun`` under the matching
+  transform, so checkpointed functions compose with every transform.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Primitive, Trace, Tracer, concrete
+from .tree import tree_flatten, tree_map
+
+__all__ = ["linearize", "linear_transpose", "hvp", "checkpoint"]
+
+
+def _shape(x):
+    return np.shape(concrete(x))
+
+
+def _dtype(x):
+    return np.result_type(concrete(x))
+
+
+# --------------------------------------------------------------------------
+# linearize: jvp with staged tangents
+# --------------------------------------------------------------------------
+
+
+class _StagedTracer(Tracer):
+    """A tangent being recorded: its value (for shapes) and its slot number."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, value, trace, slot):
+        self.value = value
+        self.trace = trace
+        self.slot = slot
+
+
+class _StagingTrace(Trace):
+    """Records every primitive applied to its tracers: ``(prim, params, consts, refs)``.
+
+    ``consts`` holds the arguments that are not staged (the primal values a
+    tangent rule needs, kept as they are), ``refs`` pairs argument positions
+    with slot numbers.  Slots ``0..n_inputs-1`` are the inputs; equation ``k``
+    writes slot ``n_inputs + k``.
+    """
+
+    __slots__ = ("eqns", "n_inputs")
+
+    def __init__(self):
+        super().__init__()
+        self.eqns = []
+        self.n_inputs = 0
+
+    def new_input(self, value):
+        self.n_inputs += 1
+        return _StagedTracer(value, self, self.n_inputs - 1)
+
+    def process(self, prim, args, params):
+        if not self.alive:
+            raise self.leaked(prim)
+        vals = list(args)
+        consts = list(args)
+        refs = []
+        for i, a in enumerate(args):
+            if isinstance(a, _StagedTracer) and a.trace is self:
+                vals[i] = a.value
+                consts[i] = None
+                refs.append((i, a.slot))
+        ans = prim.fn(*vals, **params)
+        self.eqns.append((prim, params, consts, refs))
+        return _StagedTracer(ans, self, self.n_inputs + len(self.eqns) - 1)
+
+
+class _LinearProgram:
+    """A recorded linear map: replay with :meth:`__call__`, freeing slots after last use."""
+
+    def __init__(self, trace, out_refs):
+        self.eqns = trace.eqns
+        self.n_inputs = trace.n_inputs
+        self.out_refs = out_refs  # per output leaf: a slot number or ("const", value)
+        last = {}
+        for k, (_, _, _, refs) in enumerate(self.eqns):
+            for _, slot in refs:
+                last[slot] = k
+        keep = {r for r in out_refs if not isinstance(r, tuple)}
+        self.free = [[] for _ in self.eqns]
+        for slot, k in last.items():
+            if slot not in keep:
+                self.free[k].append(slot)
+
+    def __call__(self, inputs):
+        n = self.n_inputs
+        env = list(inputs) + [None] * len(self.eqns)
+        for k, (prim, params, consts, refs) in enumerate(self.eqns):
+            args = list(consts)
+            for i, slot in refs:
+                args[i] = env[slot]
+            env[n + k] = prim.fn(*args, **params)
+            for slot in self.free[k]:
+                env[slot] = None
+        return [r[1] if isinstance(r, tuple) else env[r] for r in self.out_refs]
+
+
+def linearize(fun, *primals):
+    """Evaluate ``fun`` at ``primals`` and return its linear map (the jvp) there.
+
+    Returns ``(out, jvp_fun)``; ``jvp_fun(*tangents)`` equals
+    ``fgrad.jvp(fun, primals, tangents)[1]`` but does not run ``fun`` again: the
+    tangent computation was recorded once (with the primal values it needs) and
+    is replayed, so evaluating the linear map many times is cheap.  ``jvp_fun``
+    composes with every transform (``vmap(jvp_fun)`` pushes a batch of tangents).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> out, f_jvp = fgrad.linearize(fnp.sin, 0.0)
+        >>> float(out), float(f_jvp(2.0)), float(f_jvp(3.0))
+        (0.0, 2.0, 3.0)
+    """
+    from .api import _check_differentiable, jvp
+
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    for p in p_leaves:
+        _check_differentiable(p, "linearize")
+    trace = _StagingTrace()
+    try:
+        tangents = [
+            trace.new_input(np.zeros(_shape(p), dtype=_dtype(p))) for p in p_leaves
+        ]
+        out, t_out = jvp(fun, tuple(primals), p_tree.unflatten(tangents))
+    finally:
+        trace.alive = False
+    t_leaves, t_tree = tree_flatten(t_out)
+    refs = []
+    for t in t_leaves:
+        if isinstance(t, _StagedTracer) and t.trace is trace:
+            refs.append(t.slot)
+        else:  # does not depend on the tangents: a constant (zeros)
+            refs.append(("const", t))
+    program = _LinearProgram(trace, refs)
+    shapes = [(_shape(p), _dtype(p)) for p in p_leaves]
+
+    def jvp_fun(*tangents):
+        leaves, tree = tree_flatten(tuple(tangents))
+        if tree != p_tree:
+            raise TypeError(
+                f"linearize's jvp_fun expects tangents with the structure of the primals "
+                f"{p_tree}, got {tree}: pass one tangent per primal, jvp_fun(*tangents)."
+            )
+        inputs = []
+        for t, (shape, dtype) in zip(leaves, shapes):
+            if _shape(t) != shape:
+                raise ValueError(
+                    f"linearize's jvp_fun: tangent of shape {_shape(t)} for a primal of "
+                    f"shape {shape}; they must match."
+                )
+            if not isinstance(t, Tracer):
+                t = np.asarray(t, dtype=dtype)
+            elif _dtype(t) != dtype:
+                from . import numpy as fnp
+
+                t = fnp.astype(t, dtype)
+            inputs.append(t)
+        return t_tree.unflatten(program(inputs))
+
+    return out, jvp_fun
+
+
+# --------------------------------------------------------------------------
+# linear_transpose
+# --------------------------------------------------------------------------
+
+
+def _random_like(x, rng):
+    shape, dtype = _shape(x), _dtype(x)
+    r = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        r = r + 1j * rng.standard_normal(shape)
+    return np.asarray(r, dtype=dtype)
+
+
+def linear_transpose(fun, *primals):
+    """The transpose of a linear function: ``ct -> J^T ct`` (JAX's convention).
+
+    ``primals`` only give the shapes and dtypes of ``fun``'s arguments.  The
+    transpose is built by reverse mode at zero; ``fun`` is checked to be linear
+    (``fun(0) == 0`` and ``fun(x) == J x`` at a random ``x``), and a ValueError
+    says so if it is not.  ``transpose_fun(ct)`` returns a tuple with one
+    cotangent per primal.  For complex functions the transpose is not
+    conjugated: it is the adjoint under the pairing ``Re(sum(a * b))``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> A = fnp.array([[1.0, 2.0], [3.0, 4.0]])
+        >>> f_t = fgrad.linear_transpose(lambda x: A @ x, fnp.zeros(2))
+        >>> f_t(fnp.array([1.0, 0.0]))
+        (array([1., 2.]),)
+    """
+    from .api import jvp, vjp
+
+    zeros = tuple(tree_map(lambda p: np.zeros(_shape(p), dtype=_dtype(p)), tuple(primals)))
+    out, f_vjp = vjp(fun, *zeros)
+    for o in tree_flatten(out)[0]:
+        if np.any(concrete(o) != 0):
+            raise ValueError(
+                "linear_transpose: fun is not linear: fun(0) is not 0 (an affine offset or a "
+                "non-linear function). Transpose the linear part only, e.g. "
+                "lambda x: fun(x) - fun(0)."
+            )
+    rng = np.random.default_rng(0)
+    x = tuple(tree_map(lambda p: _random_like(p, rng), zeros))
+    direct = tree_flatten(fun(*x))[0]
+    _, lin = jvp(fun, zeros, x)
+    for a, b in zip(direct, tree_flatten(lin)[0]):
+        a, b = np.asarray(concrete(a)), np.asarray(concrete(b))
+        if not np.allclose(a, b, rtol=1e-6, atol=1e-9 * (1 + np.max(np.abs(b), initial=0))):
+            raise ValueError(
+                "linear_transpose: fun is not linear: fun(x) differs from its derivative at 0 "
+                "applied to x. For the transposed derivative of a non-linear function at a "
+                "point, use fgrad.vjp(fun, *primals)."
+            )
+    out_leaves, out_tree = tree_flatten(out)
+
+    def transpose_fun(cotangent):
+        leaves, tree = tree_flatten(cotangent)
+        if tree != out_tree:
+            raise TypeError(
+                f"linear_transpose: expected a cotangent with the structure of fun's output "
+                f"{out_tree}, got {tree}."
+            )
+        return f_vjp(cotangent)
+
+    return transpose_fun
+
+
+# --------------------------------------------------------------------------
+# hvp
+# --------------------------------------------------------------------------
+
+
+def hvp(fun, primals, tangents):
+    """Hessian-vector product ``H v`` of scalar ``fun`` (forward-over-reverse).
+
+    ``primals`` and ``tangents`` are tuples, one entry per positional argument;
+    the Hessian is taken with respect to all of them.  With one argument the
+    result has its structure; with several it is a tuple (one block row of
+    ``H v`` per argument).  Costs a small multiple of one gradient, whatever
+    the dimension.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> f = lambda x: fnp.sum(x ** 3)
+        >>> fgrad.hvp(f, (fnp.array([1.0, 2.0]),), (fnp.array([1.0, 0.0]),))
+        array([6., 0.])
+    """
+    from .api import grad, jvp
+
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "hvp expects primals and tangents as tuples, one entry per positional "
+            "argument: fgrad.hvp(f, (x,), (v,))"
+        )
+    n = len(primals)
+    g = grad(fun, argnums=tuple(range(n)))
+    out = jvp(g, tuple(primals), tuple(tangents))[1]
+    return out[0] if n == 1 else out
+
+
+# --------------------------------------------------------------------------
+# checkpoint
+# --------------------------------------------------------------------------
+
+
+def _is_array_leaf(x):
+    return isinstance(x, (Tracer, np.ndarray, np.generic, float, int, complex)) and not (
+        isinstance(x, bool)
+    )
+
+
+class _Once:
+    """Cotangents of one checkpointed application for one output cotangent.
+
+    Reverse mode asks a row for the cotangent of each argument separately, with
+    the same output cotangent ``g``; this computes all of them with one re-run
+    of the function and hands them out one by one.
+    """
+
+    __slots__ = ("g", "cts")
+
+    def __init__(self):
+        self.g = None
+        self.cts = None
+
+
+_TAKEN = object()
+
+
+def checkpoint(fun, *, static_argnums=()):
+    """Rematerialisation: reverse mode re-runs ``fun`` instead of storing its intermediates.
+
+    Under ``grad``/``vjp`` a call of the returned function is recorded as one
+    step that saves only its inputs; the backward pass runs ``fun`` again (under
+    ``vjp``) when it reaches that step.  This trades one extra forward pass for
+    memory: checkpointing the blocks of a deep chain keeps only the blocks'
+    inputs alive.  Values and derivatives are unchanged, and the function
+    composes with every transform (``jvp``, ``vmap``, nested ``grad``).
+    Arguments listed in ``static_argnums`` (and keyword arguments) are passed
+    through as constants; other non-array leaves are treated as constants too.
+    ``fun`` must be pure.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> block = fgrad.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
+        >>> float(fgrad.grad(lambda x: block(block(x)))(0.0))
+        1.0
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    static_argnums = tuple(static_argnums)
+
+    def checkpointed(*args, **kwargs):
+        nargs = len(args)
+        static = {int(i) % nargs for i in static_argnums} if nargs else set()
+        dyn_pos = [i for i in range(nargs) if i not in static]
+        leaves, treedef = tree_flatten(tuple(args[i] for i in dyn_pos))
+        if not any(isinstance(x, Tracer) for x in leaves):
+            return fun(*args, **kwargs)
+        arr_pos = [k for k, x in enumerate(leaves) if _is_array_leaf(x)]
+
+        def call(*arrays):
+            full = list(leaves)
+            for k, a in zip(arr_pos, arrays):
+                full[k] = a
+            a = list(args)
+            for i, v in zip(dyn_pos, treedef.unflatten(full)):
+                a[i] = v
+            return fun(*a, **kwargs)
+
+        name = getattr(fun, "__name__", type(fun).__name__)
+        packed_fn, unpack = _packing(call)
+        prim = _checkpoint_primitive(packed_fn, len(arr_pos), name)
+        packed = prim.fn(*(leaves[k] for k in arr_pos), memo=_Once())
+        return unpack(packed)
+
+    name = getattr(fun, "__name__", type(fun).__name__)
+    checkpointed.__name__ = checkpointed.__qualname__ = f"checkpoint({name})"
+    checkpointed.__doc__ = f"checkpoint of {name}." + (
+        f"\n\n{fun.__doc__}" if getattr(fun, "__doc__", None) else "")
+    checkpointed.__wrapped__ = fun
+    return checkpointed
+
+
+def _packing(call):
+    """``(packed_fn, unpack)``: ``call``'s output as one array and back.
+
+    A single array output is passed as it is; a pytree of several leaves is
+    raveled and concatenated (in their common dtype) and split again after.
+    The output structure is learned on the first evaluation.
+    """
+    from . import numpy as fnp
+
+    layout = {}
+
+    def packed_fn(*arrays):
+        out = call(*arrays)
+        leaves, tree = tree_flatten(out)
+        if "tree" not in layout:
+            layout["tree"] = tree
+            layout["leaves"] = [(_shape(x), _dtype(x)) for x in leaves]
+        elif tree != layout["tree"]:
+            raise TypeError(
+                "checkpoint: the function returned a different output structure when run "
+                f"again ({tree} instead of {layout['tree']}); it must be pure."
+            )
+        if tree.kind == "leaf":
+            return out if isinstance(out, Tracer) else np.asarray(out)
+        if not leaves:
+            return np.zeros(0)
+        return fnp.concatenate([fnp.ravel(fnp.asarray(x)) for x in leaves])
+
+    def unpack(packed):
+        tree = layout["tree"]
+        if tree.kind == "leaf":
+            return packed
+        parts, start = [], 0
+        common = np.result_type(*[d for _, d in layout["leaves"]]) if layout["leaves"] else None
+        for shape, dtype in layout["leaves"]:
+            n = int(np.prod(shape, dtype=np.int64))
+            part = fnp.reshape(packed[start:start + n], shape)
+            if dtype != common:
+                part = fnp.astype(part, dtype)
+            parts.append(part)
+            start += n
+        return tree.unflatten(parts)
+
+    return packed_fn, unpack
+
+
+def _checkpoint_primitive(packed_fn, n, name):
+    """A row (not registered in the table) for one checkpointed call with ``n`` arrays."""
+    from .api import jvp, vjp
+
+    def impl(*arrays, memo=None):
+        out = packed_fn(*arrays)
+        if isinstance(out, Tracer):
+            raise TypeError(
+                f"checkpoint({name}): the function uses a traced value that it closes over "
+                "instead of receiving it as an argument, so its derivative would be lost. "
+                "Pass that value as an argument of the checkpointed function."
+            )
+        return out
+
+    def cotangents(g, arrays, memo):
+        # all input cotangents for output cotangent g, from one re-run under vjp
+        diff = [k for k, a in enumerate(arrays) if _dtype(a).kind in "fc"]
+
+        def of_diff(*d):
+            full = list(arrays)
+            for k, v in zip(diff, d):
+                full[k] = v
+            return packed_fn(*full)
+
+        _, f_vjp = vjp(of_diff, *(arrays[k] for k in diff))
+        cts = [None] * len(arrays)
+        for k, c in zip(diff, f_vjp(g)):
+            cts[k] = c
+        memo.g, memo.cts = g, cts
+
+    def make_vjp(i):
+        def rule(g, ans, *arrays, memo=None):
+            if memo.g is not g or memo.cts is None or memo.cts[i] is _TAKEN:
+                cotangents(g, arrays, memo)
+            c = memo.cts[i]
+            memo.cts[i] = _TAKEN
+            if all(x is _TAKEN or x is None for x in memo.cts):
+                memo.g = memo.cts = None
+            if c is None:
+                raise TypeError(
+                    f"checkpoint({name}): argument {i} has no derivative (dtype "
+                    f"{_dtype(arrays[i])}); pass it as a static argument (static_argnums)."
+                )
+            return c
+
+        rule._fgrad_uses = (False, set(range(n)))  # keep the inputs, not the output
+        return rule
+
+    def make_jvp(i):
+        def rule(t, ans, *arrays, memo=None):
+            def of_one(a):
+                full = list(arrays)
+                full[i] = a
+                return packed_fn(*full)
+
+            return jvp(of_one, (arrays[i],), (t,))[1]
+
+        return rule
+
+    def batch(args, dims, memo=None):
+        from .batching import vmap
+
+        return checkpoint(vmap(packed_fn, in_axes=tuple(dims)))(*args), 0
+
+    return Primitive(
+        f"checkpoint({name})", impl,
+        jvp=tuple(make_jvp(i) for i in range(n)),
+        vjp=tuple(make_vjp(i) for i in range(n)),
+        batch=batch,
+        test={"skip": "created per call by fgrad.checkpoint; tested in tests/test_transforms.py"},
+    )
