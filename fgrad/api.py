@@ -125,12 +125,14 @@ def _input_cotangents(trace, cts, in_leaves, in_trees, start=0):
     return results
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing ``fun``'s value and its gradient.
 
     ``fun`` must return a real scalar (or ``(scalar, aux)`` with ``has_aux``).
     The gradient has the structure, shapes and dtypes of the arguments selected
     by ``argnums`` (a tuple of gradients when ``argnums`` is a tuple).
+    With ``holomorphic=True``, ``fun`` maps complex inputs to a complex scalar
+    and the result is the complex derivative ``df/dz`` (JAX's convention).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -153,10 +155,14 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 "fgrad.jacrev/jacfwd for the full Jacobian, or reduce the output (e.g. "
                 ".sum()) if that is what is meant."
             )
-        if _dtype(value).kind not in "fi" and _dtype(value).kind != "b":
+        if holomorphic:
+            _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
+            _check_holomorphic([value], "an output", "grad")
+        elif _dtype(value).kind not in "fi" and _dtype(value).kind != "b":
             raise TypeError(
                 f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
-                "complex outputs use fgrad.vjp, or take the real part / abs first."
+                "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
+                "function), or take the real part / abs first."
             )
         if isinstance(out, ReverseTracer) and out.trace is trace:
             seed = np.ones((), dtype=_dtype(value))
@@ -171,7 +177,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing the gradient of scalar-valued ``fun``.
 
     Example:
@@ -180,8 +186,10 @@ def grad(fun, argnums=0, has_aux=False):
         array([ 0.,  4.,  8., 12.])
         >>> fgrad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
         (np.float64(3.0), np.float64(2.0))
+        >>> complex(fgrad.grad(lambda z: z ** 2, holomorphic=True)(1j))
+        2j
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     def grad_fun(*args, **kwargs):
         (value_aux, g) = vg(*args, **kwargs)
@@ -299,53 +307,121 @@ def jvp(fun, primals, tangents, has_aux=False):
 # --------------------------------------------------------------------------
 
 
-def _basis(shape, dtype):
-    """Yield one-hot arrays spanning arrays of ``shape``."""
+def _check_holomorphic(leaves, what, transform):
+    for x in leaves:
+        if _dtype(x).kind != "c":
+            raise TypeError(
+                f"{transform}(..., holomorphic=True) requires {what} with a complex dtype, "
+                f"but got {_dtype(x)}. Cast them (e.g. x.astype(complex)), or drop "
+                "holomorphic=True for a function that is not complex-to-complex."
+            )
+
+
+def _unit_rows(shape, dtype, start, stop):
+    """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``."""
     size = int(np.prod(shape, dtype=int))
-    for k in range(size):
-        e = np.zeros(size, dtype=dtype)
-        e[k] = 1
-        yield e.reshape(shape)
+    rows = np.zeros((stop - start, size), dtype=dtype)
+    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    return rows.reshape((stop - start,) + tuple(shape))
 
 
-def jacrev(fun, argnums=0, has_aux=False):
-    """Jacobian of ``fun`` by reverse mode (one vjp per output element).
+def _jacobian_blocks(fn, shape, dtype, chunk_size, empty):
+    """Stack ``fn(e)`` over the unit vectors ``e`` of arrays of ``shape``.
+
+    ``fn`` returns a list of arrays; the result is that list with each entry
+    stacked along a new leading axis.  Chunks of ``chunk_size`` unit vectors
+    (all of them by default) go through ``vmap``, so one pass handles a whole
+    chunk; if a primitive involved has no batching rule, the rows are computed
+    one by one instead.  ``empty`` gives ``(shape, dtype)`` of each entry, for
+    arrays without elements.
+    """
+    from . import numpy as fnp
+    from .batching import BatchingError, vmap
+
+    n = int(np.prod(shape, dtype=int))
+    if n == 0:
+        return [np.zeros((0,) + s, dtype=d) for s, d in empty]
+    step = n if chunk_size is None else int(chunk_size)
+    if step < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    parts, batched = [], _BATCHED_JACOBIANS
+    for start in range(0, n, step):
+        rows = _unit_rows(shape, dtype, start, min(start + step, n))
+        if batched:
+            try:
+                parts.append(vmap(fn)(rows))
+                continue
+            except BatchingError:
+                batched = False  # a primitive without a batching rule: one row at a time
+        per_row = [fn(r) for r in rows]
+        parts.append([fnp.stack([r[m] for r in per_row]) for m in range(len(per_row[0]))])
+    if len(parts) == 1:
+        return parts[0]
+    return [fnp.concatenate([p[m] for p in parts]) for m in range(len(parts[0]))]
+
+
+#: jacfwd/jacrev push whole chunks of unit vectors through one vmapped pass;
+#: set to False to compute one row (column) per pass, as autograd does.
+_BATCHED_JACOBIANS = True
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
+    """Jacobian of ``fun`` by reverse mode: vjps with the output's unit vectors.
 
     The result for an output leaf of shape ``S`` and an input leaf of shape
     ``T`` has shape ``S + T``; pytrees nest as output structure, then input.
+    ``fun`` runs once; the vjps are pushed through ``vmap`` in chunks of
+    ``chunk_size`` unit vectors (all at once by default: pass a chunk size to
+    bound memory for large Jacobians).  Outputs must be real, as in JAX; with
+    ``holomorphic=True`` inputs and outputs must be complex and the result is
+    the complex derivative ``df/dz``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
         array([[2., 0.],
                [0., 4.]])
+        >>> fgrad.jacrev(lambda z: z ** 2, holomorphic=True)(fnp.array([1j]))
+        array([[0.+2.j]])
     """
 
     def jac_fun(*args, **kwargs):
+        from . import numpy as fnp
+
         single, nums = _argnums_tuple(argnums, len(args), "jacrev")
+        dyn = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_flatten(dyn)
+        if holomorphic:
+            _check_holomorphic(in_leaves, "inputs", "jacrev")
 
-        def partial(*dyn):
-            return fun(*_substitute(args, nums, dyn), **kwargs)
+        def partial(*dyn_args):
+            return fun(*_substitute(args, nums, dyn_args), **kwargs)
 
-        res = vjp(partial, *(args[i] for i in nums), has_aux=has_aux)
+        res = vjp(partial, *dyn, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
+        if holomorphic:
+            _check_holomorphic(out_leaves, "outputs", "jacrev")
+        else:
+            for o in out_leaves:
+                if _dtype(o).kind == "c":
+                    raise TypeError(
+                        f"jacrev requires real-valued outputs, but got dtype {_dtype(o)}. For "
+                        "a holomorphic function pass holomorphic=True; for other functions "
+                        "with complex outputs use fgrad.vjp directly (or split the output "
+                        "into real and imaginary parts)."
+                    )
+        in_specs = [(np.shape(concrete(x)), _dtype(x)) for x in in_leaves]
         per_out = []
         for k, o in enumerate(out_leaves):
             o_shape, o_dtype = np.shape(concrete(o)), _dtype(o)
-            rows = []
-            for e in _basis(o_shape, o_dtype):
-                ct = [e if j == k else _zeros_like(other) for j, other in enumerate(out_leaves)]
-                rows.append(tree_flatten(f_vjp(out_tree.unflatten(ct)))[0])
-            per_in = []
-            in_leaves, in_tree = tree_flatten(tuple(args[i] for i in nums))
-            for m, x in enumerate(in_leaves):
-                x_shape = np.shape(concrete(x))
-                from . import numpy as fnp
 
-                block = (fnp.stack([r[m] for r in rows]) if rows
-                         else np.zeros((0,) + x_shape, dtype=_dtype(x)))
-                per_in.append(fnp.reshape(block, o_shape + x_shape))
+            def row(e, k=k):
+                ct = [e if j == k else _zeros_like(other) for j, other in enumerate(out_leaves)]
+                return tree_flatten(f_vjp(out_tree.unflatten(ct)))[0]
+
+            blocks = _jacobian_blocks(row, o_shape, o_dtype, chunk_size, in_specs)
+            per_in = [fnp.reshape(b, o_shape + s) for b, (s, _) in zip(blocks, in_specs)]
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
         result = out_tree.unflatten(per_out)
@@ -355,10 +431,14 @@ def jacrev(fun, argnums=0, has_aux=False):
     return jac_fun
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
-    """Jacobian of ``fun`` by forward mode (one jvp per input element).
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
+    """Jacobian of ``fun`` by forward mode: jvps with the input's unit vectors.
 
-    Same shapes as :func:`jacrev`: output shape + input shape.
+    Same shapes as :func:`jacrev`: output shape + input shape.  The jvps are
+    pushed through ``vmap`` in chunks of ``chunk_size`` unit vectors (all at
+    once by default).  Inputs must be real, as in JAX; with
+    ``holomorphic=True`` inputs and outputs must be complex and the result is
+    the complex derivative ``df/dz``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -373,37 +453,52 @@ def jacfwd(fun, argnums=0, has_aux=False):
         single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
+        if holomorphic:
+            _check_holomorphic(in_leaves, "inputs", "jacfwd")
+        else:
+            for x in in_leaves:
+                if _dtype(x).kind == "c":
+                    raise TypeError(
+                        f"jacfwd requires real-valued inputs, but got dtype {_dtype(x)}. For "
+                        "a holomorphic function pass holomorphic=True; for other functions "
+                        "of complex inputs use fgrad.jvp directly, or jacrev."
+                    )
 
         def partial(*dyn_args):
             return fun(*_substitute(args, nums, dyn_args), **kwargs)
 
-        columns = []  # per input leaf: list of flat output tangents
-        out = aux = None
+        # the primal output and aux do not depend on the tangent: keep one copy
+        primal = {}
+
+        def column(e, m):
+            tangent = [e if j == m else _zeros_like(y) for j, y in enumerate(in_leaves)]
+            res = jvp(partial, dyn, tuple(in_tree.unflatten(tangent)), has_aux=has_aux)
+            primal["out"], primal["aux"] = res[0], (res[2] if has_aux else None)
+            return tree_flatten(res[1])[0]
+
+        columns = [None] * len(in_leaves)
         for m, x in enumerate(in_leaves):
-            cols = []
-            for e in _basis(np.shape(concrete(x)), _dtype(x)):
-                tangent = [e if j == m else _zeros_like(y) for j, y in enumerate(in_leaves)]
-                res = jvp(partial, dyn, tuple(in_tree.unflatten(tangent)), has_aux=has_aux)
-                out, t_out = res[0], res[1]
-                if has_aux:
-                    aux = res[2]
-                cols.append(tree_flatten(t_out)[0])
-            columns.append(cols)
-        if out is None:  # no input elements at all: evaluate once for the output shape
+            if np.size(concrete(x)):
+                columns[m] = _jacobian_blocks(
+                    lambda e, m=m: column(e, m), np.shape(concrete(x)), _dtype(x),
+                    chunk_size, None)
+        if "out" not in primal:  # no input elements at all: evaluate once for the output
             res = jvp(partial, dyn, tuple(tree_map(_zeros_like, dyn)), has_aux=has_aux)
-            out, aux = res[0], (res[2] if has_aux else None)
+            primal["out"], primal["aux"] = res[0], (res[2] if has_aux else None)
+        out, aux = primal["out"], primal["aux"]
         out_leaves, out_tree = tree_flatten(out)
+        if holomorphic:
+            _check_holomorphic(out_leaves, "outputs", "jacfwd")
         per_out = []
         for k, o in enumerate(out_leaves):
             o_shape = np.shape(concrete(o))
             per_in = []
             for m, x in enumerate(in_leaves):
                 x_shape = np.shape(concrete(x))
-                cols = [c[k] for c in columns[m]]
-                if cols:
-                    block = fnp.stack(cols, axis=-1)
-                else:
-                    block = np.zeros(o_shape + (0,), dtype=_dtype(o))
+                if columns[m] is None:
+                    per_in.append(np.zeros(o_shape + x_shape, dtype=_dtype(o)))
+                    continue
+                block = fnp.moveaxis(columns[m][k], 0, -1)  # (n_in, *o_shape) -> (*o_shape, n_in)
                 per_in.append(fnp.reshape(block, o_shape + x_shape))
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
@@ -414,7 +509,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
     return jac_fun
 
 
-def hessian(fun, argnums=0):
+def hessian(fun, argnums=0, holomorphic=False):
     """Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``.
 
     Example:
@@ -424,7 +519,8 @@ def hessian(fun, argnums=0):
         array([[2., 2.],
                [2., 6.]])
     """
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums,
+                  holomorphic=holomorphic)
 
 
 def stop_gradient(x):
