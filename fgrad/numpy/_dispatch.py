@@ -175,3 +175,25 @@ def _install_methods(fnp):
     Tracer.real = property(lambda self: fnp.real(self))
     Tracer.imag = property(lambda self: fnp.imag(self))
     Tracer.at = property(lambda self: fnp.at(self))
+
+    # shapes, indexing and products
+    for name, fn in [
+        ("diagonal", fnp.diagonal), ("repeat", fnp.repeat),
+        ("take", fnp.take), ("argpartition", fnp.argpartition),
+        ("searchsorted", fnp.searchsorted),
+    ]:
+        setattr(Tracer, name, method(fn))
+    Tracer.compress = lambda self, condition, axis=None: fnp.compress(condition, self, axis)
+
+    def _in_place(name):
+        def m(self, *args, **kwargs):
+            raise TypeError(
+                f"x.{name}() works in place in numpy, and traced arrays are immutable. "
+                f"Write x = fgrad.numpy.{name}(x, ...) (or np.{name}(x, ...)) instead."
+            )
+
+        m.__name__ = name
+        return m
+
+    Tracer.sort = _in_place("sort")
+    Tracer.partition = _in_place("partition")

@@ -1,17 +1,56 @@
-"""Rows of the rule table: matrix products.
+"""Rows of the rule table: products (matmul, einsum, diagonals, convolution).
 
-``matmul`` is the primitive; ``dot``, ``vdot``, ``inner``, ``outer`` and
-``tensordot`` are written with it and with the shape primitives.
+``matmul``, ``einsum``, ``diagonal`` (with its transpose, ``diagonal_embed``)
+and ``convolve`` are primitives; ``dot``, ``vdot``, ``inner``, ``outer``,
+``tensordot``, ``kron``, ``cross``, ``trace``, ``diag``, ``tril``, ``triu`` and
+``correlate`` are written with them and with the shape primitives.
+
+Conventions for complex inputs follow JAX: a cotangent rule is the transpose
+of the real-linear tangent map, with no conjugation (``einsum``'s cotangent for
+one operand is an ``einsum`` of the output cotangent with the other operands).
 """
+
+import functools
+import string
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim
-from .elementwise import multiply
-from .reductions import sum as _sum
-from .shape import expand_dims, getitem, reshape, swapaxes, transpose
+from ..core import Tracer, concrete, defprim, variadic
+from .elementwise import astype, conjugate, multiply, subtract, where
+from .shape import (
+    atleast_1d,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flip,
+    getitem,
+    moveaxis,
+    ravel,
+    reshape,
+    stack,
+    swapaxes,
+    transpose,
+)
 
-__all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot"]
+__all__ = [
+    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
+    "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
+]
+
+
+def _any_tracer(*xs):
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def _ndim(x):
+    return np.ndim(concrete(x))
+
+
+def _shape(x):
+    return np.shape(concrete(x))
+
+
+# --- matmul ------------------------------------------------------------------------
 
 
 def _matmul_vjp_a(g, ans, a, b):
@@ -45,12 +84,8 @@ matmul = defprim(
         lambda rng, shape: ((rng.standard_normal(3), rng.standard_normal((2, 3, 2))), {}),
         lambda rng, shape: ((rng.standard_normal((2, 3)), rng.standard_normal(3)), {}),
         lambda rng, shape: ((rng.standard_normal(3), rng.standard_normal(3)), {}),
-    ]},
+    ], "complex": True},
 )
-
-
-def _any_tracer(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
 
 
 def dot(a, b):
@@ -64,7 +99,7 @@ def dot(a, b):
     """
     if not _any_tracer(a, b):
         return np.dot(a, b)
-    na, nb = np.ndim(concrete(a)), np.ndim(concrete(b))
+    na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
@@ -82,8 +117,6 @@ def vdot(a, b):
     """
     if not _any_tracer(a, b):
         return np.vdot(a, b)
-    from .elementwise import conjugate
-
     return matmul(reshape(conjugate(a), (-1,)), reshape(b, (-1,)))
 
 
@@ -97,7 +130,7 @@ def inner(a, b):
     """
     if not _any_tracer(a, b):
         return np.inner(a, b)
-    na, nb = np.ndim(concrete(a)), np.ndim(concrete(b))
+    na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     return tensordot(a, b, axes=([na - 1], [nb - 1]))
@@ -126,7 +159,7 @@ def tensordot(a, b, axes=2):
     """
     if not _any_tracer(a, b):
         return np.tensordot(a, b, axes)
-    sa, sb = np.shape(concrete(a)), np.shape(concrete(b))
+    sa, sb = _shape(a), _shape(b)
     if isinstance(axes, (int, np.integer)):
         axes_a = list(range(len(sa) - axes, len(sa)))
         axes_b = list(range(axes))
@@ -134,6 +167,12 @@ def tensordot(a, b, axes=2):
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    if len(axes_a) != len(axes_b) or any(
+        sa[i] != sb[j] for i, j in zip(axes_a, axes_b)
+    ):
+        raise ValueError(
+            f"tensordot: shape-mismatch for sum: axes {axes_a} of a {sa} and {axes_b} of b {sb}"
+        )
     axes_a = [ax % len(sa) for ax in axes_a]
     axes_b = [ax % len(sb) for ax in axes_b]
     free_a = [ax for ax in range(len(sa)) if ax not in axes_a]
@@ -145,4 +184,523 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(a2, b2), out_shape)
 
 
-_ = _sum
+# --- einsum --------------------------------------------------------------------------
+
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase  # numpy's label order
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_einsum(subscripts, ndims):
+    """The explicit form of an einsum spec: ``(input terms, output term)``.
+
+    Ellipses are replaced by letters that the spec does not use (right-aligned,
+    so operands with fewer broadcast dimensions get the last ones), and an
+    implicit output is made explicit with numpy's rule (broadcast dimensions
+    first, then the labels that appear exactly once, in label order).
+    """
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    terms = ins.split(",")
+    if len(terms) != len(ndims):
+        raise ValueError(
+            f"einsum: the spec {subscripts!r} names {len(terms)} operands but "
+            f"{len(ndims)} were given"
+        )
+    fresh = [c for c in _LETTERS if c not in spec]
+    n_ell = max(
+        (nd - (len(t) - 3) for t, nd in zip(terms, ndims) if "..." in t), default=0
+    )
+    ell = "".join(fresh[:n_ell])
+    explicit = []
+    for t, nd in zip(terms, ndims):
+        if "..." in t:
+            k = nd - (len(t) - 3)
+            t = t.replace("...", ell[n_ell - k:])
+        explicit.append(t)
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        labels = ins.replace("...", "").replace(",", "")
+        out = ell + "".join(sorted(c for c in set(labels) if labels.count(c) == 1))
+    return tuple(explicit), out
+
+
+def _delta(n, m, dtype):
+    """The ``m``-dimensional identity tensor: 1 where all ``m`` indices agree."""
+    d = np.zeros((n,) * m, dtype=dtype)
+    d[(np.arange(n),) * m] = 1
+    return d
+
+
+def _einsum_jvp(i, t, ans, *ops, subscripts, optimize=False):
+    args = list(ops)
+    args[i] = t
+    return _einsum(*args, subscripts=subscripts, optimize=optimize)
+
+
+def _einsum_vjp(i, g, ans, *ops, subscripts, optimize=False):
+    terms, out = _parse_einsum(subscripts, tuple(_ndim(o) for o in ops))
+    mine = terms[i]
+    size = dict(zip(mine, _shape(ops[i])))
+    others = [t for k, t in enumerate(terms) if k != i]
+    other_ops = [o for k, o in enumerate(ops) if k != i]
+    uniq = "".join(dict.fromkeys(mine))
+    seen = set(out).union(*others)
+    kept = "".join(c for c in uniq if c in seen)
+    # the cotangent over the distinct labels of operand i: one more einsum
+    ct = _einsum(g, *other_ops, subscripts=",".join([out, *others]) + "->" + kept,
+                 optimize=optimize)
+    if kept != uniq:
+        # labels summed within operand i alone: the cotangent is constant along them
+        have = dict(zip(kept, _shape(ct)))
+        ct = reshape(ct, tuple(have.get(c, 1) for c in uniq))
+        ct = broadcast_to(ct, tuple(have.get(c, size[c]) for c in uniq))
+    if len(uniq) != len(mine):
+        # repeated labels (a trace 'ii->' or a diagonal 'ii->i'): put the cotangent
+        # on those diagonals with identity tensors, in one more einsum
+        spare = iter(c for c in _LETTERS if c not in mine)
+        ct_term, out_term, deltas, delta_terms = list(uniq), list(mine), [], []
+        for c in uniq:
+            m = mine.count(c)
+            if m == 1:
+                continue
+            names = [next(spare) for _ in range(m)]
+            ct_term[uniq.index(c)] = names[0]
+            positions = [p for p, d in enumerate(mine) if d == c]
+            for p, name in zip(positions, names):
+                out_term[p] = name
+            delta_terms.append("".join(names))
+            deltas.append(_delta(size[c], m, np.result_type(concrete(ct))))
+        spec = ",".join(["".join(ct_term), *delta_terms]) + "->" + "".join(out_term)
+        ct = _einsum(ct, *deltas, subscripts=spec)
+    return ct
+
+
+def _einsum_batch(args, dims, subscripts, optimize=False):
+    ndims = tuple(_ndim(a) - (d is not None) for a, d in zip(args, dims))
+    if all(d is None for d in dims):
+        return _einsum(*args, subscripts=subscripts, optimize=optimize), None
+    terms, out = _parse_einsum(subscripts, ndims)
+    b = next(c for c in _LETTERS if c not in out and all(c not in t for t in terms))
+    new_terms = []
+    for t, d, a in zip(terms, dims, args):
+        if d is not None:
+            d = d % _ndim(a)
+            t = t[:d] + b + t[d:]
+        new_terms.append(t)
+    spec = ",".join(new_terms) + "->" + b + out
+    return _einsum(*args, subscripts=spec, optimize=optimize), 0
+
+
+def _einsum_impl(*ops, subscripts, optimize=False):
+    return np.einsum(subscripts, *ops, optimize=optimize)
+
+
+def _einsum_case(spec, *shapes):
+    return lambda rng, shape: (
+        tuple(rng.standard_normal(s) for s in shapes), {"subscripts": spec})
+
+
+_EINSUM_CASES = [
+    _einsum_case("ij,jk->ik", (2, 3), (3, 2)),
+    _einsum_case("ii->", (3, 3)),
+    _einsum_case("ii->i", (3, 3)),
+    _einsum_case("iij,jk->ik", (2, 2, 3), (3, 2)),
+    _einsum_case("...ij,...jk", (2, 1, 2, 3), (3, 3, 2)),
+    _einsum_case("ij,jk,kl->il", (2, 3), (3, 2), (2, 2)),
+    _einsum_case("ij,k->ik", (2, 3), (2,)),
+    _einsum_case("i,j", (2,), (3,)),
+    _einsum_case("iji->j", (2, 3, 2)),
+    _einsum_case("ij->", (2, 3)),
+]
+
+_einsum = defprim(
+    "einsum", _einsum_impl,
+    jvp=variadic(_einsum_jvp),
+    vjp=variadic(_einsum_vjp),
+    batch=_einsum_batch,
+    test={"make": _EINSUM_CASES[0], "also": _EINSUM_CASES[1:], "complex": True},
+)
+
+
+def _sublists_to_spec(args):
+    """numpy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as a string."""
+    labels = sorted(_LETTERS)
+
+    def term(sub):
+        return "".join("..." if s is Ellipsis else labels[int(s)] for s in sub)
+
+    ops = args[0::2][: len(args) // 2]
+    terms = [term(s) for s in args[1::2]]
+    spec = ",".join(terms)
+    if len(args) % 2:
+        spec += "->" + term(args[-1])
+    return spec, list(ops)
+
+
+def einsum(*operands, out=None, optimize=False, dtype=None, **kwargs):
+    """Einstein summation (``numpy.einsum``), differentiable in every operand.
+
+    Implicit and explicit outputs, ellipses, any number of operands, and
+    repeated labels within an operand (traces ``'ii->'``, diagonals
+    ``'ii->i'``) are supported, as is numpy's interleaved sublist form.  The
+    cotangent of each operand is another einsum.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda a: fnp.einsum('ii->', a))(fnp.ones((2, 2)))
+        array([[1., 0.],
+               [0., 1.]])
+    """
+    arrays = operands[1:] if isinstance(operands[0], str) else operands[0::2]
+    if not _any_tracer(*arrays):
+        return np.einsum(*operands, out=out, optimize=optimize, dtype=dtype, **kwargs)
+    if out is not None:
+        raise TypeError(
+            "einsum(..., out=...) would write a traced value into an existing array; "
+            "use the returned value instead"
+        )
+    if isinstance(operands[0], str):
+        spec, ops = operands[0], list(operands[1:])
+    else:
+        spec, ops = _sublists_to_spec(operands)
+    if dtype is not None:
+        ops = [astype(o, dtype) for o in ops]
+    return _einsum(*ops, subscripts=spec, optimize=optimize)
+
+
+# --- diagonals -------------------------------------------------------------------------
+
+
+def _diag_index(n, offset):
+    """Positions of the ``offset`` diagonal's ``n`` entries along (axis1, axis2)."""
+    k = np.arange(n)
+    return k + max(-offset, 0), k + max(offset, 0)
+
+
+def _diagonal_embed_impl(g, shape, offset, axis1, axis2):
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    i, j = _diag_index(g.shape[-1], offset)
+    view[..., i, j] = g
+    return out
+
+
+def _diagonal_batch(args, dims, offset, axis1, axis2):
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    return _diagonal(x, offset=offset, axis1=axis1 + 1, axis2=axis2 + 1), 0
+
+
+def _diagonal_embed_batch(args, dims, shape, offset, axis1, axis2):
+    (g,), (d,) = args, dims
+    g = moveaxis(g, d, 0)
+    return _diagonal_embed(g, shape=_shape(g)[:1] + tuple(shape), offset=offset,
+                           axis1=axis1 + 1, axis2=axis2 + 1), 0
+
+
+def _diagonal_case(rng, shape):
+    nd = int(rng.integers(2, 4))
+    x = rng.standard_normal(tuple(rng.integers(1, 4, nd)))
+    axis1, axis2 = (int(a) for a in rng.permutation(nd)[:2])
+    offset = int(rng.integers(-1, 2))
+    return (x,), {"offset": offset, "axis1": axis1, "axis2": axis2}
+
+
+def _diagonal_embed_case(rng, shape):
+    (x,), params = _diagonal_case(rng, shape)
+    g = np.diagonal(x, **params)
+    return (rng.standard_normal(g.shape),), dict(params, shape=x.shape)
+
+
+_diagonal = defprim(
+    "diagonal", lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2),
+    jvp=[lambda t, ans, x, offset, axis1, axis2: _diagonal(
+        t, offset=offset, axis1=axis1, axis2=axis2)],
+    vjp=[lambda g, ans, x, offset, axis1, axis2: _diagonal_embed(
+        g, shape=x.shape, offset=offset, axis1=axis1, axis2=axis2)],
+    batch=_diagonal_batch,
+    test={"make": _diagonal_case, "complex": True},
+)
+_diagonal_embed = defprim(
+    "diagonal_embed", _diagonal_embed_impl,
+    jvp=[lambda t, ans, g, shape, offset, axis1, axis2: _diagonal_embed(
+        t, shape=shape, offset=offset, axis1=axis1, axis2=axis2)],
+    vjp=[lambda c, ans, g, shape, offset, axis1, axis2: _diagonal(
+        c, offset=offset, axis1=axis1, axis2=axis2)],
+    batch=_diagonal_embed_batch,
+    test={"make": _diagonal_embed_case},
+)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The given diagonal of an array (``numpy.diagonal``), as a new last axis.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.diagonal(x, 1).sum())(fnp.ones((2, 3)))
+        array([[0., 1., 0.],
+               [0., 0., 1.]])
+    """
+    if not _any_tracer(a):
+        return np.diagonal(a, offset, axis1, axis2)
+    nd = _ndim(a)
+    if nd < 2:
+        raise ValueError("diagonal requires an array of at least two dimensions")
+    axis1, axis2 = int(axis1) % nd, int(axis2) % nd
+    if axis1 == axis2:
+        raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+    return _diagonal(a, offset=int(offset), axis1=axis1, axis2=axis2)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Sum along a diagonal (``numpy.trace``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(fnp.trace)(fnp.ones((2, 2)))
+        array([[1., 0.],
+               [0., 1.]])
+    """
+    if not _any_tracer(a):
+        return np.trace(a, offset, axis1, axis2, dtype=dtype, out=out)
+    from .reductions import sum as _sum
+
+    return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def diag(v, k=0):
+    """Extract a diagonal of a 2-D array, or build a 2-D array with ``v`` on a
+    diagonal (``numpy.diag``); the two directions are each other's transpose.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.diag(fnp.array([1.0, 2.0]), 1)
+        array([[0., 1., 0.],
+               [0., 0., 2.],
+               [0., 0., 0.]])
+        >>> fgrad.grad(lambda v: fnp.diag(v).sum())(fnp.ones(2))
+        array([1., 1.])
+    """
+    if not _any_tracer(v):
+        return np.diag(v, k)
+    nd, k = _ndim(v), int(k)
+    if nd == 1:
+        n = _shape(v)[0] + abs(k)
+        return _diagonal_embed(v, shape=(n, n), offset=k, axis1=0, axis2=1)
+    if nd == 2:
+        return _diagonal(v, offset=k, axis1=0, axis2=1)
+    raise ValueError("diag: input must be 1-d or 2-d")
+
+
+def diagflat(v, k=0):
+    """A 2-D array with the flattened input on diagonal ``k`` (``numpy.diagflat``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.diagflat(fnp.ones((1, 2)))
+        array([[1., 0.],
+               [0., 1.]])
+    """
+    if not _any_tracer(v):
+        return np.diagflat(v, k)
+    return diag(ravel(v), k)
+
+
+def _tri_mask(shape, k, lower):
+    n, m = (shape[-2], shape[-1]) if len(shape) >= 2 else (shape[-1], shape[-1])
+    mask = np.tri(n, m, k if lower else k - 1, dtype=bool)
+    return mask if lower else ~mask
+
+
+def tril(m, k=0):
+    """Lower triangle: zeros above diagonal ``k`` of the last two axes (``numpy.tril``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.tril(x).sum())(fnp.ones((2, 2)))
+        array([[1., 0.],
+               [1., 1.]])
+    """
+    if not _any_tracer(m):
+        return np.tril(m, k)
+    mask = _tri_mask(_shape(m), int(k), lower=True)
+    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+
+
+def triu(m, k=0):
+    """Upper triangle: zeros below diagonal ``k`` of the last two axes (``numpy.triu``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.triu(x, 1).sum())(fnp.ones((2, 2)))
+        array([[0., 1.],
+               [0., 0.]])
+    """
+    if not _any_tracer(m):
+        return np.triu(m, k)
+    mask = _tri_mask(_shape(m), int(k), lower=False)
+    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+
+
+# --- kron and cross -----------------------------------------------------------------------
+
+
+def kron(a, b):
+    """Kronecker product (``numpy.kron``): blocks ``a[i] * b``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.kron(fnp.array([1.0, 2.0]), fnp.ones(2))
+        array([1., 1., 2., 2.])
+        >>> fgrad.grad(lambda a: fnp.kron(a, fnp.arange(3.0)).sum())(fnp.ones(2))
+        array([3., 3.])
+    """
+    if not _any_tracer(a, b):
+        return np.kron(a, b)
+    sa, sb = _shape(a), _shape(b)
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + sa
+    sb = (1,) * (nd - len(sb)) + sb
+    a2 = reshape(a, tuple(x for n in sa for x in (n, 1)))
+    b2 = reshape(b, tuple(x for n in sb for x in (1, n)))
+    return reshape(multiply(a2, b2), tuple(p * q for p, q in zip(sa, sb)))
+
+
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors (or 2-vectors) along an axis (``numpy.cross``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.cross(fnp.array([1.0, 0.0, 0.0]), fnp.array([0.0, 1.0, 0.0]))
+        array([0., 0., 1.])
+    """
+    if not _any_tracer(a, b):
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = moveaxis(a, axisa, -1)
+    b = moveaxis(b, axisb, -1)
+    na, nb = _shape(a)[-1], _shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(
+            "incompatible dimensions for cross product (dimension must be 2 or 3)"
+        )
+    if na == 2 and nb == 2:
+        return subtract(multiply(a[..., 0], b[..., 1]), multiply(a[..., 1], b[..., 0]))
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    a2 = a[..., 2] if na == 3 else None
+    b2 = b[..., 2] if nb == 3 else None
+
+    def prod(x, y):
+        return None if x is None or y is None else multiply(x, y)
+
+    def minus(x, y):
+        if x is None:
+            from .elementwise import negative
+
+            return negative(y)
+        return x if y is None else subtract(x, y)
+
+    c0 = minus(prod(a1, b2), prod(a2, b1))
+    c1 = minus(prod(a2, b0), prod(a0, b2))
+    c2 = subtract(multiply(a0, b1), multiply(a1, b0))
+    shape = np.broadcast_shapes(_shape(c0), _shape(c1), _shape(c2))
+    c = stack([broadcast_to(c0, shape), broadcast_to(c1, shape), broadcast_to(c2, shape)],
+              axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+# --- convolution ----------------------------------------------------------------------------
+
+
+def _convolve_vjp(which, g, a, v, mode):
+    """Cotangent of one operand: zero-pad ``g`` to the 'full' length, then a
+    'valid' convolution with the other operand reversed."""
+    na, nv = _shape(a)[0], _shape(v)[0]
+    full = na + nv - 1
+    start = _mode_start(na, nv, mode)
+    dtype = np.result_type(concrete(g))
+    pad = (np.zeros(start, dtype=dtype), np.zeros(full - start - _shape(g)[0], dtype=dtype))
+    g_full = concatenate([pad[0], g, pad[1]])
+    other = v if which == 0 else a
+    return _convolve(g_full, flip(other, axis=0), mode="valid")
+
+
+def _mode_start(na, nv, mode):
+    """Where numpy's ``convolve(a, v, mode)`` output starts inside the 'full' one."""
+    n = min(na, nv)
+    return {"full": 0, "same": (n - 1) // 2, "valid": n - 1}[mode]
+
+
+_convolve = defprim(
+    "convolve", lambda a, v, mode: np.convolve(a, v, mode=mode),
+    jvp=[lambda t, ans, a, v, mode: _convolve(t, v, mode=mode),
+         lambda t, ans, a, v, mode: _convolve(a, t, mode=mode)],
+    vjp=[lambda g, ans, a, v, mode: _convolve_vjp(0, g, a, v, mode),
+         lambda g, ans, a, v, mode: _convolve_vjp(1, g, a, v, mode)],
+    batch=None,  # numpy has no batched 1-D convolution
+    test={"make": lambda rng, shape: (
+        (rng.standard_normal(int(rng.integers(1, 6))), rng.standard_normal(int(rng.integers(1, 6)))),
+        {"mode": ["full", "same", "valid"][int(rng.integers(3))]}),
+          "complex": True},
+)
+
+
+def _check_1d(a, v, name):
+    a, v = atleast_1d(a), atleast_1d(v)
+    if _ndim(a) != 1 or _ndim(v) != 1:
+        raise ValueError(f"{name}: object too deep for desired array (inputs must be 1-D)")
+    if _shape(a)[0] == 0 or _shape(v)[0] == 0:
+        raise ValueError(f"{name}: inputs cannot be empty")
+    return a, v
+
+
+def convolve(a, v, mode="full"):
+    """Discrete linear convolution of two 1-D sequences (``numpy.convolve``).
+
+    Modes ``'full'``, ``'same'`` and ``'valid'``; differentiable in both inputs.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.convolve(fnp.array([1.0, 2.0]), fnp.array([1.0, 1.0]))
+        array([1., 3., 2.])
+        >>> fgrad.grad(lambda a: fnp.convolve(a, fnp.array([1.0, 1.0])).sum())(fnp.ones(2))
+        array([2., 2.])
+    """
+    if not _any_tracer(a, v):
+        return np.convolve(a, v, mode)
+    a, v = _check_1d(a, v, "convolve")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"convolve: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    return _convolve(a, v, mode=mode)
+
+
+def correlate(a, v, mode="valid"):
+    """Cross-correlation of two 1-D sequences (``numpy.correlate``):
+    ``c[k] = sum_n a[n + k] * conj(v[n])``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.correlate(fnp.array([1.0, 2.0, 3.0]), fnp.array([0.0, 1.0]))
+        array([2., 3.])
+        >>> fgrad.grad(lambda v: fnp.correlate(fnp.arange(3.0), v).sum())(fnp.ones(2))
+        array([1., 3.])
+    """
+    if not _any_tracer(a, v):
+        return np.correlate(a, v, mode)
+    a, v = _check_1d(a, v, "correlate")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"correlate: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    full = _convolve(a, flip(conjugate(v), axis=0), mode="full")
+    na, nv = _shape(a)[0], _shape(v)[0]
+    n = min(na, nv)
+    if mode == "full":
+        return full
+    if mode == "valid":
+        return getitem(full, slice(n - 1, max(na, nv)))
+    # numpy centres 'same' differently depending on which input is longer
+    start = (n - 1) // 2 if na >= nv else n // 2
+    return getitem(full, slice(start, start + max(na, nv)))

@@ -1,19 +1,45 @@
 """Rows of the rule table: shapes, joining and indexing.
 
 Only a few shape operations are primitives (reshape, transpose, broadcast_to,
-flip, concatenate, getitem and the ``.at`` updates); the rest are written with
-them, so they are differentiable (and batchable) for free.
+flip, concatenate, getitem and the ``.at`` updates index_add/index_set); the
+rest (stacking, splitting, repeat, tile, pad, roll, rot90, diff, meshgrid, the
+other ``.at`` updates ...) are written with them, so they are differentiable
+(and batchable) for free.
 """
 
 import numpy as np
 
 from ..core import Tracer, concrete, defprim, variadic
+from .elementwise import astype, subtract, where
 
 __all__ = [
-    "reshape", "ravel", "transpose", "broadcast_to", "expand_dims", "squeeze",
-    "moveaxis", "swapaxes", "flip", "concatenate", "stack", "getitem",
-    "index_add", "index_set", "at", "matrix_transpose",
+    "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
+    "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
+    "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
+    "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
+    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid",
+    "getitem", "index_add", "index_set", "at", "matrix_transpose",
 ]
+
+
+def _has_tracer(seq):
+    return any(isinstance(x, Tracer) for x in seq)
+
+
+def _shape(x):
+    return np.shape(concrete(x))
+
+
+def _ndim(x):
+    return np.ndim(concrete(x))
+
+
+def _axis(axis, ndim):
+    """Normalise one axis, with numpy's error for an out-of-range one."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
 
 
 # --- reshape / transpose / broadcast ------------------------------------------
@@ -27,7 +53,7 @@ _reshape = defprim(
 )
 
 
-def reshape(a, shape=None, order="C", *, newshape=None):
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     """Give an array a new shape without changing its data (``numpy.reshape``).
 
     Example:
@@ -199,7 +225,97 @@ def flip(m, axis=None):
         >>> fnp.flip(fnp.arange(3.0))
         array([2., 1., 0.])
     """
+    if axis is not None:
+        nd = _ndim(m)
+        axis = tuple(_axis(a, nd) for a in ((axis,) if np.ndim(axis) == 0 else axis))
     return _flip(m, axis=axis)
+
+
+def flipud(m):
+    """Reverse the order along axis 0 (``numpy.flipud``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.flipud(fnp.array([[1.0], [2.0]]))
+        array([[2.],
+               [1.]])
+    """
+    if _ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+def fliplr(m):
+    """Reverse the order along axis 1 (``numpy.fliplr``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.fliplr(fnp.array([[1.0, 2.0]]))
+        array([[2., 1.]])
+    """
+    if _ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (``numpy.rot90``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.rot90(fnp.array([[1.0, 2.0], [3.0, 4.0]]))
+        array([[2., 4.],
+               [1., 3.]])
+    """
+    if not _has_tracer((m,)):
+        return np.rot90(m, k, axes)
+    nd = _ndim(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    a0, a1 = _axis(axes[0], nd), _axis(axes[1], nd)
+    if a0 == a1:
+        raise ValueError("Axes must be different.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    order = list(range(nd))
+    order[a0], order[a1] = order[a1], order[a0]
+    if k == 1:
+        return transpose(flip(m, a1), order)
+    return flip(transpose(m, order), a1)
+
+
+def roll(a, shift, axis=None):
+    """Roll elements along an axis, wrapping around (``numpy.roll``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.roll(fnp.arange(4.0), 1)
+        array([3., 0., 1., 2.])
+        >>> fgrad.grad(lambda x: (fnp.roll(x, 1) * fnp.arange(3.0)).sum())(fnp.ones(3))
+        array([1., 2., 0.])
+    """
+    if not _has_tracer((a,)):
+        return np.roll(a, shift, axis)
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), _shape(a))
+    shape, nd = _shape(a), _ndim(a)
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    total = {}
+    for s, ax in zip(shifts.ravel(), axes.ravel()):
+        ax = _axis(ax, nd)
+        total[ax] = total.get(ax, 0) + int(s)
+    for ax, s in total.items():
+        n = shape[ax]
+        s = s % n if n else 0
+        if s:
+            head = (slice(None),) * ax
+            a = concatenate([getitem(a, head + (slice(n - s, None),)),
+                             getitem(a, head + (slice(0, n - s),))], axis=ax)
+    return a
 
 
 # --- joining --------------------------------------------------------------------
@@ -229,15 +345,19 @@ _concatenate = defprim(
     vjp=variadic(_concat_slice),
     batch="concatenate",
     test={"make": lambda rng, shape: (
-        (rng.standard_normal((2,) + shape), rng.standard_normal((1,) + shape)), {"axis": 0})},
+        (rng.standard_normal((2,) + shape), rng.standard_normal((1,) + shape)), {"axis": 0}),
+          "also": [lambda rng, shape: (
+              (rng.standard_normal((2, 1)), rng.standard_normal((2, 3)),
+               rng.standard_normal((2, 2))), {"axis": 1})],
+          "complex": True},
 )
 
 
-def _has_tracer(seq):
-    return any(isinstance(x, Tracer) for x in seq)
+def _cast_all(arrays, dtype):
+    return arrays if dtype is None else tuple(astype(a, dtype) for a in arrays)
 
 
-def concatenate(arrays, axis=0):
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays along an existing axis (``numpy.concatenate``).
 
     Example:
@@ -246,17 +366,21 @@ def concatenate(arrays, axis=0):
         array([1., 1., 0.])
     """
     arrays = tuple(arrays)
+    if not _has_tracer(arrays):
+        return np.concatenate(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
+    if out is not None:
+        raise TypeError("concatenate(..., out=...) cannot write a traced value in place; "
+                        "use the returned value")
+    arrays = _cast_all(arrays, dtype)
     if axis is None:
         arrays = tuple(ravel(a) for a in arrays)
         axis = 0
-    if not _has_tracer(arrays):
-        return np.concatenate(arrays, axis=axis)
-    ndim = np.ndim(concrete(arrays[0]))
-    return _concatenate(*arrays, axis=axis % ndim if ndim else axis)
+    ndim = _ndim(arrays[0])
+    return _concatenate(*arrays, axis=_axis(axis, ndim) if ndim else axis)
 
 
-def stack(arrays, axis=0):
-    """Join arrays along a new axis (``numpy.stack``).
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Join arrays of equal shape along a new axis (``numpy.stack``).
 
     Example:
         >>> import fgrad.numpy as fnp
@@ -265,8 +389,433 @@ def stack(arrays, axis=0):
     """
     arrays = tuple(arrays)
     if not _has_tracer(arrays):
-        return np.stack(arrays, axis=axis)
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+        return np.stack(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
+    shapes = {_shape(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    axis = _axis(axis, _ndim(arrays[0]) + 1)
+    return concatenate([expand_dims(a, axis) for a in _cast_all(arrays, dtype)], axis=axis)
+
+
+def _atleast(arys, nd, numpy_fn):
+    if not _has_tracer(arys):
+        return numpy_fn(*arys)
+    out = []
+    for a in arys:
+        shape = _shape(a)
+        if len(shape) < nd:
+            if nd == 3 and len(shape) == 2:
+                shape = shape + (1,)
+            elif nd == 3 and len(shape) == 1:
+                shape = (1,) + shape + (1,)
+            else:
+                shape = (1,) * (nd - len(shape)) + shape
+            a = reshape(a, shape)
+        elif not isinstance(a, Tracer):
+            a = np.asanyarray(a)
+        out.append(a)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_1d(*arys):
+    """View inputs as arrays with at least one dimension (``numpy.atleast_1d``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.atleast_1d(1.0)
+        array([1.])
+    """
+    return _atleast(arys, 1, np.atleast_1d)
+
+
+def atleast_2d(*arys):
+    """View inputs as arrays with at least two dimensions (``numpy.atleast_2d``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.atleast_2d(fnp.ones(3)).shape
+        (1, 3)
+    """
+    return _atleast(arys, 2, np.atleast_2d)
+
+
+def atleast_3d(*arys):
+    """View inputs as arrays with at least three dimensions (``numpy.atleast_3d``):
+    a 1-D ``(N,)`` becomes ``(1, N, 1)`` and a 2-D ``(M, N)`` becomes ``(M, N, 1)``.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.atleast_3d(fnp.ones(3)).shape
+        (1, 3, 1)
+    """
+    return _atleast(arys, 3, np.atleast_3d)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, tuple) else [x]
+
+
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack arrays horizontally (along axis 1, or 0 for 1-D inputs; ``numpy.hstack``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.hstack([fnp.ones(2), fnp.zeros(1)])
+        array([1., 1., 0.])
+    """
+    tup = tuple(tup)
+    if not _has_tracer(tup):
+        return np.hstack(tup, dtype=dtype, casting=casting)
+    arrs = _as_list(atleast_1d(*tup))
+    return concatenate(arrs, axis=0 if _ndim(arrs[0]) == 1 else 1, dtype=dtype)
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack arrays vertically, as rows (``numpy.vstack``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.vstack([fnp.ones(2), fnp.zeros(2)]).shape
+        (2, 2)
+    """
+    tup = tuple(tup)
+    if not _has_tracer(tup):
+        return np.vstack(tup, dtype=dtype, casting=casting)
+    return concatenate(_as_list(atleast_2d(*tup)), axis=0, dtype=dtype)
+
+
+def dstack(tup):
+    """Stack arrays along the third axis (``numpy.dstack``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.dstack([fnp.ones(2), fnp.zeros(2)]).shape
+        (1, 2, 2)
+    """
+    tup = tuple(tup)
+    if not _has_tracer(tup):
+        return np.dstack(tup)
+    return concatenate(_as_list(atleast_3d(*tup)), axis=2)
+
+
+def column_stack(tup):
+    """Stack 1-D arrays as columns of a 2-D array (``numpy.column_stack``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.column_stack([fnp.ones(2), fnp.zeros(2)])
+        array([[1., 0.],
+               [1., 0.]])
+    """
+    tup = tuple(tup)
+    if not _has_tracer(tup):
+        return np.column_stack(tup)
+    cols = []
+    for a in tup:
+        if _ndim(a) < 2:
+            a = transpose(atleast_2d(a))
+        cols.append(a)
+    return concatenate(cols, axis=1)
+
+
+def _split_bounds(n, indices_or_sections, equal):
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        if equal and extra:
+            raise ValueError("array split does not result in an equal division")
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        points = np.cumsum([0] + sizes).tolist()
+    else:
+        points = [0] + [int(i) for i in indices_or_sections] + [n]
+    return list(zip(points[:-1], points[1:]))
+
+
+def _split(ary, indices_or_sections, axis, equal):
+    axis = _axis(axis, _ndim(ary))
+    head = (slice(None),) * axis
+    return [
+        getitem(ary, head + (slice(lo, hi),))
+        for lo, hi in _split_bounds(_shape(ary)[axis], indices_or_sections, equal)
+    ]
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    """Split into sub-arrays, allowing unequal sizes (``numpy.array_split``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> [p.shape for p in fnp.array_split(fnp.ones(5), 2)]
+        [(3,), (2,)]
+    """
+    if not _has_tracer((ary,)):
+        return np.array_split(ary, indices_or_sections, axis)
+    return _split(ary, indices_or_sections, axis, equal=False)
+
+
+def split(ary, indices_or_sections, axis=0):
+    """Split into equal sub-arrays, or at the given indices (``numpy.split``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> a, b = fnp.split(fnp.arange(4.0), 2)
+        >>> b
+        array([2., 3.])
+        >>> fgrad.grad(lambda x: fnp.split(x, [1])[1].sum())(fnp.ones(3))
+        array([0., 1., 1.])
+    """
+    if not _has_tracer((ary,)):
+        return np.split(ary, indices_or_sections, axis)
+    return _split(ary, indices_or_sections, axis, equal=True)
+
+
+def hsplit(ary, indices_or_sections):
+    """Split horizontally (axis 1, or 0 for 1-D input; ``numpy.hsplit``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> len(fnp.hsplit(fnp.ones((2, 4)), 2))
+        2
+    """
+    if not _has_tracer((ary,)):
+        return np.hsplit(ary, indices_or_sections)
+    if _ndim(ary) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if _ndim(ary) > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    """Split vertically, along axis 0 (``numpy.vsplit``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> len(fnp.vsplit(fnp.ones((4, 2)), 2))
+        2
+    """
+    if not _has_tracer((ary,)):
+        return np.vsplit(ary, indices_or_sections)
+    if _ndim(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    """Split along the third axis (``numpy.dsplit``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> len(fnp.dsplit(fnp.ones((1, 1, 4)), 2))
+        2
+    """
+    if not _has_tracer((ary,)):
+        return np.dsplit(ary, indices_or_sections)
+    if _ndim(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+def repeat(a, repeats, axis=None):
+    """Repeat each element (``numpy.repeat``); the cotangent sums the copies.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.repeat(fnp.array([1.0, 2.0]), 2)
+        array([1., 1., 2., 2.])
+        >>> fgrad.grad(lambda x: fnp.repeat(x, [1, 3]).sum())(fnp.ones(2))
+        array([1., 3.])
+    """
+    if not _has_tracer((a,)):
+        return np.repeat(a, repeats, axis)
+    if axis is None:
+        a, axis = ravel(a), 0
+    shape = _shape(a)
+    axis = _axis(axis, len(shape))
+    reps = np.asarray(concrete(repeats))
+    if reps.dtype.kind not in "iub":
+        raise TypeError("repeat: repeats must be integers")
+    if np.any(reps < 0):
+        raise ValueError("repeat: negative dimensions are not allowed")
+    n = shape[axis]
+    if reps.size == 1:
+        k = int(reps.reshape(-1)[0])
+        x = broadcast_to(expand_dims(a, axis + 1), shape[: axis + 1] + (k,) + shape[axis + 1:])
+        return reshape(x, shape[:axis] + (n * k,) + shape[axis + 1:])
+    if reps.shape != (n,):
+        raise ValueError(f"repeat: repeats has shape {reps.shape}, expected ({n},)")
+    return getitem(a, (slice(None),) * axis + (np.repeat(np.arange(n), reps),))
+
+
+def tile(A, reps):
+    """Repeat a whole array ``reps`` times along each axis (``numpy.tile``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.tile(fnp.array([1.0, 2.0]), 2)
+        array([1., 2., 1., 2.])
+        >>> fgrad.grad(lambda x: fnp.tile(x, (2, 3)).sum())(fnp.ones(2))
+        array([6., 6.])
+    """
+    if not _has_tracer((A,)):
+        return np.tile(A, reps)
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    shape = _shape(A)
+    d = max(len(reps), len(shape))
+    shape = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    x = reshape(A, tuple(v for s in shape for v in (1, s)))
+    x = broadcast_to(x, tuple(v for r, s in zip(reps, shape) for v in (r, s)))
+    return reshape(x, tuple(r * s for r, s in zip(reps, shape)))
+
+
+_PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """Pad an array (``numpy.pad``): modes ``constant`` (values may be traced),
+    ``edge``, ``reflect``, ``symmetric``, ``wrap`` and ``empty``.
+
+    The index modes gather from the input (their cotangent sums back where an
+    element was copied); axes are padded one after the other, as numpy does.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.pad(fnp.array([1.0, 2.0]), 1, mode="edge")
+        array([1., 1., 2., 2.])
+        >>> fgrad.grad(lambda x: fnp.pad(x, (0, 2), mode="wrap").sum())(fnp.ones(3))
+        array([2., 2., 1.])
+    """
+    if not _has_tracer((array, kwargs.get("constant_values"))):
+        return np.pad(array, pad_width, mode, **kwargs)
+    nd = _ndim(array)
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu":
+        raise TypeError("pad: `pad_width` must be of integral type.")
+    widths = np.broadcast_to(widths, (nd, 2))
+    if np.any(widths < 0):
+        raise ValueError("pad: index can't contain negative values")
+    dtype = np.result_type(concrete(array))
+    x = array
+    if mode in ("constant", "empty"):
+        cvals = kwargs.pop("constant_values", 0) if mode == "constant" else 0
+        if kwargs:
+            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
+        cvals = broadcast_to(astype(cvals, dtype), (nd, 2))
+        for ax in range(nd):
+            before, after = (int(w) for w in widths[ax])
+            if not before and not after:
+                continue
+            shape = list(_shape(x))
+            parts = []
+            for k, width in ((0, before), (None, None), (1, after)):
+                if k is None:
+                    parts.append(x)
+                elif width:
+                    shape[ax] = width
+                    parts.append(broadcast_to(getitem(cvals, (ax, k)), tuple(shape)))
+            x = concatenate(parts, axis=ax)
+        return x
+    if mode in _PAD_INDEX_MODES:
+        if kwargs.get("reflect_type", "even") != "even":
+            raise NotImplementedError(
+                "fgrad.numpy.pad supports reflect_type='even' only; write the odd "
+                "reflection as 2 * edge - pad(x, ..., mode) if you need it"
+            )
+        kwargs.pop("reflect_type", None)
+        if kwargs:
+            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
+        for ax in range(nd):
+            before, after = (int(w) for w in widths[ax])
+            if not before and not after:
+                continue
+            source = np.pad(np.arange(_shape(x)[ax]), (before, after), mode=mode)
+            x = getitem(x, (slice(None),) * ax + (source,))
+        return x
+    raise NotImplementedError(
+        f"fgrad.numpy.pad does not support mode={mode!r} on traced values; supported: "
+        "'constant', 'empty', " + ", ".join(repr(m) for m in _PAD_INDEX_MODES) + ". Build "
+        "the padding with fnp.concatenate for the other modes."
+    )
+
+
+_NOVALUE = object()
+
+
+def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
+    """The ``n``-th discrete difference along an axis (``numpy.diff``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.diff(fnp.array([1.0, 4.0, 9.0]))
+        array([3., 5.])
+        >>> fgrad.grad(lambda x: fnp.diff(x, 2).sum())(fnp.ones(4))
+        array([ 1., -1., -1.,  1.])
+    """
+    extra = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not _NOVALUE}
+    if not _has_tracer((a, *extra.values())):
+        return np.diff(a, n, axis, **extra)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    nd = _ndim(a)
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = _axis(axis, nd)
+    parts = []
+    for key in ("prepend", "append"):
+        if key in extra:
+            v = extra[key]
+            if _ndim(v) == 0:
+                shape = list(_shape(a))
+                shape[axis] = 1
+                v = broadcast_to(v, tuple(shape))
+            parts.append((key, v))
+    if parts:
+        pre = [v for k, v in parts if k == "prepend"]
+        post = [v for k, v in parts if k == "append"]
+        a = concatenate(pre + [a] + post, axis=axis)
+    head = (slice(None),) * axis
+    for _ in range(n):
+        a = subtract(getitem(a, head + (slice(1, None),)), getitem(a, head + (slice(None, -1),)))
+    return a
+
+
+def broadcast_arrays(*args):
+    """Broadcast arrays against each other (``numpy.broadcast_arrays``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> [a.shape for a in fnp.broadcast_arrays(fnp.ones(2), fnp.ones((3, 1)))]
+        [(3, 2), (3, 2)]
+    """
+    if not _has_tracer(args):
+        return np.broadcast_arrays(*args)
+    shape = np.broadcast_shapes(*(_shape(a) for a in args))
+    return tuple(broadcast_to(a, shape) for a in args)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from coordinate vectors (``numpy.meshgrid``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> X, Y = fnp.meshgrid(fnp.arange(3.0), fnp.arange(2.0))
+        >>> X.shape
+        (2, 3)
+    """
+    if not _has_tracer(xi):
+        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    nd = len(xi)
+    ones = (1,) * nd
+    out = [reshape(x, ones[:i] + (-1,) + ones[i + 1:]) for i, x in enumerate(xi)]
+    if indexing == "xy" and nd > 1:
+        out[0] = reshape(out[0], (1, -1) + ones[2:])
+        out[1] = reshape(out[1], (-1, 1) + ones[2:])
+    if not sparse:
+        out = broadcast_arrays(*out)
+    return tuple(out)
 
 
 # --- indexing ---------------------------------------------------------------------
@@ -290,14 +839,22 @@ def _is_basic(idx):
     )
 
 
+def _int_arrays(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
+
+
 def _getitem_impl(x, idx):
     return np.asarray(x)[idx]
 
 
 def _getitem_vjp(g, ans, x, idx):
-    from ..numpy import zeros
+    zeros = np.zeros(np.shape(x), dtype=np.result_type(concrete(g)))
+    return index_add(zeros, g, idx=idx)
 
-    return index_add(zeros(np.shape(x), dtype=g.dtype), g, idx=idx)
+
+def _getitem_case(idx, shape=(4, 3)):
+    return lambda rng, _: ((rng.standard_normal(shape),), {"idx": idx})
 
 
 _getitem = defprim(
@@ -308,12 +865,21 @@ _getitem = defprim(
     test={"make": lambda rng, shape: ((rng.standard_normal((3,) + shape),),
                                       {"idx": [0, slice(1, None), np.array([0, 2, 0])][rng.integers(3)]}),
           "also": [lambda rng, shape: ((rng.standard_normal((4, 3)),),
-                                       {"idx": rng.standard_normal((4, 3)) > 0})]},
+                                       {"idx": rng.standard_normal((4, 3)) > 0}),
+                   _getitem_case((slice(None, None, -2), None, Ellipsis, -1)),
+                   _getitem_case((np.array([[0, 3], [3, 3]]), np.array([2, 0]))),
+                   _getitem_case((slice(1, 3), np.array([0, 0, 2]))),
+                   _getitem_case((Ellipsis, np.array([True, False, True]))),
+                   _getitem_case((np.array([1, 1]), slice(None), np.array([0, 2])), (2, 3, 4))],
+          "complex": True},
 )
 
 
 def getitem(x, idx):
     """``x[idx]`` for basic, integer-array and boolean-mask indices.
+
+    Repeated integer indices accumulate in the cotangent.  Indices are never
+    differentiated (tracers in them are read as their values).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -338,6 +904,43 @@ def _index_set_impl(x, y, idx):
     return out
 
 
+def _selection_ids(shape, idx):
+    """Flat positions (in an array of ``shape``) read by ``x[idx]``, shaped like it."""
+    return np.arange(int(np.prod(shape, dtype=int)), dtype=np.intp).reshape(shape)[idx]
+
+
+def _repeated(shape, idx):
+    """The selection ids of ``x[idx]`` if it selects some element twice, else None."""
+    if not _int_arrays(idx):
+        return None  # slices, integers and boolean masks never repeat an element
+    ids = _selection_ids(shape, idx)
+    flat = ids.ravel()
+    if np.unique(flat).size == flat.size:
+        return None
+    return ids
+
+
+def _winners(shape, idx):
+    """Which updates of ``x[idx] = y`` survive (numpy keeps one per element), or None.
+
+    Found by doing the assignment on tags, so it is numpy's own choice.
+    """
+    ids = _repeated(shape, idx)
+    if ids is None:
+        return None
+    tag = np.full(shape, -1, dtype=np.intp)
+    tag[idx] = np.arange(ids.size).reshape(ids.shape)
+    win = np.zeros(ids.size, dtype=bool)
+    win[tag[tag >= 0]] = True
+    return win.reshape(ids.shape)
+
+
+def _index_set_vjp_y(g, ans, x, y, idx):
+    sel = _getitem(g, idx=idx)
+    win = _winners(np.shape(g), idx)
+    return sel if win is None else where(win, sel, 0.0)
+
+
 index_add = defprim(
     "index_add", _index_add_impl,
     jvp=[
@@ -351,7 +954,11 @@ index_add = defprim(
     batch="index_update",
     test={"make": lambda rng, shape: (
         (rng.standard_normal((4,) + shape), rng.standard_normal((3,) + shape)),
-        {"idx": np.array([0, 2, 0])})},
+        {"idx": np.array([0, 2, 0])}),
+          "also": [lambda rng, shape: (
+              (rng.standard_normal((4, 3)), rng.standard_normal(3)),
+              {"idx": (slice(None, None, -1), np.array([2, 0, 2]))})],
+          "complex": True},
 )
 index_set = defprim(
     "index_set", _index_set_impl,
@@ -361,21 +968,71 @@ index_set = defprim(
     ],
     vjp=[
         lambda g, ans, x, y, idx: index_set(g, 0.0, idx=idx),
-        lambda g, ans, x, y, idx: _getitem(g, idx=idx),
+        _index_set_vjp_y,
     ],
     batch="index_update",
     test={"make": lambda rng, shape: (
         (rng.standard_normal((4,) + shape), rng.standard_normal((2,) + shape)),
-        {"idx": slice(1, 3)})},
+        {"idx": slice(1, 3)}),
+          "also": [lambda rng, shape: (
+              (rng.standard_normal((4, 2)), rng.standard_normal((5, 2))),
+              {"idx": np.array([0, 2, 0, 3, 2])}),
+                   lambda rng, shape: (
+              (rng.standard_normal((3, 3)), rng.standard_normal(())),
+              {"idx": (np.array([0, 0]), np.array([1, 1]))})],
+          "complex": True},
 )
 
 
+def _occurrence(flat):
+    """For each entry, how many earlier entries hold the same value (0, 1, 2 ...)."""
+    order = np.argsort(flat, kind="stable")
+    s = flat[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(s.size), 0))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(s.size) - start
+    return rank
+
+
+def _scatter(x, idx, values, op):
+    """``x`` with ``x[i] = op(x[i], v)`` for every update ``(i, v)`` of ``idx``/``values``.
+
+    Repeated indices apply all their updates, in order (like numpy's ``ufunc.at``
+    and JAX's scatter): the updates are split into rounds that each touch an
+    element at most once, and every round is a gather, ``op`` and an ``index_set``.
+    """
+    ids = _repeated(_shape(x), idx)
+    if ids is None:
+        return index_set(x, op(_getitem(x, idx=idx), values), idx=idx)
+    flat = ids.ravel()
+    rank = _occurrence(flat)
+    vals = reshape(broadcast_to(values, ids.shape), (-1,))
+    out = reshape(x, (-1,))
+    for r in range(int(rank.max()) + 1):
+        pick = np.flatnonzero(rank == r)
+        pos = flat[pick]
+        out = index_set(out, op(_getitem(out, idx=pos), _getitem(vals, idx=pick)), idx=pos)
+    return reshape(out, _shape(x))
+
+
 class _IndexUpdateRef:
+    """``x.at[idx]``: functional updates at ``idx`` (JAX's semantics).
+
+    With repeated indices, ``add``, ``multiply``, ``divide``, ``power``, ``min``
+    and ``max`` apply every update in turn (as numpy's ``ufunc.at``); ``set``
+    keeps one value per element (numpy's choice, the last one for integer
+    arrays), and only that value receives a cotangent.
+    """
+
     __slots__ = ("array", "idx")
 
     def __init__(self, array, idx):
         self.array = array
         self.idx = _static_index(idx)
+
+    def __repr__(self):
+        return f"_IndexUpdateRef({self.array!r}, {self.idx!r})"
 
     def get(self):
         """The selected values: ``x.at[idx].get()`` is ``x[idx]``."""
@@ -390,22 +1047,36 @@ class _IndexUpdateRef:
         return index_add(self.array, values, idx=self.idx)
 
     def multiply(self, values):
-        """A copy with the entries at ``idx`` multiplied by ``values``."""
+        """A copy with the entries at ``idx`` multiplied by ``values`` (all repeats)."""
         from .elementwise import multiply
 
-        return index_set(self.array, multiply(_getitem(self.array, idx=self.idx), values), idx=self.idx)
+        return _scatter(self.array, self.idx, values, multiply)
+
+    mul = multiply
+
+    def divide(self, values):
+        """A copy with the entries at ``idx`` divided by ``values`` (all repeats)."""
+        from .elementwise import divide
+
+        return _scatter(self.array, self.idx, values, divide)
+
+    def power(self, values):
+        """A copy with the entries at ``idx`` raised to ``values`` (all repeats)."""
+        from .elementwise import power
+
+        return _scatter(self.array, self.idx, values, power)
 
     def min(self, values):
-        """A copy with the entries at ``idx`` replaced by ``minimum(x[idx], values)``."""
+        """A copy with ``x[idx] = minimum(x[idx], values)``, over all repeats."""
         from .elementwise import minimum
 
-        return index_set(self.array, minimum(_getitem(self.array, idx=self.idx), values), idx=self.idx)
+        return _scatter(self.array, self.idx, values, minimum)
 
     def max(self, values):
-        """A copy with the entries at ``idx`` replaced by ``maximum(x[idx], values)``."""
+        """A copy with ``x[idx] = maximum(x[idx], values)``, over all repeats."""
         from .elementwise import maximum
 
-        return index_set(self.array, maximum(_getitem(self.array, idx=self.idx), values), idx=self.idx)
+        return _scatter(self.array, self.idx, values, maximum)
 
 
 class _IndexHelper:
@@ -421,11 +1092,15 @@ class _IndexHelper:
 def at(x):
     """Functional indexed updates for any array: ``fnp.at(x)[idx].set(v)``.
 
-    Tracers offer the same as ``x.at[idx].set(v)`` (JAX's spelling).
+    Tracers offer the same as ``x.at[idx].set(v)`` (JAX's spelling); also
+    ``.add``, ``.multiply``, ``.divide``, ``.power``, ``.min``, ``.max`` and
+    ``.get``.  Repeated indices apply every update (``set`` keeps one).
 
     Example:
         >>> import fgrad.numpy as fnp
         >>> fnp.at(fnp.zeros(3))[1].set(5.0)
         array([0., 5., 0.])
+        >>> fnp.at(fnp.ones(2))[fnp.array([0, 0])].multiply(3.0)
+        array([9., 1.])
     """
     return _IndexHelper(x)
