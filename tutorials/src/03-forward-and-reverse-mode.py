@@ -1,3 +1,4 @@
+# ruff: noqa: B018  (a bare expression at the end of a cell is how a notebook displays it)
 # %% [markdown]
 # # 3. Forward and reverse mode
 #

@@ -100,38 +100,36 @@ else:
 # and the *residuals* (what `save_for_backward` would keep); the backward pass receives the residuals
 # and the output cotangent and returns one cotangent per argument, as a tuple.
 
+# %%
+@fgrad.custom_vjp
+def sinh_vjp(x):
+    return fnp.sinh(x)
+
+def sinh_fwd(x):
+    return fnp.sinh(x), x            # output, residuals ("save_for_backward(x)")
+
+def sinh_bwd(saved_x, g):
+    return (g * fnp.cosh(saved_x),)  # one cotangent per argument
+
+sinh_vjp.defvjp(sinh_fwd, sinh_bwd)
+
+g = fgrad.grad(lambda x: fnp.sum(sinh_vjp(x)))(x)
+print(g)
+assert np.allclose(g, np.cosh(x))
+# the backward pass is written with fgrad functions, so it is differentiable again
+assert np.allclose(fgrad.grad(fgrad.grad(lambda x: sinh_vjp(x)))(0.5), np.sinh(0.5))
+fgrad.check_grads(sinh_vjp, (x,), order=2, modes=("rev",))
+print("custom_vjp sinh passes the reverse-mode checks to second order")
+
 # %% [markdown]
-# > **Note.** `fgrad.custom_vjp` and `fgrad.custom_jvp` are being added to fgrad at the time this
-# > tutorial is written.  The next cells use them when this version of fgrad has them and say so
-# > otherwise; the `defprim` route above works in every version.
+# A custom_vjp function has only a reverse rule, so forward mode applied to it directly is refused (as
+# in JAX), with a message pointing to `custom_jvp`:
 
 # %%
-HAVE_CUSTOM = hasattr(fgrad, "custom_vjp") and hasattr(fgrad, "custom_jvp")
-print("fgrad.custom_vjp / custom_jvp available:", HAVE_CUSTOM)
-
-# %%
-if HAVE_CUSTOM:
-
-    @fgrad.custom_vjp
-    def sinh_vjp(x):
-        return fnp.sinh(x)
-
-    def sinh_fwd(x):
-        return fnp.sinh(x), x            # output, residuals ("save_for_backward(x)")
-
-    def sinh_bwd(saved_x, g):
-        return (g * fnp.cosh(saved_x),)  # one cotangent per argument
-
-    sinh_vjp.defvjp(sinh_fwd, sinh_bwd)
-
-    g = fgrad.grad(lambda x: fnp.sum(sinh_vjp(x)))(x)
-    print(g)
-    assert np.allclose(g, np.cosh(x))
-    # the backward pass is written with fgrad functions, so it is differentiable again
-    assert np.allclose(fgrad.grad(fgrad.grad(lambda x: sinh_vjp(x)))(0.5), np.sinh(0.5))
-    fgrad.check_grads(sinh_vjp, (x,), order=2, modes=("rev",))
-else:
-    print("skipped: this fgrad has no custom_vjp yet; use defprim as above")
+try:
+    fgrad.jvp(sinh_vjp, (x,), (np.ones_like(x),))
+except TypeError as err:
+    print("TypeError:", err)
 
 # %% [markdown]
 # ## 3. custom_jvp: a forward rule, reverse mode for free
@@ -140,24 +138,20 @@ else:
 # and its tangent.  Reverse mode is obtained from it (the rule is linear in the tangent).
 
 # %%
-if HAVE_CUSTOM:
+@fgrad.custom_jvp
+def sinh_jvp(x):
+    return fnp.sinh(x)
 
-    @fgrad.custom_jvp
-    def sinh_jvp(x):
-        return fnp.sinh(x)
+@sinh_jvp.defjvp
+def sinh_jvp_rule(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return fnp.sinh(x), fnp.cosh(x) * t
 
-    @sinh_jvp.defjvp
-    def sinh_jvp_rule(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return fnp.sinh(x), fnp.cosh(x) * t
-
-    _, tangent = fgrad.jvp(sinh_jvp, (x,), (np.ones_like(x),))
-    assert np.allclose(tangent, np.cosh(x))
-    assert np.allclose(fgrad.grad(lambda x: fnp.sum(sinh_jvp(x)))(x), np.cosh(x))
-    fgrad.check_grads(sinh_jvp, (x,), order=2)
-    print("custom_jvp sinh: forward and reverse mode agree with cosh")
-else:
-    print("skipped: this fgrad has no custom_jvp yet; use defprim as above")
+_, tangent = fgrad.jvp(sinh_jvp, (x,), (np.ones_like(x),))
+assert np.allclose(tangent, np.cosh(x))
+assert np.allclose(fgrad.grad(lambda x: fnp.sum(sinh_jvp(x)))(x), np.cosh(x))
+fgrad.check_grads(sinh_jvp, (x,), order=2)
+print("custom_jvp sinh: forward and reverse mode agree with cosh")
 
 # %% [markdown]
 # ## A numerically stable log(1 + exp(x))
@@ -212,22 +206,18 @@ print("softplus passes check_grads to third order")
 # With `custom_jvp` the same fix reads:
 
 # %%
-if HAVE_CUSTOM:
+@fgrad.custom_jvp
+def softplus_cj(x):
+    return fnp.logaddexp(0.0, x)
 
-    @fgrad.custom_jvp
-    def softplus_cj(x):
-        return fnp.logaddexp(0.0, x)
+@softplus_cj.defjvp
+def softplus_cj_rule(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return softplus_cj(x), sigmoid(x) * t
 
-    @softplus_cj.defjvp
-    def softplus_cj_rule(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return softplus_cj(x), sigmoid(x) * t
-
-    assert np.allclose(fgrad.grad(lambda x: fnp.sum(softplus_cj(x)))(big), [0, 0, 0.5, 1, 1])
-    fgrad.check_grads(softplus_cj, (moderate,), order=2)
-    print("custom_jvp softplus passes check_grads to second order")
-else:
-    print("skipped: this fgrad has no custom_jvp yet; use defprim as above")
+assert np.allclose(fgrad.grad(lambda x: fnp.sum(softplus_cj(x)))(big), [0, 0, 0.5, 1, 1])
+fgrad.check_grads(softplus_cj, (moderate,), order=2)
+print("custom_jvp softplus passes check_grads to second order")
 
 # %% [markdown]
 # ## Which one to use

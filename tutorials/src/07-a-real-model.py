@@ -77,7 +77,7 @@ fgrad.check_grads(lambda W: logreg_loss({"W": W, "b": params["b"]}, X_train, Y_t
                   (rng.normal(size=(64, 10)) * 0.1,), order=1)
 
 logreg_curve = []
-for step in range(300):
+for _ in range(300):
     loss, grads = loss_and_grad(params, X_train, Y_train)
     params = fgrad.tree.tree_map(lambda p, g: p - 1.0 * g, params, grads)
     logreg_curve.append(float(loss))
