@@ -25,6 +25,7 @@ from .api import (  # noqa: F401
 )
 from .batching import vmap  # noqa: F401
 from .core import LeakedTracerError, defprim  # noqa: F401
+from .custom import custom_jvp, custom_vjp  # noqa: F401
 from .graph import make_graph  # noqa: F401
 from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
 from .testing import check_grads  # noqa: F401
@@ -36,4 +37,5 @@ __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
+    "custom_vjp", "custom_jvp",
 ]

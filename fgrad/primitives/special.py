@@ -338,6 +338,23 @@ logsumexp_b_row = defprim(
 )
 
 
+def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
+    # a and b have the same per-example shape (the public wrapper broadcasts them)
+    size = next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
+    a, b = (fnp.moveaxis(x, d, 0) if d is not None
+            else fnp.broadcast_to(x, (size,) + tuple(np.shape(x))) for x, d in zip(args, dims))
+    nd = np.ndim(a) - 1
+    if axis is None:
+        out = logsumexp_b_row(fnp.reshape(a, (size, -1)), fnp.reshape(b, (size, -1)), axis=1,
+                              return_sign=return_sign)
+        return (fnp.reshape(out, (size,) + (1,) * nd) if keepdims else out), 0
+    ax = tuple(x % nd + 1 for x in axis) if isinstance(axis, (tuple, list)) else axis % nd + 1
+    return logsumexp_b_row(a, b, axis=ax, keepdims=keepdims, return_sign=return_sign), 0
+
+
+logsumexp_b_row.primitive.batch = _lse_b_batch
+
+
 def _batch_axis_rule(prim_fn):
     """Batching rule for rows with an ``axis`` parameter and same-shape output."""
 
