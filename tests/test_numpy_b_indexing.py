@@ -277,3 +277,49 @@ def test_interp_period_and_complex():
     check(lambda x, fp: np.interp(x, xp, fp), lambda x, fp: fnp.interp(x, xp, fp), x, fc)
     with pytest.raises(ValueError, match="same length"):
         fgrad.grad(lambda f: fnp.interp(0.5, xp, f))(fp[:2])
+
+
+# --- under vmap: value-dependent gathers take traced indices -------------------------------
+
+
+def test_vmap_of_sort_partition_select_choose_take_along():
+    x = randn(4, 5)
+    np.testing.assert_array_equal(fgrad.vmap(fnp.sort)(x), np.sort(x, axis=1))
+    np.testing.assert_array_equal(fgrad.vmap(fnp.sort, in_axes=1)(x), np.sort(x.T, axis=1))
+    np.testing.assert_array_equal(fgrad.vmap(lambda r: fnp.partition(r, 2)[2])(x),
+                                  np.partition(x, 2, axis=1)[:, 2])
+    np.testing.assert_allclose(fgrad.vmap(lambda r: fnp.select([r > 0], [2 * r], -r))(x),
+                               np.select([x > 0], [2 * x], -x))
+    idx = RNG.integers(0, 5, (4, 3))
+    np.testing.assert_array_equal(
+        fgrad.vmap(lambda r, i: fnp.take_along_axis(r, i, 0))(x, idx),
+        np.take_along_axis(x, idx, 1))
+    a = RNG.integers(0, 2, (4, 5))
+    np.testing.assert_array_equal(
+        fgrad.vmap(lambda r, a: fnp.choose(a, [r, 2 * r]))(x, a), np.choose(a, [x, 2 * x]))
+    # per-example gradients through sort
+    w = np.arange(5.0)
+    per_example = fgrad.vmap(fgrad.grad(lambda r: fnp.sort(r) @ w))(x)
+    loop = np.stack([fgrad.grad(lambda r: fnp.sort(r) @ w)(r) for r in x])
+    np.testing.assert_array_equal(per_example, loop)
+    np.testing.assert_array_equal(fgrad.jacrev(fnp.sort)(x[0]), np.eye(5)[np.argsort(x[0])])
+
+
+def test_vmap_of_interp_and_searchsorted():
+    xs = RNG.uniform(-1.5, 2.5, (4, 6))
+    xp = np.sort(RNG.uniform(-1, 2, (4, 5)), axis=1)
+    fp = randn(4, 5)
+    want = np.stack([np.interp(x, p, f) for x, p, f in zip(xs, xp, fp)])
+    np.testing.assert_allclose(fgrad.vmap(fnp.interp)(xs, xp, fp), want, rtol=1e-13)
+    np.testing.assert_allclose(fgrad.vmap(fnp.interp, in_axes=(0, None, None))(xs, xp[0], fp[0]),
+                               np.interp(xs, xp[0], fp[0]), rtol=1e-13)
+    per_example = fgrad.vmap(fgrad.grad(lambda x, p, f: fnp.interp(x, p, f).sum(),
+                                        argnums=(0, 2)))(xs, xp, fp)
+    loop = [fgrad.grad(lambda x, p, f: fnp.interp(x, p, f).sum(), argnums=(0, 2))(x, p, f)
+            for x, p, f in zip(xs, xp, fp)]
+    for k in range(2):
+        np.testing.assert_allclose(per_example[k], np.stack([r[k] for r in loop]), rtol=1e-13)
+    for side in ["left", "right"]:
+        np.testing.assert_array_equal(
+            fgrad.vmap(lambda a, v: fnp.searchsorted(a, v, side=side))(xp, xs),
+            np.stack([np.searchsorted(a, v, side=side) for a, v in zip(xp, xs)]))

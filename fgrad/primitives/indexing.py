@@ -1,11 +1,12 @@
-"""Indexing functions written with ``getitem``, ``where`` and the shape rows.
+"""Rows of the rule table for gathers, and indexing functions written with them.
 
-``take``, ``take_along_axis``, ``choose``, ``compress``, ``select``, ``sort``,
-``partition`` and ``interp`` gather from their inputs with index arrays that are
-computed from the (concrete) values, so their derivatives are the ones of
-``getitem`` (a scatter-add) and of elementwise arithmetic.  The indices
-themselves (``argsort``, ``argpartition``, ``searchsorted``) carry no
-derivative.
+``take_along_axis`` (with its transpose ``scatter_add_along_axis``) takes the
+index array as an argument, not as a parameter, so the indices may be computed
+inside the traced function: ``sort`` and ``partition`` gather with the
+permutation from the non-differentiable rows ``sort_order`` and ``argpartition``,
+``interp`` with the segment from ``searchsorted``, ``choose`` with its integer
+argument.  Everything therefore also works under ``vmap``.  ``take``,
+``compress`` and ``select`` are written with ``getitem`` and ``where``.
 """
 
 import numpy as np
@@ -16,7 +17,9 @@ from .shape import (
     _axis,
     broadcast_to,
     concatenate,
+    expand_dims,
     getitem,
+    moveaxis,
     ravel,
     reshape,
     stack,
@@ -90,9 +93,80 @@ def _along_axis_index(shape, indices, axis):
     return tuple(out)
 
 
+def _scatter_along_impl(g, idx, shape, axis):
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, _along_axis_index(shape, idx, axis), g)
+    return out
+
+
+def _front(x, d):
+    """Batch axis ``d`` to the front; an unbatched value gets a length-1 axis
+    (these rows broadcast it)."""
+    return expand_dims(x, 0) if d is None else moveaxis(x, d, 0)
+
+
+def _take_along_batch(args, dims, axis):
+    (x, idx), (dx, di) = args, dims
+    return _take_along(_front(x, dx), _front(idx, di), axis=axis + 1), 0
+
+
+def _scatter_along_batch(args, dims, shape, axis):
+    (g, idx), (dg, di) = args, dims
+    size = _shape(g)[dg] if dg is not None else _shape(idx)[di]
+    g = moveaxis(g, dg, 0) if dg is not None else broadcast_to(g, (size,) + _shape(g))
+    return _scatter_along(g, _front(idx, di), shape=(size,) + tuple(shape), axis=axis + 1), 0
+
+
+def _along_case(rng, shape):
+    nd = int(rng.integers(1, 4))
+    xs = tuple(int(n) for n in rng.integers(1, 4, nd))
+    axis = int(rng.integers(nd))
+    ishape = list(xs)
+    ishape[axis] = int(rng.integers(1, 5))
+    if nd > 1 and rng.random() < 0.3:
+        ishape[(axis + 1) % nd] = 1  # broadcast against x
+    idx = rng.integers(0, xs[axis], tuple(ishape))
+    return rng.standard_normal(xs), idx, axis
+
+
+_take_along = defprim(
+    "take_along_axis", lambda x, idx, axis: np.take_along_axis(x, idx, axis=axis),
+    jvp=[lambda t, ans, x, idx, axis: _take_along(t, idx, axis=axis), None],
+    vjp=[lambda g, ans, x, idx, axis: _scatter_along(g, idx, shape=x.shape, axis=axis), None],
+    batch=_take_along_batch,
+    test={"make": lambda rng, shape: (lambda x, i, a: ((x, i), {"axis": a}))(*_along_case(rng, shape)),
+          "complex": True},
+)
+
+
+def _scatter_case(rng, shape):
+    x, idx, axis = _along_case(rng, shape)
+    g = np.take_along_axis(x, idx, axis=axis)
+    return (rng.standard_normal(g.shape), idx), {"shape": x.shape, "axis": axis}
+
+
+_scatter_along = defprim(
+    "scatter_add_along_axis", _scatter_along_impl,
+    jvp=[lambda t, ans, g, idx, shape, axis: _scatter_along(t, idx, shape=shape, axis=axis),
+         None],
+    vjp=[lambda c, ans, g, idx, shape, axis: _take_along(c, idx, axis=axis), None],
+    batch=_scatter_along_batch,
+    test={"make": _scatter_case},
+)
+
+
+def _check_indices(indices):
+    """Plain index arrays are validated here; traced ones (vmap) go to numpy."""
+    if isinstance(indices, Tracer):
+        return indices
+    return _int_index(indices)
+
+
 def take_along_axis(arr, indices, axis=-1):
     """Gather values along an axis with an index array of matching rank
-    (``numpy.take_along_axis``).
+    (``numpy.take_along_axis``).  The cotangent is scattered back (repeated
+    indices add up); the indices may themselves be batched by ``vmap``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -101,18 +175,17 @@ def take_along_axis(arr, indices, axis=-1):
         array([[1., 3.],
                [2., 5.]])
     """
-    if not _traced(arr):
-        return np.take_along_axis(arr, concrete(indices), axis=axis)
-    idx = _int_index(indices)
+    if not _traced(arr, indices):
+        return np.take_along_axis(arr, indices, axis=axis)
+    idx = _check_indices(indices)
     if axis is None:
-        if idx.ndim != 1:
+        if _ndim(idx) != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
         arr, axis = ravel(arr), 0
     nd = _ndim(arr)
-    if idx.ndim != nd:
+    if _ndim(idx) != nd:
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
-    axis = _axis(axis, nd)
-    return getitem(arr, _along_axis_index(_shape(arr), idx, axis))
+    return _take_along(arr, idx, axis=_axis(axis, nd))
 
 
 def choose(a, choices, out=None, mode="raise"):
@@ -130,21 +203,23 @@ def choose(a, choices, out=None, mode="raise"):
         choices = [choices[i] for i in range(len(choices))]
     choices = list(choices)
     if not _traced(a, *choices):
-        return np.choose(concrete(a), choices, out=out, mode=mode)
-    idx = _int_index(a)
+        return np.choose(a, choices, out=out, mode=mode)
     n = len(choices)
-    if mode == "wrap":
-        idx = np.mod(idx, n)
-    elif mode == "clip":
-        idx = np.clip(idx, 0, n - 1)
-    elif mode == "raise":
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise ValueError("invalid entry in choice array")
-    else:
+    if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
-    shape = np.broadcast_shapes(idx.shape, *(_shape(c) for c in choices))
+    idx = _check_indices(a)
+    if not isinstance(idx, Tracer):
+        if mode == "wrap":
+            idx = np.mod(idx, n)
+        elif mode == "clip":
+            idx = np.clip(idx, 0, n - 1)
+        elif idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError("invalid entry in choice array")
+    elif mode != "raise":
+        raise NotImplementedError("choose: mode='wrap'/'clip' needs concrete indices")
+    shape = np.broadcast_shapes(_shape(idx), *(_shape(c) for c in choices))
     stacked = stack([broadcast_to(c, shape) for c in choices])
-    picked = take_along_axis(stacked, np.broadcast_to(idx, shape)[None], axis=0)
+    picked = _take_along(stacked, expand_dims(broadcast_to(idx, shape), 0), axis=0)
     return reshape(picked, shape)
 
 
@@ -177,29 +252,47 @@ def select(condlist, choicelist, default=0):
         array([-1.,  4.])
     """
     condlist, choicelist = list(condlist), list(choicelist)
-    if not _traced(*choicelist, default):
-        return np.select([concrete(c) for c in condlist], choicelist, default)
+    if not _traced(*condlist, *choicelist, default):
+        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(concrete(c)) for c in condlist]
-    for i, c in enumerate(conds):
-        if c.dtype != bool:
+    for i, c in enumerate(condlist):
+        if np.result_type(concrete(c)).kind != "b":
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     out = default
-    for c, v in zip(reversed(conds), reversed(choicelist)):
+    for c, v in zip(reversed(condlist), reversed(choicelist)):
         out = where(c, v, out)
-    shape = np.broadcast_shapes(*(c.shape for c in conds), *(_shape(v) for v in choicelist),
-                                _shape(default))
+    shape = np.broadcast_shapes(*(_shape(c) for c in condlist),
+                                *(_shape(v) for v in choicelist), _shape(default))
     return broadcast_to(out, shape) if _shape(out) != shape else out
 
 
-def _argpartition_impl(a, kth, axis=-1):
-    return np.argpartition(a, kth, axis=axis)
+def _argpartition_batch(args, dims, kth, axis):
+    (a,), (d,) = args, dims
+    a = moveaxis(a, d, 0)
+    if axis is None:
+        a, axis = reshape(a, (_shape(a)[0], -1)), 0
+    return _argpartition(a, kth=kth, axis=axis % (_ndim(a) - 1) + 1), 0
 
 
-_argpartition = defprim("argpartition", _argpartition_impl, nondiff=True, batch=None)
+_argpartition = defprim(
+    "argpartition", lambda a, kth, axis: np.argpartition(a, kth, axis=axis),
+    nondiff=True, batch=_argpartition_batch,
+)
+
+
+def _sort_order_batch(args, dims, axis):
+    (a,), (d,) = args, dims
+    return _sort_order(moveaxis(a, d, 0), axis=axis + 1), 0
+
+
+# the stable sorting permutation along an axis: the indices sort gathers with
+_sort_order = defprim(
+    "sort_order", lambda a, axis: np.argsort(a, axis=axis, kind="stable"),
+    nondiff=True, batch=_sort_order_batch,
+)
 
 
 def argpartition(a, kth, axis=-1, kind="introselect", order=None):
@@ -211,7 +304,29 @@ def argpartition(a, kth, axis=-1, kind="introselect", order=None):
         >>> float(x[fnp.argpartition(x, 1)][1])
         2.0
     """
-    return _argpartition(a, kth, axis=axis)
+    return _argpartition(a, kth=kth, axis=axis)
+
+
+def _searchsorted_batch(args, dims, side):
+    (a, v), (da, dv) = args, dims
+    if da is None:  # numpy's searchsorted already maps over any shape of v
+        return _searchsorted(a, v, side=side), dv
+    # a different sorted array per example: count the entries below each value
+    from .elementwise import less, less_equal
+    from .reductions import sum as _sum
+
+    a = moveaxis(a, da, 0)
+    v = _front(v, dv)
+    extra = _ndim(v) - 1
+    a = reshape(a, (_shape(a)[0],) + (1,) * extra + (-1,))
+    below = (less if side == "left" else less_equal)(a, expand_dims(v, -1))
+    return _sum(below, axis=-1), 0
+
+
+_searchsorted = defprim(
+    "searchsorted", lambda a, v, side: np.searchsorted(a, v, side=side),
+    nondiff=True, batch=_searchsorted_batch,
+)
 
 
 def searchsorted(a, v, side="left", sorter=None):
@@ -222,7 +337,13 @@ def searchsorted(a, v, side="left", sorter=None):
         >>> fnp.searchsorted(fnp.array([1.0, 2.0, 3.0]), 2.5)
         np.int64(2)
     """
-    return np.searchsorted(concrete(a), concrete(v), side=side, sorter=concrete(sorter))
+    if not _traced(a, v):
+        return np.searchsorted(a, v, side=side, sorter=sorter)
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', not {side!r}")
+    if sorter is not None:
+        a = take(a, sorter)
+    return _searchsorted(a, v, side=side)
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
@@ -244,8 +365,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise ValueError("sort: `order` applies to structured arrays, which cannot be traced")
     if axis is None:
         a, axis = ravel(a), 0
-    idx = np.argsort(concrete(a), axis=axis, kind="stable")
-    return take_along_axis(a, idx, axis)
+    axis = _axis(axis, _ndim(a))
+    return _take_along(a, _sort_order(a, axis=axis), axis=axis)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -260,8 +381,8 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
         return np.partition(a, kth, axis=axis, kind=kind, order=order)
     if axis is None:
         a, axis = ravel(a), 0
-    idx = np.argpartition(concrete(a), kth, axis=axis, kind=kind)
-    return take_along_axis(a, idx, axis)
+    axis = _axis(axis, _ndim(a))
+    return _take_along(a, _argpartition(a, kth=kth, axis=axis), axis=axis)
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
@@ -299,19 +420,24 @@ def interp(x, xp, fp, left=None, right=None, period=None):
                           add(getitem(xp, slice(0, 1)), period)])
         fp = concatenate([getitem(fp, slice(-1, None)), fp, getitem(fp, slice(0, 1))])
         left = right = None
-    xv, xpv = np.asarray(concrete(x)), np.asarray(concrete(xp))
-    n = xpv.shape[0]
+    from .elementwise import equal, greater, less, maximum, minimum
+
+    n = _shape(xp)[0]
+    shape = _shape(x)
+
+    def at(arr, k):  # arr[k] for an index array k shaped like x (possibly batched)
+        return reshape(_take_along(arr, reshape(k, (-1,)), axis=0), shape)
+
     if n == 1:
-        inner = broadcast_to(getitem(fp, 0), xv.shape)
+        inner = broadcast_to(getitem(fp, 0), shape)
     else:
         # the segment [xp[j], xp[j+1]] holding x; at the last knot, anchor at that
         # knot (so the value is fp[-1] exactly) with the last segment's slope
-        j = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
-        anchor = np.where(xv == xpv[-1], n - 1, j)
-        slope = divide(subtract(getitem(fp, j + 1), getitem(fp, j)),
-                       subtract(getitem(xp, j + 1), getitem(xp, j)))
-        inner = add(getitem(fp, anchor), multiply(slope, subtract(x, getitem(xp, anchor))))
+        j = minimum(maximum(subtract(_searchsorted(xp, x, side="right"), 1), 0), n - 2)
+        anchor = add(j, equal(x, getitem(xp, -1)))
+        slope = divide(subtract(at(fp, add(j, 1)), at(fp, j)),
+                       subtract(at(xp, add(j, 1)), at(xp, j)))
+        inner = add(at(fp, anchor), multiply(slope, subtract(x, at(xp, anchor))))
     lo = getitem(fp, 0) if left is None else left
     hi = getitem(fp, -1) if right is None else right
-    out = where(xv < xpv[0], lo, where(xv > xpv[-1], hi, inner))
-    return out
+    return where(less(x, getitem(xp, 0)), lo, where(greater(x, getitem(xp, -1)), hi, inner))

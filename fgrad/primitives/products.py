@@ -635,13 +635,32 @@ def _mode_start(na, nv, mode):
     return {"full": 0, "same": (n - 1) // 2, "valid": n - 1}[mode]
 
 
+def _convolve_batch(args, dims, mode):
+    """Batched convolution without a loop: a Toeplitz gather of ``v`` and an einsum."""
+    (a, v), (da, dv) = args, dims
+    a = a if da is None else moveaxis(a, da, 0)
+    v = v if dv is None else moveaxis(v, dv, 0)
+    na, nv = _shape(a)[-1], _shape(v)[-1]
+    full = na + nv - 1
+    pad = np.zeros(_shape(v)[:-1] + (na - 1,), dtype=np.result_type(concrete(v)))
+    v_pad = concatenate([pad, v, pad], axis=-1)
+    # toeplitz[..., n, k] = v[..., n - k], zero outside 0 <= n - k < nv
+    index = np.arange(full)[:, None] - np.arange(na)[None, :] + (na - 1)
+    toeplitz = getitem(v_pad, (Ellipsis, index))
+    spec = ("k" if da is None else "bk") + "," + ("nk" if dv is None else "bnk") + "->bn"
+    out = _einsum(a, toeplitz, subscripts=spec)
+    start = _mode_start(na, nv, mode)
+    length = {"full": full, "same": max(na, nv), "valid": max(na, nv) - min(na, nv) + 1}[mode]
+    return getitem(out, (slice(None), slice(start, start + length))), 0
+
+
 _convolve = defprim(
     "convolve", lambda a, v, mode: np.convolve(a, v, mode=mode),
     jvp=[lambda t, ans, a, v, mode: _convolve(t, v, mode=mode),
          lambda t, ans, a, v, mode: _convolve(a, t, mode=mode)],
     vjp=[lambda g, ans, a, v, mode: _convolve_vjp(0, g, a, v, mode),
          lambda g, ans, a, v, mode: _convolve_vjp(1, g, a, v, mode)],
-    batch=None,  # numpy has no batched 1-D convolution
+    batch=_convolve_batch,
     test={"make": lambda rng, shape: (
         (rng.standard_normal(int(rng.integers(1, 6))), rng.standard_normal(int(rng.integers(1, 6)))),
         {"mode": ["full", "same", "valid"][int(rng.integers(3))]}),
