@@ -97,6 +97,12 @@ class Node:
         params: the primitive's keyword parameters.
         value: the value computed at this node.
         primitive: the :class:`fgrad.core.Primitive` (``None`` for inputs).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> node = fgrad.make_graph(lambda x: fnp.exp(2.0 * x))(0.0)["v2"]
+        >>> node.op, node.expression(), [p.name for _, p in node.parents], float(node.value)
+        ('exp', 'exp(v1)', ['v1'], 1.0)
     """
 
     __slots__ = ("index", "name", "op", "args", "params", "value", "primitive")
@@ -535,6 +541,15 @@ class TraceTable:
     ``rows`` holds ``(name, expression, value)`` triples in the order they were
     computed; ``table[name]`` gives the value at a node (the total adjoint for
     adjoint traces).  Prints as text, and as an HTML table in Jupyter.
+
+    Example:
+        >>> import fgrad
+        >>> t = fgrad.make_graph(lambda x, y: x * y)(3.0, 4.0).tangent_trace(1.0, 0.0)
+        >>> name, expression, value = t.rows[-1]   # v̇1 = ∂v1/∂x·ẋ + ∂v1/∂y·ẏ
+        >>> name, expression.count("∂"), float(value)
+        ('v1', 4, 4.0)
+        >>> float(t["v1"])
+        4.0
     """
 
     def __init__(self, graph, kind, rows, values, edges):
@@ -616,6 +631,14 @@ class Picture:
 
     In Jupyter it displays as an SVG picture; without ``dot`` it displays the
     text listing with a note saying how to get pictures.
+
+    Example:
+        >>> import fgrad
+        >>> pic = fgrad.make_graph(lambda x: x * x)(3.0).picture()
+        >>> pic.dot.splitlines()[0]
+        'digraph "<lambda>" {'
+        >>> sorted(pic._repr_mimebundle_())[-1]  # SVG with Graphviz, else HTML; always text
+        'text/plain'
     """
 
     def __init__(self, dot, text):
