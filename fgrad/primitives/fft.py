@@ -1,3 +1,168 @@
-"""Rows of the rule table: fft (being filled in)."""
+"""Rows of the rule table: discrete Fourier transforms (``numpy.fft``).
 
-__all__ = []
+Four rows cover numpy's whole FFT family: ``fft`` and ``ifft`` (complex to
+complex), ``rfft`` (real to half spectrum) and ``irfft`` (half spectrum to
+real), each over explicit ``axes`` with output sizes ``s`` and a ``norm``.  The
+public functions in ``fgrad.numpy.fft`` (fft, fft2, fftn, rfft2, hfft ...) call
+them with normalised parameters: ``axes`` negative (so a leading batch axis
+never changes their meaning) and ``s`` explicit.
+
+Every transform is linear, so its jvp is the transform itself.  Under JAX's
+convention (vjp = transpose with no conjugation) the DFT matrix is symmetric,
+so the vjp of ``fft`` is ``fft`` with the same ``norm`` (not the inverse),
+followed by the transpose of numpy's zero-padding/truncation to ``s``.  The
+real transforms need care with the half spectrum:
+
+- ``rfft``: the transpose of ``x -> rfft(x)`` is ``G -> Re fft(G padded with
+  zeros to n)``.
+- ``irfft``: numpy reads ``X[0]`` (and ``X[n/2]`` for even n) through their real
+  parts and counts the other bins twice (Hermitian symmetry), so the transpose
+  is ``g -> c * ifft(g)[:n//2+1]`` with weights ``c = 1, 2, ..., 2, (1)``.
+"""
+
+import numpy as np
+
+from ..core import concrete, defprim
+from .elementwise import multiply, real
+from .shape import concatenate, getitem, moveaxis
+
+__all__ = []  # the public functions live in fgrad.numpy.fft
+
+
+def _shape(x):
+    return np.shape(concrete(x))
+
+
+def _index_along(axis, item):
+    """An index selecting ``item`` along negative axis ``axis``."""
+    return (Ellipsis, item) + (slice(None),) * (-axis - 1)
+
+
+def fit(x, sizes, axes):
+    """Zero-pad or truncate ``x`` along ``axes`` to ``sizes`` (as numpy's ``n``/``s`` do)."""
+    for n, ax in zip(sizes, axes):
+        shape = _shape(x)
+        cur = shape[ax]
+        if cur > n:
+            x = getitem(x, _index_along(ax, slice(0, n)))
+        elif cur < n:
+            pad_shape = list(shape)
+            pad_shape[ax] = n - cur
+            zeros = np.zeros(pad_shape, dtype=np.result_type(concrete(x)))
+            x = concatenate([x, zeros], axis=ax)
+    return x
+
+
+def _impl(one, many):
+    def impl(x, s, axes, norm=None):
+        if len(axes) == 1:
+            return one(x, n=s[0], axis=axes[0], norm=norm)
+        return many(x, s=s, axes=axes, norm=norm)
+
+    impl.__name__ = one.__name__
+    impl.__doc__ = f"numpy.fft.{one.__name__} / {many.__name__} over explicit sizes and axes."
+    return impl
+
+
+def _sizes(x, axes):
+    shape = _shape(x)
+    return [shape[ax] for ax in axes]
+
+
+def _batch_front(name):
+    def rule(args, dims, **params):
+        from ..core import PRIMITIVES
+
+        return PRIMITIVES[name].fn(moveaxis(args[0], dims[0], 0), **params), 0
+
+    rule.__name__ = f"{name}_batch"
+    return rule
+
+
+def _make(shape_, s, axes, norm=None):
+    def make(rng, shape):
+        return (rng.standard_normal(shape_),), {"s": s, "axes": axes, "norm": norm}
+
+    return make
+
+
+# --- complex to complex ---------------------------------------------------------
+
+fft = defprim(
+    "fft", _impl(np.fft.fft, np.fft.fftn),
+    jvp=[lambda t, ans, x, s, axes, norm=None: fft(t, s=s, axes=axes, norm=norm)],
+    vjp=[lambda g, ans, x, s, axes, norm=None:
+         fit(fft(g, s=s, axes=axes, norm=norm), _sizes(x, axes), axes)],
+    batch=_batch_front("fft"),
+    test={"make": _make((5,), (5,), (-1,)), "complex": True, "also": [
+        _make((2, 4), (6,), (-1,), "ortho"),
+        _make((3, 4), (2,), (-2,), "forward"),
+        _make((2, 3, 4), (3, 2), (-3, -1)),
+        _make((3, 4), (4, 3), (-2, -1), "ortho"),
+    ]},
+)
+
+ifft = defprim(
+    "ifft", _impl(np.fft.ifft, np.fft.ifftn),
+    jvp=[lambda t, ans, x, s, axes, norm=None: ifft(t, s=s, axes=axes, norm=norm)],
+    vjp=[lambda g, ans, x, s, axes, norm=None:
+         fit(ifft(g, s=s, axes=axes, norm=norm), _sizes(x, axes), axes)],
+    batch=_batch_front("ifft"),
+    test={"make": _make((5,), (5,), (-1,)), "complex": True, "also": [
+        _make((2, 4), (6,), (-1,), "forward"),
+        _make((3, 4), (2,), (-2,), "ortho"),
+        _make((2, 3, 4), (3, 5), (-2, -1)),
+    ]},
+)
+
+# --- real to half spectrum and back -----------------------------------------------
+
+
+def _rfft_vjp(g, ans, x, s, axes, norm=None):
+    full = fit(g, [s[-1]], axes[-1:])  # zero bins n//2+1 .. n-1
+    return fit(real(fft(full, s=s, axes=axes, norm=norm)), _sizes(x, axes), axes)
+
+
+rfft = defprim(
+    "rfft", _impl(np.fft.rfft, np.fft.rfftn),
+    jvp=[lambda t, ans, x, s, axes, norm=None: rfft(t, s=s, axes=axes, norm=norm)],
+    vjp=[_rfft_vjp],
+    batch=_batch_front("rfft"),
+    test={"make": _make((6,), (6,), (-1,)), "also": [
+        _make((2, 5), (5,), (-1,), "ortho"),
+        _make((2, 5), (8,), (-1,), "forward"),
+        _make((4, 3), (3,), (-2,)),
+        _make((2, 3, 4), (4, 6), (-3, -1), "ortho"),
+    ]},
+)
+
+
+def half_weights(n, dtype=np.float64):
+    """How often each bin of a length-n half spectrum counts in the full spectrum."""
+    c = np.full(n // 2 + 1, 2.0, dtype=dtype)
+    c[0] = 1.0
+    if n % 2 == 0:
+        c[-1] = 1.0
+    return c
+
+
+def _irfft_vjp(g, ans, x, s, axes, norm=None):
+    h = s[-1] // 2 + 1
+    y = fit(ifft(g, s=s, axes=axes, norm=norm), [h], axes[-1:])
+    c = half_weights(s[-1], np.finfo(np.result_type(concrete(g))).dtype)
+    y = multiply(y, c.reshape((h,) + (1,) * (-axes[-1] - 1)))
+    return fit(y, _sizes(x, axes), axes)
+
+
+irfft = defprim(
+    "irfft", _impl(np.fft.irfft, np.fft.irfftn),
+    jvp=[lambda t, ans, x, s, axes, norm=None: irfft(t, s=s, axes=axes, norm=norm)],
+    vjp=[_irfft_vjp],
+    batch=_batch_front("irfft"),
+    test={"make": _make((4,), (6,), (-1,)), "complex": True, "also": [
+        _make((2, 4), (7,), (-1,), "ortho"),
+        _make((2, 5), (4,), (-1,), "forward"),
+        _make((4, 3), (6,), (-2,)),
+        _make((3, 2, 4), (2, 5), (-3, -1), "ortho"),
+    ]},
+)
