@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import fgrad
-
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 

@@ -98,12 +98,33 @@ def execute(nb, timeout=600):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (env_path, str(ROOT)) if p)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            kernel_manager_class=_this_python_kernel_manager(),
                             resources={"metadata": {"path": str(HERE)}})
     client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.pop("id", None)
     return nb
+
+
+def _this_python_kernel_manager():
+    """A kernel manager that starts the kernel with *this* Python interpreter.
+
+    A "python3" kernel spec usually says just ``python``, found on the PATH,
+    which may be another interpreter than the one running the build or the
+    tests (a virtual environment that is not activated, say).
+    """
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisPythonKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3", language="python", resource_dir=str(HERE))
+
+    return ThisPythonKernelManager
 
 
 def cell_sources(nb):
