@@ -34,6 +34,11 @@ def _ndim(x):
     return np.ndim(concrete(x))
 
 
+def _stand_in(x):
+    """A zero-strided array of ``x``'s shape, for numpy's shape arithmetic."""
+    return np.broadcast_to(np.empty((), dtype=bool), _shape(x))
+
+
 def _axis(axis, ndim):
     """Normalise one axis, with numpy's error for an out-of-range one."""
     axis = int(axis)
@@ -192,7 +197,7 @@ def expand_dims(a, axis):
         >>> fnp.expand_dims(fnp.ones(3), 0).shape
         (1, 3)
     """
-    shape = np.expand_dims(np.empty(np.shape(concrete(a)), dtype=bool), axis).shape
+    shape = np.expand_dims(_stand_in(a), axis).shape
     return reshape(a, shape)
 
 
@@ -204,7 +209,7 @@ def squeeze(a, axis=None):
         >>> fnp.squeeze(fnp.ones((1, 3, 1))).shape
         (3,)
     """
-    shape = np.squeeze(np.empty(np.shape(concrete(a)), dtype=bool), axis).shape
+    shape = np.squeeze(_stand_in(a), axis).shape
     return reshape(a, shape)
 
 
