@@ -516,8 +516,8 @@ class custom_vjp(_Custom):
         return rule
 
     def _batched(self, call, in_axes):
-        from .batching import vmap
         from . import numpy as fnp
+        from .batching import vmap
 
         def fun(*leaves):
             return self.fun(*call.args(leaves))

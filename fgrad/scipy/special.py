@@ -289,8 +289,8 @@ def multigammaln(a, d):
 
     d = int(d)
     if np.any(np.asarray(concrete(a)) <= 0.5 * (d - 1)):
-        raise ValueError("condition a (%f) > 0.5 * (d-1) (%f) not met" % (
-            np.min(concrete(a)), 0.5 * (d - 1)))
+        raise ValueError(
+            f"multigammaln needs a > (d - 1) / 2 = {0.5 * (d - 1)}, got a = {concrete(a)}")
     out = 0.25 * d * (d - 1) * np.log(np.pi)
     for j in range(d):
         out = fnp.add(out, gammaln(fnp.subtract(a, 0.5 * j)))
