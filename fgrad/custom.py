@@ -160,6 +160,9 @@ class _Call:
         self.out_tree = self.out_meta = self.single = self.dtype = None
         self.res = self._g = self._cts = None
 
+    def __repr__(self):
+        return f"<state of a {self.owner.kind} call>"
+
     def args(self, leaves):
         """The full positional argument list from the differentiable leaves."""
         diff = iter(self.in_tree.unflatten(list(leaves)))
@@ -591,7 +594,7 @@ class custom_jvp(_Custom):
         self.jvp = None
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
-            jvp=_Rules(self._no_forward_rule, None),
+            jvp=_Rules(self._jvp_rule, None),
             vjp=_Rules(self._vjp_rule, None),  # the transpose needs the primal inputs
             batch=self._batch,
         )
@@ -748,9 +751,15 @@ class custom_jvp(_Custom):
             tuple(primals), tuple(tangents)))
         return batched
 
-    def _no_forward_rule(self, i):  # pragma: no cover - forward mode is handled in __call__
-        def rule(t, ans, *args, _call):
-            raise AssertionError("custom_jvp rows are handled by custom_jvp._forward")
+    def _jvp_rule(self, i):
+        # per-argument form of the rule, for code that replays rows one argument at
+        # a time (fgrad.make_graph's tangent traces); forward mode itself calls the
+        # rule once with every tangent (see _forward)
+        def rule(t, ans, *primal_leaves, _call):
+            tangents = [_zeros(meta) for meta in _call.in_meta]
+            tangents[i] = t
+            _, t_out = self._apply_rule(_call, primal_leaves, tangents)
+            return _call.pack_like(t_out, "the jvp rule")
 
         return rule
 

@@ -375,3 +375,11 @@ def test_traced_nondiff_argument_is_an_error():
     f.defvjp(lambda k, x: (k * x, None), lambda k, r, g: (g * k,))
     with pytest.raises(TypeError, match="nondiff_argnums.*traced"):
         fgrad.grad(lambda k: f(k, 2.0))(1.0)
+
+
+def test_graph_replays_the_custom_rules():
+    g = fgrad.make_graph(lambda x: 2.0 * sinh_vjp(x))(0.5)
+    assert float(g.adjoint_trace()["x"]) == pytest.approx(2 * np.cosh(0.5))
+    g = fgrad.make_graph(lambda x: 2.0 * sinh_jvp(x))(0.5)
+    assert float(g.adjoint_trace()["x"]) == pytest.approx(2 * np.cosh(0.5))
+    assert float(g.tangent_trace(1.0)["v1"]) == pytest.approx(np.cosh(0.5))
