@@ -320,3 +320,26 @@ def test_without_scipy_a_clear_import_error():
     assert r.returncode == 0, r.stderr
     assert "12.0" in r.stdout
     assert "ERROR" in r.stdout and "pip install scipy" in r.stdout
+
+
+def test_vmap_of_distributions_equals_a_loop():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.1, 0.9, size=(4, 3))
+    for f, args, axes in [
+        (stats.norm.logpdf, (x, 0.2, 1.3), (0, None, None)),
+        (stats.t.logpdf, (x, np.array([2.0, 3.0, 4.0, 5.0]), 0.0, 1.0), (0, 0, None, None)),
+        (stats.beta.logpdf, (x, 2.0, 3.0), (1, None, None)),
+        (stats.gamma.cdf, (x, 2.5), (0, None)),
+        (stats.poisson.logpmf, (np.arange(12.0).reshape(4, 3), 2.5), (0, None)),
+        (stats.poisson.cdf, (np.arange(12.0).reshape(4, 3), 2.5), (0, None)),
+        (special.multigammaln, (x + 2.0, 3), (0, None)),
+    ]:
+        got = fgrad.vmap(f, in_axes=axes)(*args)
+        n = np.shape(args[0])[axes[0]] if axes[0] is not None else len(args[1])
+        want = np.stack([
+            f(*(a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)))
+            for i in range(n)], axis=0)
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=str(f))
+    mus = np.array([0.5, 1.5, 3.0])
+    g = fgrad.vmap(fgrad.grad(lambda m: fnp.sum(stats.poisson.logpmf(np.arange(4.0), m))))(mus)
+    np.testing.assert_allclose(g, np.sum(np.arange(4.0)) / mus - 4)

@@ -288,7 +288,8 @@ def multigammaln(a, d):
     from .. import numpy as fnp
 
     d = int(d)
-    if np.any(np.asarray(concrete(a)) <= 0.5 * (d - 1)):
+    ca = concrete(a)  # the check needs values, which a vmapped argument does not have
+    if isinstance(ca, (np.ndarray, np.generic, float, int)) and np.any(ca <= 0.5 * (d - 1)):
         raise ValueError(
             f"multigammaln needs a > (d - 1) / 2 = {0.5 * (d - 1)}, got a = {concrete(a)}")
     out = 0.25 * d * (d - 1) * np.log(np.pi)

@@ -371,8 +371,7 @@ class poisson:
         if not _traced(k, mu, loc):
             return _scipy("poisson").logpmf(k, mu, loc)
         k = fnp.subtract(k, loc)
-        kc = np.asarray(concrete(k))
-        valid = (kc >= 0) & (kc == np.floor(kc))
+        valid = fnp.logical_and(fnp.greater_equal(k, 0), fnp.equal(k, fnp.floor(k)))
         k = fnp.where(valid, k, 0.0)
         val = fnp.subtract(fnp.subtract(sp.xlogy(k, mu), sp.gammaln(fnp.add(k, 1.0))), mu)
         return fnp.where(valid, val, -np.inf)
@@ -403,9 +402,9 @@ class poisson:
         """
         if not _traced(k, mu, loc):
             return _scipy("poisson").cdf(k, mu, loc)
-        kf = np.floor(np.asarray(concrete(k)) - np.asarray(concrete(loc)))
-        valid = kf >= 0
-        return fnp.where(valid, sp.gammaincc(np.where(valid, kf, 0.0) + 1.0, mu), 0.0)
+        kf = fnp.floor(fnp.subtract(k, loc))  # piecewise constant: no derivative in k
+        valid = fnp.greater_equal(kf, 0)
+        return fnp.where(valid, sp.gammaincc(fnp.add(fnp.where(valid, kf, 0.0), 1.0), mu), 0.0)
 
     @staticmethod
     def sf(k, mu, loc=0):
@@ -419,9 +418,9 @@ class poisson:
         """
         if not _traced(k, mu, loc):
             return _scipy("poisson").sf(k, mu, loc)
-        kf = np.floor(np.asarray(concrete(k)) - np.asarray(concrete(loc)))
-        valid = kf >= 0
-        return fnp.where(valid, sp.gammainc(np.where(valid, kf, 0.0) + 1.0, mu), 1.0)
+        kf = fnp.floor(fnp.subtract(k, loc))
+        valid = fnp.greater_equal(kf, 0)
+        return fnp.where(valid, sp.gammainc(fnp.add(fnp.where(valid, kf, 0.0), 1.0), mu), 1.0)
 
 
 class multivariate_normal:
