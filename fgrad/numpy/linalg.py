@@ -29,7 +29,13 @@ from ..primitives.products import outer as _outer
 from ..primitives.products import tensordot as _tensordot
 from ..primitives.reductions import sum as _sum
 from ..primitives.shape import (
-    expand_dims, getitem, moveaxis, reshape, stack, swapaxes, transpose,
+    expand_dims,
+    getitem,
+    moveaxis,
+    reshape,
+    stack,
+    swapaxes,
+    transpose,
 )
 
 __all__ = [
@@ -44,7 +50,11 @@ LinAlgError = np.linalg.LinAlgError
 
 try:  # numpy's own result types, so that results compare and print the same
     from numpy.linalg._linalg import (
-        EighResult, EigResult, QRResult, SlogdetResult, SVDResult,
+        EighResult,
+        EigResult,
+        QRResult,
+        SlogdetResult,
+        SVDResult,
     )
 except ImportError:  # pragma: no cover - older layouts
     from collections import namedtuple

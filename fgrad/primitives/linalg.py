@@ -27,8 +27,25 @@ import numpy as np
 
 from ..core import concrete, defprim
 from .elementwise import (
-    absolute, add, astype, conjugate, divide, equal, imag, multiply, negative, real,
-    reciprocal, sign, sqrt, square, stop_gradient, subtract, where,
+    absolute,
+    add,
+    astype,
+    conjugate,
+    divide,
+    equal,
+    imag,
+    isinf,
+    logical_and,
+    multiply,
+    negative,
+    real,
+    reciprocal,
+    sign,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    where,
 )
 from .products import matmul
 from .reductions import amax, amin, expand_reduced
@@ -123,6 +140,18 @@ def _gap_inverse(w):
     eye = np.eye(n, dtype=bool)
     diff = subtract(expand_dims(w, -2), expand_dims(w, -1))
     return where(eye, 0, reciprocal(where(eye, 1, diff)))
+
+
+def _gap_mul(f, x):
+    """``F o X`` with ``inf * 0`` taken as 0.
+
+    At a repeated eigenvalue or singular value F is infinite; where X is exactly
+    0 (the result does not use the vectors of that pair, or the direction does
+    not split it) the product is 0, so values-only derivatives stay finite.
+    Anywhere else the infinity is real and propagates.
+    """
+    out = multiply(f, x)
+    return where(logical_and(isinf(f), equal(x, 0)), 0, out)
 
 
 def _eye_like(x):
@@ -419,7 +448,7 @@ def _eigh_jvp(t, ans, a, UPLO="L"):
     n = _shape(w)[-1]
     x = matmul(_H(v), matmul(_sym(t, lower=UPLO == "L"), v))
     dw = _real(_diag(x))
-    dv = matmul(v, multiply(_gap_inverse(w), x))
+    dv = matmul(v, _gap_mul(_gap_inverse(w), x))
     return _pack_as([dw, dv], [(n,), (n, n)])
 
 
@@ -427,7 +456,7 @@ def _eigh_vjp(g, ans, a, UPLO="L"):
     # Hermitian adjoint: Z = V (diag(w_bar) + F o (V^H V_bar)) V^H, A_bar = S*(Z); JAX: conj.
     w, v = eigh_unpack(ans)
     gw, gv = unpack(g, [(_shape(w)[-1],), _shape(v)[-2:]], real_parts=(0,))
-    inner = add(_diag_embed(gw), multiply(_gap_inverse(w), matmul(_H(v), _conj(gv))))
+    inner = add(_diag_embed(gw), _gap_mul(_gap_inverse(w), matmul(_H(v), _conj(gv))))
     z = matmul(v, matmul(inner, _H(v)))
     return _conj(_sym_transpose(z, lower=UPLO == "L"))
 
@@ -511,8 +540,8 @@ def _svd_jvp(t, ans, a, full_matrices=False, shape=None):
     s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
     f = _gap_inverse(square(s))                  # 1 / (s_j^2 - s_i^2)
     ps, sp = multiply(p, s_row), multiply(s_col, p)
-    om_u = multiply(f, add(ps, _H(ps)))
-    om_v = multiply(f, add(sp, _H(sp)))
+    om_u = _gap_mul(f, add(ps, _H(ps)))
+    om_v = _gap_mul(f, add(sp, _H(sp)))
     s_inv = _safe_reciprocal(s)
     if _is_complex(p):  # the phase gauge: diag(V^H dV) = 0, the rest goes to U
         om_u = add(om_u, _diag_embed(multiply(1j, multiply(imag(dp), s_inv))))
@@ -536,7 +565,7 @@ def _svd_vjp(g, ans, a, full_matrices=False, shape=None):
     ubar, vbar = _conj(gu), _T(gvh)
     j, kk = matmul(_H(u), ubar), matmul(_H(v), vbar)
     f = _gap_inverse(square(s))
-    fj, fk = multiply(f, j), multiply(f, kk)
+    fj, fk = _gap_mul(f, j), _gap_mul(f, kk)
     s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
     pbar = add(multiply(add(fj, _H(fj)), s_row), multiply(s_col, add(fk, _H(fk))))
     pbar = add(pbar, _diag_embed(gs))
@@ -835,7 +864,7 @@ def _eig_jvp(t, ans, a):
     n = _shape(w)[-1]
     y = solve(v, matmul(t, v))                   # V^{-1} dA V
     dw = _diag(y)
-    dv0 = matmul(v, multiply(_gap_inverse(w), y))
+    dv0 = matmul(v, _gap_mul(_gap_inverse(w), y))
     # numpy's gauge: unit norm and the largest component real
     alpha = _real(_sum(multiply(_conj(v), dv0), axis=-2))
     dv = subtract(dv0, multiply(v, expand_dims(alpha, -2)))
@@ -858,7 +887,7 @@ def _eig_vjp(g, ans, a):
         vk = real(_sum(multiply(mask, v), axis=-2))
         e = multiply(mask, expand_dims(multiply(-1j, divide(imag(gamma), vk)), -2))
         gv = add(gv, e)
-    ybar = add(_diag_embed(gw), multiply(_gap_inverse(w), matmul(_T(v), gv)))
+    ybar = add(_diag_embed(gw), _gap_mul(_gap_inverse(w), matmul(_T(v), gv)))
     return solve(_T(v), matmul(ybar, _T(v)))     # V^{-T} Y_bar V^T
 
 
@@ -981,7 +1010,8 @@ def _norm_direction(x, ans, ord, axis, keepdims):
             i = 0 if ord == 2 else _shape(vh)[-2] - 1
             d = multiply(getitem(u, (Ellipsis, slice(None), slice(i, i + 1))),
                          getitem(vh, (Ellipsis, slice(i, i + 1), slice(None))))
-        return moveaxis(d, (-2, -1), (row, col))
+        d = moveaxis(d, (-2, -1), (row, col))
+        return where(equal(full, 0), 0, d)  # at 0: the subgradient 0, as for the other orders
     if ord in (1, -1, np.inf, -np.inf):
         summed, over = (row, col) if ord in (1, -1) else (col, row)
         sums = _sum(absolute(stop_gradient(x)), axis=summed, keepdims=True)
