@@ -146,7 +146,7 @@ class _Call:
 
     __slots__ = (
         "owner", "nargs", "static", "in_tree", "in_meta", "out_tree", "out_meta",
-        "single", "dtype", "res", "_g", "_cts",
+        "single", "dtype", "res", "_g", "_cts", "top",
     )
 
     def __init__(self, owner, nargs, static, in_tree, leaves):
@@ -158,7 +158,21 @@ class _Call:
         self.in_meta = [(np.shape(concrete(x)), _dtype(x)) if _is_array(x) else (None, None)
                         for x in leaves]
         self.out_tree = self.out_meta = self.single = self.dtype = None
-        self.res = self._g = self._cts = None
+        self.res = self._g = self._cts = self.top = None
+
+    def check_closure(self, tree, what):
+        """A rule's result must not hold tracers of the transform being applied."""
+        if self.top is None:
+            return
+        for x in tree_leaves(tree):
+            if isinstance(x, Tracer) and x.trace.level >= self.top.level:
+                raise TypeError(
+                    f"{what} of {self.owner.kind} function {_name(self.owner.fun)} returned a "
+                    "value that depends on a traced value it closes over (a variable "
+                    "from an enclosing function that is being differentiated). Pass that "
+                    "value as an argument of the function instead, so that its derivative "
+                    "is not lost."
+                )
 
     def __repr__(self):
         return f"<state of a {self.owner.kind} call>"
@@ -395,6 +409,7 @@ class _Custom:
 
     def _call_on_tracers(self, top, args, static, leaves, in_tree):
         call = _Call(self, len(args), static, in_tree, leaves)
+        call.top = top
         packed = top.process(self._prim, tuple(leaves), {"_call": call})
         return call.unpack(packed)
 
@@ -504,6 +519,7 @@ class custom_vjp(_Custom):
                 f"(output, residuals), but it returned {type(pair).__name__}"
                 + (f" of length {len(pair)}" if isinstance(pair, (tuple, list)) else "") + "."
             )
+        _call.check_closure(pair, "the fwd rule")
         out, _call.res = pair
         return _call.pack(out, "the fwd rule")
 
@@ -681,7 +697,9 @@ class custom_jvp(_Custom):
             else:
                 primals.append(x)
                 tangents.append(_zeros(meta))
+        call.top = top
         out, t_out = self._apply_rule(call, primals, tangents)
+        call.check_closure(out, "the jvp rule")
         out_leaves, out_tree = tree_flatten(out)
         t_leaves, t_tree = tree_flatten(t_out)
         if t_tree != out_tree:
@@ -704,7 +722,9 @@ class custom_jvp(_Custom):
     # the row's implementation, one level down: the custom function itself, so that
     # enclosing transforms use the rule too
     def _run_primal(self, *leaves, _call):
-        return _call.pack(self(*_call.args(leaves)), "the function")
+        out = self(*_call.args(leaves))
+        _call.check_closure(out, "the function")
+        return _call.pack(out, "the function")
 
     def _vjp_rule(self, i):
         def rule(g, ans, *primal_leaves, _call):

@@ -383,3 +383,22 @@ def test_graph_replays_the_custom_rules():
     g = fgrad.make_graph(lambda x: 2.0 * sinh_jvp(x))(0.5)
     assert float(g.adjoint_trace()["x"]) == pytest.approx(2 * np.cosh(0.5))
     assert float(g.tangent_trace(1.0)["v1"]) == pytest.approx(np.cosh(0.5))
+
+
+def test_closing_over_a_traced_value_is_an_error():
+    def loss_vjp(w):
+        f = fgrad.custom_vjp(lambda x: x * w)
+        f.defvjp(lambda x: (x * w, None), lambda r, g: (g * w,))
+        return f(2.0 + 0.0 * w)
+
+    with pytest.raises(TypeError, match="closes over"):
+        fgrad.grad(loss_vjp)(3.0)
+
+    def loss_jvp(w):
+        f = fgrad.custom_jvp(lambda x: x * w)
+        f.defjvp(lambda p, t: (p[0] * w, t[0] * w))
+        return f(2.0 + 0.0 * w)
+
+    for transform in (fgrad.grad, lambda f: (lambda w: fgrad.jvp(f, (w,), (1.0,)))):
+        with pytest.raises(TypeError, match="closes over"):
+            transform(loss_jvp)(3.0)
