@@ -343,3 +343,16 @@ def test_vmap_of_distributions_equals_a_loop():
     mus = np.array([0.5, 1.5, 3.0])
     g = fgrad.vmap(fgrad.grad(lambda m: fnp.sum(stats.poisson.logpmf(np.arange(4.0), m))))(mus)
     np.testing.assert_allclose(g, np.sum(np.arange(4.0)) / mus - 4)
+
+
+def test_logsumexp_return_sign_matches_scipy_also_under_vmap():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]])
+    b = np.array([[1.0, -5.0], [1.0, 1.0], [1.0, -1.0]])
+    want = sc.logsumexp(a, axis=1, b=b, return_sign=True, keepdims=True)
+    (out, sign), _ = fgrad.vjp(
+        lambda a: special.logsumexp(a, axis=1, b=b, return_sign=True, keepdims=True), a)
+    np.testing.assert_array_equal(out, want[0])
+    np.testing.assert_array_equal(sign, want[1])
+    out, sign = fgrad.vmap(lambda a, b: special.logsumexp(a, b=b, return_sign=True))(a, b)
+    np.testing.assert_array_equal(sign, [-1.0, 1.0, 0.0])
+    np.testing.assert_allclose(out, sc.logsumexp(a, axis=1, b=b, return_sign=True)[0])

@@ -500,10 +500,15 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         out = _rows.logsumexp_b_row(a, b, axis=axis, keepdims=keepdims, return_sign=return_sign)
     if not return_sign:
         return out
-    _, sign = _rows.scipy_module().logsumexp(
-        concrete(a), axis=axis, b=None if b is None else concrete(b), keepdims=keepdims,
-        return_sign=True)
-    return out, sign
+    # the sign is a constant: computed on values cut from the derivative (works under vmap)
+    from .. import numpy as fnp
+
+    a0, out0 = fnp.stop_gradient(a), fnp.stop_gradient(out)
+    w = fnp.exp(fnp.subtract(a0, _rows._expand(out0, a0, axis, keepdims)))
+    if b is not None:
+        w = fnp.multiply(fnp.stop_gradient(b), w)
+    sign = fnp.sign(fnp.sum(w, axis=axis, keepdims=keepdims))
+    return out, fnp.where(fnp.equal(out0, -np.inf), 0.0, sign)
 
 
 def softmax(x, axis=None):
