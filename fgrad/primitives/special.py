@@ -113,8 +113,17 @@ logit = _elementwise(
 )
 # log(expit(x)): d = 1 - expit(x) = expit(-x), never overflows
 log_expit = _elementwise("log_expit", lambda ans, x: expit(fnp.negative(x)))
+
+
+def _softplus_impl(x):
+    sc = scipy_module()
+    if hasattr(sc, "softplus"):  # scipy >= 1.15
+        return sc.softplus(x)
+    return np.logaddexp(0.0, x)  # pragma: no cover
+
+
 # log(1 + exp(x)): d = expit(x)
-softplus = _elementwise("softplus", lambda ans, x: expit(x))
+softplus = defelementwise("special.softplus", _softplus_impl, lambda ans, x: expit(x))
 
 # --- gamma family ------------------------------------------------------------------
 
