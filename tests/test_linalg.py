@@ -323,14 +323,15 @@ def test_eigh_value_derivative_and_vector_gauge():
     np.testing.assert_allclose(d @ v + a @ dv, dv * w + v * dw, atol=1e-10)
 
 
+@pytest.mark.parametrize("uplo", ["L", "U"])
 @pytest.mark.parametrize("cplx", [False, True])
-def test_eigh_gauge_invariant_functions(cplx):
+def test_eigh_gauge_invariant_functions(cplx, uplo):
     rng = np.random.default_rng(10)
     a = distinct_sym(rng, cplx=cplx)
     c = rng.standard_normal((3, 3))
 
     def f(a):
-        w, v = fnp.linalg.eigh(a)
+        w, v = fnp.linalg.eigh(a, UPLO=uplo)
         p = fnp.real(v * fnp.conj(v))          # |v|^2 weights: phase-invariant
         proj = v[:, :1] @ fnp.conj(v[:, :1]).T  # projector on the first eigenvector
         return fnp.sum(p * c) + fnp.sum(w * w) + fnp.real(fnp.sum(proj * c))
