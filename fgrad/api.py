@@ -26,11 +26,19 @@ __all__ = [
 
 
 def _dtype(x):
-    return np.result_type(concrete(x))
+    x = concrete(x)
+    dtype = getattr(x, "dtype", None)  # arrays and numpy scalars: no conversion
+    return dtype if isinstance(dtype, np.dtype) else np.result_type(x)
+
+
+def _shape(x):
+    x = concrete(x)
+    shape = getattr(x, "shape", None)
+    return shape if type(shape) is tuple else np.shape(x)
 
 
 def _check_differentiable(x, transform):
-    kind = _dtype(x).kind
+    kind = "f" if type(x) is float else _dtype(x).kind
     if kind not in "fc":
         raise TypeError(
             f"{transform} requires floating-point (or complex) inputs, but got an input of "
@@ -41,6 +49,8 @@ def _check_differentiable(x, transform):
 
 
 def _argnums_tuple(argnums, nargs, transform):
+    if type(argnums) is int and 0 <= argnums < nargs:  # the common case, quickly
+        return True, (argnums,)
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     for a in nums:
@@ -147,7 +157,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             fun, args, kwargs, nums, has_aux, "grad"
         )
         value = _lower(out, trace)
-        shape = np.shape(concrete(value))
+        shape = _shape(value)
         if shape != ():
             raise TypeError(
                 f"grad requires a function with a scalar output, but it returned an array "
@@ -158,14 +168,14 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         if holomorphic:
             _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
-        elif _dtype(value).kind not in "fi" and _dtype(value).kind != "b":
+        elif _dtype(value).kind not in "fib":
             raise TypeError(
                 f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
                 "function), or take the real part / abs first."
             )
         if isinstance(out, ReverseTracer) and out.trace is trace:
-            seed = np.ones((), dtype=_dtype(value))
+            seed = _dtype(value).type(1)  # a numpy scalar: its arithmetic is fast
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
             cts = [None] * len(trace.tape)

@@ -16,6 +16,8 @@ __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
 
 def _fix_shape_dtype(x, shape, dtype):
     """Sum a broadcast derivative back to ``shape`` and cast it to ``dtype``."""
+    if not isinstance(x, Tracer):
+        return _fix_plain(x, shape, dtype)
     from . import numpy as fnp
 
     if x.shape != shape:
@@ -24,6 +26,31 @@ def _fix_shape_dtype(x, shape, dtype):
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = fnp.real(x)
         x = fnp.astype(x, dtype)
+    return x
+
+
+def _fix_plain(x, shape, dtype):
+    # The same sums and casts as the sum_to_shape / real / astype rows, done with
+    # numpy directly: a plain value is seen by no trace, and a backward pass does
+    # this for every broadcast argument (a bias, a scalar), so it is worth it.
+    x_shape = np.shape(x)
+    if x_shape != shape:
+        lead = len(x_shape) - len(shape)
+        if lead < 0:  # not a broadcast of ``shape``: let the row raise its error
+            from . import numpy as fnp
+
+            return _fix_shape_dtype(fnp.sum_to_shape(x, shape), shape, dtype)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
+        )
+        x = np.asarray(x)
+        if axes:
+            x = np.add.reduce(x, axis=axes, keepdims=True)
+        x = x.reshape(shape)
+    if x.dtype != dtype:
+        if x.dtype.kind == "c" and dtype.kind != "c":
+            x = np.real(x)
+        x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
     return x
 
 
@@ -51,21 +78,25 @@ class ForwardTrace(Trace):
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        primals = []
-        tangents = None
+        primals = list(args)
+        tangents = []
+        lower = False  # is any primal left a tracer of an enclosing transform?
         for i, a in enumerate(args):
-            if isinstance(a, ForwardTracer) and a.trace is self:
-                primals.append(a.value)
-                if tangents is None:
-                    tangents = []
-                tangents.append((i, a.tangent))
-            else:
-                primals.append(a)
-        ans = prim.fn(*primals, **params)
-        if prim.nondiff or tangents is None:
+            if isinstance(a, Tracer):
+                if a.trace is self:
+                    primals[i] = v = a.value
+                    tangents.append((i, a.tangent))
+                    lower = lower or isinstance(v, Tracer)
+                else:
+                    lower = True
+        ans = prim.fn(*primals, **params) if lower else prim.call(*primals, **params)
+        if not tangents or prim.nondiff:
             return ans
-        if not hasattr(ans, "shape"):  # a user impl returned a Python scalar
+        try:
+            shape, dtype = ans.shape, ans.dtype
+        except AttributeError:  # a user impl returned a Python scalar
             ans = np.asarray(ans)[()]
+            shape, dtype = ans.shape, ans.dtype
         out = None
         rules = prim.jvp
         for i, t in tangents:
@@ -76,12 +107,12 @@ class ForwardTrace(Trace):
                 )
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
-        if out.shape != ans.shape:
+        if out.shape != shape:
             from . import numpy as fnp
 
-            out = fnp.broadcast_to(out, ans.shape)
-        if out.dtype != ans.dtype:
-            out = _fix_shape_dtype(out, ans.shape, ans.dtype)
+            out = fnp.broadcast_to(out, shape)
+        if out.dtype != dtype:
+            out = _fix_shape_dtype(out, shape, dtype)
         return ForwardTracer(ans, self, out)
 
 
@@ -118,35 +149,46 @@ class ReverseTrace(Trace):
         self.tape = []
 
     def new_input(self, value):
-        self.tape.append((None, None, (), None, None, np.shape(value), np.result_type(value)))
+        if type(value) is float:  # numpy's scalar arithmetic is the fast kind
+            value = np.float64(value)
+        if isinstance(value, (np.ndarray, np.generic)):
+            shape, dtype = value.shape, value.dtype
+        else:
+            shape, dtype = np.shape(value), np.result_type(value)
+        self.tape.append((None, None, (), None, None, shape, dtype))
         return ReverseTracer(value, self, len(self.tape) - 1)
 
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        vals = []
+        vals = list(args)
         parents = []
+        mask = 0  # bit i set: argument i is one of this trace's tracers
+        lower = False  # is any value left a tracer of an enclosing transform?
         for i, a in enumerate(args):
-            if isinstance(a, ReverseTracer) and a.trace is self:
-                vals.append(a.value)
-                parents.append((i, a.index))
-            else:
-                vals.append(a)
-        ans = prim.fn(*vals, **params)
-        if prim.nondiff or not parents:
+            if isinstance(a, Tracer):
+                if a.trace is self:
+                    vals[i] = v = a.value
+                    parents.append((i, a.index))
+                    mask |= 1 << i
+                    lower = lower or isinstance(v, Tracer)
+                else:
+                    lower = True
+        ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
+        if not parents or prim.nondiff:
             return ans
-        if not hasattr(ans, "shape"):  # a user impl returned a Python scalar
+        try:
+            shape, dtype = ans.shape, ans.dtype
+        except AttributeError:  # a user impl returned a Python scalar
             ans = np.asarray(ans)[()]
-        positions = tuple(p for p, _ in parents)
-        keep_args, keep_ans = prim.saves_for(positions)
-        if keep_args is None:
-            saved = tuple(vals)
-        else:
-            saved = tuple(v if k in keep_args else None for k, v in enumerate(vals))
+            shape, dtype = ans.shape, ans.dtype
+        n = len(vals)
+        plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
+        drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
+        for i in drop:  # arguments no vjp rule reads are not kept alive
+            vals[i] = None
         tape = self.tape
-        tape.append(
-            (prim, params, parents, saved, ans if keep_ans else None, ans.shape, ans.dtype)
-        )
+        tape.append((prim, params, parents, vals, ans if keep_ans else None, shape, dtype))
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def backward(self, seeds, consume=False):
@@ -154,8 +196,9 @@ class ReverseTrace(Trace):
 
         Returns the list of cotangents indexed by tape position (``None`` where
         no cotangent arrived); inputs are the entries with ``prim is None``.
-        With ``consume`` the tape entries are dropped as they are used, so
-        saved intermediates are freed during the backward pass.
+        A cotangent is dropped as soon as its entry has been processed; with
+        ``consume`` the tape entries are dropped too, so the values they saved
+        are freed during the backward pass.
         """
         tape = self.tape
         cts = [None] * len(tape)
@@ -169,7 +212,7 @@ class ReverseTrace(Trace):
             if g is None:
                 continue
             prim, params, parents, saved, ans, _, _ = tape[k]
-            if prim is None:
+            if prim is None:  # an input: its cotangent is part of the result
                 continue
             cts[k] = None
             if consume:
@@ -184,10 +227,10 @@ class ReverseTrace(Trace):
                         "if it is meant as a constant"
                     )
                 c = rule(g, ans, *saved, **params)
-                _, _, _, _, _, shape, dtype = tape[j]
-                if c.shape != shape or c.dtype != dtype:
-                    c = _fix_shape_dtype(c, shape, dtype)
+                parent = tape[j]
+                if c.shape != parent[5] or c.dtype != parent[6]:
+                    c = _fix_shape_dtype(c, parent[5], parent[6])
                 prev = cts[j]
                 cts[j] = c if prev is None else prev + c
-            g = c = prev = None
+            g = c = prev = saved = ans = None  # free them before the next entry
         return cts

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dis
 import itertools
+import operator
 
 import numpy as np
 
@@ -97,11 +98,14 @@ class Primitive:
         batch: the batching rule, or a batching category name (used by vmap).
         fn: the user-facing function; calls ``impl`` directly when no argument
             is a tracer.
+        call: what the traces call on plain values: ``impl`` itself, or for
+            numpy's basic arithmetic ufuncs a shortcut through Python's
+            operators on numpy scalars (see :func:`_scalar_shortcut`).
     """
 
     __slots__ = (
-        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "test",
-        "_saves", "__dict__",
+        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "call", "test",
+        "_saves", "_plans", "__dict__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None):
@@ -113,6 +117,8 @@ class Primitive:
         self.batch = batch
         self.test = test
         self._saves = {}
+        self._plans = {}
+        self.call = _scalar_shortcut(impl)
         self.fn = _make_function(self)
 
     def __repr__(self):
@@ -141,6 +147,25 @@ class Primitive:
             keep = (None if args_used is None else frozenset(args_used), ans_used)
             self._saves[positions] = keep
         return keep
+
+    def saving_plan(self, mask, nargs):
+        """``(drop, keep_ans)``: what reverse mode may forget about one call.
+
+        ``mask`` has bit ``i`` set when argument ``i`` of the ``nargs`` is
+        differentiated; ``drop`` lists the argument positions no vjp rule reads.
+        Cached per call pattern: ``mask < 2**nargs``, so ``mask | nargs << nargs``
+        is a unique key, and the steady state is one dict look-up.
+        """
+        key = mask | nargs << nargs
+        plan = self._plans.get(key)
+        if plan is None:
+            positions = tuple(i for i in range(nargs) if mask >> i & 1)
+            keep_args, keep_ans = self.saves_for(positions)
+            drop = () if keep_args is None else tuple(
+                i for i in range(nargs) if i not in keep_args
+            )
+            plan = self._plans[key] = (drop, keep_ans)
+        return plan
 
 
 def _used_parameters(rule, skip=0):
@@ -217,6 +242,9 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         )
     prim = Primitive(name, impl, _annotate(jvp), _annotate(vjp), nondiff, batch, test)
     PRIMITIVES[name] = prim
+    if name == "multiply":
+        global _mul
+        _mul = prim.fn
     return prim.fn
 
 
@@ -250,12 +278,32 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
     )
 
 
-def _elementwise_rule(d):
-    def rule(t, ans, *args):
-        return PRIMITIVES["multiply"].fn(t, d(ans, *args))
+def _mul(a, b):
+    # Replaced by the ``multiply`` row's own function as soon as it is declared
+    # (see defprim), so elementwise rules skip this table look-up.
+    return PRIMITIVES["multiply"].fn(a, b)
 
-    uses = _used_parameters(d, skip=-1)  # d(ans, *args): ans is parameter 0
-    rule._fgrad_uses = uses
+
+def _elementwise_rule(d):
+    """``rule(t, ans, *args) = t * d(ans, *args)``, specialised for one or two args."""
+    code = getattr(d, "__code__", None)
+    fixed = code is not None and not code.co_flags & 0x04 and not d.__defaults__
+    if fixed and code.co_argcount == 2:
+
+        def rule(t, ans, x):
+            return _mul(t, d(ans, x))
+
+    elif fixed and code.co_argcount == 3:
+
+        def rule(t, ans, x, y):
+            return _mul(t, d(ans, x, y))
+
+    else:
+
+        def rule(t, ans, *args):
+            return _mul(t, d(ans, *args))
+
+    rule._fgrad_uses = _used_parameters(d, skip=-1)  # d(ans, *args): ans is parameter 0
     return rule
 
 
@@ -412,30 +460,64 @@ def concrete(x):
 
 
 def bind(prim, args, params):
-    """Apply ``prim`` to ``args`` where at least one argument is a tracer.
+    """Apply ``prim`` to ``args`` where at least one argument may be a tracer.
 
-    The trace with the highest level among the arguments processes the call.
+    The trace with the highest level among the arguments processes the call;
+    with no tracer at all, this is the numpy implementation.
     """
-    top = None
-    for a in args:
-        if isinstance(a, Tracer):
-            t = a.trace
-            if top is None or t.level > top.level:
-                top = t
-    if top is None:
-        return prim.impl(*args, **params)
-    return top.process(prim, args, params)
+    return prim.fn(*args, **params)
+
+
+# Numpy's arithmetic ufuncs called on numpy *scalars* cost ~1 us; Python's
+# operators on the same scalars take numpy's scalar fast path (~0.08 us) and give
+# bit-identical results.  Scalar-heavy code (and every backward pass, whose
+# cotangents are often numpy scalars) spends much of its time here, so these rows
+# take the shortcut when one operand is a numpy float/complex scalar and the
+# other a scalar too.  Arrays and everything else go to the ufunc as usual.
+_SCALAR_OPERATORS = {
+    np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+    np.true_divide: operator.truediv,
+}
+_NUMPY_FLOATS = frozenset({np.float64, np.float32, np.complex128, np.complex64})
+_SCALARS = _NUMPY_FLOATS | {float, int}
+
+
+def _scalar_shortcut(impl):
+    op = _SCALAR_OPERATORS.get(impl)
+    if op is None:
+        return impl
+    floats, scalars = _NUMPY_FLOATS, _SCALARS
+
+    def call(*args, **params):
+        if len(args) == 2 and not params:
+            tx, ty = type(args[0]), type(args[1])
+            if tx in floats and ty in scalars or ty in floats and tx in scalars:
+                return op(*args)
+        return impl(*args, **params)
+
+    call.__name__ = getattr(impl, "__name__", "call")
+    return call
 
 
 def _make_function(prim):
-    impl = prim.impl
+    """The user-facing function of a row: numpy when no argument is a tracer.
+
+    This is the hottest code in fgrad (every operation on a traced value runs
+    it), so it finds the top trace inline instead of calling a helper.
+    """
+    impl = prim.call
     tracer = Tracer
 
     def fn(*args, **params):
+        top = None
         for a in args:
             if isinstance(a, tracer):
-                return bind(prim, args, params)
-        return impl(*args, **params)
+                t = a.trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is None:
+            return impl(*args, **params)
+        return top.process(prim, args, params)
 
     fn.__name__ = prim.name
     fn.__qualname__ = prim.name

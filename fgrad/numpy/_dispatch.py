@@ -8,6 +8,7 @@ turned into a constant.
 """
 
 import operator
+import types
 
 import numpy as np
 
@@ -107,6 +108,13 @@ def _install_operators(fnp):
         def rop(self, other):
             return fn(other, self)
 
+        if isinstance(fn, types.FunctionType):
+            # A copy of the row's function (same code and closure, no docstring)
+            # binds as a method, so `x * y` runs it directly: one Python call
+            # less per operation on the hottest path.
+            op = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__,
+                                    fn.__defaults__, fn.__closure__)
+            op.__kwdefaults__ = fn.__kwdefaults__
         return op, rop
 
     for name, fn in [
@@ -122,7 +130,7 @@ def _install_operators(fnp):
         ("ge", fnp.greater_equal), ("eq", fnp.equal), ("ne", fnp.not_equal),
     ]:
         setattr(Tracer, f"__{name}__", binary(fn)[0])
-    Tracer.__neg__ = lambda self: fnp.negative(self)
+    Tracer.__neg__ = binary(fnp.negative)[0]
     Tracer.__pos__ = lambda self: self
     Tracer.__abs__ = lambda self: fnp.absolute(self)
     Tracer.__invert__ = lambda self: fnp.logical_not(self)
