@@ -44,6 +44,8 @@ or an array, with an error that says what to do instead.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .core import Trace, Tracer, concrete
@@ -80,14 +82,14 @@ class BatchedValueError(BatchingError, TypeError):
 
 
 def _value_error(what, size=None):
-    n = f"{size} examples" if size is not None else "every example"
+    n = f"{size} examples" if size is not None else "the examples"
     return BatchedValueError(
         f"fgrad.vmap: {what} needs the concrete value of an array that is batched by "
-        f"vmap, but the value differs between the examples ({n}), so no single Python "
+        f"vmap, and that value differs between the examples ({n}), so no single Python "
         "value can stand for it. This happens with Python control flow on a batched "
         "value (`if x > 0:`, `while`, `and`/`or`, bool()), conversions (float(), int(), "
         ".item(), np.asarray), value-dependent numpy calls, and indexing an array that is "
-        "not batched with a batched index. Instead: select elementwise with "
+        "not batched with an index that is. Instead: select elementwise with "
         "fnp.where(cond, a, b) (and fnp.maximum/fnp.clip), keep to fgrad.numpy "
         "functions, move the decision outside vmap, or loop over the examples in Python."
     )
@@ -112,13 +114,35 @@ def _dtype(x):
     return np.result_type(x) if d is None else d
 
 
+def _same(results):
+    """True when every example's result (leaves of pytrees) is identical."""
+    first = tree_flatten(results[0])
+    for r in results[1:]:
+        leaves, tree = tree_flatten(r)
+        if tree != first[1] or len(leaves) != len(first[0]):
+            return False
+        for a, b in zip(leaves, first[0]):
+            a, b = np.asarray(a), np.asarray(b)
+            if a.shape != b.shape:
+                return False
+            nan = a.dtype.kind in "fc" and b.dtype.kind in "fc"
+            if not np.array_equal(a, b, equal_nan=nan):
+                return False
+    return True
+
+
 class BatchedValue:
     """What ``concrete()`` returns for a batched tracer: one example's shape and
-    dtype, without values.
+    dtype, and its values only where they are the same in every example.
 
-    Metadata queries work (``.shape``, ``.dtype``, ``np.shape``, ``np.ndim``,
-    ``np.result_type``, ``np.zeros_like`` ...); anything that needs the values
-    raises :class:`BatchedValueError` explaining why and what to use instead.
+    Metadata queries always work (``.shape``, ``.dtype``, ``np.shape``,
+    ``np.ndim``, ``np.result_type``, ``np.zeros_like`` ...).  Numpy code on the
+    values (``np.any(np.equal(v, 0))``, ``np.asarray(v)``, ``int(v)``) is
+    evaluated for every example; when all the examples give the same result,
+    that result is returned, exactly as a Python loop over the examples would
+    see it.  When they differ, :class:`BatchedValueError` explains why and what
+    to use instead.  ``bool()`` always raises (Python control flow on a batched
+    value), as in JAX.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -163,39 +187,116 @@ class BatchedValue:
         # a zero-strided stand-in with this shape and dtype, for metadata only
         return np.broadcast_to(np.zeros((), dtype=self.dtype), self.shape)
 
+    def examples(self):
+        """The values of every example, the batch axis first (a plain array)."""
+        t = self.tracer
+        v = t.val
+        if isinstance(v, Tracer):
+            v = concrete(v)
+        if isinstance(v, BatchedValue):
+            raise _value_error("a value batched by two nested vmaps", t.trace.size)
+        return np.moveaxis(np.asarray(v), t.bdim, 0)
+
+    def _agreed(self, what, results):
+        if len(results) and _same(results):
+            return results[0]
+        raise _value_error(what, self.tracer.trace.size)
+
+    def _per_example(self, what, fn, args, kwargs):
+        """``fn`` with this trace's batched values replaced by each example's values."""
+        trace = self.tracer.trace
+        cache = {}
+
+        def data(v):
+            key = id(v)
+            if key not in cache:
+                cache[key] = v.examples()
+            return cache[key]
+
+        def sub(x, b):
+            if isinstance(x, BatchedValue):
+                if x.tracer.trace is not trace:
+                    raise _value_error(what + " (on values of two different vmaps)", None)
+                return data(x)[b]
+            if isinstance(x, (list, tuple)) and any(isinstance(i, BatchedValue) for i in x):
+                return type(x)(sub(i, b) for i in x)
+            return x
+
+        results = [
+            fn(*[sub(a, b) for a in args], **{k: sub(v, b) for k, v in kwargs.items()})
+            for b in range(trace.size)
+        ]
+        return self._agreed(what, results)
+
     def __array_function__(self, func, types, args, kwargs):
         if func in _METADATA_FUNCTIONS:
             args = [a._stub() if isinstance(a, BatchedValue) else a for a in args]
             return func(*args, **kwargs)
-        raise _value_error(f"numpy.{func.__name__}", self.tracer.trace.size)
+        return self._per_example(f"numpy.{func.__name__}", func, args, kwargs)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise _value_error(f"numpy.{ufunc.__name__}", self.tracer.trace.size)
+        if kwargs.get("out") is not None:
+            raise _value_error(f"numpy.{ufunc.__name__}(..., out=...)", self.tracer.trace.size)
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        return self._per_example(f"numpy.{ufunc.__name__}", fn, inputs, kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        raise _value_error("converting it to a numpy array", self.tracer.trace.size)
+        out = self._agreed("converting it to a numpy array", list(self.examples()))
+        return np.array(out, dtype=dtype)
 
     def __bool__(self):
         raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.tracer.trace.size)
 
-    def _convert(self, *args, **kwargs):
-        raise _value_error("a conversion to a Python number", self.tracer.trace.size)
+    def __float__(self):
+        return float(self.__array__())
 
-    __float__ = __int__ = __complex__ = __index__ = item = tolist = _convert
+    def __int__(self):
+        return int(self.__array__())
 
-    def _operate(self, *args, **kwargs):
-        raise _value_error("arithmetic on its concrete value", self.tracer.trace.size)
+    def __complex__(self):
+        return complex(self.__array__())
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _operate
-    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _operate
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _operate
-    __neg__ = __abs__ = __getitem__ = __iter__ = _operate
+    def __index__(self):
+        return operator.index(self.__array__()[()])
+
+    def item(self, *args):
+        return self.__array__().item(*args)
+
+    def tolist(self):
+        return self.__array__().tolist()
+
+    def __getitem__(self, idx):
+        return self._per_example("indexing", lambda v: v[idx], (self,), {})
+
+    def __iter__(self):
+        return iter(self.__array__())
 
     def __repr__(self):
         return (
-            f"<batched value: shape {self.shape}, dtype {self.dtype}, different in each of "
-            f"the {self.tracer.trace.size} examples of a vmap>"
+            f"<batched value: shape {self.shape}, dtype {self.dtype}, one per example of a "
+            f"vmap over {self.tracer.trace.size} examples>"
         )
+
+
+def _operator(ufunc, reflected=False):
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)
+
+
+for _name, _uf in [
+    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
+    ("floordiv", np.floor_divide), ("mod", np.remainder), ("pow", np.power),
+    ("matmul", np.matmul), ("and", np.logical_and), ("or", np.logical_or),
+]:
+    setattr(BatchedValue, f"__{_name}__", _operator(_uf))
+    setattr(BatchedValue, f"__r{_name}__", _operator(_uf, reflected=True))
+for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
+    setattr(BatchedValue, f"__{_name}__", _operator(_uf))
+BatchedValue.__neg__ = lambda self: np.negative(self)
+BatchedValue.__abs__ = lambda self: np.absolute(self)
+BatchedValue.__invert__ = lambda self: np.invert(self)
 
 
 _METADATA_FUNCTIONS = {

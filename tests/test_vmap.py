@@ -159,8 +159,27 @@ def test_value_dependent_numpy_on_concrete_raises():
 
     with pytest.raises(BatchedValueError, match="numpy.amax|numpy.max"):
         fgrad.vmap(f)(randn(3, 2))
-    with pytest.raises(BatchedValueError):
-        fgrad.vmap(lambda x: x * fnp.any(x > 0))(randn(3, 2))
+    x = np.array([[1.0, 2.0], [-1.0, -2.0], [1.0, -1.0]])
+    with pytest.raises(BatchedValueError, match="differs between the examples"):
+        fgrad.vmap(lambda x: x * fnp.any(x > 0))(x)
+
+
+def test_value_dependent_numpy_is_exact_when_every_example_agrees():
+    # numpy on concrete values is evaluated per example; a result that is the
+    # same in every example is what a loop would see, so it may be used
+    x = np.array([[1.0, 2.0], [-1.0, -2.0], [1.0, -1.0]])
+    same(fgrad.vmap(lambda v: v * fnp.any(v > 10))(x), np.zeros((3, 2)))
+    c = fgrad.vmap(lambda v: v + np.sum(fgrad.core.concrete(v) * 0 + 1))(x)
+    same(c, x + 2)
+    with pytest.raises(BatchedValueError, match="bool"):
+        fgrad.vmap(lambda v: v if fgrad.core.concrete(v) else v)(x[:, 0])
+    # rules that pick a formula from the values (logaddexp: are there infinities?)
+    for f in (lambda v: fnp.logaddexp(v[0], v[1]), lambda v: fnp.logaddexp2(v[1], v[0])):
+        same(fgrad.vmap(fgrad.grad(f))(x), np.stack([fgrad.grad(f)(v) for v in x]))
+    # an unbatched table indexed with a batched index that is the same everywhere
+    table = randn(5, 2)
+    same(fgrad.vmap(lambda i, v: fnp.getitem(table, i) * v)(np.array([3, 3, 3]), x),
+         table[3] * x)
 
 
 def test_missing_batch_rule_names_the_primitive():
@@ -286,7 +305,7 @@ def test_getitem_batched_indices():
     check(fgrad.grad(loss), logits, labels)
     # an unbatched array indexed with a batched index cannot be batched: a clear error
     table = randn(5, 2)
-    with pytest.raises(BatchedValueError, match="vmap"):
+    with pytest.raises(BatchedValueError, match="differs between the examples"):
         fgrad.vmap(lambda i: table[i])(np.array([0, 1]))
 
 
