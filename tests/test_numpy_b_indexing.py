@@ -323,3 +323,9 @@ def test_vmap_of_interp_and_searchsorted():
         np.testing.assert_array_equal(
             fgrad.vmap(lambda a, v: fnp.searchsorted(a, v, side=side))(xp, xs),
             np.stack([np.searchsorted(a, v, side=side) for a, v in zip(xp, xs)]))
+
+
+def test_argwhere_flatnonzero_have_no_derivative():
+    x = np.array([0.0, 2.0, -1.0])
+    g = fgrad.grad(lambda x: x[fnp.flatnonzero(x)].sum() + x[fnp.argwhere(x)[:, 0]].sum())(x)
+    np.testing.assert_array_equal(g, [0.0, 2.0, 2.0])

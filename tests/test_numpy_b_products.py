@@ -306,3 +306,27 @@ def test_convolve_analytic():
         fgrad.grad(lambda a: fnp.convolve(a, v).sum())(randn(4)), np.full(4, v.sum()))
     with pytest.raises(ValueError, match="1-D"):
         fgrad.grad(lambda a: fnp.convolve(a, a).sum())(randn(2, 2))
+
+
+# --- matvec, vecmat, vecdot, vander -------------------------------------------------------------
+
+
+def test_matvec_vecmat_vecdot():
+    a, v = randn(2, 3, 4, complex_=True), randn(4, complex_=True)
+    check(np.matvec, fnp.matvec, a, v)
+    check(np.vecmat, fnp.vecmat, randn(3, complex_=True), a)
+    check(np.vecdot, fnp.vecdot, randn(2, 3, complex_=True), randn(3, complex_=True))
+    check(lambda x, y: np.vecdot(x, y, axis=0), lambda x, y: fnp.vecdot(x, y, axis=0),
+          randn(3, 2), randn(3, 1))
+    # plain numpy ufunc calls on tracers reach fgrad
+    g = fgrad.grad(lambda x: np.vecdot(x, x))(np.arange(3.0))
+    np.testing.assert_array_equal(g, [0.0, 2.0, 4.0])
+
+
+def test_vander():
+    x = randn(4)
+    for kw in [{}, {"N": 2}, {"N": 5, "increasing": True}, {"N": 1}]:
+        check(lambda x: np.vander(x, **kw), lambda x: fnp.vander(x, **kw), x)
+    # d/dx sum of x^k columns = sum k x^(k-1)
+    g = fgrad.grad(lambda x: fnp.vander(x, 4).sum())(np.array([2.0]))
+    np.testing.assert_allclose(g, [3 * 4 + 2 * 2 + 1])

@@ -27,7 +27,7 @@ from .shape import (
 
 __all__ = [
     "take", "take_along_axis", "choose", "compress", "select", "sort", "partition",
-    "argpartition", "searchsorted", "interp",
+    "argpartition", "searchsorted", "interp", "argwhere", "flatnonzero",
 ]
 
 
@@ -344,6 +344,29 @@ def searchsorted(a, v, side="left", sorter=None):
     if sorter is not None:
         a = take(a, sorter)
     return _searchsorted(a, v, side=side)
+
+
+def argwhere(a):
+    """Indices of the non-zero entries, one row each (``numpy.argwhere``); no derivative.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.argwhere(fnp.array([0.0, 2.0, 3.0]))
+        array([[1],
+               [2]])
+    """
+    return np.argwhere(concrete(a))
+
+
+def flatnonzero(a):
+    """Indices of the non-zero entries of the flattened array (``numpy.flatnonzero``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.flatnonzero(fnp.array([[0.0, 2.0], [3.0, 0.0]]))
+        array([1, 2])
+    """
+    return np.flatnonzero(concrete(a))
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):

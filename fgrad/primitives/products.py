@@ -35,6 +35,7 @@ from .shape import (
 __all__ = [
     "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
     "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
+    "matvec", "vecmat", "vecdot", "vander",
 ]
 
 
@@ -182,6 +183,85 @@ def tensordot(a, b, axes=2):
     b2 = reshape(transpose(b, axes_b + free_b), (k, -1))
     out_shape = tuple(sa[ax] for ax in free_a) + tuple(sb[ax] for ax in free_b)
     return reshape(matmul(a2, b2), out_shape)
+
+
+def matvec(x1, x2, /, **kwargs):
+    """Matrix-vector product over the last axes (``numpy.matvec``):
+    ``(..., m, n), (..., n) -> (..., m)``.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.matvec(fnp.eye(2), fnp.array([1.0, 2.0]))
+        array([1., 2.])
+    """
+    if not _any_tracer(x1, x2):
+        return np.matvec(x1, x2, **kwargs)
+    _no_gufunc_kwargs("matvec", kwargs)
+    return getitem(matmul(x1, expand_dims(x2, -1)), (Ellipsis, 0))
+
+
+def vecmat(x1, x2, /, **kwargs):
+    """Vector-matrix product, conjugating the vector (``numpy.vecmat``):
+    ``(..., n), (..., n, m) -> (..., m)``.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.vecmat(fnp.array([1.0, 2.0]), fnp.eye(2))
+        array([1., 2.])
+    """
+    if not _any_tracer(x1, x2):
+        return np.vecmat(x1, x2, **kwargs)
+    _no_gufunc_kwargs("vecmat", kwargs)
+    return getitem(matmul(expand_dims(conjugate(x1), -2), x2), (Ellipsis, 0, slice(None)))
+
+
+def vecdot(x1, x2, /, *, axis=-1, **kwargs):
+    """Vector dot product along an axis, conjugating the first (``numpy.vecdot``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.vecdot(x, fnp.arange(3.0)))(fnp.ones(3))
+        array([0., 1., 2.])
+    """
+    if not _any_tracer(x1, x2):
+        return np.vecdot(x1, x2, axis=axis, **kwargs)
+    _no_gufunc_kwargs("vecdot", kwargs)
+    from .reductions import sum as _sum
+
+    return _sum(multiply(conjugate(x1), x2), axis=axis)
+
+
+def _no_gufunc_kwargs(name, kwargs):
+    extra = {k for k, v in kwargs.items() if v is not None}
+    if extra:
+        raise TypeError(f"fgrad.numpy.{name} on traced values does not take {sorted(extra)}")
+
+
+def vander(x, N=None, increasing=False):
+    """Vandermonde matrix: columns are powers of ``x`` (``numpy.vander``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.vander(fnp.array([2.0, 3.0]), 3)
+        array([[4., 2., 1.],
+               [9., 3., 1.]])
+    """
+    if not _any_tracer(x):
+        return np.vander(x, N, increasing)
+    if _ndim(x) != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    n = _shape(x)[0] if N is None else int(N)
+    if n == 0:
+        return np.zeros((_shape(x)[0], 0), dtype=np.result_type(concrete(x)))
+    # x**k by repeated multiplication, as numpy does (so values match exactly)
+    cols = [broadcast_to(np.ones((), dtype=np.result_type(concrete(x))), _shape(x))]
+    power = x
+    for k in range(1, n):
+        cols.append(power)
+        if k + 1 < n:
+            power = multiply(power, x)
+    out = stack(cols, axis=1)
+    return out if increasing else flip(out, axis=1)
 
 
 # --- einsum --------------------------------------------------------------------------

@@ -17,7 +17,8 @@ __all__ = [
     "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
     "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
     "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
-    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid",
+    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "append", "delete", "block",
+    "rollaxis", "resize",
     "getitem", "index_add", "index_set", "at", "matrix_transpose",
 ]
 
@@ -823,6 +824,117 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     return tuple(out)
 
 
+def append(arr, values, axis=None):
+    """Values appended to the end of an array (``numpy.append``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.append(fnp.ones((1, 2)), [3.0])
+        array([1., 1., 3.])
+    """
+    if not _has_tracer((arr, values)):
+        return np.append(arr, values, axis)
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)])
+    return concatenate([arr, values], axis=axis)
+
+
+def delete(arr, obj, axis=None):
+    """A copy without the given entries along an axis (``numpy.delete``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.delete(x, [0, 2]).sum())(fnp.ones(4))
+        array([0., 1., 0., 1.])
+    """
+    if not _has_tracer((arr,)):
+        return np.delete(arr, obj, axis)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    axis = _axis(axis, _ndim(arr))
+    keep = np.delete(np.arange(_shape(arr)[axis]), concrete(obj))
+    return getitem(arr, (slice(None),) * axis + (keep,))
+
+
+def _block_depth(x):
+    return 1 + _block_depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list) else 0)
+
+
+def _block_has_tracer(x):
+    return any(_block_has_tracer(v) for v in x) if isinstance(x, list) else isinstance(x, Tracer)
+
+
+def block(arrays):
+    """Assemble an array from nested lists of blocks (``numpy.block``): the
+    innermost lists are joined along the last axis, the next along the one before.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.block([[fnp.ones((1, 1)), fnp.zeros((1, 2))], [fnp.ones((1, 3))]])
+        array([[1., 0., 0.],
+               [1., 1., 1.]])
+    """
+    if not _block_has_tracer(arrays):
+        return np.block(arrays)
+    depth = _block_depth(arrays)
+
+    def leaves(x):
+        return [w for v in x for w in leaves(v)] if isinstance(x, list) else [x]
+
+    nd = max(depth, max(_ndim(a) for a in leaves(arrays)))
+
+    def build(x, level):
+        if not isinstance(x, list):
+            return reshape(x, (1,) * (nd - _ndim(x)) + _shape(x))
+        if len(x) == 0 or (level < depth - 1 and any(not isinstance(v, list) for v in x)):
+            raise ValueError("block: lists must be nested to the same depth and non-empty")
+        return concatenate([build(v, level + 1) for v in x], axis=nd - depth + level)
+
+    return build(arrays, 0)
+
+
+def rollaxis(a, axis, start=0):
+    """Roll ``axis`` backwards until it lies before ``start`` (``numpy.rollaxis``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.rollaxis(fnp.ones((2, 3, 4)), 2).shape
+        (4, 2, 3)
+    """
+    if not _has_tracer((a,)):
+        return np.rollaxis(a, axis, start)
+    n = _ndim(a)
+    axis = _axis(axis, n)
+    if not -n <= start <= n:
+        raise np.exceptions.AxisError(f"'start' arg requires {-n} <= start < {n + 1}")
+    start = start + n if start < 0 else start
+    if axis < start:
+        start -= 1
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return transpose(a, order)
+
+
+def resize(a, new_shape):
+    """An array of ``new_shape`` filled by repeating ``a`` (``numpy.resize``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.resize(x, (2, 3)).sum())(fnp.ones(2))
+        array([3., 3.])
+    """
+    if not _has_tracer((a,)):
+        return np.resize(a, new_shape)
+    new_shape = (new_shape,) if np.ndim(new_shape) == 0 else tuple(new_shape)
+    total = int(np.prod(new_shape, dtype=int))
+    size = int(np.prod(_shape(a), dtype=int))
+    if any(n < 0 for n in new_shape):
+        raise ValueError("all elements of `new_shape` must be non-negative")
+    if size == 0 or total == 0:
+        return np.zeros(new_shape, dtype=np.result_type(concrete(a)))
+    return reshape(getitem(ravel(a), np.arange(total) % size), new_shape)
+
+
 # --- indexing ---------------------------------------------------------------------
 
 
@@ -895,6 +1007,14 @@ def getitem(x, idx):
 
 
 def _index_add_impl(x, y, idx):
+    """A copy of ``x`` with ``y`` added at ``idx``; repeated indices accumulate
+    (``x.at[idx].add(y)``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.index_add(fnp.zeros(3), 1.0, idx=fnp.array([0, 0, 2]))
+        array([2., 0., 1.])
+    """
     out = np.array(x, copy=True)
     if _is_basic(idx):
         out[idx] += y
@@ -904,6 +1024,14 @@ def _index_add_impl(x, y, idx):
 
 
 def _index_set_impl(x, y, idx):
+    """A copy of ``x`` with ``y`` written at ``idx`` (``x.at[idx].set(y)``); with
+    repeated indices numpy keeps one write, and only it gets a cotangent.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.index_set(fnp.zeros(3), 5.0, idx=slice(1, None))
+        array([0., 5., 5.])
+    """
     out = np.array(x, copy=True)
     out[idx] = y
     return out
