@@ -327,26 +327,31 @@ def roll(a, shift, axis=None):
 # --- joining --------------------------------------------------------------------
 
 
-def _concat_slice(i, g, ans, *xs, axis):
-    start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
-    stop = start + np.shape(xs[i])[axis]
-    idx = [slice(None)] * np.ndim(g)
-    idx[axis] = slice(start, stop)
-    return getitem(g, tuple(idx))
+def _concat_offsets(xs, axis):
+    return tuple(np.cumsum([0] + [np.shape(x)[axis] for x in xs]).tolist())
 
 
-def _concat_tangent(i, t, ans, *xs, axis):
-    from .elementwise import astype
+def _concat_part(i, shape, axis, offsets):
+    idx = [slice(None)] * len(shape)
+    idx[axis] = slice(offsets[i], offsets[i + 1])
+    return tuple(idx)
 
-    parts = [
-        t if j == i else np.zeros(np.shape(x), dtype=np.result_type(t))
-        for j, x in enumerate(xs)
-    ]
-    return astype(_concatenate(*parts, axis=axis), t.dtype)
+
+def _concat_slice(i, g, ans, *xs, axis, offsets=None):
+    offsets = offsets or _concat_offsets(xs, axis)
+    return getitem(g, _concat_part(i, _shape(g), axis, offsets))
+
+
+def _concat_tangent(i, t, ans, *xs, axis, offsets=None):
+    # the tangent of part i, placed in zeros: O(1) Python work per part, so that
+    # stacking n traced values costs O(n) calls, not O(n^2)
+    offsets = offsets or _concat_offsets(xs, axis)
+    zeros = np.zeros(_shape(ans), dtype=np.result_type(concrete(t)))
+    return index_set(zeros, t, idx=_concat_part(i, _shape(ans), axis, offsets))
 
 
 _concatenate = defprim(
-    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "concatenate", lambda *xs, axis, offsets=None: np.concatenate(xs, axis=axis),
     jvp=variadic(_concat_tangent),
     vjp=variadic(_concat_slice),
     batch="concatenate",
@@ -382,7 +387,9 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
         arrays = tuple(ravel(a) for a in arrays)
         axis = 0
     ndim = _ndim(arrays[0])
-    return _concatenate(*arrays, axis=_axis(axis, ndim) if ndim else axis)
+    axis = _axis(axis, ndim) if ndim else axis
+    offsets = _concat_offsets([concrete(a) for a in arrays], axis) if ndim else None
+    return _concatenate(*arrays, axis=axis, offsets=offsets)
 
 
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
