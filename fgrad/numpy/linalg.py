@@ -29,7 +29,6 @@ from ..primitives.products import outer as _outer
 from ..primitives.products import tensordot as _tensordot
 from ..primitives.reductions import sum as _sum
 from ..primitives.shape import (
-    expand_dims,
     getitem,
     moveaxis,
     reshape,
@@ -801,6 +800,3 @@ def cross(x1, x2, /, *, axis=-1):
         subtract(multiply(a[0], b[1]), multiply(a[1], b[0])),
     ], axis=-1)
     return moveaxis(c, -1, axis)
-
-
-_ = expand_dims

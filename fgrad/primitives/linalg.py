@@ -154,11 +154,6 @@ def _gap_mul(f, x):
     return where(logical_and(isinf(f), equal(x, 0)), 0, out)
 
 
-def _eye_like(x):
-    n = _shape(x)[-1]
-    return np.eye(n, dtype=np.result_type(concrete(x)))
-
-
 def _solve_right(x, r):
     """``x @ inv(r)`` via a solve with the transpose."""
     return _T(solve(_T(r), _T(x)))
@@ -1084,5 +1079,3 @@ norm = defprim(
               _make_norm((2, 3, 2), ord="nuc", axis=(2, 1), keepdims=True),
           ]},
 )
-
-_ = (divide, sqrt)
