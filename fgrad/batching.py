@@ -37,9 +37,17 @@ All rules are written with fgrad functions, so batching composes with ``grad``,
 lower traces record the call) and move axes with ``fgrad.numpy`` functions.
 
 Values that differ from example to example cannot steer Python control flow:
-``concrete()`` of a batched tracer is a :class:`BatchedValue`, which knows the
-per-example shape and dtype but refuses to be turned into a number, a boolean
-or an array, with an error that says what to do instead.
+``bool()`` of a batched value raises :class:`BatchedValueError`, which says to
+use ``fnp.where`` instead.  ``concrete()`` of a batched tracer is a
+:class:`BatchedValue`: it knows one example's shape and dtype, and numpy code on
+its values (e.g. a rule checking ``np.all(np.isfinite(concrete(x)))`` to pick a
+formula) is evaluated for every example and accepted only when all the examples
+give the same result, which is exactly what a Python loop would have seen;
+otherwise it raises.  So a batched computation is never silently different
+from the loop over its examples.
+
+Rows without any ``batch`` entry fail with :class:`MissingBatchRuleError`
+naming the row; ``fgrad.jacfwd``/``jacrev`` then fall back to one pass per row.
 """
 
 from __future__ import annotations

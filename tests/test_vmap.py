@@ -484,3 +484,47 @@ def test_random_programs_and_axes_match_the_loop(data):
     check(prog, *args, in_axes=tuple(axes))
     f = lambda a, b: fnp.sum(prog(a, b) ** 2)
     check(fgrad.grad(f, argnums=(0, 1)), *args, in_axes=tuple(axes))
+
+
+# --- rows the systematic table test does not draw: non-differentiable ones -------------------
+
+
+def _nondiff_elementwise_rows():
+    from fgrad.core import PRIMITIVES
+
+    rows = []
+    for p in PRIMITIVES.values():
+        if not p.nondiff or p.batch != "elementwise":
+            continue
+        if isinstance(p.impl, np.ufunc):
+            rows.append((p, p.impl.nin))
+        elif p.name not in ("astype_nondiff",):
+            rows.append((p, 1))
+    return sorted(rows, key=lambda r: r[0].name)
+
+
+@pytest.mark.parametrize("prim,nin", _nondiff_elementwise_rows(), ids=lambda r: getattr(r, "name", ""))
+def test_nondifferentiable_elementwise_rows_batch_like_a_loop(prim, nin):
+    args = [randn(3, 4) * 3, randn(4) * 3 + 0.5, randn(3, 1) * 3][:nin]
+    if prim.name in ("ldexp", "left_shift", "right_shift") or "bitwise" in prim.name or prim.name in (
+            "gcd", "lcm", "invert"):
+        args = [RNG.integers(1, 5, size=np.shape(a)) for a in args]
+    axes = [0, None, 1][:nin]
+    with np.errstate(all="ignore"):
+        try:
+            want = loop(prim.fn, tuple(axes))(*args)
+        except TypeError:
+            pytest.skip(f"{prim.name} does not take these inputs")
+        got = fgrad.vmap(prim.fn, in_axes=tuple(axes))(*args)
+    same(got, want)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: fnp.argmax(a), lambda a: fnp.argmin(a, axis=0), lambda a: fnp.argsort(a, axis=-1),
+    lambda a: fnp.argmax(a, axis=1, keepdims=True), lambda a: fnp.sort(a, axis=0),
+    lambda a: fnp.astype(a > 0, np.int32), lambda a: fnp.floor(a) + fnp.sign(a),
+    lambda a: fgrad.stop_gradient(a) * a, lambda a: fnp.sum_to_shape(a, (1, 4)),
+    lambda a: fnp.sum_to_shape(a, (4,)),
+])
+def test_other_nondifferentiable_rows(fn):
+    check(fn, randn(3, 2, 4), in_axes=1)
