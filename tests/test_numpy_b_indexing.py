@@ -237,6 +237,10 @@ def test_searchsorted_is_not_differentiated():
     a = np.array([1.0, 2.0, 3.0])
     assert fgrad.grad(lambda a: a[fnp.searchsorted(a, 2.5)])(a).tolist() == [0, 0, 1]
     assert fgrad.grad(lambda a: a[a.searchsorted(1.5)])(a).tolist() == [0, 1, 0]
+    b = np.array([3.0, 1.0, 2.0])
+    order = np.argsort(b)
+    got = fgrad.vjp(lambda b: fnp.searchsorted(b, [0.5, 2.5], "right", order), b)[0]
+    np.testing.assert_array_equal(got, np.searchsorted(b, [0.5, 2.5], "right", order))
 
 
 # --- interp ---------------------------------------------------------------------------------

@@ -307,10 +307,15 @@ def argpartition(a, kth, axis=-1, kind="introselect", order=None):
     return _argpartition(a, kth=kth, axis=axis)
 
 
-def _searchsorted_batch(args, dims, side):
+def _searchsorted_batch(args, dims, side, sorter=None):
     (a, v), (da, dv) = args, dims
     if da is None:  # numpy's searchsorted already maps over any shape of v
-        return _searchsorted(a, v, side=side), dv
+        return _searchsorted(a, v, side=side, sorter=sorter), dv
+    if sorter is not None:
+        raise NotImplementedError(
+            "searchsorted with sorter= on an array batched by vmap: sort it first "
+            "(fnp.take_along_axis(a, sorter, 0)) and drop sorter"
+        )
     # a different sorted array per example: count the entries below each value
     from .elementwise import less, less_equal
     from .reductions import sum as _sum
@@ -324,7 +329,8 @@ def _searchsorted_batch(args, dims, side):
 
 
 _searchsorted = defprim(
-    "searchsorted", lambda a, v, side: np.searchsorted(a, v, side=side),
+    "searchsorted",
+    lambda a, v, side, sorter=None: np.searchsorted(a, v, side=side, sorter=sorter),
     nondiff=True, batch=_searchsorted_batch,
 )
 
@@ -341,9 +347,7 @@ def searchsorted(a, v, side="left", sorter=None):
         return np.searchsorted(a, v, side=side, sorter=sorter)
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', not {side!r}")
-    if sorter is not None:
-        a = take(a, sorter)
-    return _searchsorted(a, v, side=side)
+    return _searchsorted(a, v, side=side, sorter=None if sorter is None else concrete(sorter))
 
 
 def argwhere(a):
