@@ -146,7 +146,7 @@ def main(argv=None):
         per_example_gradients((256, 256, 256, 10), 128, 3)
     per_example_gradients((10, 32, 32, 4), 128, repeat)
     jacobians(50 if args.quick else 200, repeat)
-    checkpoint_memory(100_000 if args.quick else 1_000_000, 10, 10, 3)
+    checkpoint_memory(50_000 if args.quick else 200_000, 10, 10, 3)
 
 
 if __name__ == "__main__":
