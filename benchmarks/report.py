@@ -60,15 +60,15 @@ def _over_floor(result, workload, size, lib, task):
                   _median(result, workload, size, "numpy", "fwd"))
 
 
-def _memory(result, lib):
-    sizes = _sizes(result, "elementwise")
-    for size in reversed(sizes):
-        grad = _cell(result, "elementwise", size, lib, "grad")
-        floor = _cell(result, "elementwise", size, "numpy", "fwd")
-        if grad and grad.get("memory") and floor and floor.get("memory"):
-            how = grad["memory"]["how"]
-            base = floor["memory"]["bytes"] if floor["memory"]["how"] == how else None
-            return _ratio(grad["memory"]["bytes"], base)
+def _memory(result, lib, how=None):
+    """Peak memory of grad ÷ that of the numpy forward, measured the same way:
+    tracemalloc where both have it (numpy-backed libraries), else the peak RSS."""
+    for size in reversed(_sizes(result, "elementwise")):
+        grad = (_cell(result, "elementwise", size, lib, "grad") or {}).get("memory")
+        floor = (_cell(result, "elementwise", size, "numpy", "fwd") or {}).get("memory")
+        if grad and floor:
+            how = how or ("tracemalloc" if "tracemalloc" in grad else "rss")
+            return _ratio(grad.get(how), floor.get(how))
     return None
 
 
@@ -107,6 +107,8 @@ METRICS = {
                   lambda r, lib: _over_floor(r, "jacobian", 100, lib, "jacrev")),
     "memory": ("peak memory of grad ÷ numpy forward (20-op chain, largest n)",
                _memory),
+    "memory_rss": ("the same, by peak resident set size (every library)",
+                   lambda r, lib: _memory(r, lib, "rss")),
     "nested4": ("4th derivative (grad nested 4 times) ÷ numpy forward",
                 lambda r, lib: _over_floor(r, "nested", 0.7, lib, "d4")),
     "plain": ("fgrad.numpy on plain arrays ÷ numpy (same calls)",
@@ -222,7 +224,8 @@ def _header(result):
     meta = result["meta"]
     mach = meta["machine"]
     return (f"{meta['date']}  {mach['cpu']} ({mach['cores']} cores, pinned to CPU "
-            f"{meta['pinned_cpu']}, one thread), Python {mach['python']}, load average "
+            f"{meta['pinned_cpu']}, one thread), {meta.get('clock', 'wall')} time, "
+            f"Python {mach['python']}, load average "
             f"{meta['load_average'][0]:.1f}; versions: "
             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
 

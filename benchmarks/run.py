@@ -39,6 +39,9 @@ def parse(argv=None):
                    help="tiny sizes, numpy and fgrad only, one round: checks the answers")
     p.add_argument("--rounds", type=int, help="timed rounds (default 9, quick 5)")
     p.add_argument("--sample", type=float, help="seconds per timed sample (default 0.05)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="cpu: CPU time of this process (default; robust to other load on a "
+                   "shared machine), wall: elapsed time")
     p.add_argument("--budget", type=float, default=10.0,
                    help="cap on the seconds spent timing one cell (default 10)")
     p.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"),
@@ -151,19 +154,24 @@ def make_cells(workload, size, libs, data):
     return cells
 
 
-def warm_and_check(workload, size, data, cells, libs, opts):
-    """First calls, the correctness check, and the batch size of each sample."""
+def clock(opts):
     import time
 
+    return time.process_time if opts.clock == "cpu" else time.perf_counter
+
+
+def warm_and_check(workload, size, data, cells, libs, opts):
+    """First calls, the correctness check, and the batch size of each sample."""
     from libs import tree_map
 
+    now = clock(opts)
     for c in cells:
         if c.call is None:
             continue
         try:
-            t0 = time.perf_counter()
+            t0 = now()
             out = c.call()
-            c.first_s = time.perf_counter() - t0
+            c.first_s = now() - t0
             out = tree_map(libs[c.lib].numpy, out) if c.lib != "numpy" else out
             problem = workload.check(c.task, size, data, out)
             if problem is None and c.lib != "numpy":
@@ -172,9 +180,9 @@ def warm_and_check(workload, size, data, cells, libs, opts):
                 c.status, c.note, c.call = "wrong", problem, None
                 log(f"   WRONG {c.lib} {c.task}: {problem}")
                 continue
-            t0 = time.perf_counter()
+            t0 = now()
             c.call()
-            once = max(time.perf_counter() - t0, 1e-7)
+            once = max(now() - t0, 1e-7)
             c.number = max(1, min(100_000, round(opts.sample / once)))
         except Exception as e:
             c.status, c.note, c.call = "error", f"{type(e).__name__}: {e}"[:200], None
@@ -195,8 +203,8 @@ def _dtype_problem(out):
 def time_cells(cells, opts):
     """Interleaved rounds: every round times each cell once, in a rotated order."""
     import gc
-    import time
 
+    now = clock(opts)
     live = [c for c in cells if c.call is not None]
     if not live:
         return
@@ -210,10 +218,10 @@ def time_cells(cells, opts):
             if len(c.samples) >= rounds[id(c)]:
                 continue
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = now()
             for _ in range(c.number):
                 c.call()
-            c.samples.append((time.perf_counter() - t0) / c.number)
+            c.samples.append((now() - t0) / c.number)
     gc.unfreeze()
 
 
@@ -234,29 +242,32 @@ def _rss_now_and_peak():
 
 
 def peak_memory(call, numpy_arrays):
-    """Extra bytes at the peak of one call: tracemalloc for numpy-backed libraries
-    (it sees every numpy buffer), the peak resident set size for the others."""
+    """Extra bytes at the peak of one call (the best of two calls): the peak
+    resident set size for every library, and for numpy-backed ones also
+    tracemalloc's peak (it sees every numpy buffer, nothing else)."""
     import gc
     import tracemalloc
 
-    best = None
+    found = {}
     for _ in range(2):
         gc.collect()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the high-water mark of the resident set
+        base, _ = _rss_now_and_peak()
+        out = call()
+        rss = _rss_now_and_peak()[1] - base
+        del out
+        found["rss"] = min(found.get("rss", rss), rss)
         if numpy_arrays:
+            gc.collect()
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]
             out = call()
             peak = tracemalloc.get_traced_memory()[1] - base
             tracemalloc.stop()
-        else:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # reset the high-water mark
-            base, _ = _rss_now_and_peak()
-            out = call()
-            peak = _rss_now_and_peak()[1] - base
-        del out
-        best = peak if best is None else min(best, peak)
-    return {"bytes": int(best), "how": "tracemalloc" if numpy_arrays else "peak RSS"}
+            del out
+            found["tracemalloc"] = min(found.get("tracemalloc", peak), peak)
+    return {k: int(v) for k, v in found.items()}
 
 
 def memory_child(spec):
@@ -398,7 +409,7 @@ def main(argv=None):
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
             "argv": sys.argv[1:] if argv is None else list(argv), "quick": opts.quick,
             "smoke": opts.smoke, "pinned_cpu": opts.pinned, "rounds": opts.rounds,
-            "sample_s": opts.sample, "seconds": time.perf_counter() - started,
+            "sample_s": opts.sample, "clock": opts.clock, "seconds": time.perf_counter() - started,
             "load_average": os.getloadavg(), "machine": machine(),
             "versions": {n: L.version() for n, L in libs.items()}, "missing": missing,
             "libs": [n for n in names if n in libs]}

@@ -40,13 +40,15 @@ def _fix_plain(x, shape, dtype):
             from . import numpy as fnp
 
             return _fix_shape_dtype(fnp.sum_to_shape(x, shape), shape, dtype)
-        axes = tuple(range(lead)) + tuple(
+        kept = tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
         )
-        x = np.asarray(x)
-        if axes:
-            x = np.add.reduce(x, axis=axes, keepdims=True)
-        x = x.reshape(shape)
+        if kept:  # summed axes that stay (with length 1)
+            x = np.add.reduce(x, axis=tuple(range(lead)) + kept, keepdims=True).reshape(shape)
+        elif lead:  # only leading axes to sum away
+            x = np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
+        else:
+            x = np.reshape(x, shape)
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = np.real(x)
