@@ -133,6 +133,7 @@ def _install_operators(fnp):
     Tracer.__neg__ = binary(fnp.negative)[0]
     Tracer.__pos__ = lambda self: self
     Tracer.__abs__ = lambda self: fnp.absolute(self)
+    Tracer.__divmod__, Tracer.__rdivmod__ = binary(fnp.divmod)
     Tracer.__invert__ = lambda self: fnp.logical_not(self)
     Tracer.__getitem__ = lambda self, idx: fnp.getitem(self, idx)
     Tracer.__and__ = binary(fnp.logical_and)[0]
@@ -158,7 +159,7 @@ def _install_methods(fnp):
         ("conj", fnp.conjugate), ("conjugate", fnp.conjugate), ("ravel", fnp.ravel),
         ("flatten", fnp.ravel), ("squeeze", fnp.squeeze), ("swapaxes", fnp.swapaxes),
         ("round", fnp.round), ("any", fnp.any), ("all", fnp.all),
-        ("nonzero", fnp.nonzero),
+        ("nonzero", fnp.nonzero), ("cumprod", fnp.cumprod), ("ptp", fnp.ptp),
     ]:
         setattr(Tracer, name, method(fn))
 

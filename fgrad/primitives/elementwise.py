@@ -4,25 +4,94 @@ Each row names a numpy function and the partial derivatives of its output with
 respect to each input, written with fgrad functions so that they are traced
 again at higher order.  Broadcasting and dtype casting of the derivatives are
 done centrally (fgrad.autodiff), so rules never unbroadcast by hand.
+
+Complex inputs follow JAX's convention (see docs/complex.md): the jvp of a
+holomorphic function is ``f'(z) * t`` and its vjp ``g * f'(z)`` (no
+conjugation); the non-holomorphic rows (``absolute``, ``sign``, ``real``,
+``imag``, ``conjugate``, ``angle``) have rules written for the real-linear map.
+
+Where a function is only piecewise differentiable the rules use the one-sided
+or averaged value the docstring states (ties of ``maximum`` share the
+derivative, ``absolute`` has derivative 0 at 0); functions that are piecewise
+constant (comparisons, ``floor``, ``sign`` of real numbers ...) are
+non-differentiable rows: on tracers they return plain arrays.
 """
 
 import numpy as np
 
-from ..core import defelementwise, defprim
+from ..core import Tracer, concrete, defelementwise, defprim
 
 __all__ = [
+    # arithmetic
     "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
-    "power", "square", "reciprocal", "sqrt", "cbrt", "exp", "exp2", "expm1", "log",
-    "log2", "log10", "log1p", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
-    "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "absolute", "abs",
-    "maximum", "minimum", "fmax", "fmin", "where", "real", "imag", "conjugate", "conj",
-    "astype", "sign", "floor", "ceil", "rint", "round", "trunc", "fix",
+    "power", "pow", "float_power", "square", "reciprocal", "sqrt", "cbrt",
+    "mod", "remainder", "fmod", "divmod", "modf", "floor_divide",
+    # exponentials and logarithms
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "logaddexp", "logaddexp2",
+    "ldexp", "frexp",
+    # trigonometric and hyperbolic
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "hypot",
+    "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+    "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh",
+    "deg2rad", "rad2deg", "degrees", "radians", "sinc",
+    # piecewise
+    "absolute", "abs", "fabs", "sign", "copysign", "maximum", "minimum", "fmax", "fmin",
+    "where", "nan_to_num",
+    # complex parts
+    "real", "imag", "conjugate", "conj", "angle",
+    # dtype
+    "astype",
+    # no derivative
+    "floor", "ceil", "rint", "round", "around", "trunc", "fix", "heaviside",
+    "nextafter", "spacing", "signbit",
     "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
     "logical_and", "logical_or", "logical_not", "logical_xor",
-    "isnan", "isinf", "isfinite", "signbit", "floor_divide", "mod", "remainder",
-    "sum_to_shape", "stop_gradient", "hypot", "arctan2", "logaddexp", "logaddexp2",
-    "deg2rad", "rad2deg", "degrees", "radians", "sinc", "float_power",
+    "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "iscomplex", "isnat",
+    "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_invert", "bitwise_count", "invert", "left_shift", "right_shift",
+    "bitwise_left_shift", "bitwise_right_shift",
+    # plumbing
+    "sum_to_shape", "stop_gradient",
 ]
+
+def _traced(*xs):
+    for x in xs:
+        if isinstance(x, Tracer):
+            return True
+    return False
+
+
+def examples_of(x):
+    """The concrete value of ``x`` with a leading axis over vmap's examples.
+
+    A plain value is one example (``value[None]``); under ``fgrad.vmap`` it is
+    every example's value.  For static decisions that must hold for all of them.
+    """
+    v = concrete(x)
+    if hasattr(type(v), "examples"):  # fgrad.batching.BatchedValue
+        return np.asarray(v.examples())
+    return np.asarray(v)[None]
+
+
+def decide(pred, x):
+    """``pred(value)`` on the concrete value of ``x``, to choose between two rules
+    that are both correct (a fast one and a general one).
+
+    Under ``fgrad.vmap`` ``pred`` is evaluated on every example; the answer is
+    ``None`` when they disagree or cannot be read, and the caller then takes
+    the general rule.
+    """
+    try:
+        answers = {bool(pred(e)) for e in examples_of(x)}
+    except TypeError:
+        return None
+    return answers.pop() if len(answers) == 1 else None
+
+
+def _all_finite(x):
+    """True when the concrete value has no inf or nan (selects a fast rule)."""
+    return decide(lambda v: np.all(np.isfinite(v)), x) is True
+
 
 # --- arithmetic ------------------------------------------------------------
 
@@ -31,18 +100,21 @@ add = defprim(
     jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
     vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g],
     batch="elementwise",
+    test={"complex": True},
 )
 subtract = defprim(
     "subtract", np.subtract,
     jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
     vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
     batch="elementwise",
+    test={"complex": True},
 )
 multiply = defprim(
     "multiply", np.multiply,
     jvp=[lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)],
     vjp=[lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(x, g)],
     batch="elementwise",
+    test={"complex": True},
 )
 divide = defprim(
     "divide", np.divide,
@@ -55,6 +127,7 @@ divide = defprim(
         lambda g, ans, x, y: negative(multiply(g, divide(ans, y))),
     ],
     batch="elementwise",
+    test={"domain": [(-1.5, 1.5), (0.5, 2.0)], "complex": True},
 )
 true_divide = divide
 negative = defprim(
@@ -62,140 +135,373 @@ negative = defprim(
     jvp=[lambda t, ans, x: negative(t)],
     vjp=[lambda g, ans, x: negative(g)],
     batch="elementwise",
+    test={"complex": True},
 )
 positive = defprim(
     "positive", np.positive,
     jvp=[lambda t, ans, x: t],
     vjp=[lambda g, ans, x: g],
     batch="elementwise",
+    test={"complex": True},
 )
 
 
 def _power_d_base(ans, x, y):
     # y * x**(y-1), with the y == 0 case pinned to 0 (x**-1 is inf at x == 0)
-    return where(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
+    return _where(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
 
 
 def _power_d_exponent(ans, x, y):
     # d/dy x**y = log(x) * x**y; at x == 0 the product is taken as 0
-    safe_x = where(equal(x, 0), 1.0, x)
+    safe_x = _where(equal(x, 0), 1.0, x)
     return multiply(log(safe_x), ans)
 
 
 power = defelementwise(
     "power", np.power, _power_d_base, _power_d_exponent,
-    test={"domain": [(0.2, 2.0), (-1.5, 1.5)]},
+    test={"domain": [(0.2, 2.0), (-1.5, 1.5)], "complex": True},
 )
+pow = power
 float_power = defelementwise(
     "float_power", np.float_power, _power_d_base, _power_d_exponent,
-    test={"domain": [(0.2, 2.0), (-1.5, 1.5)], "float32": False},
+    test={"domain": [(0.2, 2.0), (-1.5, 1.5)], "float32": False, "complex": True},
 )
-square = defelementwise("square", np.square, lambda ans, x: multiply(2.0, x))
+square = defelementwise(
+    "square", np.square, lambda ans, x: multiply(2.0, x), test={"complex": True}
+)
 reciprocal = defelementwise(
     "reciprocal", np.reciprocal, lambda ans, x: negative(square(ans)),
-    test={"domain": [(0.3, 2.0)]},
+    test={"domain": [(0.3, 2.0)], "complex": True},
 )
+# sqrt and cbrt read the answer: at 0 the derivative is +inf (the true one), not nan
 sqrt = defelementwise(
-    "sqrt", np.sqrt, lambda ans, x: divide(0.5, ans), test={"domain": [(0.1, 3.0)]}
+    "sqrt", np.sqrt, lambda ans, x: divide(0.5, ans),
+    test={"domain": [(0.1, 3.0)], "complex": True},
 )
 cbrt = defelementwise(
     "cbrt", np.cbrt, lambda ans, x: divide(1.0 / 3.0, square(ans)),
     test={"domain": [(0.1, 3.0)]},
 )
 
+
+def _quotient(ans, x, y):
+    # the integer quotient q with x == q*y + ans, recovered from the answer
+    return rint(divide(subtract(x, ans), y))
+
+
+# x mod y = x - floor(x / y) * y: derivative 1 in x, -floor(x/y) in y
+mod = defelementwise(
+    "mod", np.mod,
+    lambda ans, x, y: 1.0,
+    lambda ans, x, y: negative(_quotient(ans, x, y)),
+    test={"domain": [(0.3, 3.0), (0.7, 1.3)], "float32": False},
+)
+remainder = mod
+# fmod(x, y) = x - trunc(x / y) * y
+fmod = defelementwise(
+    "fmod", np.fmod,
+    lambda ans, x, y: 1.0,
+    lambda ans, x, y: negative(_quotient(ans, x, y)),
+    test={"domain": [(-3.0, 3.0), (0.7, 1.3)], "float32": False},
+)
+_modf_fraction = defelementwise(
+    "modf_fraction", lambda x: np.modf(x)[0], lambda ans, x: 1.0,
+    test={"domain": [(-2.9, 2.9)]},
+)
+
+
+def modf(x):
+    """Fractional and integral parts (``numpy.modf``); the fraction has derivative 1.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.modf(fnp.array([2.5, -1.25]))
+        (array([ 0.5 , -0.25]), array([ 2., -1.]))
+        >>> float(fgrad.grad(lambda x: fnp.modf(x)[0])(2.5))
+        1.0
+    """
+    if not _traced(x):
+        return np.modf(x)
+    return _modf_fraction(x), trunc(x)
+
+
+def divmod(x, y):
+    """``(floor_divide(x, y), mod(x, y))`` (``numpy.divmod``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.divmod(fnp.array([7.0, -7.0]), 2.0)
+        (array([ 3., -4.]), array([1., 1.]))
+        >>> float(fgrad.grad(lambda y: fnp.divmod(7.0, y)[1])(2.0))
+        -3.0
+    """
+    if not _traced(x, y):
+        return np.divmod(x, y)
+    return floor_divide(x, y), mod(x, y)
+
+
 # --- exponentials and logarithms --------------------------------------------
 
-exp = defelementwise("exp", np.exp, lambda ans, x: ans)
-exp2 = defelementwise("exp2", np.exp2, lambda ans, x: multiply(ans, np.log(2.0)))
-expm1 = defelementwise("expm1", np.expm1, lambda ans, x: add(ans, 1.0))
+exp = defelementwise("exp", np.exp, lambda ans, x: ans, test={"complex": True})
+exp2 = defelementwise(
+    "exp2", np.exp2, lambda ans, x: multiply(ans, np.log(2.0)), test={"complex": True}
+)
+expm1 = defelementwise(
+    "expm1", np.expm1, lambda ans, x: add(ans, 1.0), test={"complex": True}
+)
 log = defelementwise(
-    "log", np.log, lambda ans, x: reciprocal(x), test={"domain": [(0.1, 3.0)]}
+    "log", np.log, lambda ans, x: reciprocal(x), test={"domain": [(0.1, 3.0)], "complex": True}
 )
 log2 = defelementwise(
     "log2", np.log2, lambda ans, x: divide(1.0 / np.log(2.0), x),
-    test={"domain": [(0.1, 3.0)]},
+    test={"domain": [(0.1, 3.0)], "complex": True},
 )
 log10 = defelementwise(
     "log10", np.log10, lambda ans, x: divide(1.0 / np.log(10.0), x),
-    test={"domain": [(0.1, 3.0)]},
+    test={"domain": [(0.1, 3.0)], "complex": True},
 )
 log1p = defelementwise(
     "log1p", np.log1p, lambda ans, x: reciprocal(add(x, 1.0)),
-    test={"domain": [(-0.7, 3.0)]},
+    test={"domain": [(-0.7, 3.0)], "complex": True},
 )
+
+
+def _logaddexp_partial(base_exp):
+    """d/dx log(b^x + b^y) = 1 / (1 + b^(y - x)): stable and accurate for large inputs.
+
+    (``b^(x - ans)`` is the same number, but ``ans`` carries a rounding error
+    as large as ``ulp(ans)``.)  Where ``x`` and ``y`` are the same infinity
+    the derivative is split evenly, like the ties of ``maximum``; the double
+    ``where`` keeps nan out of higher derivatives there.
+    """
+
+    def d(ans, x, y):
+        if _all_finite(ans):
+            return reciprocal(add(1.0, base_exp(subtract(y, x))))
+        tie = logical_and(isinf(x), equal(x, y))
+        inside = reciprocal(add(1.0, base_exp(subtract(_where(tie, 0.0, y), _where(tie, 0.0, x)))))
+        return _where(tie, 0.5, inside)
+
+    return d
+
+
+_lae_x = _logaddexp_partial(lambda u: exp(u))
+_lae2_x = _logaddexp_partial(lambda u: exp2(u))
 logaddexp = defelementwise(
     "logaddexp", np.logaddexp,
-    lambda ans, x, y: exp(subtract(x, ans)),
-    lambda ans, x, y: exp(subtract(y, ans)),
+    lambda ans, x, y: _lae_x(ans, x, y),
+    lambda ans, x, y: _lae_x(ans, y, x),
+    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
 )
 logaddexp2 = defelementwise(
     "logaddexp2", np.logaddexp2,
-    lambda ans, x, y: exp2(subtract(x, ans)),
-    lambda ans, x, y: exp2(subtract(y, ans)),
+    lambda ans, x, y: _lae2_x(ans, x, y),
+    lambda ans, x, y: _lae2_x(ans, y, x),
+    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
 )
+
+
+def _ldexp_scale(ans, x, i):
+    # d/dx x * 2**i = 2**i, exactly, in x's dtype (i is an integer: not differentiable)
+    return ldexp(np.ones((), dtype=np.result_type(concrete(x))), i)
+
+
+ldexp = defelementwise(
+    "ldexp", np.ldexp, _ldexp_scale, None,
+    test={"make": lambda rng, shape: (
+        (rng.uniform(-2.0, 2.0, shape), rng.integers(-3, 4, shape)), {})},
+)
+
+
+def frexp(x):
+    """Mantissa and exponent (``numpy.frexp``); the mantissa ``x * 2**-e`` is differentiable.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.frexp(fnp.array([8.0, 0.75]))
+        (array([0.5 , 0.75]), array([4, 0], dtype=int32))
+        >>> float(fgrad.grad(lambda x: fnp.frexp(x)[0])(8.0))
+        0.0625
+    """
+    if not _traced(x):
+        return np.frexp(x)
+    e = _frexp_exponent(x)
+    return ldexp(x, negative(e)), e
+
 
 # --- trigonometric and hyperbolic -------------------------------------------
 
-sin = defelementwise("sin", np.sin, lambda ans, x: cos(x))
-cos = defelementwise("cos", np.cos, lambda ans, x: negative(sin(x)))
-tan = defelementwise("tan", np.tan, lambda ans, x: add(1.0, square(ans)))
+sin = defelementwise("sin", np.sin, lambda ans, x: cos(x), test={"complex": True})
+cos = defelementwise("cos", np.cos, lambda ans, x: negative(sin(x)), test={"complex": True})
+tan = defelementwise(
+    "tan", np.tan, lambda ans, x: add(1.0, square(ans)), test={"complex": True}
+)
 arcsin = defelementwise(
     "arcsin", np.arcsin, lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x)))),
-    test={"domain": [(-0.8, 0.8)]},
+    test={"domain": [(-0.8, 0.8)], "complex": True},
 )
 arccos = defelementwise(
     "arccos", np.arccos,
     lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x))))),
-    test={"domain": [(-0.8, 0.8)]},
+    test={"domain": [(-0.8, 0.8)], "complex": True},
 )
 arctan = defelementwise(
-    "arctan", np.arctan, lambda ans, x: reciprocal(add(1.0, square(x)))
+    "arctan", np.arctan, lambda ans, x: reciprocal(add(1.0, square(x))),
+    test={"complex": True},
 )
+
+
+def _nonzero_or_one(d):
+    # the denominator d, with 1 where it is 0 (the numerators vanish there)
+    return _where(equal(d, 0), 1.0, d)
+
+
+def _arctan2_den(y, x):
+    return _nonzero_or_one(add(square(x), square(y)))
+
+
+# at the origin arctan2 is not differentiable; its rules give 0 there (not nan)
 arctan2 = defelementwise(
     "arctan2", np.arctan2,
-    lambda ans, y, x: divide(x, add(square(x), square(y))),
-    lambda ans, y, x: divide(negative(y), add(square(x), square(y))),
+    lambda ans, y, x: divide(x, _arctan2_den(y, x)),
+    lambda ans, y, x: divide(negative(y), _arctan2_den(y, x)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
 )
 hypot = defelementwise(
     "hypot", np.hypot,
-    lambda ans, x, y: divide(x, ans),
-    lambda ans, x, y: divide(y, ans),
-    test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    lambda ans, x, y: divide(x, _nonzero_or_one(ans)),
+    lambda ans, x, y: divide(y, _nonzero_or_one(ans)),
+    test={"domain": [(0.2, 2.0), (-2.0, -0.2)]},
 )
-sinh = defelementwise("sinh", np.sinh, lambda ans, x: cosh(x))
-cosh = defelementwise("cosh", np.cosh, lambda ans, x: sinh(x))
-tanh = defelementwise("tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)))
+sinh = defelementwise("sinh", np.sinh, lambda ans, x: cosh(x), test={"complex": True})
+cosh = defelementwise("cosh", np.cosh, lambda ans, x: sinh(x), test={"complex": True})
+tanh = defelementwise(
+    "tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)), test={"complex": True}
+)
 arcsinh = defelementwise(
-    "arcsinh", np.arcsinh, lambda ans, x: reciprocal(sqrt(add(square(x), 1.0)))
+    "arcsinh", np.arcsinh, lambda ans, x: reciprocal(sqrt(add(square(x), 1.0))),
+    test={"complex": True},
 )
 arccosh = defelementwise(
-    "arccosh", np.arccosh, lambda ans, x: reciprocal(sqrt(subtract(square(x), 1.0))),
-    test={"domain": [(1.2, 3.0)]},
+    "arccosh", np.arccosh,
+    # sqrt(x - 1) * sqrt(x + 1) rather than sqrt(x**2 - 1): right branch for complex x
+    lambda ans, x: reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))),
+    test={"domain": [(1.2, 3.0)], "complex": True},
 )
 arctanh = defelementwise(
     "arctanh", np.arctanh, lambda ans, x: reciprocal(subtract(1.0, square(x))),
-    test={"domain": [(-0.8, 0.8)]},
+    test={"domain": [(-0.8, 0.8)], "complex": True},
 )
+asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
+asinh, acosh, atanh = arcsinh, arccosh, arctanh
 deg2rad = defelementwise("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
 rad2deg = defelementwise("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
 radians, degrees = deg2rad, rad2deg
 
+# sinc'(x) = (cos(pi x) - sinc(x)) / x cancels badly near 0; there its Taylor
+# series is used instead, so that derivatives of every order are right at 0.
+_SINC_SMALL = 1e-3
+_SINC_SERIES = [  # coefficients of x**(2k-1) in sinc'(x), k = 1..5
+    (-1) ** k * 2 * k * np.pi ** (2 * k) / float(np.prod(np.arange(1, 2 * k + 2)))
+    for k in range(1, 6)
+]
+
 
 def _sinc_d(ans, x):
-    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x == 0
-    safe_x = where(equal(x, 0), 1.0, x)
-    return where(equal(x, 0), 0.0, divide(subtract(cos(multiply(np.pi, safe_x)), ans), safe_x))
+    small = less(absolute(x), _SINC_SMALL)
+    xs = _where(small, x, 0.0)
+    x2 = square(xs)
+    series = 0.0
+    for c in reversed(_SINC_SERIES):
+        series = add(multiply(series, x2), c)
+    series = multiply(series, xs)
+    xl = _where(small, 1.0, x)
+    formula = divide(subtract(cos(multiply(np.pi, xl)), sinc(xl)), xl)
+    return _where(small, series, formula)
 
 
-sinc = defelementwise("sinc", np.sinc, _sinc_d)
+
+
+def _sinc_test_args(rng, shape):
+    x = rng.uniform(-1.5, 1.5, shape)
+    x = np.where(rng.uniform(size=shape) < 0.3, rng.choice([0.0, 2e-4, -5e-4], size=shape), x)
+    return (x,), {}
+
+
+sinc = defelementwise(
+    "sinc", np.sinc, _sinc_d, test={"make": _sinc_test_args, "complex": True}
+)
 
 # --- piecewise ----------------------------------------------------------------
 
-absolute = defelementwise(
-    "absolute", np.absolute, lambda ans, x: sign(x), test={"avoid": 0.0}
+
+def _unit(ans, x):
+    # x / |x|, and 0 at 0
+    return divide(x, _nonzero_or_one(ans))
+
+
+def _abs_jvp(t, ans, x):
+    if np.iscomplexobj(concrete(x)):  # the real-linear map t -> Re(conj(x) t) / |x|
+        return real(multiply(conjugate(_unit(ans, x)), t))
+    return multiply(t, sign(x))
+
+
+def _abs_vjp(g, ans, x):
+    if np.iscomplexobj(concrete(x)):  # its transpose under Re(sum(a * b)): g conj(x) / |x|
+        return multiply(g, conjugate(_unit(ans, x)))
+    return multiply(g, sign(x))
+
+
+absolute = defprim(
+    "absolute", np.absolute, jvp=[_abs_jvp], vjp=[_abs_vjp], batch="elementwise",
+    test={"avoid": 0.0, "complex": True},
 )
 abs = absolute
+fabs = defelementwise("fabs", np.fabs, lambda ans, x: sign(x), test={"avoid": 0.0})
+
+
+def _csign_jvp(t, ans, x):
+    # d (z/|z|) = (t - s Re(conj(s) t)) / |z|, with s = sign(z)
+    r = _nonzero_or_one(absolute(x))
+    return divide(subtract(t, multiply(ans, real(multiply(conjugate(ans), t)))), r)
+
+
+def _csign_vjp(g, ans, x):
+    r = _nonzero_or_one(absolute(x))
+    return divide(subtract(g, multiply(real(multiply(g, ans)), conjugate(ans))), r)
+
+
+_sign_real = defprim("sign", np.sign, nondiff=True, batch="elementwise")
+_sign_complex = defprim(
+    "sign_complex", np.sign, jvp=[_csign_jvp], vjp=[_csign_vjp], batch="elementwise",
+    test={"avoid": 0.0, "complex": True},
+)
+
+
+def sign(x):
+    """Sign of each element (``numpy.sign``).
+
+    Piecewise constant on real numbers (no derivative); on complex numbers it
+    is ``z / |z|``, which is differentiated (its derivative at 0 is taken as 0).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.sign(fnp.array([-2.0, 0.0, 3.0]))
+        array([-1.,  0.,  1.])
+    """
+    if isinstance(x, Tracer) and np.iscomplexobj(concrete(x)):
+        return _sign_complex(x)
+    return _sign_real(x)
+
+
+# copysign(x, y) = |x| * sign(y): derivative +-1 in x (the sign of the product),
+# and 0 in y (piecewise constant)
+copysign = defelementwise(
+    "copysign", np.copysign,
+    lambda ans, x, y: _where(equal(signbit(x), signbit(y)), 1.0, -1.0),
+    lambda ans, x, y: 0.0,
+    test={"avoid": 0.0},
+)
 
 
 def _balanced_eq(x, z, y):
@@ -226,15 +532,58 @@ fmin = defelementwise(
     lambda ans, x, y: _balanced_eq(y, ans, x),
 )
 
-where = defprim(
+_where = defprim(
     "where", np.where,
-    jvp=[None, lambda t, ans, c, x, y: where(c, t, 0.0), lambda t, ans, c, x, y: where(c, 0.0, t)],
-    vjp=[None, lambda g, ans, c, x, y: where(c, g, 0.0), lambda g, ans, c, x, y: where(c, 0.0, g)],
+    jvp=[None, lambda t, ans, c, x, y: _where(c, t, 0.0), lambda t, ans, c, x, y: _where(c, 0.0, t)],
+    vjp=[None, lambda g, ans, c, x, y: _where(c, g, 0.0), lambda g, ans, c, x, y: _where(c, 0.0, g)],
     batch="elementwise",
     test={"make": lambda rng, shape: (
         (rng.standard_normal(shape) > 0, rng.standard_normal(shape), rng.standard_normal(shape[1:])),
         {})},
 )
+
+
+def where(condition, x=None, y=None):
+    """``x`` where ``condition`` holds, else ``y`` (``numpy.where``).
+
+    The derivative flows to the branch that was selected.  With only a
+    condition, the indices where it holds (``numpy.nonzero``, no derivative).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.where(x > 0, x, 2 * x).sum())(fnp.array([-1.0, 1.0]))
+        array([2., 1.])
+    """
+    if x is None and y is None:
+        return np.nonzero(concrete(condition))
+    if x is None or y is None:
+        raise ValueError("where: either both or neither of x and y should be given")
+    return _where(condition, x, y)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replace nan and infinities by numbers (``numpy.nan_to_num``).
+
+    The derivative is 1 at finite entries and 0 where a value was replaced.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.nan_to_num(x).sum())(fnp.array([1.0, fnp.inf]))
+        array([1., 0.])
+    """
+    if not _traced(x):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    if np.iscomplexobj(concrete(x)):
+        re = nan_to_num(real(x), nan=nan, posinf=posinf, neginf=neginf)
+        im = nan_to_num(imag(x), nan=nan, posinf=posinf, neginf=neginf)
+        return add(re, multiply(1j, im))
+    info = np.finfo(np.result_type(concrete(x)))
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = _where(isnan(x), nan, x)
+    out = _where(isposinf(x), posinf, out)
+    return _where(isneginf(x), neginf, out)
+
 
 # --- complex parts ------------------------------------------------------------
 
@@ -243,20 +592,48 @@ real = defprim(
     jvp=[lambda t, ans, x: real(t)],
     vjp=[lambda g, ans, x: g],
     batch="elementwise",
+    test={"complex": True},
 )
 imag = defprim(
     "imag", np.imag,
     jvp=[lambda t, ans, x: imag(t)],
     vjp=[lambda g, ans, x: multiply(-1j, g)],
     batch="elementwise",
+    test={"complex": True},
 )
 conjugate = defprim(
     "conjugate", np.conjugate,
     jvp=[lambda t, ans, x: conjugate(t)],
     vjp=[lambda g, ans, x: conjugate(g)],
     batch="elementwise",
+    test={"complex": True},
 )
 conj = conjugate
+
+
+def angle(z, deg=False):
+    """The argument of complex numbers (``numpy.angle``), ``arctan2(imag, real)``.
+
+    Its derivative at ``z = x + iy`` is ``(x dy - y dx) / |z|**2``; for real
+    inputs it is piecewise constant (0 or pi) and has derivative 0.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> float(fnp.angle(1j))
+        1.5707963267948966
+        >>> complex(fgrad.grad(fnp.angle)(1.0 + 1.0j))
+        (-0.5-0.5j)
+    """
+    if not _traced(z):
+        return np.angle(z, deg=deg)
+    if np.iscomplexobj(concrete(z)):
+        a = arctan2(imag(z), real(z))
+    else:
+        a = arctan2(0, z)
+    if deg:
+        a = multiply(a, 180 / np.pi)
+    return a
+
 
 # --- dtype conversion ------------------------------------------------------------
 
@@ -323,14 +700,17 @@ def _nondiff(name, impl):
     return defprim(name, impl, nondiff=True, batch="elementwise")
 
 
-sign = _nondiff("sign", np.sign)
 floor = _nondiff("floor", np.floor)
 ceil = _nondiff("ceil", np.ceil)
 rint = _nondiff("rint", np.rint)
 trunc = _nondiff("trunc", np.trunc)
 fix = _nondiff("fix", np.fix)
 round = _nondiff("round", np.round)
+around = round
 floor_divide = _nondiff("floor_divide", np.floor_divide)
+heaviside = _nondiff("heaviside", np.heaviside)
+nextafter = _nondiff("nextafter", np.nextafter)
+spacing = _nondiff("spacing", np.spacing)
 greater = _nondiff("greater", np.greater)
 greater_equal = _nondiff("greater_equal", np.greater_equal)
 less = _nondiff("less", np.less)
@@ -344,13 +724,22 @@ logical_xor = _nondiff("logical_xor", np.logical_xor)
 isnan = _nondiff("isnan", np.isnan)
 isinf = _nondiff("isinf", np.isinf)
 isfinite = _nondiff("isfinite", np.isfinite)
+isposinf = _nondiff("isposinf", np.isposinf)
+isneginf = _nondiff("isneginf", np.isneginf)
+isreal = _nondiff("isreal", np.isreal)
+iscomplex = _nondiff("iscomplex", np.iscomplex)
+isnat = _nondiff("isnat", np.isnat)
 signbit = _nondiff("signbit", np.signbit)
-
-# x mod y = x - floor(x / y) * y: derivative 1 in x, -floor(x/y) in y
-mod = defelementwise(
-    "mod", np.mod,
-    lambda ans, x, y: 1.0,
-    lambda ans, x, y: negative(floor(divide(x, y))),
-    test={"domain": [(0.3, 3.0), (0.7, 1.3)], "float32": False},
-)
-remainder = mod
+_frexp_exponent = _nondiff("frexp_exponent", lambda x: np.frexp(x)[1])
+# integer-only ufuncs: no derivative (numpy itself rejects float inputs)
+gcd = _nondiff("gcd", np.gcd)
+lcm = _nondiff("lcm", np.lcm)
+bitwise_and = _nondiff("bitwise_and", np.bitwise_and)
+bitwise_or = _nondiff("bitwise_or", np.bitwise_or)
+bitwise_xor = _nondiff("bitwise_xor", np.bitwise_xor)
+invert = _nondiff("invert", np.invert)
+bitwise_not = bitwise_invert = invert
+bitwise_count = _nondiff("bitwise_count", np.bitwise_count)
+left_shift = _nondiff("left_shift", np.left_shift)
+right_shift = _nondiff("right_shift", np.right_shift)
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift

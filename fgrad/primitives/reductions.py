@@ -1,13 +1,60 @@
-"""Rows of the rule table: reductions (sum, mean, prod, max, min) and scans."""
+"""Rows of the rule table: reductions.
+
+``sum``, ``mean``, ``prod``, ``amax``/``amin`` (and their nan-ignoring
+versions), the order statistics (``median``, ``quantile``, ``percentile`` and
+their nan versions, one ``quantile`` row) and a stable ``_logsumexp`` that
+other modules reuse.  Composites (``var``, ``std``, ``ptp``, ``average``,
+``nansum`` ...) are in fgrad/numpy/_composites.py; scans in scans.py.
+
+Conventions shared by the rows:
+
+* ``axis`` (``None``, an int or a tuple) and ``keepdims`` are keyword
+  parameters; the public wrappers have numpy's signatures and call numpy
+  itself when no argument is traced, so plain results are exactly numpy's.
+* ``where=`` masks and ``initial=`` values are passed to numpy unchanged; the
+  derivative is 0 at masked-out elements.
+* ``max``/``min`` split the derivative evenly among tied elements.
+* ``prod`` is exact at zeros, to every order: where a slice holds zeros the
+  product is written as (product of its non-zero entries) x (each zero entry),
+  a polynomial whose derivatives are taken exactly.
+* Order statistics differentiate the sorted values they interpolate:
+  ``quantile`` is ``(1 - gamma) * s[i] + gamma * s[i + 1]``, so its derivative
+  is ``1 - gamma`` and ``gamma`` at those two elements (and, for the
+  continuous methods, ``(s[i + 1] - s[i]) * dv/dq`` in ``q``).
+"""
 
 import builtins
 
 import numpy as np
 
-from ..core import defprim
-from .elementwise import add, astype, divide, equal, multiply, where
+from ..core import Tracer, concrete, defprim
+from .elementwise import (
+    _where,
+    add,
+    astype,
+    decide,
+    divide,
+    equal,
+    examples_of,
+    exp,
+    isfinite,
+    logical_and,
+    multiply,
+    subtract,
+)
 
-__all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "cumsum", "expand_reduced"]
+__all__ = [
+    "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
+    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile",
+    "expand_reduced",
+]
+
+
+def _traced(*xs):
+    for x in xs:
+        if isinstance(x, Tracer):
+            return True
+    return False
 
 
 def _axes(axis, ndim):
@@ -17,6 +64,15 @@ def _axes(axis, ndim):
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(a % ndim if ndim else a for a in axis))
     return (axis % ndim if ndim else axis,)
+
+
+def _norm_axis(axis, ndim):
+    """``axis`` as numpy accepts it, with negative entries resolved (hashable)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        return tuple(int(a) % ndim if ndim else int(a) for a in axis)
+    return int(axis) % ndim if ndim else int(axis)
 
 
 def expand_reduced(g, shape, axis, keepdims):
@@ -30,125 +86,781 @@ def expand_reduced(g, shape, axis, keepdims):
     return broadcast_to(g, shape)
 
 
-def _sum_jvp(t, ans, x, axis=None, keepdims=False, dtype=None):
-    return _sum(t, axis=axis, keepdims=keepdims)
+def _reduce_impl(np_fn):
+    def impl(x, axis=None, keepdims=False, where=None, initial=None):
+        kw = {}
+        if where is not None:
+            kw["where"] = where
+        if initial is not None:
+            kw["initial"] = initial
+        return np_fn(x, axis=axis, keepdims=keepdims, **kw)
+
+    impl.__name__ = np_fn.__name__
+    impl.__doc__ = f"``numpy.{np_fn.__name__}`` with keyword parameters."
+    return impl
 
 
-def _sum_vjp(g, ans, x, axis=None, keepdims=False, dtype=None):
-    return expand_reduced(g, x.shape, axis, keepdims)
+def _reduce_rule(get_prim):
+    """vmap rule of a reduction row: the batch axis goes first and is never reduced
+    (``axis=None`` becomes every other axis, so ``where=`` masks still broadcast)."""
+
+    def rule(args, dims, axis=None, keepdims=False, **params):
+        from .shape import moveaxis
+
+        (x,), (d,) = args, dims
+        x = moveaxis(x, d, 0)
+        nd = np.ndim(concrete(x)) - 1
+        if axis is None:
+            axis = tuple(range(1, nd + 1))
+        elif isinstance(axis, tuple):
+            axis = tuple(int(a) % nd + 1 for a in axis)
+        else:
+            axis = int(axis) % nd + 1
+        return get_prim()(x, axis=axis, keepdims=keepdims, **params), 0
+
+    return rule
+
+
+def _masked(g, where):
+    return g if where is None else _where(where, g, 0.0)
+
+
+def _reduce_case(lo=-1.5, hi=1.5):
+    """Test arguments for a reduction row: an array and one of the axis choices."""
+
+    def make(rng, shape):
+        shape = (3,) + tuple(shape)
+        nd = len(shape)
+        params = [
+            {}, {"axis": 0}, {"axis": -1, "keepdims": True}, {"axis": None, "keepdims": True},
+            {"axis": (0, nd - 1)} if nd > 1 else {"axis": (0,)},
+        ][rng.integers(5)]
+        return (rng.uniform(lo, hi, shape),), params
+
+    return make
+
+
+def _where_case(rng, shape):
+    # a where= mask (keeping at least one element per slice along axis 0)
+    shape = (3,) + tuple(shape)
+    mask = rng.uniform(size=shape) < 0.7
+    mask[0] = True
+    return (rng.uniform(0.5, 1.5, shape),), {"axis": 0, "where": mask}
+
+
+def _initial_case(rng, shape):
+    # where= with initial= (max/min need both); the initial value wins in some slices
+    (x,), params = _where_case(rng, shape)
+    return (x - 1.0,), dict(params, initial=0.0)
+
+
+# --- sum ----------------------------------------------------------------------
+
+
+def _sum_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
+    return _sum(t, axis=axis, keepdims=keepdims, where=where)
+
+
+def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
+    return _masked(expand_reduced(g, x.shape, axis, keepdims), where)
 
 
 _sum = defprim(
-    "sum", np.sum, jvp=[_sum_jvp], vjp=[_sum_vjp], batch="reduce",
-    test={"params": [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]},
+    "sum", _reduce_impl(np.sum), jvp=[_sum_jvp], vjp=[_sum_vjp], batch=_reduce_rule(lambda: _sum),
+    test={"make": _reduce_case(), "also": [_where_case], "complex": True},
 )
 
+# --- mean ---------------------------------------------------------------------
 
-def _count(x, ans):
-    return np.size(x) // builtins.max(np.size(ans), 1) if np.size(ans) else 1
+
+def _mean_count(shape, axis, where):
+    """Number of elements averaged into each output (broadcast against the input)."""
+    axes = _axes(axis, len(shape))
+    if where is None:
+        return float(np.prod([shape[i] for i in axes]))
+    mask = np.broadcast_to(where, shape)
+    return np.sum(mask, axis=axes, keepdims=True).astype(float)
+
+
+def _mean_jvp(t, ans, x, axis=None, keepdims=False, where=None):
+    return _mean(t, axis=axis, keepdims=keepdims, where=where)
+
+
+def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
+    g = expand_reduced(g, x.shape, axis, keepdims)
+    return _masked(divide(g, _mean_count(x.shape, axis, where)), where)
+
+
+def _mean_impl(x, axis=None, keepdims=False, where=None):
+    if where is None:
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    return np.mean(x, axis=axis, keepdims=keepdims, where=where)
 
 
 _mean = defprim(
-    "mean", np.mean,
-    jvp=[lambda t, ans, x, axis=None, keepdims=False, dtype=None: _mean(t, axis=axis, keepdims=keepdims)],
-    vjp=[
-        lambda g, ans, x, axis=None, keepdims=False, dtype=None: divide(
-            expand_reduced(g, x.shape, axis, keepdims), _count(x, ans)
-        )
-    ],
-    batch="reduce",
-    test={"params": [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]},
+    "mean", _mean_impl, jvp=[_mean_jvp], vjp=[_mean_vjp], batch=_reduce_rule(lambda: _mean),
+    test={"make": _reduce_case(), "also": [_where_case], "complex": True},
 )
 
-
-def _prod_partial(ans, x, axis, keepdims):
-    # d prod / d x_i = prod of the others; computed by division where x != 0 and
-    # by an explicit product of the others where x == 0 (exact at zeros).
-    full = expand_reduced(ans, x.shape, axis, keepdims)
-    if not np.any(np.equal(_concrete(x), 0)):
-        return divide(full, x)
-    from .shape import moveaxis, reshape
-
-    axes = _axes(axis, np.ndim(x))
-    moved = moveaxis(x, axes, tuple(range(-len(axes), 0)))
-    lead = moved.shape[: moved.ndim - len(axes)]
-    flat = reshape(moved, lead + (-1,))
-    n = flat.shape[-1]
-    cols = []
-    for i in range(n):
-        others = [flat[..., j] for j in range(n) if j != i]
-        p = others[0] if others else np.ones(lead)
-        for o in others[1:]:
-            p = multiply(p, o)
-        cols.append(p)
-    from .shape import moveaxis as mv, stack
-
-    out = reshape(stack(cols, axis=-1), moved.shape)
-    return mv(out, tuple(range(-len(axes), 0)), axes)
+# --- prod (exact at zeros) -------------------------------------------------------
 
 
-def _concrete(x):
-    from ..core import concrete
+def _lanes(x, axes):
+    """Move the reduced ``axes`` last and merge them: ``(lanes..., n)`` plus the undo."""
+    from .shape import reshape, transpose
 
-    return concrete(x)
+    shape = np.shape(concrete(x))
+    ndim = len(shape)
+    keep = [i for i in range(ndim) if i not in axes]
+    perm = tuple(keep + list(axes))
+    lead = tuple(shape[i] for i in keep)
+    n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    moved_shape = tuple(shape[i] for i in perm)
+    inverse = tuple(int(i) for i in np.argsort(perm))
+
+    def to_lanes(y):
+        return reshape(transpose(y, perm), lead + (n,))
+
+    def from_lanes(y):
+        return transpose(reshape(y, moved_shape), inverse)
+
+    return to_lanes, from_lanes
+
+
+# Entries this much smaller than the largest of their slice are treated like
+# zeros by prod and cumprod: dividing by them would make the higher
+# derivatives cancel catastrophically (errors ~ eps * (largest / entry)^order).
+_SMALL = 1e-3
+
+
+def _maybe_small(v):
+    """Cheap test on a concrete value: could any slice hold a zero or a tiny entry?"""
+    a = np.abs(v)
+    return a.size > 0 and not bool(np.min(a) > _SMALL * np.max(a))
+
+
+def _no_small(x):
+    """True when the division-based rules of prod/cumprod are safe for ``x``."""
+    return decide(lambda v: not _maybe_small(v), x) is True
+
+
+class _Small:
+    """The zero (or tiny) entries of each lane of ``lanes`` (last axis).
+
+    Masks are computed with fgrad functions on the undifferentiated value, so
+    they are plain arrays under AD and batched arrays under vmap.  ``first[r]``
+    marks the r-th such entry of each lane, ``after[r]`` the positions from
+    it on, ``fewer[r]`` the lanes that have fewer than r + 1 of them.
+    """
+
+    def __init__(self, lanes):
+        from .elementwise import absolute, greater_equal, less, less_equal, stop_gradient
+        from .scans import _cumsum
+        from .shape import getitem
+
+        a = absolute(stop_gradient(lanes))
+        self.mask = mask = less_equal(a, multiply(_SMALL, _amax(a, axis=-1, keepdims=True)))
+        k = int(np.max(np.sum(examples_of(mask), axis=-1), initial=0))
+        self.dtype = dtype = np.result_type(concrete(lanes))
+        rank = _cumsum(astype(mask, np.float64), axis=-1)
+        count = getitem(rank, (Ellipsis, slice(-1, None)))
+        self.first = [logical_and(mask, equal(rank, r + 1)) for r in range(k)]
+        self.after = [greater_equal(rank, r + 1) for r in range(k)]
+        self.fewer = [astype(less(count, r + 1), dtype) for r in range(k)]
+
+    def values(self, lanes):
+        """The r-th small entry of each lane (1 where a lane has fewer), keepdims."""
+        return [add(_sum(_where(e, lanes, 0.0), axis=-1, keepdims=True), f)
+                for e, f in zip(self.first, self.fewer)]
+
+
+def _products_excluding(factors, one):
+    """``[prod(factors[j] for j != i) for i]`` by prefix and suffix products."""
+    k = len(factors)
+    prefix = [one]
+    for f in factors[:-1]:
+        prefix.append(multiply(prefix[-1], f))
+    out = [None] * k
+    suffix = one
+    for i in range(k - 1, -1, -1):
+        out[i] = multiply(prefix[i], suffix)
+        suffix = multiply(suffix, factors[i])
+    return out, suffix  # suffix is now the product of all factors
+
+
+def _prod_partial(ans, x, axis, keepdims, where, initial):
+    """d prod / d x, shaped like x: products of the other factors, exact at zeros."""
+    xw = x if where is None else _where(where, x, 1.0)
+    shape = np.shape(concrete(xw))
+    if _no_small(xw):
+        return _masked(divide(expand_reduced(ans, shape, axis, keepdims), xw), where)
+    # prod = initial * P * s_0 * s_1 ... where P is the product of the other
+    # entries of a lane and s_r its r-th zero (or tiny) entry, 1 in lanes with
+    # fewer: a polynomial in those entries, so every derivative is exact
+    to_lanes, from_lanes = _lanes(xw, _axes(axis, len(shape)))
+    lanes = to_lanes(xw)
+    small = _Small(lanes)
+    ones_at = _where(small.mask, 1.0, lanes)
+    p = _prod(ones_at, axis=-1, keepdims=True)
+    if initial is not None:
+        p = multiply(p, initial)
+    excl, q = _products_excluding(small.values(lanes), np.ones((), small.dtype))
+    at_small = 0.0
+    for e, others in zip(small.first, excl):
+        at_small = add(at_small, _where(e, multiply(p, others), 0.0))
+    partial = _where(small.mask, at_small, divide(multiply(p, q), ones_at))
+    return _masked(from_lanes(partial), where)
+
+
+def _prod_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
+    d = _prod_partial(ans, x, axis, keepdims, where, initial)
+    return _sum(multiply(t, d), axis=axis, keepdims=keepdims)
+
+
+def _prod_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
+    d = _prod_partial(ans, x, axis, keepdims, where, initial)
+    return multiply(expand_reduced(g, x.shape, axis, keepdims), d)
+
+
+def _prod_zeros(rng, shape):
+    shape = (3,) + tuple(shape)
+    x = rng.uniform(0.5, 1.5, shape)
+    x = np.where(rng.uniform(size=shape) < 0.3, 0.0, x)
+    return (x,), {"axis": [None, 0, -1][rng.integers(3)]}
 
 
 _prod = defprim(
-    "prod", np.prod,
-    jvp=[lambda t, ans, x, axis=None, keepdims=False, dtype=None: _sum(
-        multiply(t, _prod_partial(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)],
-    vjp=[lambda g, ans, x, axis=None, keepdims=False, dtype=None: multiply(
-        expand_reduced(g, x.shape, axis, keepdims), _prod_partial(ans, x, axis, keepdims))],
-    batch="reduce",
-    test={"params": [{}, {"axis": 0}], "domain": [(0.5, 1.5)]},
+    "prod", _reduce_impl(np.prod), jvp=[_prod_jvp], vjp=[_prod_vjp],
+    batch=_reduce_rule(lambda: _prod),
+    test={"make": _reduce_case(0.5, 1.5), "also": [_where_case, _prod_zeros], "complex": True},
 )
 
+# --- max / min (ties split evenly) --------------------------------------------------
 
-def _chooser_weights(ans, x, axis, keepdims):
-    # the subgradient of max/min: split evenly among the elements that tie
+
+def _chooser_weights(ans, x, axis, keepdims, where=None, initial=None):
+    # the subgradient of max/min: split evenly among the elements that tie (an
+    # `initial` value that ties takes its share too)
     full = expand_reduced(ans, x.shape, axis, keepdims)
-    hit = astype(equal(x, full), ans.dtype)
-    return divide(hit, expand_reduced(_sum(hit, axis=axis, keepdims=keepdims), x.shape, axis, keepdims))
+    hit = equal(x, full)
+    if where is not None:
+        hit = logical_and(hit, where)
+    hit = astype(hit, ans.dtype)
+    count = _sum(hit, axis=axis, keepdims=True)
+    if initial is not None:
+        count = add(count, astype(equal(expand_reduced(ans, x.shape, axis, keepdims), initial),
+                                  ans.dtype))
+        count = _where(equal(count, 0), 1.0, count)
+    return divide(hit, count)
 
 
-def _chooser(name, impl):
-    def jvp(t, ans, x, axis=None, keepdims=False):
-        return _sum(multiply(t, _chooser_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)
+def _chooser(name, impl, test):
+    def jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
+        w = _chooser_weights(ans, x, axis, keepdims, where, initial)
+        return _sum(multiply(t, w), axis=axis, keepdims=keepdims)
 
-    def vjp(g, ans, x, axis=None, keepdims=False):
-        return multiply(expand_reduced(g, x.shape, axis, keepdims), _chooser_weights(ans, x, axis, keepdims))
+    def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
+        w = _chooser_weights(ans, x, axis, keepdims, where, initial)
+        return multiply(expand_reduced(g, x.shape, axis, keepdims), w)
 
-    return defprim(name, impl, jvp=[jvp], vjp=[vjp], batch="reduce",
-                   test={"params": [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]})
-
-
-_amax = _chooser("amax", np.max)
-_amin = _chooser("amin", np.min)
-
-
-def _cumsum_vjp(g, ans, x, axis=None, dtype=None):
-    from .shape import flip, reshape
-
-    if axis is None:
-        return reshape(flip(_cumsum(flip(g, axis=0), axis=0), axis=0), x.shape)
-    return flip(_cumsum(flip(g, axis=axis), axis=axis), axis=axis)
+    prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test)
+    prim.primitive.batch = _reduce_rule(lambda: prim)
+    return prim
 
 
-_cumsum = defprim(
-    "cumsum", np.cumsum,
-    jvp=[lambda t, ans, x, axis=None, dtype=None: _cumsum(t, axis=axis)],
-    vjp=[_cumsum_vjp],
-    batch=None,
-    test={"params": [{"axis": 0}, {"axis": -1}]},
+def _with_nans(rng, shape):
+    shape = (3,) + tuple(shape)
+    x = rng.standard_normal(shape)
+    x[1] = np.nan
+    return (x,), {"axis": 0}
+
+
+_amax = _chooser("amax", _reduce_impl(np.max),
+                 {"make": _reduce_case(), "also": [_initial_case]})
+_amin = _chooser("amin", _reduce_impl(np.min),
+                 {"make": _reduce_case(), "also": [_initial_case]})
+_nanmax = _chooser("nanmax", _reduce_impl(np.nanmax), {"make": _reduce_case(), "also": [_with_nans]})
+_nanmin = _chooser("nanmin", _reduce_impl(np.nanmin), {"make": _reduce_case(), "also": [_with_nans]})
+
+# --- logsumexp (internal: fgrad.scipy.special.logsumexp builds on it) ----------------
+
+
+def _logsumexp_impl(x, axis=None, keepdims=False):
+    """``log(sum(exp(x), axis))``, computed stably (internal helper).
+
+    ``_logsumexp(x, axis=None, keepdims=False)``; its derivative is the softmax
+    ``exp(x - logsumexp(x))``.  Used by fgrad.scipy.special.logsumexp.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.primitives.reductions import _logsumexp
+        >>> float(_logsumexp([1000.0, 1000.0]))
+        1000.6931471805599
+        >>> fgrad.grad(_logsumexp)(fgrad.numpy.array([0.0, 0.0]))
+        array([0.5, 0.5])
+    """
+    x = np.asarray(x)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=_axes(axis, x.ndim))
+        out = out[()] if out.ndim == 0 else out
+    return out
+
+
+def _softmax_weights(ans, x, axis, keepdims):
+    # exp(x - logsumexp(x)); where the answer is infinite (all -inf, or a +inf
+    # entry) the weights are shared by the elements equal to it
+    from .elementwise import logical_not
+
+    full = expand_reduced(ans, x.shape, axis, keepdims)
+    if decide(lambda v: np.all(np.isfinite(v)), ans):
+        return exp(subtract(x, full))
+    fin = isfinite(full)
+    inside = exp(subtract(_where(fin, x, 0.0), _where(fin, full, 0.0)))
+    hit = astype(logical_and(equal(x, full), logical_not(fin)), ans.dtype)
+    count = _sum(hit, axis=axis, keepdims=True)
+    return _where(fin, inside, divide(hit, _where(equal(count, 0), 1.0, count)))
+
+
+_logsumexp = defprim(
+    "logsumexp", _logsumexp_impl,
+    jvp=[lambda t, ans, x, axis=None, keepdims=False: _sum(
+        multiply(t, _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)],
+    vjp=[lambda g, ans, x, axis=None, keepdims=False: multiply(
+        expand_reduced(g, x.shape, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
+    batch=_reduce_rule(lambda: _logsumexp),
+    test={"make": _reduce_case(-30.0, 30.0)},
+)
+# --- order statistics: median, quantile, percentile -----------------------------------
+
+_Q_FUNCTIONS = {
+    "quantile": np.quantile, "nanquantile": np.nanquantile,
+    "percentile": np.percentile, "nanpercentile": np.nanpercentile,
+}
+# the continuous methods: v = n q + alpha + q (1 - alpha - beta) - 1 is the
+# position of the q-th quantile in the sorted values (Hyndman and Fan)
+_Q_ALPHA_BETA = {
+    "linear": (1.0, 1.0), "weibull": (0.0, 0.0), "hazen": (0.5, 0.5),
+    "median_unbiased": (1.0 / 3.0, 1.0 / 3.0), "normal_unbiased": (3.0 / 8.0, 3.0 / 8.0),
+    "interpolated_inverted_cdf": (0.0, 1.0),
+}
+_Q_METHODS = tuple(_Q_ALPHA_BETA) + (
+    "lower", "higher", "nearest", "midpoint", "inverted_cdf", "averaged_inverted_cdf",
+    "closest_observation",
 )
 
+
+def _quantile_impl(a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    if kind == "median":
+        return np.median(a, axis=axis, keepdims=keepdims)
+    if kind == "nanmedian":
+        return np.nanmedian(a, axis=axis, keepdims=keepdims)
+    return _Q_FUNCTIONS[kind](a, q, axis=axis, method=method, keepdims=keepdims)
+
+
+class _QuantileSetup:
+    """Which sorted elements a quantile interpolates, and with which weights.
+
+    Everything is computed with fgrad functions (the sorting permutation from
+    the non-differentiable ``sort_order`` row), so the rules also run under
+    ``vmap``.  The position ``r`` of each quantile among the sorted values of
+    a lane is read off the quantile row itself, applied to the ranks of the
+    values (``0 .. c-1``, nan kept for the nan-ignoring kinds): ``r = i +
+    gamma`` puts weight ``1 - gamma`` on ``s[i]`` and ``gamma`` on ``s[i + 1]``,
+    for every method.  Through ``q``, ``gamma`` carries its derivative in q.
+
+    Lanes are the reduced axes moved last and merged, ``(m, n)``; indices and
+    weights are ``(m, nq)`` with ``nq`` the number of quantiles.
+    """
+
+    def __init__(self, a, q, axis, method, keepdims, kind):
+        from .elementwise import floor, isnan, logical_not, maximum, minimum, stop_gradient
+        from .indexing import _sort_order, take_along_axis
+        from .shape import broadcast_to, reshape, transpose
+
+        shape = np.shape(concrete(a))
+        axes = _axes(axis, len(shape))
+        keep = [i for i in range(len(shape)) if i not in axes]
+        self.perm = tuple(keep + list(axes))
+        self.inverse = tuple(int(i) for i in np.argsort(self.perm))
+        lead = tuple(shape[i] for i in keep)
+        self.m = m = int(np.prod(lead, dtype=np.int64))
+        self.n = n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+        self.moved = tuple(shape[i] for i in self.perm)
+        median = kind in ("median", "nanmedian")
+        self.qshape = () if median else np.shape(concrete(q))
+        self.nq = nq = int(np.prod(self.qshape, dtype=np.int64))
+        out_lead = tuple(1 if i in axes else shape[i] for i in range(len(shape))) \
+            if keepdims else lead
+        self.out = self.qshape + out_lead
+        self.kind, self.method = kind, method
+
+        values = self.lanes(stop_gradient(a))
+        # axis=1, not -1: sort_order's vmap rule does not shift negative axes
+        self.order = order = _sort_order(values, axis=1)
+        if kind.startswith("nan"):
+            self.nan = nan = isnan(values)
+            rank = astype(_sort_order(order, axis=1), np.float64)
+            ref = _where(nan, np.nan, rank)
+            self.count = _sum(astype(logical_not(nan), np.float64), axis=-1, keepdims=True)
+        else:
+            ref = np.arange(n, dtype=np.float64)[None]
+            self.count = float(n)
+        r = _quantile(ref, q, axis=-1, method=method, keepdims=False, kind=kind)
+        r = transpose(reshape(r, (nq, np.shape(concrete(r))[-1])), (1, 0))
+        r = broadcast_to(r, (m, nq))
+        r_ok = _where(isnan(r), 0.0, r)
+        base = floor(stop_gradient(r_ok))
+        lo = astype(base, np.intp)
+        last = n - 1
+        if kind.startswith("nan"):  # the last non-nan element of each lane
+            last = maximum(astype(subtract(self.count, 1.0), np.intp), 0)
+        hi = minimum(add(lo, 1), last)
+        self.gamma = subtract(r, base)  # nan in an all-nan lane: so is the derivative
+        self.idx_lo = take_along_axis(order, lo, axis=-1)
+        self.idx_hi = take_along_axis(order, hi, axis=-1)
+        self._q = q
+
+    def lanes(self, x):
+        from .shape import reshape, transpose
+
+        return reshape(transpose(x, self.perm), (self.m, self.n))
+
+    def unlanes(self, x):
+        from .shape import reshape, transpose
+
+        return transpose(reshape(x, self.moved), self.inverse)
+
+    def to_out(self, x):
+        """``(m, nq)`` -> the result's shape (quantile axes first)."""
+        from .shape import reshape, transpose
+
+        return reshape(transpose(x, (1, 0)), self.out)
+
+    def from_out(self, g):
+        from .shape import reshape, transpose
+
+        return transpose(reshape(g, (self.nq, self.m)), (1, 0))
+
+    def weights(self, like):
+        dt = np.result_type(concrete(like))
+        g = self.gamma if dt == np.float64 or dt.kind not in "fc" else astype(self.gamma, dt)
+        return subtract(1.0, g), g
+
+    def pick(self, x):
+        """``x``'s two interpolated elements per lane and quantile: ``(m, nq)`` each."""
+        from .indexing import take_along_axis
+
+        lanes = self.lanes(x)
+        return (take_along_axis(lanes, self.idx_lo, axis=-1),
+                take_along_axis(lanes, self.idx_hi, axis=-1))
+
+    def slope(self):
+        """dr/dq, ``(m, nq)``: zero for the discrete methods and where r is clamped."""
+        from .elementwise import greater_equal, less, stop_gradient
+        from .shape import reshape
+
+        if self.method not in _Q_ALPHA_BETA or self.kind in ("median", "nanmedian"):
+            return None
+        alpha, beta = _Q_ALPHA_BETA[self.method]
+        scale = 0.01 if self.kind.endswith("percentile") else 1.0
+        q = multiply(reshape(stop_gradient(self._q), (1, self.nq)), scale)
+        c = self.count
+        if self.method == "linear":
+            v = multiply(subtract(c, 1.0), q)
+        else:
+            v = add(multiply(c, q), subtract(alpha - 1.0, multiply(q, alpha + beta - 1.0)))
+        inside = logical_and(greater_equal(v, 0.0), less(v, subtract(c, 1.0)))
+        dv = multiply(add(c, 1.0 - alpha - beta), scale)
+        return _where(inside, dv, 0.0)
+
+
+def _quantile_jvp_a(t, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
+    w_lo, w_hi = setup.weights(t)
+    t_lo, t_hi = setup.pick(t)
+    return setup.to_out(add(multiply(t_lo, w_lo), multiply(t_hi, w_hi)))
+
+
+def _quantile_vjp_a(g, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    from .indexing import _scatter_along
+
+    setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
+    w_lo, w_hi = setup.weights(g)
+    g = setup.from_out(g)
+    shape = (setup.m, setup.n)
+    out = add(_scatter_along(multiply(g, w_lo), setup.idx_lo, shape=shape, axis=1),
+              _scatter_along(multiply(g, w_hi), setup.idx_hi, shape=shape, axis=1))
+    return setup.unlanes(out)
+
+
+def _quantile_q_factor(setup, a):
+    # d result / d q = dr/dq * (s[i + 1] - s[i]), (m, nq); None when it is zero
+    slope = setup.slope()
+    if slope is None:
+        return None
+    s_lo, s_hi = setup.pick(a)
+    return multiply(subtract(s_hi, s_lo), slope)
+
+
+def _quantile_jvp_q(t, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    from .shape import reshape
+
+    setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
+    factor = _quantile_q_factor(setup, a)
+    if factor is None:
+        return np.zeros(setup.out, np.result_type(concrete(t)))
+    return setup.to_out(multiply(reshape(t, (1, setup.nq)), factor))
+
+
+def _quantile_vjp_q(g, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    from .shape import reshape
+
+    setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
+    factor = _quantile_q_factor(setup, a)
+    if factor is None:
+        return np.zeros(np.shape(concrete(q)), dtype=np.result_type(concrete(g)))
+    out = _sum(multiply(setup.from_out(g), factor), axis=0)
+    return reshape(out, np.shape(concrete(q)))
+
+
+def _quantile_batch(args, dims, axis=None, method="linear", keepdims=False, kind="quantile"):
+    """vmap rule.  The reduced axes of a batched ``a`` are merged into one last
+    axis, after the batch axis (numpy mis-shapes the results of a tuple
+    ``axis`` with a 2-d ``q`` in the nan functions); a batched ``q`` adds a
+    leading quantile axis, and the diagonal is taken when both are batched."""
+    from .shape import getitem, moveaxis, reshape, transpose
+
+    (a, q), (da, dq) = args, dims
+    median = kind in ("median", "nanmedian")
+    if median and dq is not None:  # the median does not read q
+        if da is None:
+            from .shape import broadcast_to
+
+            out = _quantile(a, 0.5, axis=axis, method=method, keepdims=keepdims, kind=kind)
+            size = np.shape(concrete(q))[dq]
+            return broadcast_to(out, (size,) + np.shape(concrete(out))), 0
+        dq = None
+    kept = None
+    if da is not None:
+        a = moveaxis(a, da, 0)
+        shape = np.shape(concrete(a))
+        nd = len(shape) - 1
+        axes = tuple(i + 1 for i in _axes(axis, nd))
+        keep = [i for i in range(1, nd + 1) if i not in axes]
+        n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+        a = reshape(transpose(a, (0, *keep, *axes)), (shape[0], *(shape[i] for i in keep), n))
+        axis = len(keep) + 1
+        if keepdims:
+            kept = (shape[0],) + tuple(1 if i in axes else shape[i] for i in range(1, nd + 1))
+    if dq is not None:
+        q = moveaxis(q, dq, 0)
+    qshape = () if median else np.shape(concrete(q))
+    out = _quantile(a, q, axis=axis, method=method, keepdims=keepdims and kept is None,
+                    kind=kind)
+    if kept is not None:
+        out = reshape(out, qshape + kept)
+    if dq is None:
+        return out, len(qshape)
+    if da is None:
+        return out, 0
+    diag = np.arange(qshape[0])
+    return getitem(out, (diag,) + (slice(None),) * (len(qshape) - 1) + (diag,)), 0
+
+
+def _quantile_case(rng, shape):
+    shape = (4,) + tuple(shape)
+    a = rng.standard_normal(shape)
+    kind = ["quantile", "percentile", "median", "nanquantile", "nanmedian"][rng.integers(5)]
+    if kind.startswith("nan"):  # some nan, but no slice all nan
+        mask = rng.uniform(size=shape) < 0.4
+        mask[1] = False
+        mask[..., 0] = False
+        a[mask] = np.nan
+    method = ["linear", "lower", "higher", "nearest", "midpoint", "hazen", "weibull",
+              "median_unbiased", "normal_unbiased", "inverted_cdf"][rng.integers(10)]
+    q = rng.uniform(0.05, 0.85, size=[(), (2,)][rng.integers(2)])  # room for vmap's nudges
+    if kind.endswith("median"):
+        method, q = "linear", np.float64(0.5)
+    if kind == "percentile":
+        q = 100 * q
+    axis = [None, 0, -1, (0, -1)][rng.integers(4)] if len(shape) > 1 else [None, 0][rng.integers(2)]
+    return (a, q), {"axis": axis, "method": method, "keepdims": bool(rng.integers(2)), "kind": kind}
+
+
+_quantile = defprim(
+    "quantile", _quantile_impl,
+    jvp=[_quantile_jvp_a, _quantile_jvp_q], vjp=[_quantile_vjp_a, _quantile_vjp_q],
+    batch=_quantile_batch,
+    test={"make": _quantile_case},
+)
+
+
+def _check_out(out, name):
+    if out is not None:
+        raise TypeError(
+            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
+            "use the returned value instead"
+        )
+
+
+def _q_call(kind, a, q, axis, out, overwrite_input, method, keepdims, weights, interpolation):
+    np_fn = _Q_FUNCTIONS[kind]
+    if not _traced(a, q, weights):
+        extra = {} if interpolation is None else {"interpolation": interpolation}
+        return np_fn(a, q, axis=axis, out=out, overwrite_input=overwrite_input, method=method,
+                     keepdims=keepdims, weights=weights, **extra)
+    _check_out(out, kind)
+    if weights is not None or interpolation is not None:
+        raise NotImplementedError(
+            f"fgrad.numpy.{kind} on traced values supports neither weights= nor the deprecated "
+            "interpolation= (use method=); wrap the argument in fgrad.stop_gradient if no "
+            "derivative is needed"
+        )
+    if method not in _Q_METHODS:
+        raise ValueError(f"{method!r} is not a valid method for {kind}")
+    ndim = np.ndim(concrete(a))
+    return _quantile(a, q, axis=_norm_axis(axis, ndim), method=method, keepdims=keepdims,
+                     kind=kind)
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):
+    """The ``q``-th quantiles along the given axes (``numpy.quantile``), every method.
+
+    The derivative flows to the (at most two) sorted elements the result
+    interpolates, with the interpolation weights; for the continuous methods
+    (``linear``, ``hazen``, ``weibull`` ...) ``q`` is differentiable too.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> x = fnp.array([4.0, 1.0, 3.0, 2.0])
+        >>> float(fnp.quantile(x, 0.25))
+        1.75
+        >>> fgrad.grad(lambda x: fnp.quantile(x, 0.25))(x)
+        array([0.  , 0.25, 0.  , 0.75])
+        >>> float(fgrad.grad(lambda q: fnp.quantile(x, q))(0.25))
+        3.0
+    """
+    return _q_call("quantile", a, q, axis, out, overwrite_input, method, keepdims, weights,
+                   interpolation)
+
+
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None, interpolation=None):
+    """Quantiles ignoring nan (``numpy.nanquantile``); nan entries get derivative 0.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.nanquantile(x, 0.5))(fnp.array([1.0, fnp.nan, 3.0]))
+        array([0.5, 0. , 0.5])
+    """
+    return _q_call("nanquantile", a, q, axis, out, overwrite_input, method, keepdims, weights,
+                   interpolation)
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False, *, weights=None, interpolation=None):
+    """The ``q``-th percentiles (``numpy.percentile``): quantiles with ``q`` in percent.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.percentile(x, 50))(fnp.array([3.0, 1.0, 2.0]))
+        array([0., 0., 1.])
+    """
+    return _q_call("percentile", a, q, axis, out, overwrite_input, method, keepdims, weights,
+                   interpolation)
+
+
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                  keepdims=False, *, weights=None, interpolation=None):
+    """Percentiles ignoring nan (``numpy.nanpercentile``).
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> float(fnp.nanpercentile(fnp.array([1.0, fnp.nan, 3.0]), 50))
+        2.0
+    """
+    return _q_call("nanpercentile", a, q, axis, out, overwrite_input, method, keepdims, weights,
+                   interpolation)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """Median along the given axes (``numpy.median``).
+
+    With an even count the median is the mean of the two middle elements,
+    which share the derivative.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(fnp.median)(fnp.array([4.0, 1.0, 3.0, 2.0]))
+        array([0. , 0. , 0.5, 0.5])
+    """
+    if not _traced(a):
+        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                         keepdims=keepdims)
+    _check_out(out, "median")
+    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
+                     keepdims=keepdims, kind="median")
+
+
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """Median ignoring nan (``numpy.nanmedian``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(fnp.nanmedian)(fnp.array([4.0, fnp.nan, 1.0]))
+        array([0.5, 0. , 0.5])
+    """
+    if not _traced(a):
+        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                            keepdims=keepdims)
+    _check_out(out, "nanmedian")
+    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
+                     keepdims=keepdims, kind="nanmedian")
+
+
+# --- public wrappers ---------------------------------------------------------------
+
+_NO_VALUE = np._NoValue
 
 
 def _cast(x, dtype):
     return x if dtype is None else astype(x, dtype)
 
 
-def sum(a, axis=None, dtype=None, keepdims=False):
+def _kw(keepdims, initial, where):
+    kw = {}
+    if keepdims is not _NO_VALUE:
+        kw["keepdims"] = keepdims
+    if initial is not _NO_VALUE:
+        kw["initial"] = initial
+    if where is not _NO_VALUE:
+        kw["where"] = where
+    return kw
+
+
+def _traced_params(name, initial=None, where=None):
+    if isinstance(where, Tracer):
+        raise TypeError(f"fgrad.numpy.{name}: where= must be a boolean array, not a traced value")
+    return (None if initial is _NO_VALUE else initial,
+            None if where is _NO_VALUE or where is True else np.asarray(where))
+
+
+def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
+    initial, where = _traced_params(name, initial, where)
+    keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
+    axis = _norm_axis(axis, np.ndim(concrete(a)))
+    if isinstance(initial, Tracer):  # a traced initial value joins afterwards
+        return combine(prim(a, axis=axis, keepdims=keepdims, where=where), initial)
+    return prim(a, axis=axis, keepdims=keepdims, where=where, initial=initial)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE,
+        where=_NO_VALUE):
     """Sum of array elements over the given axes (``numpy.sum``).
 
     Example:
@@ -156,10 +868,13 @@ def sum(a, axis=None, dtype=None, keepdims=False):
         >>> fgrad.grad(lambda x: fnp.sum(x * x))(fnp.arange(3.0))
         array([0., 2., 4.])
     """
-    return _sum(_cast(a, dtype), axis=axis, keepdims=keepdims)
+    if not _traced(a, initial):
+        return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
+    _check_out(out, "sum")
+    return _reduce(_sum, "sum", _cast(a, dtype), axis, keepdims, initial, where, add)
 
 
-def mean(a, axis=None, dtype=None, keepdims=False):
+def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
     """Arithmetic mean over the given axes (``numpy.mean``).
 
     Example:
@@ -167,54 +882,90 @@ def mean(a, axis=None, dtype=None, keepdims=False):
         >>> fgrad.grad(fnp.mean)(fnp.ones(4))
         array([0.25, 0.25, 0.25, 0.25])
     """
-    return _mean(_cast(a, dtype), axis=axis, keepdims=keepdims)
+    if not _traced(a):
+        return np.mean(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, _NO_VALUE, where))
+    _check_out(out, "mean")
+    _, where = _traced_params("mean", None, where)
+    keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
+    a = _cast(a, dtype)
+    return _mean(a, axis=_norm_axis(axis, np.ndim(concrete(a))), keepdims=keepdims, where=where)
 
 
-def prod(a, axis=None, dtype=None, keepdims=False):
-    """Product of array elements (``numpy.prod``); exact derivative at zeros.
+def prod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE,
+         where=_NO_VALUE):
+    """Product of array elements (``numpy.prod``); exact derivatives at zeros.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(fnp.prod)(fnp.array([2.0, 3.0, 0.0]))
         array([0., 0., 6.])
     """
-    return _prod(_cast(a, dtype), axis=axis, keepdims=keepdims)
+    if not _traced(a, initial):
+        return np.prod(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
+    _check_out(out, "prod")
+    return _reduce(_prod, "prod", _cast(a, dtype), axis, keepdims, initial, where, multiply)
 
 
-def amax(a, axis=None, keepdims=False):
-    """Maximum over the given axes (``numpy.max``); ties share the gradient.
+def _extremum(prim, np_fn, name, combine, a, axis, out, keepdims, initial, where):
+    if not _traced(a, initial):
+        return np_fn(a, axis=axis, out=out, **_kw(keepdims, initial, where))
+    _check_out(out, name)
+    return _reduce(prim, name, a, axis, keepdims, initial, where, combine)
+
+
+def amax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_NO_VALUE):
+    """Maximum over the given axes (``numpy.max``); ties share the derivative evenly.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(fnp.max)(fnp.array([1.0, 3.0, 3.0]))
         array([0. , 0.5, 0.5])
     """
-    return _amax(a, axis=axis, keepdims=keepdims)
+    from .elementwise import maximum
+
+    return _extremum(_amax, np.max, "max", maximum, a, axis, out, keepdims, initial, where)
 
 
-def amin(a, axis=None, keepdims=False):
-    """Minimum over the given axes (``numpy.min``); ties share the gradient.
+def amin(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_NO_VALUE):
+    """Minimum over the given axes (``numpy.min``); ties share the derivative evenly.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(fnp.min)(fnp.array([1.0, 3.0]))
         array([1., 0.])
     """
-    return _amin(a, axis=axis, keepdims=keepdims)
+    from .elementwise import minimum
+
+    return _extremum(_amin, np.min, "min", minimum, a, axis, out, keepdims, initial, where)
 
 
 max, min = amax, amin
 
 
-def cumsum(a, axis=None, dtype=None):
-    """Cumulative sum along an axis (``numpy.cumsum``).
+def nanmax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_NO_VALUE):
+    """Maximum ignoring nan (``numpy.nanmax``); nan entries get derivative 0.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.cumsum(x)[-1] + fnp.cumsum(x)[0])(fnp.ones(3))
-        array([2., 1., 1.])
+        >>> fgrad.grad(fnp.nanmax)(fnp.array([1.0, fnp.nan, 3.0]))
+        array([0., 0., 1.])
     """
-    return _cumsum(_cast(a, dtype), axis=axis)
+    from .elementwise import fmax
+
+    return _extremum(_nanmax, np.nanmax, "nanmax", fmax, a, axis, out, keepdims, initial, where)
 
 
-_ = (add, where)  # building blocks re-exported for rules in sibling modules
+def nanmin(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_NO_VALUE):
+    """Minimum ignoring nan (``numpy.nanmin``); nan entries get derivative 0.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(fnp.nanmin)(fnp.array([1.0, fnp.nan, 3.0]))
+        array([1., 0., 0.])
+    """
+    from .elementwise import fmin
+
+    return _extremum(_nanmin, np.nanmin, "nanmin", fmin, a, axis, out, keepdims, initial, where)
+
+
+_ = builtins  # the builtins shadowed above (sum, max, min) stay reachable as builtins.*
