@@ -415,7 +415,7 @@ def _prod_hessian(x):
 
 @pytest.mark.parametrize("x", [
     [2.0, 3.0, 0.5, 4.0], [2.0, 0.0, 0.5, 4.0], [0.0, 3.0, 0.0, 4.0], [0.0, 0.0, 0.0, 2.0],
-    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0], [1e-9, 3.0, 0.5, 4.0], [2.0, -1e-12, 0.5, 1e-14],
 ])
 def test_prod_is_exact_at_zeros_to_second_order(x):
     x = np.array(x)
@@ -450,6 +450,7 @@ def _cumprod_jacobian(x):
 
 @pytest.mark.parametrize("x", [
     [2.0, 3.0, 0.5, 4.0], [2.0, 0.0, 0.5, 4.0], [0.0, 3.0, 0.0, 4.0], [0.0, 0.0, 5.0, 0.0],
+    [1e-9, 3.0, 0.5, 4.0], [2.0, -1e-12, 0.5, 1e-14],
 ])
 def test_cumprod_is_exact_at_zeros_to_second_order(x):
     x = np.array(x)
