@@ -333,3 +333,10 @@ def test_argwhere_flatnonzero_have_no_derivative():
     x = np.array([0.0, 2.0, -1.0])
     g = fgrad.grad(lambda x: x[fnp.flatnonzero(x)].sum() + x[fnp.argwhere(x)[:, 0]].sum())(x)
     np.testing.assert_array_equal(g, [0.0, 2.0, 2.0])
+
+
+def test_sort_under_vmap_with_negative_axes_matches_a_loop():
+    x = np.random.default_rng(0).standard_normal((4, 3, 5))
+    for axis in (-1, -2, 0, 1):
+        got = fgrad.vmap(lambda r, axis=axis: fnp.sort(r, axis=axis))(x)
+        np.testing.assert_array_equal(got, np.stack([np.sort(r, axis=axis) for r in x]))

@@ -285,7 +285,8 @@ _argpartition = defprim(
 
 def _sort_order_batch(args, dims, axis):
     (a,), (d,) = args, dims
-    return _sort_order(moveaxis(a, d, 0), axis=axis + 1), 0
+    a = moveaxis(a, d, 0)
+    return _sort_order(a, axis=axis % (_ndim(a) - 1) + 1), 0
 
 
 # the stable sorting permutation along an axis: the indices sort gathers with
