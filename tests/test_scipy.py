@@ -356,3 +356,57 @@ def test_logsumexp_return_sign_matches_scipy_also_under_vmap():
     out, sign = fgrad.vmap(lambda a, b: special.logsumexp(a, b=b, return_sign=True))(a, b)
     np.testing.assert_array_equal(sign, [-1.0, 1.0, 0.0])
     np.testing.assert_allclose(out, sc.logsumexp(a, axis=1, b=b, return_sign=True)[0])
+
+
+def test_more_special_functions_against_scipy():
+    x = np.linspace(0.4, 2.5, 6)
+    for name, d in [
+        ("exp1", -np.exp(-x) / x), ("expi", np.exp(x) / x), ("j0", -sc.j1(x)),
+        ("y0", -sc.y1(x)), ("dawsn", 1 - 2 * x * sc.dawsn(x)), ("loggamma", sc.digamma(x)),
+        ("j1", (sc.j0(x) - sc.jv(2, x)) / 2), ("y1", (sc.y0(x) - sc.yv(2, x)) / 2),
+    ]:
+        f = getattr(special, name)
+        np.testing.assert_array_equal(f(x), getattr(sc, name)(x))
+        np.testing.assert_allclose(fgrad.jvp(f, (x,), (np.ones_like(x),))[1], d, rtol=1e-10,
+                                   err_msg=name)
+        fgrad.check_grads(f, (x,), order=2)
+    for name, d in [("jv", (sc.jv(0.5, x) - sc.jv(2.5, x)) / 2),
+                    ("iv", (sc.iv(0.5, x) + sc.iv(2.5, x)) / 2),
+                    ("kv", -(sc.kv(0.5, x) + sc.kv(2.5, x)) / 2)]:
+        g = fgrad.jvp(lambda x: getattr(special, name)(1.5, x), (x,), (np.ones_like(x),))[1]
+        np.testing.assert_allclose(g, d, rtol=1e-10, err_msg=name)
+    for n in range(4):
+        fgrad.check_grads(lambda x: special.expn(n, x), (x,), order=2)
+    fgrad.check_grads(special.kl_div, (x, x[::-1]), order=2)
+    with pytest.raises(TypeError, match="not differentiable"):
+        fgrad.grad(special.jv)(0.5, 1.0)
+
+
+def test_more_scipy_linalg():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    S = A @ A.T
+    b = rng.standard_normal(3)
+    for kw in [{}, {"transposed": True}, {"assume_a": "pos"}, {"assume_a": "sym", "lower": True},
+               {"assume_a": "lower triangular"}]:
+        M = np.tril(A) if kw.get("assume_a") == "lower triangular" else (
+            S if "assume_a" in kw else A)
+        out, _ = fgrad.vjp(lambda M, b: linalg.solve(M, b, **kw), M, b)
+        np.testing.assert_allclose(out, sla.solve(M, b, **kw), rtol=1e-10)
+        fgrad.check_grads(lambda M, b: linalg.solve(M, b, **kw), (M, b), order=2)
+    # symmetric kinds read one triangle only: no gradient for the other
+    g = fgrad.grad(lambda M: linalg.solve(M, b, assume_a="pos").sum())(S)
+    assert np.all(g[np.tril_indices(3, -1)] == 0)
+    np.testing.assert_allclose(fgrad.vjp(linalg.inv, A)[0], sla.inv(A), rtol=1e-10)
+    fgrad.check_grads(linalg.inv, (A,), order=2)
+    fgrad.check_grads(linalg.det, (A,), order=2)
+    E = rng.standard_normal((3, 3))
+    (eA, L), _ = fgrad.vjp(lambda A, E: linalg.expm_frechet(0.3 * A, E), A, E)
+    want = sla.expm_frechet(0.3 * A, E)
+    np.testing.assert_allclose(eA, want[0], rtol=1e-10)
+    np.testing.assert_allclose(L, want[1], rtol=1e-8)
+    blocks = (np.ones((1, 2)), 2 * np.ones((2, 1)), 3.0, np.arange(3.0))
+    out, f_vjp = fgrad.vjp(lambda *b: linalg.block_diag(*b), *blocks)
+    np.testing.assert_array_equal(out, sla.block_diag(*blocks))
+    cts = f_vjp(np.arange(out.size, dtype=float).reshape(out.shape))
+    assert [c.shape for c in cts] == [np.shape(b) for b in blocks]

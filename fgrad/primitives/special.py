@@ -272,6 +272,97 @@ i1e = _elementwise(
     test={"avoid": 0.0},
 )
 
+# x log(x / y) - x + y: d/dx = log(x / y), d/dy = 1 - x / y
+kl_div = _elementwise(
+    "kl_div",
+    lambda ans, x, y: fnp.log(fnp.divide(x, y)),
+    lambda ans, x, y: fnp.subtract(1.0, _safe_ratio(x, y)),
+    test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+)
+loggamma = _elementwise(  # real arguments: the same derivative as gammaln
+    "loggamma", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]}
+)
+
+# --- exponential integrals and Dawson's integral -----------------------------------------
+
+exp1 = _elementwise(  # E1'(x) = -exp(-x) / x
+    "exp1", lambda ans, x: fnp.negative(fnp.divide(fnp.exp(fnp.negative(x)), x)),
+    test={"domain": [(0.2, 3.0)]},
+)
+expi = _elementwise(  # Ei'(x) = exp(x) / x
+    "expi", lambda ans, x: fnp.divide(fnp.exp(x), x), test={"domain": [(0.2, 3.0)]}
+)
+
+
+def _expn_dx(ans, n, x):
+    # E_n' = -E_{n-1} for n >= 1; E_0(x) = exp(-x) / x has E_0' = -exp(-x) (x + 1) / x^2
+    n_ok = fnp.greater_equal(n, 1)
+    higher = fnp.negative(expn(fnp.subtract(fnp.where(n_ok, n, 1), 1), x))
+    e0 = fnp.negative(fnp.divide(fnp.multiply(fnp.exp(fnp.negative(x)), fnp.add(x, 1.0)),
+                                 fnp.square(x)))
+    return fnp.where(n_ok, higher, e0)
+
+
+expn = defelementwise(
+    "special.expn", _sc("expn"), None, _expn_dx,
+    test={"make": lambda rng, shape: (
+        (rng.integers(0, 4, size=shape), rng.uniform(0.3, 3.0, size=shape)), {})},
+)
+dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
+    "dawsn", lambda ans, x: fnp.subtract(1.0, fnp.multiply(fnp.multiply(2.0, x), ans))
+)
+
+# --- Bessel functions of the first and second kind ----------------------------------------
+
+
+def _bessel_d1(f0x, f1x, x):
+    # F1'(x) = F0(x) - F1(x) / x for J1, Y1 (and I1); J1'(0) = 1/2
+    zero = fnp.equal(x, 0)
+    return fnp.where(zero, 0.5, fnp.subtract(f0x, fnp.divide(f1x, fnp.where(zero, 1.0, x))))
+
+
+j0 = _elementwise("j0", lambda ans, x: fnp.negative(j1(x)))
+j1 = _elementwise("j1", lambda ans, x: _bessel_d1(j0(x), ans, x))
+y0 = _elementwise("y0", lambda ans, x: fnp.negative(y1(x)), test={"domain": [(0.5, 3.0)]})
+y1 = _elementwise(
+    "y1", lambda ans, x: _bessel_d1(y0(x), ans, x), test={"domain": [(0.5, 3.0)]}
+)
+
+
+def _order_pair(f, v, x):
+    return f(fnp.subtract(v, 1.0), x), f(fnp.add(v, 1.0), x)
+
+
+# derivatives in x only (the order v is a parameter of the function, not differentiated)
+jv = _elementwise(
+    "jv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.subtract(*_order_pair(jv, v, x))),
+    test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+)
+yv = _elementwise(
+    "yv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.subtract(*_order_pair(yv, v, x))),
+    test={"domain": [(0.0, 2.0), (0.5, 3.0)]},
+)
+iv = _elementwise(
+    "iv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.add(*_order_pair(iv, v, x))),
+    test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+)
+kv = _elementwise(
+    "kv", None, lambda ans, v, x: fnp.multiply(-0.5, fnp.add(*_order_pair(kv, v, x))),
+    test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+)
+# exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
+ive = _elementwise(
+    "ive", None,
+    lambda ans, v, x: fnp.subtract(fnp.multiply(0.5, fnp.add(*_order_pair(ive, v, x))),
+                                   fnp.multiply(fnp.sign(x), ans)),
+    test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+)
+kve = _elementwise(
+    "kve", None,
+    lambda ans, v, x: fnp.add(fnp.multiply(-0.5, fnp.add(*_order_pair(kve, v, x))), ans),
+    test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+)
+
 # --- reductions over an axis: logsumexp, softmax, log_softmax ---------------------------------
 
 

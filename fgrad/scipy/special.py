@@ -23,8 +23,9 @@ __all__ = [
     "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr",
     "expit", "logit", "log_expit", "softplus", "gammaln", "digamma", "psi", "polygamma",
     "gamma", "rgamma", "beta", "betaln", "multigammaln", "zeta", "gammainc", "gammaincc",
-    "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr", "i0", "i1", "i0e", "i1e",
-    "logsumexp", "softmax", "log_softmax",
+    "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "loggamma",
+    "exp1", "expi", "expn", "dawsn", "i0", "i1", "i0e", "i1e", "iv", "ive", "kv", "kve",
+    "j0", "j1", "y0", "y1", "jv", "yv", "logsumexp", "softmax", "log_softmax",
 ]
 
 
@@ -420,6 +421,78 @@ def rel_entr(x, y):
     return _rows.rel_entr(x, y)
 
 
+def kl_div(x, y):
+    """Elementwise ``x log(x / y) - x + y`` (``scipy.special.kl_div``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import kl_div
+        >>> fgrad.grad(kl_div, argnums=(0, 1))(1.0, 2.0)[1]
+        np.float64(0.5)
+    """
+    return _rows.kl_div(x, y)
+
+
+def loggamma(x):
+    """Principal branch of log-gamma (``scipy.special.loggamma``); derivatives for real ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import loggamma
+        >>> round(float(fgrad.grad(loggamma)(1.0)), 6)
+        -0.577216
+    """
+    return _rows.loggamma(x)
+
+
+def exp1(x):
+    """Exponential integral ``E1(x)`` (``scipy.special.exp1``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import exp1
+        >>> round(float(fgrad.grad(exp1)(1.0)), 6)  # -exp(-x) / x
+        -0.367879
+    """
+    return _rows.exp1(x)
+
+
+def expi(x):
+    """Exponential integral ``Ei(x)`` (``scipy.special.expi``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import expi
+        >>> round(float(fgrad.grad(expi)(1.0)), 6)  # exp(x) / x
+        2.718282
+    """
+    return _rows.expi(x)
+
+
+def expn(n, x):
+    """Generalised exponential integral ``E_n(x)`` (``scipy.special.expn``); ``n`` an integer.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import expn, exp1
+        >>> bool(fgrad.grad(expn, argnums=1)(2, 1.0) == -exp1(1.0))
+        True
+    """
+    return _rows.expn(n, x)
+
+
+def dawsn(x):
+    """Dawson's integral (``scipy.special.dawsn``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import dawsn
+        >>> float(fgrad.grad(dawsn)(0.0))
+        1.0
+    """
+    return _rows.dawsn(x)
+
+
 # --- modified Bessel functions ----------------------------------------------------------------
 
 
@@ -469,6 +542,128 @@ def i1e(x):
         0.5
     """
     return _rows.i1e(x)
+
+
+def iv(v, x):
+    """Modified Bessel function of the first kind, real order ``v`` (``scipy.special.iv``).
+
+    Differentiable in ``x`` (not in the order ``v``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import iv, i1
+        >>> bool(abs(fgrad.grad(iv, argnums=1)(0.0, 0.7) - i1(0.7)) < 1e-12)
+        True
+    """
+    return _rows.iv(v, x)
+
+
+def ive(v, x):
+    """Exponentially scaled ``iv(v, x) exp(-|x|)`` (``scipy.special.ive``); differentiable in ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import ive, i0e
+        >>> bool(abs(fgrad.grad(ive, argnums=1)(0.0, 0.7) - fgrad.grad(i0e)(0.7)) < 1e-12)
+        True
+    """
+    return _rows.ive(v, x)
+
+
+def kv(v, x):
+    """Modified Bessel function of the second kind (``scipy.special.kv``); differentiable in ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import kv
+        >>> bool(abs(fgrad.grad(kv, argnums=1)(0.0, 0.7) + kv(1.0, 0.7)) < 1e-12)  # K0' = -K1
+        True
+    """
+    return _rows.kv(v, x)
+
+
+def kve(v, x):
+    """Exponentially scaled ``kv(v, x) exp(x)`` (``scipy.special.kve``); differentiable in ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import kve
+        >>> bool(abs(fgrad.grad(kve, argnums=1)(0.0, 0.7) - kve(0.0, 0.7) + kve(1.0, 0.7)) < 1e-12)
+        True
+    """
+    return _rows.kve(v, x)
+
+
+def j0(x):
+    """Bessel function of the first kind, order 0 (``scipy.special.j0``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import j0, j1
+        >>> bool(fgrad.grad(j0)(1.3) == -j1(1.3))
+        True
+    """
+    return _rows.j0(x)
+
+
+def j1(x):
+    """Bessel function of the first kind, order 1 (``scipy.special.j1``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import j1
+        >>> float(fgrad.grad(j1)(0.0))
+        0.5
+    """
+    return _rows.j1(x)
+
+
+def y0(x):
+    """Bessel function of the second kind, order 0 (``scipy.special.y0``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import y0, y1
+        >>> bool(fgrad.grad(y0)(1.3) == -y1(1.3))
+        True
+    """
+    return _rows.y0(x)
+
+
+def y1(x):
+    """Bessel function of the second kind, order 1 (``scipy.special.y1``).
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import y0, y1
+        >>> bool(abs(fgrad.grad(y1)(1.3) - (y0(1.3) - y1(1.3) / 1.3)) < 1e-12)
+        True
+    """
+    return _rows.y1(x)
+
+
+def jv(v, x):
+    """Bessel function of the first kind, real order (``scipy.special.jv``); differentiable in ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import jv, j1
+        >>> bool(abs(fgrad.grad(jv, argnums=1)(0.0, 1.3) + j1(1.3)) < 1e-12)
+        True
+    """
+    return _rows.jv(v, x)
+
+
+def yv(v, x):
+    """Bessel function of the second kind, real order (``scipy.special.yv``); differentiable in ``x``.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import yv, y1
+        >>> bool(abs(fgrad.grad(yv, argnums=1)(0.0, 1.3) + y1(1.3)) < 1e-12)
+        True
+    """
+    return _rows.yv(v, x)
 
 
 # --- logsumexp and softmax ---------------------------------------------------------------------
@@ -542,7 +737,8 @@ _UFUNC_NAMES = [
     "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr", "expit",
     "logit", "log_expit", "gammaln", "digamma", "psi", "gamma", "rgamma", "beta", "betaln",
     "gammainc", "gammaincc", "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr",
-    "i0", "i1", "i0e", "i1e",
+    "i0", "i1", "i0e", "i1e", "kl_div", "loggamma", "exp1", "expi", "expn", "dawsn", "iv",
+    "ive", "kv", "kve", "j0", "j1", "y0", "y1", "jv", "yv",
 ]
 
 
