@@ -175,7 +175,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "function), or take the real part / abs first."
             )
         if isinstance(out, ReverseTracer) and out.trace is trace:
-            seed = _dtype(value).type(1)  # a numpy scalar: its arithmetic is fast
+            seed = np.ones((), dtype=_dtype(value))
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
             cts = [None] * len(trace.tape)

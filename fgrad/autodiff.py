@@ -40,15 +40,13 @@ def _fix_plain(x, shape, dtype):
             from . import numpy as fnp
 
             return _fix_shape_dtype(fnp.sum_to_shape(x, shape), shape, dtype)
-        kept = tuple(
+        axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
         )
-        if kept:  # summed axes that stay (with length 1)
-            x = np.add.reduce(x, axis=tuple(range(lead)) + kept, keepdims=True).reshape(shape)
-        elif lead:  # only leading axes to sum away
-            x = np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
-        else:
-            x = np.reshape(x, shape)
+        x = np.asarray(x)
+        if axes:
+            x = np.add.reduce(x, axis=axes, keepdims=True)
+        x = x.reshape(shape)  # an array, as the row gives, even for shape ()
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = np.real(x)
@@ -189,8 +187,12 @@ class ReverseTrace(Trace):
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
         for i in drop:  # arguments no vjp rule reads are not kept alive
             vals[i] = None
+        # tuples of arrays and numbers: the garbage collector stops tracking them, so
+        # a long tape does not make every collection slower
         tape = self.tape
-        tape.append((prim, params, parents, vals, ans if keep_ans else None, shape, dtype))
+        tape.append(
+            (prim, params, tuple(parents), tuple(vals), ans if keep_ans else None, shape, dtype)
+        )
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def backward(self, seeds, consume=False):
