@@ -21,7 +21,7 @@ def _fix_shape_dtype(x, shape, dtype):
     from . import numpy as fnp
 
     if x.shape != shape:
-        x = fnp.sum_to_shape(x, shape)
+        x = fnp.sum_to_shape(x, shape=shape)
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = fnp.real(x)
@@ -39,7 +39,7 @@ def _fix_plain(x, shape, dtype):
         if lead < 0:  # not a broadcast of ``shape``: let the row raise its error
             from . import numpy as fnp
 
-            return _fix_shape_dtype(fnp.sum_to_shape(x, shape), shape, dtype)
+            return _fix_shape_dtype(fnp.sum_to_shape(x, shape=shape), shape, dtype)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
         )

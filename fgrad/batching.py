@@ -811,22 +811,7 @@ CATEGORY_RULES = {
 # --- rows that have no batch entry yet ------------------------------------------------
 
 
-def _sum_to_shape_rule(args, dims, shape=None):
-    # sum_to_shape sums leading axes first: put the batch axis just before the
-    # axes that line up with `shape`, so only the example's extra axes are summed.
-    # (autodiff passes `shape` positionally.)
-    from .primitives.elementwise import sum_to_shape
-
-    x, d = args[0], dims[0]
-    if shape is None:
-        shape = tuple(args[1])
-    lead = _ndim(x) - 1 - len(shape)
-    x = _fnp().moveaxis(x, d, lead) if d != lead else x
-    return sum_to_shape(x, shape=(_shape(x)[lead],) + tuple(shape)), 0
-
-
 _PENDING_ROW_RULES.update({
-    "sum_to_shape": _sum_to_shape_rule,
     "cumsum": "reduce",
     "argmax": "reduce",
     "argmin": "reduce",

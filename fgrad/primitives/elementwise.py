@@ -684,11 +684,24 @@ def _broadcast_like(g, ans, x, shape):
     return broadcast_to(g, x.shape)
 
 
+def _sum_to_shape_batch(args, dims, shape):
+    # the leading axes are the ones summed away: park the batch axis right before
+    # the axes that line up with `shape`, and keep it
+    from ..numpy import moveaxis
+
+    x, d = args[0], dims[0]
+    lead = np.ndim(concrete(x)) - 1 - len(shape)
+    if d != lead:
+        x = moveaxis(x, d, lead)
+    return sum_to_shape(x, shape=(np.shape(concrete(x))[lead],) + tuple(shape)), 0
+
+
 sum_to_shape = defprim(
     "sum_to_shape", _sum_to_shape_impl,
     jvp=[lambda t, ans, x, shape: sum_to_shape(t, shape=shape)],
     vjp=[_broadcast_like],
-    test={"skip": "exercised by every broadcasting test of the binary primitives"},
+    batch=_sum_to_shape_batch,
+    test={"make": lambda rng, shape: ((rng.standard_normal((2,) + shape),), {"shape": shape})},
 )
 
 # --- non-differentiable ------------------------------------------------------------
