@@ -693,16 +693,31 @@ def _sum_to_shape_batch(args, dims, shape):
     lead = np.ndim(concrete(x)) - 1 - len(shape)
     if d != lead:
         x = moveaxis(x, d, lead)
-    return sum_to_shape(x, shape=(np.shape(concrete(x))[lead],) + tuple(shape)), 0
+    return _sum_to_shape(x, shape=(np.shape(concrete(x))[lead],) + tuple(shape)), 0
 
 
-sum_to_shape = defprim(
+_sum_to_shape = defprim(
     "sum_to_shape", _sum_to_shape_impl,
-    jvp=[lambda t, ans, x, shape: sum_to_shape(t, shape=shape)],
+    jvp=[lambda t, ans, x, shape: _sum_to_shape(t, shape=shape)],
     vjp=[_broadcast_like],
     batch=_sum_to_shape_batch,
     test={"make": lambda rng, shape: ((rng.standard_normal((2,) + shape),), {"shape": shape})},
 )
+
+
+def sum_to_shape(x, shape):
+    """Sum ``x`` down to ``shape`` (undo broadcasting): leading axes, then size-1 axes.
+
+    Reverse mode applies it to every cotangent whose shape differs from its
+    argument's.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> fnp.sum_to_shape(fnp.ones((2, 3)), (1, 3))
+        array([[2., 2., 2.]])
+    """
+    return _sum_to_shape(x, shape=tuple(shape))
+
 
 # --- non-differentiable ------------------------------------------------------------
 
