@@ -191,7 +191,6 @@ def warm_and_check(workload, size, data, cells, libs, opts):
 
 def _dtype_problem(out):
     import numpy as np
-
     from libs import leaves
 
     for leaf in leaves(out):

@@ -23,7 +23,6 @@ import math
 import zlib
 
 import numpy as onp
-
 from libs import leaves, tree_map
 
 

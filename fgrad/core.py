@@ -357,7 +357,9 @@ class Tracer:
     # Attributes of the concrete value ---------------------------------
     @property
     def shape(self):
-        return np.shape(concrete(self))
+        value = concrete(self)
+        shape = getattr(value, "shape", None)  # arrays and numpy scalars: no dispatch
+        return shape if type(shape) is tuple else np.shape(value)
 
     @property
     def ndim(self):
@@ -369,7 +371,9 @@ class Tracer:
 
     @property
     def dtype(self):
-        return np.result_type(concrete(self))
+        value = concrete(self)
+        dtype = getattr(value, "dtype", None)
+        return dtype if isinstance(dtype, np.dtype) else np.result_type(value)
 
     def __len__(self):
         shape = self.shape
