@@ -18,6 +18,7 @@ confuse each other's perturbations.  See docs/design.md for the full story.
 from __future__ import annotations
 
 import dis
+import inspect
 import itertools
 import operator
 
@@ -242,9 +243,6 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         )
     prim = Primitive(name, impl, _annotate(jvp), _annotate(vjp), nondiff, batch, test)
     PRIMITIVES[name] = prim
-    if name == "multiply":
-        global _mul
-        _mul = prim.fn
     return prim.fn
 
 
@@ -279,29 +277,29 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
 
 
 def _mul(a, b):
-    # Replaced by the ``multiply`` row's own function as soon as it is declared
-    # (see defprim), so elementwise rules skip this table look-up.
     return PRIMITIVES["multiply"].fn(a, b)
 
 
 def _elementwise_rule(d):
     """``rule(t, ans, *args) = t * d(ans, *args)``, specialised for one or two args."""
+    # the ``multiply`` row's function itself when it exists (no look-up per call)
+    mul = PRIMITIVES["multiply"].fn if "multiply" in PRIMITIVES else _mul
     code = getattr(d, "__code__", None)
     fixed = code is not None and not code.co_flags & 0x04 and not d.__defaults__
     if fixed and code.co_argcount == 2:
 
         def rule(t, ans, x):
-            return _mul(t, d(ans, x))
+            return mul(t, d(ans, x))
 
     elif fixed and code.co_argcount == 3:
 
         def rule(t, ans, x, y):
-            return _mul(t, d(ans, x, y))
+            return mul(t, d(ans, x, y))
 
     else:
 
         def rule(t, ans, *args):
-            return _mul(t, d(ans, *args))
+            return mul(t, d(ans, *args))
 
     rule._fgrad_uses = _used_parameters(d, skip=-1)  # d(ans, *args): ans is parameter 0
     return rule
@@ -503,16 +501,26 @@ def _scalar_shortcut(impl):
     return call
 
 
+_NOT_GIVEN = object()  # marks a positional argument that was not passed
+_ANY_ARGUMENTS = inspect.Signature([
+    inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+    inspect.Parameter("params", inspect.Parameter.VAR_KEYWORD),
+])
+
+
 def _make_function(prim):
     """The user-facing function of a row: numpy when no argument is a tracer.
 
-    This is the hottest code in fgrad (every operation on a traced value runs
-    it), so it finds the top trace inline instead of calling a helper.
+    This is the hottest code in fgrad (every operation, traced or not, runs it),
+    so the common calls (one or two positional arguments, no keywords) skip the
+    general loop that finds the top trace among the arguments.
     """
-    impl = prim.call
+    impl, plain = prim.call, prim.impl
+    op = _SCALAR_OPERATORS.get(plain)  # the scalar shortcut, inlined below
+    floats, scalars = _NUMPY_FLOATS, _SCALARS
     tracer = Tracer
 
-    def fn(*args, **params):
+    def bind_all(args, params):
         top = None
         for a in args:
             if isinstance(a, tracer):
@@ -523,8 +531,25 @@ def _make_function(prim):
             return impl(*args, **params)
         return top.process(prim, args, params)
 
+    def fn(x=_NOT_GIVEN, y=_NOT_GIVEN, /, *rest, **params):
+        if rest or params or x is _NOT_GIVEN:
+            args = (() if x is _NOT_GIVEN else (x,) if y is _NOT_GIVEN else (x, y)) + rest
+            return bind_all(args, params)
+        if y is _NOT_GIVEN:  # one argument
+            if isinstance(x, tracer):
+                return x.trace.process(prim, (x,), params)
+            return impl(x)
+        if isinstance(x, tracer) or isinstance(y, tracer):  # two arguments
+            return bind_all((x, y), params)
+        if op is not None:
+            tx, ty = type(x), type(y)
+            if tx in floats and ty in scalars or ty in floats and tx in scalars:
+                return op(x, y)
+        return plain(x, y)
+
+    fn.__signature__ = _ANY_ARGUMENTS
     fn.__name__ = prim.name
     fn.__qualname__ = prim.name
-    fn.__doc__ = getattr(impl, "__doc__", None)
+    fn.__doc__ = getattr(prim.impl, "__doc__", None)
     fn.primitive = prim
     return fn
