@@ -111,8 +111,10 @@ METRICS = {
                    lambda r, lib: _memory(r, lib, "rss")),
     "nested4": ("4th derivative (grad nested 4 times) ÷ numpy forward",
                 lambda r, lib: _over_floor(r, "nested", 0.7, lib, "d4")),
-    "plain": ("fgrad.numpy on plain arrays ÷ numpy (same calls)",
+    "plain": ("fgrad.numpy on plain 16×16 arrays ÷ numpy (same calls)",
               lambda r, lib: _over_floor(r, "plain", 16, lib, "fwd")),
+    "plain128": ("the same on 128×128 arrays",
+                 lambda r, lib: _over_floor(r, "plain", 128, lib, "fwd")),
     "growth": ("per-op cost at 100k ops ÷ at 1k ops (scalar chain under grad)",
                _growth),
 }

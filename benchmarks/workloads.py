@@ -431,7 +431,8 @@ class PlainCalls(Workload):
     description = ("fgrad.numpy called on plain numpy arrays (no tracer anywhere) against "
                    "the same numpy calls: a mix of ufuncs, reductions, matmul and shape "
                    "functions on small arrays, where overhead shows most.")
-    sizes = quick = smoke = (16,)
+    sizes = quick = (16, 128)
+    smoke = (16,)
     only = ("numpy", "fgrad")
 
     def label(self, n):
