@@ -11,6 +11,7 @@ Example:
     array([0., 0.])
 """
 
+# ruff: noqa: I001  (import order is the namespace layering: later modules build on earlier)
 import numpy as _np
 
 from ..primitives.elementwise import *  # noqa: F401,F403

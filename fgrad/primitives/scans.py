@@ -14,12 +14,12 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 import numpy as np
 
 from ..core import Tracer, concrete, defprim
-from .elementwise import _where, add, divide, isnan, multiply, subtract
+from .elementwise import _where, add, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
 
 __all__ = [
     "cumsum", "cumprod", "nancumsum", "nancumprod", "cumulative_sum", "cumulative_prod",
-    "diff", "ediff1d", "trapezoid",
+    "ediff1d", "trapezoid",
 ]
 
 
@@ -263,42 +263,6 @@ def _along(ndim, axis, sl):
     return tuple(idx)
 
 
-def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
-    """The n-th discrete difference along an axis (``numpy.diff``).
-
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.diff(x, 2).sum())(fnp.arange(4.0))
-        array([ 1., -1., -1.,  1.])
-    """
-    if not _traced(a, prepend, append):
-        return np.diff(a, n=n, axis=axis, prepend=prepend, append=append)
-    from .shape import broadcast_to, concatenate, getitem
-
-    if n == 0:
-        return a
-    if n < 0:
-        raise ValueError("order must be non-negative but got " + repr(n))
-    shape = list(np.shape(concrete(a)))
-    ndim = len(shape)
-    if ndim == 0:
-        raise ValueError("diff requires input that is at least one dimensional")
-    axis = axis % ndim
-    parts = []
-    for extra in (prepend, a, append):
-        if extra is np._NoValue:
-            continue
-        if extra is not a and np.ndim(concrete(extra)) == 0:
-            extra = broadcast_to(extra, tuple(shape[:axis] + [1] + shape[axis + 1:]))
-        parts.append(extra)
-    if len(parts) > 1:
-        a = concatenate(parts, axis=axis)
-    upper, lower = _along(ndim, axis, slice(1, None)), _along(ndim, axis, slice(None, -1))
-    for _ in range(n):
-        a = subtract(getitem(a, upper), getitem(a, lower))
-    return a
-
-
 def ediff1d(ary, to_end=None, to_begin=None):
     """Differences between consecutive elements of the flattened array (``numpy.ediff1d``).
 
@@ -309,7 +273,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
     """
     if not _traced(ary, to_end, to_begin):
         return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
-    from .shape import concatenate, ravel
+    from .shape import concatenate, diff, ravel
 
     parts = []
     if to_begin is not None:
@@ -332,7 +296,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     """
     if not _traced(y, x, dx):
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
-    from .shape import getitem, reshape
+    from .shape import diff, getitem, reshape
 
     ndim = np.ndim(concrete(y))
     axis = axis % ndim
