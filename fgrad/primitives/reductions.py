@@ -382,14 +382,15 @@ _amin = _chooser("amin", _reduce_impl(np.min),
 _nanmax = _chooser("nanmax", _reduce_impl(np.nanmax), {"make": _reduce_case(), "also": [_with_nans]})
 _nanmin = _chooser("nanmin", _reduce_impl(np.nanmin), {"make": _reduce_case(), "also": [_with_nans]})
 
-# --- logsumexp (internal: fgrad.scipy.special.logsumexp builds on it) ----------------
+# --- logsumexp (internal helper for numpy-only code; scipy's lives in special.py) -------
 
 
 def _logsumexp_impl(x, axis=None, keepdims=False):
     """``log(sum(exp(x), axis))``, computed stably (internal helper).
 
     ``_logsumexp(x, axis=None, keepdims=False)``; its derivative is the softmax
-    ``exp(x - logsumexp(x))``.  Used by fgrad.scipy.special.logsumexp.
+    ``exp(x - logsumexp(x))``.  A scipy-free helper: fgrad.scipy.special.logsumexp
+    has its own scipy-backed row (with ``b`` and ``return_sign``).
 
     Example:
         >>> import fgrad
