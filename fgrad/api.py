@@ -76,7 +76,7 @@ def _split_aux(out, has_aux, transform):
 
 def _lower(x, trace):
     """Strip this trace's tracers from a value (for outputs and aux)."""
-    if isinstance(x, Tracer) and x.trace is trace:
+    if isinstance(x, Tracer) and x._trace is trace:
         return x.value
     return x
 
@@ -174,7 +174,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
                 "function), or take the real part / abs first."
             )
-        if isinstance(out, ReverseTracer) and out.trace is trace:
+        if isinstance(out, ReverseTracer) and out._trace is trace:
             seed = np.ones((), dtype=_dtype(value))
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
@@ -241,7 +241,7 @@ def vjp(fun, *primals, has_aux=False):
                     f"vjp_fun: cotangent of shape {np.shape(concrete(c))} for an output of "
                     f"shape {np.shape(concrete(v))}; they must match."
                 )
-            if isinstance(o, ReverseTracer) and o.trace is trace:
+            if isinstance(o, ReverseTracer) and o._trace is trace:
                 seeds.append((o.index, c))
         cts = trace.backward(seeds) if seeds else [None] * len(trace.tape)
         return tuple(_input_cotangents(trace, cts, in_leaves, in_trees))
@@ -300,7 +300,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     out_leaves, out_tree = tree_flatten(out)
     values, tangents_out = [], []
     for o in out_leaves:
-        if isinstance(o, ForwardTracer) and o.trace is trace:
+        if isinstance(o, ForwardTracer) and o._trace is trace:
             values.append(o.value)
             tangents_out.append(o.tangent)
         else:

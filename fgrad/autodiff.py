@@ -66,7 +66,7 @@ class ForwardTracer(Tracer):
 
     def __init__(self, value, trace, tangent):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.tangent = tangent
 
 
@@ -83,7 +83,7 @@ class ForwardTrace(Trace):
         lower = False  # is any primal left a tracer of an enclosing transform?
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
-                if a.trace is self:
+                if a._trace is self:
                     primals[i] = v = a.value
                     tangents.append((i, a.tangent))
                     lower = lower or isinstance(v, Tracer)
@@ -128,7 +128,7 @@ class ReverseTracer(Tracer):
 
     def __init__(self, value, trace, index):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.index = index
 
 
@@ -167,7 +167,7 @@ class ReverseTrace(Trace):
         lower = False  # is any value left a tracer of an enclosing transform?
         for i, a in enumerate(args):
             if isinstance(a, Tracer):
-                if a.trace is self:
+                if a._trace is self:
                     vals[i] = v = a.value
                     parents.append((i, a.index))
                     mask |= 1 << i

@@ -202,17 +202,17 @@ class BatchedValue:
         if isinstance(v, Tracer):
             v = concrete(v)
         if isinstance(v, BatchedValue):
-            raise _value_error("a value batched by two nested vmaps", t.trace.size)
+            raise _value_error("a value batched by two nested vmaps", t._trace.size)
         return np.moveaxis(np.asarray(v), t.bdim, 0)
 
     def _agreed(self, what, results):
         if len(results) and _same(results):
             return results[0]
-        raise _value_error(what, self.tracer.trace.size)
+        raise _value_error(what, self.tracer._trace.size)
 
     def _per_example(self, what, fn, args, kwargs):
         """``fn`` with this trace's batched values replaced by each example's values."""
-        trace = self.tracer.trace
+        trace = self.tracer._trace
         cache = {}
 
         def data(v):
@@ -223,7 +223,7 @@ class BatchedValue:
 
         def sub(x, b):
             if isinstance(x, BatchedValue):
-                if x.tracer.trace is not trace:
+                if x.tracer._trace is not trace:
                     raise _value_error(what + " (on values of two different vmaps)", None)
                 return data(x)[b]
             if isinstance(x, (list, tuple)) and any(isinstance(i, BatchedValue) for i in x):
@@ -244,7 +244,7 @@ class BatchedValue:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if kwargs.get("out") is not None:
-            raise _value_error(f"numpy.{ufunc.__name__}(..., out=...)", self.tracer.trace.size)
+            raise _value_error(f"numpy.{ufunc.__name__}(..., out=...)", self.tracer._trace.size)
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         return self._per_example(f"numpy.{ufunc.__name__}", fn, inputs, kwargs)
 
@@ -253,7 +253,7 @@ class BatchedValue:
         return np.array(out, dtype=dtype)
 
     def __bool__(self):
-        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.tracer.trace.size)
+        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.tracer._trace.size)
 
     def __float__(self):
         return float(self.__array__())
@@ -282,7 +282,7 @@ class BatchedValue:
     def __repr__(self):
         return (
             f"<batched value: shape {self.shape}, dtype {self.dtype}, one per example of a "
-            f"vmap over {self.tracer.trace.size} examples>"
+            f"vmap over {self.tracer._trace.size} examples>"
         )
 
 
@@ -325,7 +325,7 @@ class BatchTracer(Tracer):
 
     def __init__(self, val, trace, bdim):
         self.val = val
-        self.trace = trace
+        self._trace = trace
         self.bdim = bdim
 
     @property
@@ -352,13 +352,13 @@ class BatchTracer(Tracer):
         return _dtype(self.val)
 
     def __bool__(self):
-        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self.trace.size)
+        raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self._trace.size)
 
     def _no_conversion(self, what):
-        raise _value_error(f"{what}()", self.trace.size)
+        raise _value_error(f"{what}()", self._trace.size)
 
     def __array__(self, dtype=None, copy=None):
-        raise _value_error("converting it to a numpy array", self.trace.size)
+        raise _value_error("converting it to a numpy array", self._trace.size)
 
     def __repr__(self):
         return f"BatchTracer(batch axis {self.bdim} of {self.val!r})"
@@ -378,7 +378,7 @@ class BatchTrace(Trace):
             raise self.leaked(prim)
         vals, dims = [], []
         for a in args:
-            if isinstance(a, BatchTracer) and a.trace is self:
+            if isinstance(a, BatchTracer) and a._trace is self:
                 vals.append(a.val)
                 dims.append(a.bdim)
             else:
@@ -637,11 +637,11 @@ def _index_kind(i, own):
     if isinstance(i, slice):
         return "slice"
     if isinstance(i, BatchedValue):
-        if i.tracer.trace is own:
+        if i.tracer._trace is own:
             return "batched"
         raise _value_error(
             "indexing with an index batched by an enclosing vmap (the indexed array is not "
-            "batched by it)", i.tracer.trace.size)
+            "batched by it)", i.tracer._trace.size)
     if isinstance(i, (bool, np.bool_)):
         return "bool"
     if isinstance(i, (int, np.integer)):
@@ -959,7 +959,7 @@ def _axis_size(leaves, axes, axis_size):
 
 def _unbatch(o, ax, trace, size):
     fnp = _fnp()
-    if isinstance(o, BatchTracer) and o.trace is trace:
+    if isinstance(o, BatchTracer) and o._trace is trace:
         if ax is None:
             raise ValueError(
                 "vmap: out_axes is None for an output that differs between the examples; "

@@ -348,7 +348,7 @@ class Tracer:
     fgrad.numpy, and numpy's own functions reach fgrad through NEP 13/18.
     """
 
-    __slots__ = ("value", "trace")
+    __slots__ = ("value", "_trace")
     __array_priority__ = 1000
     __hash__ = None
 
@@ -524,7 +524,7 @@ def _make_function(prim):
         top = None
         for a in args:
             if isinstance(a, tracer):
-                t = a.trace
+                t = a._trace
                 if top is None or t.level > top.level:
                     top = t
         if top is None:
@@ -537,7 +537,7 @@ def _make_function(prim):
             return bind_all(args, params)
         if y is _NOT_GIVEN:  # one argument
             if isinstance(x, tracer):
-                return x.trace.process(prim, (x,), params)
+                return x._trace.process(prim, (x,), params)
             return impl(x)
         if isinstance(x, tracer) or isinstance(y, tracer):  # two arguments
             return bind_all((x, y), params)

@@ -91,7 +91,7 @@ def _top_trace(leaves):
     top = None
     for x in leaves:
         if isinstance(x, Tracer):
-            t = x.trace
+            t = x._trace
             if top is None or t.level > top.level:
                 top = t
     return top
@@ -165,7 +165,7 @@ class _Call:
         if self.top is None:
             return
         for x in tree_leaves(tree):
-            if isinstance(x, Tracer) and x.trace.level >= self.top.level:
+            if isinstance(x, Tracer) and x._trace.level >= self.top.level:
                 raise TypeError(
                     f"{what} of {self.owner.kind} function {_name(self.owner.fun)} returned a "
                     "value that depends on a traced value it closes over (a variable "
@@ -691,7 +691,7 @@ class custom_jvp(_Custom):
         call = _Call(self, nargs, static, in_tree, leaves)
         primals, tangents = [], []
         for x, meta in zip(leaves, call.in_meta):
-            if isinstance(x, ForwardTracer) and x.trace is top:
+            if isinstance(x, ForwardTracer) and x._trace is top:
                 primals.append(x.value)
                 tangents.append(x.tangent)
             else:

@@ -146,7 +146,7 @@ class _GraphTracer(Tracer):
 
     def __init__(self, value, trace, node):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.node = node
 
 
@@ -170,7 +170,7 @@ class _GraphTrace(Trace):
             raise self.leaked(prim)
         vals, refs = [], []
         for a in args:
-            if isinstance(a, _GraphTracer) and a.trace is self:
+            if isinstance(a, _GraphTracer) and a._trace is self:
                 vals.append(a.value)
                 refs.append(a.node)
             else:
@@ -238,7 +238,7 @@ def make_graph(fun):
         out_leaves, out_tree = tree_flatten(out)
         outputs, values = [], []
         for o in out_leaves:
-            if isinstance(o, _GraphTracer) and o.trace is trace:
+            if isinstance(o, _GraphTracer) and o._trace is trace:
                 outputs.append(o.node)
                 values.append(o.value)
             else:

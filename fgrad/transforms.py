@@ -44,7 +44,7 @@ class _StagedTracer(Tracer):
 
     def __init__(self, value, trace, slot):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.slot = slot
 
 
@@ -75,7 +75,7 @@ class _StagingTrace(Trace):
         consts = list(args)
         refs = []
         for i, a in enumerate(args):
-            if isinstance(a, _StagedTracer) and a.trace is self:
+            if isinstance(a, _StagedTracer) and a._trace is self:
                 vals[i] = a.value
                 consts[i] = None
                 refs.append((i, a.slot))
@@ -145,7 +145,7 @@ def linearize(fun, *primals):
     t_leaves, t_tree = tree_flatten(t_out)
     refs = []
     for t in t_leaves:
-        if isinstance(t, _StagedTracer) and t.trace is trace:
+        if isinstance(t, _StagedTracer) and t._trace is trace:
             refs.append(t.slot)
         else:  # does not depend on the tangents: a constant (zeros)
             refs.append(("const", t))

@@ -371,3 +371,9 @@ def test_user_primitive_whose_impl_returns_python_scalars():
     assert fgrad.grad(cube)(2.0) == 12.0
     assert fgrad.jvp(cube, (2.0,), (1.0,))[1] == 12.0
     assert fgrad.grad(fgrad.grad(cube))(2.0) == 12.0
+
+
+def test_tracer_trace_method_is_numpys_trace():
+    A = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(fgrad.grad(lambda a: a.trace())(A), np.eye(3))
+    np.testing.assert_array_equal(fgrad.grad(lambda a: a.trace(offset=1))(A), np.eye(3, k=1))

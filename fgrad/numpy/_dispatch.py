@@ -187,7 +187,7 @@ def _install_methods(fnp):
 
     # shapes, indexing and products
     for name, fn in [
-        ("diagonal", fnp.diagonal), ("repeat", fnp.repeat),
+        ("diagonal", fnp.diagonal), ("trace", fnp.trace), ("repeat", fnp.repeat),
         ("take", fnp.take), ("argpartition", fnp.argpartition),
         ("searchsorted", fnp.searchsorted),
     ]:
