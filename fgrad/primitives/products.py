@@ -39,11 +39,21 @@ __all__ = [
 ]
 
 
+_ndarray = np.ndarray
+
+
 def _any_tracer(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
+    for x in xs:
+        if isinstance(x, Tracer):
+            return True
+    return False
 
 
 def _ndim(x):
+    # ``.ndim`` of an array or tracer directly: np.ndim is a Python-level
+    # function, and rules ask for it on every call
+    if isinstance(x, (_ndarray, Tracer)):
+        return x.ndim
     return np.ndim(concrete(x))
 
 
@@ -55,22 +65,28 @@ def _shape(x):
 
 
 def _matmul_vjp_a(g, ans, a, b):
-    if np.ndim(b) == 1:
-        if np.ndim(a) == 1:
+    nb = _ndim(b)
+    if nb == 1:
+        if _ndim(a) == 1:
             return multiply(g, b)
         return multiply(expand_dims(g, -1), b)
-    if np.ndim(a) == 1:
+    if _ndim(a) == 1:
         return getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0))
+    if type(g) is _ndarray and type(b) is _ndarray:  # plain values: numpy directly
+        return np.matmul(g, b.swapaxes(-1, -2))
     return matmul(g, swapaxes(b, -1, -2))
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    if np.ndim(a) == 1:
-        if np.ndim(b) == 1:
+    na = _ndim(a)
+    if na == 1:
+        if _ndim(b) == 1:
             return multiply(g, a)
         return multiply(expand_dims(a, -1), expand_dims(g, -2))
-    if np.ndim(b) == 1:
+    if _ndim(b) == 1:
         return getitem(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), (Ellipsis, 0))
+    if type(g) is _ndarray and type(a) is _ndarray:  # plain values: numpy directly
+        return np.matmul(a.swapaxes(-1, -2), g)
     return matmul(swapaxes(a, -1, -2), g)
 
 

@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 
+_ndarray = np.ndarray
+
+
 def _has_tracer(seq):
     return any(isinstance(x, Tracer) for x in seq)
 
@@ -73,6 +76,8 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         raise NotImplementedError("fgrad.numpy.reshape supports order='C' only")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    if type(a) is _ndarray and copy is None:  # plain array: numpy's own method
+        return a.reshape(shape)
     return _reshape(a, shape=tuple(shape))
 
 
@@ -109,6 +114,8 @@ def transpose(a, axes=None):
         >>> fnp.transpose(fnp.ones((2, 3))).shape
         (3, 2)
     """
+    if type(a) is _ndarray:  # plain array: numpy's own method
+        return a.transpose(axes)
     ndim = np.ndim(concrete(a))
     if axes is None:
         axes = tuple(range(ndim))[::-1]
@@ -161,6 +168,8 @@ def swapaxes(a, axis1, axis2):
         >>> fnp.swapaxes(fnp.ones((2, 3)), 0, 1).shape
         (3, 2)
     """
+    if type(a) is _ndarray:  # plain array: numpy's own method
+        return a.swapaxes(axis1, axis2)
     ndim = np.ndim(concrete(a))
     order = list(range(ndim))
     i, j = axis1 % ndim, axis2 % ndim
