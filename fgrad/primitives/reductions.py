@@ -37,11 +37,16 @@ from .elementwise import (
     equal,
     examples_of,
     exp,
+    fmax,
+    fmin,
     isfinite,
     logical_and,
+    maximum,
+    minimum,
     multiply,
     subtract,
 )
+from .shape import broadcast_to, moveaxis, reshape
 
 __all__ = [
     "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
@@ -75,14 +80,63 @@ def _norm_axis(axis, ndim):
     return int(axis) % ndim if ndim else int(axis)
 
 
-def expand_reduced(g, shape, axis, keepdims):
-    """Broadcast the cotangent of a reduction back to the input's ``shape``."""
-    from .shape import broadcast_to, reshape
+_ndarray = np.ndarray
+_KEPT = {}  # (shape, axis) -> the reduced shape with its axes kept as length 1
+_SMALL = 4096  # plain results up to this size are filled, larger ones are views
 
+
+def _kept_shape(shape, axis):
+    try:
+        return _KEPT[shape, axis]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable axis (a list): not cached
+        return _kept(shape, axis)
+    if len(_KEPT) > 1024:
+        _KEPT.clear()
+    kept = _KEPT[shape, axis] = _kept(shape, axis)
+    return kept
+
+
+def _kept(shape, axis):
+    axes = _axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand_plain(g, shape, axis, keepdims):
+    # expand_reduced on a plain value, with numpy directly
+    if not keepdims or type(g) is not _ndarray:
+        g = np.asarray(g).reshape(_kept_shape(shape, axis))
+    if g.shape == shape:
+        return g
+    if _size(shape) <= _SMALL:
+        out = np.empty(shape, g.dtype)  # filling a small array beats broadcast_to,
+        out[...] = g  # a Python-level numpy function
+        return out
+    return np.broadcast_to(g, shape)
+
+
+def _size(shape):
+    n = 1
+    for k in shape:
+        n *= k
+    return n
+
+
+def expand_reduced(g, shape, axis, keepdims):
+    """Broadcast the cotangent of a reduction back to the input's ``shape``.
+
+    Example:
+        >>> import fgrad.numpy as fnp
+        >>> from fgrad.primitives.reductions import expand_reduced
+        >>> expand_reduced(fnp.array([1.0, 2.0]), (2, 3), 1, False)
+        array([[1., 1., 1.],
+               [2., 2., 2.]])
+    """
+    if not isinstance(g, Tracer):
+        return _expand_plain(g, shape, axis, keepdims)
     if not keepdims:
-        axes = _axes(axis, len(shape))
-        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
-        g = reshape(g, kept)
+        g = reshape(g, _kept_shape(shape, axis))
     return broadcast_to(g, shape)
 
 
@@ -105,8 +159,6 @@ def _reduce_rule(get_prim):
     (``axis=None`` becomes every other axis, so ``where=`` masks still broadcast)."""
 
     def rule(args, dims, axis=None, keepdims=False, **params):
-        from .shape import moveaxis
-
         (x,), (d,) = args, dims
         x = moveaxis(x, d, 0)
         nd = np.ndim(concrete(x)) - 1
@@ -177,7 +229,10 @@ def _mean_count(shape, axis, where):
     """Number of elements averaged into each output (broadcast against the input)."""
     axes = _axes(axis, len(shape))
     if where is None:
-        return float(np.prod([shape[i] for i in axes]))
+        n = 1
+        for i in axes:
+            n *= shape[i]
+        return float(n)
     mask = np.broadcast_to(where, shape)
     return np.sum(mask, axis=axes, keepdims=True).astype(float)
 
@@ -187,6 +242,10 @@ def _mean_jvp(t, ans, x, axis=None, keepdims=False, where=None):
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
+    if where is None and not isinstance(g, Tracer):  # plain: divide, then expand
+        shape = x.shape
+        return _expand_plain(np.divide(g, _mean_count(shape, axis, None)), shape, axis,
+                             keepdims)
     g = expand_reduced(g, x.shape, axis, keepdims)
     return _masked(divide(g, _mean_count(x.shape, axis, where)), where)
 
@@ -360,6 +419,14 @@ def _chooser(name, impl, test):
         return _sum(multiply(t, w), axis=axis, keepdims=keepdims)
 
     def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
+        if where is None and initial is None and not _traced(g, ans, x):
+            # plain values: the same weights with numpy, broadcasting instead of
+            # materialising the expanded answer and cotangent
+            kept = _kept_shape(x.shape, axis)
+            ans = np.asarray(ans).reshape(kept)
+            hit = np.equal(x, ans).astype(ans.dtype)
+            count = np.add.reduce(hit, axis=axis, keepdims=True)
+            return np.multiply(np.asarray(g).reshape(kept), np.divide(hit, count))
         w = _chooser_weights(ans, x, axis, keepdims, where, initial)
         return multiply(expand_reduced(g, x.shape, axis, keepdims), w)
 
@@ -829,6 +896,12 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 _NO_VALUE = np._NoValue
 
 
+_add_reduce = np.add.reduce
+_multiply_reduce = np.multiply.reduce
+_maximum_reduce = np.maximum.reduce
+_minimum_reduce = np.minimum.reduce
+
+
 def _cast(x, dtype):
     return x if dtype is None else astype(x, dtype)
 
@@ -869,6 +942,8 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALU
         >>> fgrad.grad(lambda x: fnp.sum(x * x))(fnp.arange(3.0))
         array([0., 2., 4.])
     """
+    if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
+        return _add_reduce(a, axis, dtype, out)  # what numpy.sum does for an ndarray
     if not _traced(a, initial):
         return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
     _check_out(out, "sum")
@@ -883,6 +958,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
         >>> fgrad.grad(fnp.mean)(fnp.ones(4))
         array([0.25, 0.25, 0.25, 0.25])
     """
+    if type(a) is _ndarray and keepdims is where is _NO_VALUE:
+        return a.mean(axis, dtype, out)  # what numpy.mean does for an ndarray
     if not _traced(a):
         return np.mean(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, _NO_VALUE, where))
     _check_out(out, "mean")
@@ -901,6 +978,8 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VAL
         >>> fgrad.grad(fnp.prod)(fnp.array([2.0, 3.0, 0.0]))
         array([0., 0., 6.])
     """
+    if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
+        return _multiply_reduce(a, axis, dtype, out)  # what numpy.prod does for an ndarray
     if not _traced(a, initial):
         return np.prod(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
     _check_out(out, "prod")
@@ -922,8 +1001,8 @@ def amax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_N
         >>> fgrad.grad(fnp.max)(fnp.array([1.0, 3.0, 3.0]))
         array([0. , 0.5, 0.5])
     """
-    from .elementwise import maximum
-
+    if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
+        return _maximum_reduce(a, axis, None, out)  # what numpy.max does for an ndarray
     return _extremum(_amax, np.max, "max", maximum, a, axis, out, keepdims, initial, where)
 
 
@@ -935,8 +1014,8 @@ def amin(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_N
         >>> fgrad.grad(fnp.min)(fnp.array([1.0, 3.0]))
         array([1., 0.])
     """
-    from .elementwise import minimum
-
+    if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
+        return _minimum_reduce(a, axis, None, out)  # what numpy.min does for an ndarray
     return _extremum(_amin, np.min, "min", minimum, a, axis, out, keepdims, initial, where)
 
 
@@ -951,8 +1030,6 @@ def nanmax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=
         >>> fgrad.grad(fnp.nanmax)(fnp.array([1.0, fnp.nan, 3.0]))
         array([0., 0., 1.])
     """
-    from .elementwise import fmax
-
     return _extremum(_nanmax, np.nanmax, "nanmax", fmax, a, axis, out, keepdims, initial, where)
 
 
@@ -964,8 +1041,6 @@ def nanmin(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=
         >>> fgrad.grad(fnp.nanmin)(fnp.array([1.0, fnp.nan, 3.0]))
         array([1., 0., 0.])
     """
-    from .elementwise import fmin
-
     return _extremum(_nanmin, np.nanmin, "nanmin", fmin, a, axis, out, keepdims, initial, where)
 
 
