@@ -82,7 +82,7 @@ def _norm_axis(axis, ndim):
 
 _ndarray = np.ndarray
 _KEPT = {}  # (shape, axis) -> the reduced shape with its axes kept as length 1
-_SMALL = 4096  # plain results up to this size are filled, larger ones are views
+_FILL_MAX = 4096  # plain results up to this size are filled, larger ones are views
 
 
 def _kept_shape(shape, axis):
@@ -109,7 +109,7 @@ def _expand_plain(g, shape, axis, keepdims):
         g = np.asarray(g).reshape(_kept_shape(shape, axis))
     if g.shape == shape:
         return g
-    if _size(shape) <= _SMALL:
+    if _size(shape) <= _FILL_MAX:
         out = np.empty(shape, g.dtype)  # filling a small array beats broadcast_to,
         out[...] = g  # a Python-level numpy function
         return out
@@ -140,8 +140,12 @@ def expand_reduced(g, shape, axis, keepdims):
     return broadcast_to(g, shape)
 
 
-def _reduce_impl(np_fn):
+def _reduce_impl(np_fn, ufunc=None):
+    reduce = None if ufunc is None else ufunc.reduce
+
     def impl(x, axis=None, keepdims=False, where=None, initial=None):
+        if reduce is not None and type(x) is _ndarray and where is None and initial is None:
+            return reduce(x, axis, None, None, keepdims)  # what np_fn does for an ndarray
         kw = {}
         if where is not None:
             kw["where"] = where
@@ -218,7 +222,7 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 
 _sum = defprim(
-    "sum", _reduce_impl(np.sum), jvp=[_sum_jvp], vjp=[_sum_vjp], batch=_reduce_rule(lambda: _sum),
+    "sum", _reduce_impl(np.sum, np.add), jvp=[_sum_jvp], vjp=[_sum_vjp], batch=_reduce_rule(lambda: _sum),
     test={"make": _reduce_case(), "also": [_where_case], "complex": True},
 )
 
@@ -442,9 +446,9 @@ def _with_nans(rng, shape):
     return (x,), {"axis": 0}
 
 
-_amax = _chooser("amax", _reduce_impl(np.max),
+_amax = _chooser("amax", _reduce_impl(np.max, np.maximum),
                  {"make": _reduce_case(), "also": [_initial_case]})
-_amin = _chooser("amin", _reduce_impl(np.min),
+_amin = _chooser("amin", _reduce_impl(np.min, np.minimum),
                  {"make": _reduce_case(), "also": [_initial_case]})
 _nanmax = _chooser("nanmax", _reduce_impl(np.nanmax), {"make": _reduce_case(), "also": [_with_nans]})
 _nanmin = _chooser("nanmin", _reduce_impl(np.nanmin), {"make": _reduce_case(), "also": [_with_nans]})
@@ -902,6 +906,12 @@ _maximum_reduce = np.maximum.reduce
 _minimum_reduce = np.minimum.reduce
 
 
+def _ndim(x):
+    if isinstance(x, (_ndarray, Tracer)):
+        return x.ndim
+    return np.ndim(concrete(x))
+
+
 def _cast(x, dtype):
     return x if dtype is None else astype(x, dtype)
 
@@ -927,7 +937,7 @@ def _traced_params(name, initial=None, where=None):
 def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
     initial, where = _traced_params(name, initial, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
-    axis = _norm_axis(axis, np.ndim(concrete(a)))
+    axis = _norm_axis(axis, _ndim(a))
     if isinstance(initial, Tracer):  # a traced initial value joins afterwards
         return combine(prim(a, axis=axis, keepdims=keepdims, where=where), initial)
     return prim(a, axis=axis, keepdims=keepdims, where=where, initial=initial)
@@ -966,7 +976,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
     _, where = _traced_params("mean", None, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     a = _cast(a, dtype)
-    return _mean(a, axis=_norm_axis(axis, np.ndim(concrete(a))), keepdims=keepdims, where=where)
+    return _mean(a, axis=_norm_axis(axis, _ndim(a)), keepdims=keepdims, where=where)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE,
