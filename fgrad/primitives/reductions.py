@@ -76,8 +76,17 @@ def _norm_axis(axis, ndim):
     if axis is None:
         return None
     if isinstance(axis, (tuple, list)):
-        return tuple(int(a) % ndim if ndim else int(a) for a in axis)
-    return int(axis) % ndim if ndim else int(axis)
+        return tuple(_one_axis(a, ndim) for a in axis)
+    return _one_axis(axis, ndim)
+
+
+def _one_axis(axis, ndim):
+    axis = int(axis)
+    if not ndim:
+        return axis
+    if not -ndim <= axis < ndim:  # numpy's error, not a silent wrap-around
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
 
 
 _ndarray = np.ndarray
@@ -256,6 +265,19 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
 
 def _mean_impl(x, axis=None, keepdims=False, where=None):
     if where is None:
+        if type(x) is _ndarray and x.dtype.kind in "fc" and x.dtype.char != "e":
+            # numpy.mean's own steps (numpy/_core/_methods.py) without its
+            # Python-level set-up: the same sum, count and division
+            shape = x.shape
+            n = 1
+            for i in _axes(axis, len(shape)):
+                n *= shape[i]
+            if n:
+                n = np.intp(n)
+                ret = _add_reduce(x, axis, None, None, keepdims)
+                if type(ret) is _ndarray:
+                    return np.true_divide(ret, n, out=ret, casting="unsafe", subok=False)
+                return ret.dtype.type(ret / n)
         return np.mean(x, axis=axis, keepdims=keepdims)
     return np.mean(x, axis=axis, keepdims=keepdims, where=where)
 
@@ -935,9 +957,13 @@ def _traced_params(name, initial=None, where=None):
 
 
 def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
-    initial, where = _traced_params(name, initial, where)
+    if initial is where is _NO_VALUE:
+        initial = where = None
+    else:
+        initial, where = _traced_params(name, initial, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
-    axis = _norm_axis(axis, _ndim(a))
+    if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
+        axis = _norm_axis(axis, _ndim(a))
     if isinstance(initial, Tracer):  # a traced initial value joins afterwards
         return combine(prim(a, axis=axis, keepdims=keepdims, where=where), initial)
     return prim(a, axis=axis, keepdims=keepdims, where=where, initial=initial)
