@@ -40,6 +40,7 @@ __all__ = [
 
 
 _ndarray = np.ndarray
+_np_matmul = np.matmul
 
 
 def _any_tracer(*xs):
@@ -65,28 +66,28 @@ def _shape(x):
 
 
 def _matmul_vjp_a(g, ans, a, b):
-    nb = _ndim(b)
-    if nb == 1:
+    if type(g) is _ndarray and type(b) is _ndarray and b.ndim > 1 and g.ndim >= b.ndim:
+        # plain values, a matrix (stack) times a matrix (stack): numpy directly
+        return _np_matmul(g, b.swapaxes(-1, -2))
+    if _ndim(b) == 1:
         if _ndim(a) == 1:
             return multiply(g, b)
         return multiply(expand_dims(g, -1), b)
     if _ndim(a) == 1:
         return getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0))
-    if type(g) is _ndarray and type(b) is _ndarray:  # plain values: numpy directly
-        return np.matmul(g, b.swapaxes(-1, -2))
     return matmul(g, swapaxes(b, -1, -2))
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    na = _ndim(a)
-    if na == 1:
+    if type(g) is _ndarray and type(a) is _ndarray and a.ndim > 1 and g.ndim >= a.ndim:
+        # plain values, a matrix (stack) times a matrix (stack): numpy directly
+        return _np_matmul(a.swapaxes(-1, -2), g)
+    if _ndim(a) == 1:
         if _ndim(b) == 1:
             return multiply(g, a)
         return multiply(expand_dims(a, -1), expand_dims(g, -2))
     if _ndim(b) == 1:
         return getitem(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), (Ellipsis, 0))
-    if type(g) is _ndarray and type(a) is _ndarray:  # plain values: numpy directly
-        return np.matmul(a.swapaxes(-1, -2), g)
     return matmul(swapaxes(a, -1, -2), g)
 
 
