@@ -1002,7 +1002,9 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
     _, where = _traced_params("mean", None, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     a = _cast(a, dtype)
-    return _mean(a, axis=_norm_axis(axis, _ndim(a)), keepdims=keepdims, where=where)
+    if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
+        axis = _norm_axis(axis, _ndim(a))
+    return _mean(a, axis=axis, keepdims=keepdims, where=where)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE,
