@@ -145,8 +145,18 @@ def expand_reduced(g, shape, axis, keepdims):
     if not isinstance(g, Tracer):
         return _expand_plain(g, shape, axis, keepdims)
     if not keepdims:
-        g = reshape(g, _kept_shape(shape, axis))
+        kept = _kept_shape(shape, axis)
+        if _strip_ones(kept) != g.shape:  # reduced axes not all leading: reshape first
+            g = reshape(g, kept)
     return broadcast_to(g, shape)
+
+
+def _strip_ones(shape):
+    """``shape`` without its leading ones: broadcasting adds them back."""
+    i = 0
+    while i < len(shape) and shape[i] == 1:
+        i += 1
+    return shape[i:]
 
 
 def _reduce_impl(np_fn, ufunc=None):
@@ -426,15 +436,14 @@ _prod = defprim(
 def _chooser_weights(ans, x, axis, keepdims, where=None, initial=None):
     # the subgradient of max/min: split evenly among the elements that tie (an
     # `initial` value that ties takes its share too)
-    full = expand_reduced(ans, x.shape, axis, keepdims)
+    full = ans if keepdims else reshape(ans, _kept_shape(x.shape, axis))  # broadcasts
     hit = equal(x, full)
     if where is not None:
         hit = logical_and(hit, where)
     hit = astype(hit, ans.dtype)
     count = _sum(hit, axis=axis, keepdims=True)
     if initial is not None:
-        count = add(count, astype(equal(expand_reduced(ans, x.shape, axis, keepdims), initial),
-                                  ans.dtype))
+        count = add(count, astype(equal(full, initial), ans.dtype))
         count = _where(equal(count, 0), 1.0, count)
     return divide(hit, count)
 
@@ -453,8 +462,8 @@ def _chooser(name, impl, test):
             hit = np.equal(x, ans).astype(ans.dtype)
             count = np.add.reduce(hit, axis=axis, keepdims=True)
             return np.multiply(np.asarray(g).reshape(kept), np.divide(hit, count))
-        w = _chooser_weights(ans, x, axis, keepdims, where, initial)
-        return multiply(expand_reduced(g, x.shape, axis, keepdims), w)
+        w = _chooser_weights(ans, x, axis, keepdims, where, initial)  # of x's shape
+        return multiply(g if keepdims else reshape(g, _kept_shape(x.shape, axis)), w)
 
     prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test)
     prim.primitive.batch = _reduce_rule(lambda: prim)

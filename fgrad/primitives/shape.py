@@ -53,8 +53,37 @@ def _axis(axis, ndim):
 
 # --- reshape / transpose / broadcast ------------------------------------------
 
+def _reshape_impl(x, shape):
+    # ndarray.reshape is what np.reshape calls, without its Python-level wrapper
+    return x.reshape(shape) if type(x) is _ndarray else np.reshape(x, shape)
+
+
+def _transpose_impl(x, axes):
+    return x.transpose(axes) if type(x) is _ndarray else np.transpose(x, axes)
+
+
+_FILL_MAX = 4096  # broadcast results up to this size are filled, larger ones are views
+
+
+def _broadcast_to_impl(x, shape):
+    # numpy's broadcast_to is a Python-level function costing several small ufunc
+    # calls; for a small result, filling a new array is far cheaper (same values)
+    if type(x) is _ndarray and x.ndim <= len(shape):
+        n = 1
+        for k in shape:
+            n *= k
+        if n <= _FILL_MAX:
+            try:
+                out = np.empty(shape, x.dtype)
+                out[...] = x
+                return out
+            except ValueError:  # not broadcastable: numpy's own error below
+                pass
+    return np.broadcast_to(x, shape)
+
+
 _reshape = defprim(
-    "reshape", lambda x, shape: np.reshape(x, shape),
+    "reshape", _reshape_impl,
     jvp=[lambda t, ans, x, shape: _reshape(t, shape=shape)],
     vjp=[lambda g, ans, x, shape: _reshape(g, shape=np.shape(x))],
     batch="reshape",
@@ -97,7 +126,7 @@ def _inverse_permutation(axes):
 
 
 _transpose = defprim(
-    "transpose", lambda x, axes: np.transpose(x, axes),
+    "transpose", _transpose_impl,
     jvp=[lambda t, ans, x, axes: _transpose(t, axes=axes)],
     vjp=[lambda g, ans, x, axes: _transpose(g, axes=_inverse_permutation(axes))],
     batch="transpose",
@@ -178,7 +207,7 @@ def swapaxes(a, axis1, axis2):
 
 
 _broadcast_to = defprim(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    "broadcast_to", _broadcast_to_impl,
     jvp=[lambda t, ans, x, shape: _broadcast_to(t, shape=shape)],
     vjp=[lambda g, ans, x, shape: g],  # summed back to x's shape centrally
     batch="broadcast_to",
@@ -196,6 +225,8 @@ def broadcast_to(array, shape):
     """
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    if not isinstance(array, Tracer):  # plain: numpy's read-only view
+        return np.broadcast_to(array, shape)
     return _broadcast_to(array, shape=tuple(shape))
 
 
