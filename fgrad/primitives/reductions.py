@@ -27,6 +27,7 @@ import builtins
 
 import numpy as np
 
+from ..autodiff import ForwardTracer, ReverseTracer
 from ..core import Tracer, concrete, defprim
 from .elementwise import (
     _where,
@@ -90,6 +91,7 @@ def _one_axis(axis, ndim):
 
 
 _ndarray = np.ndarray
+_AD_TRACERS = (ForwardTracer, ReverseTracer)  # tracers whose values are the real ones
 _KEPT = {}  # (shape, axis) -> the reduced shape with its axes kept as length 1
 _FILL_MAX = 4096  # plain results up to this size are filled, larger ones are views
 
@@ -448,22 +450,52 @@ def _chooser_weights(ans, x, axis, keepdims, where=None, initial=None):
     return divide(hit, count)
 
 
+def _known(x):
+    """``x``'s numpy value when only forward/reverse autodiff tracers wrap it (their
+    values are the real ones), else ``None`` (vmap, graph tracing: use the rows)."""
+    while isinstance(x, Tracer):
+        if type(x) not in _AD_TRACERS:
+            return None
+        x = x.value
+    return x
+
+
+def _chooser_weights_known(ans, x, axis, keepdims, where, initial):
+    # _chooser_weights on numpy values: the weights are piecewise constant (their
+    # derivative is zero at every order), so the values are all that is needed
+    kept = _kept_shape(x.shape, axis)
+    ans = np.asarray(ans)
+    full = ans if keepdims else ans.reshape(kept)
+    hit = np.equal(x, full)
+    if where is not None:
+        hit = np.logical_and(hit, where)
+    hit = hit.astype(ans.dtype)
+    count = _add_reduce(hit, axis, None, None, True)
+    if initial is not None:
+        count = np.add(count, np.equal(full, initial).astype(ans.dtype))
+        count = np.where(np.equal(count, 0), 1.0, count)
+    return np.divide(hit, count)
+
+
+def _weights(ans, x, axis, keepdims, where, initial):
+    xv = _known(x)
+    av = None if xv is None else _known(ans)
+    if av is None:
+        return _chooser_weights(ans, x, axis, keepdims, where, initial)
+    return _chooser_weights_known(av, xv, axis, keepdims, where, initial)
+
+
 def _chooser(name, impl, test):
     def jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
-        w = _chooser_weights(ans, x, axis, keepdims, where, initial)
+        w = _weights(ans, x, axis, keepdims, where, initial)
         return _sum(multiply(t, w), axis=axis, keepdims=keepdims)
 
     def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
-        if where is None and initial is None and not _traced(g, ans, x):
-            # plain values: the same weights with numpy, broadcasting instead of
-            # materialising the expanded answer and cotangent
+        w = _weights(ans, x, axis, keepdims, where, initial)  # of x's shape
+        if not keepdims:  # g broadcasts against the weights
             kept = _kept_shape(x.shape, axis)
-            ans = np.asarray(ans).reshape(kept)
-            hit = np.equal(x, ans).astype(ans.dtype)
-            count = np.add.reduce(hit, axis=axis, keepdims=True)
-            return np.multiply(np.asarray(g).reshape(kept), np.divide(hit, count))
-        w = _chooser_weights(ans, x, axis, keepdims, where, initial)  # of x's shape
-        return multiply(g if keepdims else reshape(g, _kept_shape(x.shape, axis)), w)
+            g = reshape(g, kept) if isinstance(g, Tracer) else np.asarray(g).reshape(kept)
+        return multiply(g, w)
 
     prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test)
     prim.primitive.batch = _reduce_rule(lambda: prim)

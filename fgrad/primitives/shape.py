@@ -68,7 +68,7 @@ _FILL_MAX = 4096  # broadcast results up to this size are filled, larger ones ar
 def _broadcast_to_impl(x, shape):
     # numpy's broadcast_to is a Python-level function costing several small ufunc
     # calls; for a small result, filling a new array is far cheaper (same values)
-    if type(x) is _ndarray and x.ndim <= len(shape):
+    if (type(x) is _ndarray or isinstance(x, np.generic)) and x.ndim <= len(shape):
         n = 1
         for k in shape:
             n *= k
