@@ -108,3 +108,14 @@ def test_out_of_range_axis_is_numpy_error(axis):
         fgrad.grad(lambda v: fnp.sum(fnp.sum(v, axis=axis)))(np.ones((2, 3)))
     with pytest.raises(np.exceptions.AxisError):
         fgrad.grad(lambda v: fnp.sum(fnp.max(v, axis=axis)))(np.ones((2, 3)))
+
+
+def test_max_weights_under_vmap_and_hvp():
+    # vmap's tracers hold batched values, so the weights must come from the rows there
+    xs = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]])
+    gs = fgrad.vmap(fgrad.grad(lambda v: fnp.max(v) * 2.0))(xs)
+    np.testing.assert_allclose(gs, [[0.0, 1.0, 1.0], [2.0, 0.0, 0.0]])
+    # forward over reverse: the weights are constants, so the Hessian of max is zero
+    _, hv = fgrad.jvp(fgrad.grad(lambda v: fnp.max(v, axis=0, keepdims=True).sum() + fnp.sum(v**3)),
+                      (xs,), (np.ones_like(xs),))
+    np.testing.assert_allclose(hv, 6.0 * xs)
