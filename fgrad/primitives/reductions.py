@@ -997,6 +997,13 @@ def _traced_params(name, initial=None, where=None):
             None if where is _NO_VALUE or where is True else np.asarray(where))
 
 
+def _reduce_traced(prim, a, axis, keepdims):
+    # the common traced call (no initial, where, dtype or out) in a few steps
+    if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
+        axis = _norm_axis(axis, a.ndim)
+    return prim(a, axis=axis, keepdims=keepdims is not _NO_VALUE and bool(keepdims))
+
+
 def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
     if initial is where is _NO_VALUE:
         initial = where = None
@@ -1021,6 +1028,8 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALU
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _add_reduce(a, axis, dtype, out)  # what numpy.sum does for an ndarray
+    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and dtype is out is None:
+        return _reduce_traced(_sum, a, axis, keepdims)
     if not _traced(a, initial):
         return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
     _check_out(out, "sum")
@@ -1045,6 +1054,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
     a = _cast(a, dtype)
     if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
         axis = _norm_axis(axis, _ndim(a))
+    if where is None:  # fewer params: cheaper to record and to pass to the rules
+        return _mean(a, axis=axis, keepdims=keepdims)
     return _mean(a, axis=axis, keepdims=keepdims, where=where)
 
 
@@ -1082,6 +1093,8 @@ def amax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_N
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _maximum_reduce(a, axis, None, out)  # what numpy.max does for an ndarray
+    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and out is None:
+        return _reduce_traced(_amax, a, axis, keepdims)
     return _extremum(_amax, np.max, "max", maximum, a, axis, out, keepdims, initial, where)
 
 
