@@ -69,11 +69,14 @@ def _matmul_vjp_a(g, ans, a, b):
     if type(g) is _ndarray and type(b) is _ndarray and b.ndim > 1 and g.ndim >= b.ndim:
         # plain values, a matrix (stack) times a matrix (stack): numpy directly
         return _np_matmul(g, b.swapaxes(-1, -2))
-    if _ndim(b) == 1:
+    nb = _ndim(b)
+    if nb == 1:
         if _ndim(a) == 1:
             return multiply(g, b)
         return multiply(expand_dims(g, -1), b)
     if _ndim(a) == 1:
+        if nb == 2:  # b @ g is the transpose of the map t -> t @ b
+            return matmul(b, g)
         return getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0))
     return matmul(g, swapaxes(b, -1, -2))
 
@@ -82,11 +85,14 @@ def _matmul_vjp_b(g, ans, a, b):
     if type(g) is _ndarray and type(a) is _ndarray and a.ndim > 1 and g.ndim >= a.ndim:
         # plain values, a matrix (stack) times a matrix (stack): numpy directly
         return _np_matmul(a.swapaxes(-1, -2), g)
-    if _ndim(a) == 1:
+    na = _ndim(a)
+    if na == 1:
         if _ndim(b) == 1:
             return multiply(g, a)
         return multiply(expand_dims(a, -1), expand_dims(g, -2))
     if _ndim(b) == 1:
+        if na == 2:  # g @ a is the transpose of the map t -> a @ t
+            return matmul(g, a)
         return getitem(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), (Ellipsis, 0))
     return matmul(swapaxes(a, -1, -2), g)
 

@@ -492,9 +492,12 @@ def _chooser(name, impl, test):
 
     def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
         w = _weights(ans, x, axis, keepdims, where, initial)  # of x's shape
-        if not keepdims:  # g broadcasts against the weights
+        if not keepdims:  # g broadcasts against the weights once its axes are back
             kept = _kept_shape(x.shape, axis)
-            g = reshape(g, kept) if isinstance(g, Tracer) else np.asarray(g).reshape(kept)
+            if not isinstance(g, Tracer):
+                g = np.asarray(g).reshape(kept)
+            elif _strip_ones(kept) != g.shape:  # not only leading axes reduced
+                g = reshape(g, kept)
         return multiply(g, w)
 
     prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test)
