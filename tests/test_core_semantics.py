@@ -377,3 +377,14 @@ def test_tracer_trace_method_is_numpys_trace():
     A = np.arange(9.0).reshape(3, 3)
     np.testing.assert_array_equal(fgrad.grad(lambda a: a.trace())(A), np.eye(3))
     np.testing.assert_array_equal(fgrad.grad(lambda a: a.trace(offset=1))(A), np.eye(3, k=1))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 0.5, -1.5])
+def test_power_with_constant_exponents_to_third_order(k):
+    x = np.array([0.7, 1.3])
+    d = fgrad.grad(lambda x: fnp.sum(x**k))(x)
+    np.testing.assert_allclose(d, k * x ** (k - 1) if k else 0 * x, rtol=1e-14)
+    d3 = fgrad.jacfwd(fgrad.jacrev(fgrad.grad(lambda x: fnp.sum(x**k))))(x)
+    want = k * (k - 1) * (k - 2) * x ** (k - 3) if k not in (0, 1, 2) else 0 * x
+    np.testing.assert_allclose(np.einsum("iii->i", d3), want, rtol=1e-12)
+    assert fgrad.grad(lambda x: x**k)(np.float32(1.5)).dtype == np.float32

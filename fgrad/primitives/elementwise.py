@@ -148,6 +148,16 @@ positive = defprim(
 
 def _power_d_base(ans, x, y):
     # y * x**(y-1), with the y == 0 case pinned to 0 (x**-1 is inf at x == 0)
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        # a constant Python exponent (x**2, x**0.5): the common case, and the
+        # one forward-over-reverse runs many times, so no where/equal ops
+        if y == 0:
+            return 0.0
+        if y == 1:
+            return 1.0
+        if y == 2:
+            return multiply(2.0, x)
+        return multiply(float(y), power(x, y - 1))
     return _where(equal(y, 0), 0.0, multiply(y, power(x, subtract(y, 1))))
 
 
