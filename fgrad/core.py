@@ -442,6 +442,21 @@ def is_tracer(x):
     return isinstance(x, Tracer)
 
 
+def any_tracer(*xs):
+    """True if any of the arguments is a tracer (the test every composite makes
+    before deciding between numpy and the traced path).
+
+    Example:
+        >>> from fgrad.core import any_tracer
+        >>> any_tracer(1.0, [2.0])
+        False
+    """
+    for x in xs:
+        if isinstance(x, Tracer):
+            return True
+    return False
+
+
 def concrete(x):
     """The plain numpy value under any number of tracer layers.
 

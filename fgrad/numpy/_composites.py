@@ -10,7 +10,7 @@ import builtins
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim
+from ..core import Tracer, any_tracer, concrete, defprim
 from ..primitives.elementwise import (
     _where,
     add,
@@ -36,8 +36,7 @@ __all__ = [
 ]
 
 
-def _traced(*xs):
-    return builtins.any(isinstance(x, Tracer) for x in xs)
+_traced = any_tracer
 
 
 def _no_out(out, name):

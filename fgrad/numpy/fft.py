@@ -11,7 +11,7 @@ derivatives in both modes (any order, real and complex inputs, every ``n``/``s``
 
 import numpy as np
 
-from ..core import Tracer, concrete
+from ..core import any_tracer, concrete
 from ..primitives import fft as _p
 from ..primitives.elementwise import conjugate, multiply
 from ..primitives.shape import getitem
@@ -22,8 +22,7 @@ __all__ = [
 ]
 
 
-def _traced(x):
-    return isinstance(x, Tracer)
+_traced = any_tracer
 
 
 def _no_out(out, name):

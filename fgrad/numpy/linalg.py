@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ..core import Tracer, concrete
+from ..core import Tracer, any_tracer, concrete
 from ..primitives import linalg as _p
 from ..primitives.elementwise import absolute, conjugate, divide, multiply, real, sign, subtract
 from ..primitives.products import dot as _dot
@@ -67,8 +67,7 @@ except ImportError:  # pragma: no cover - older layouts
 _NO_VALUE = object()
 
 
-def _traced(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
+_traced = any_tracer
 
 
 def _arr(x):

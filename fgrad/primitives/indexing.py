@@ -11,7 +11,7 @@ argument.  Everything therefore also works under ``vmap``.  ``take``,
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim
+from ..core import Tracer, any_tracer, concrete, defprim
 from .elementwise import add, divide, mod, multiply, subtract, where
 from .shape import (
     _axis,
@@ -31,8 +31,7 @@ __all__ = [
 ]
 
 
-def _traced(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
+_traced = any_tracer
 
 
 def _shape(x):

@@ -15,7 +15,7 @@ import string
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim, variadic
+from ..core import Tracer, any_tracer, concrete, defprim, variadic
 from .elementwise import astype, conjugate, multiply, subtract, where
 from .shape import (
     atleast_1d,
@@ -43,11 +43,7 @@ _ndarray = np.ndarray
 _np_matmul = np.matmul
 
 
-def _any_tracer(*xs):
-    for x in xs:
-        if isinstance(x, Tracer):
-            return True
-    return False
+_any_tracer = any_tracer
 
 
 def _ndim(x):

@@ -28,7 +28,7 @@ import builtins
 import numpy as np
 
 from ..autodiff import ForwardTracer, ReverseTracer
-from ..core import Tracer, concrete, defprim
+from ..core import Tracer, any_tracer, concrete, defprim
 from .elementwise import (
     _where,
     add,
@@ -56,11 +56,7 @@ __all__ = [
 ]
 
 
-def _traced(*xs):
-    for x in xs:
-        if isinstance(x, Tracer):
-            return True
-    return False
+_traced = any_tracer
 
 
 def _axes(axis, ndim):

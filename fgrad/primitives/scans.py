@@ -13,7 +13,7 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim
+from ..core import any_tracer, concrete, defprim
 from .elementwise import _where, add, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
 
@@ -23,11 +23,7 @@ __all__ = [
 ]
 
 
-def _traced(*xs):
-    for x in xs:
-        if isinstance(x, Tracer):
-            return True
-    return False
+_traced = any_tracer
 
 
 def _scan_case(lo, hi, zeros=0.0):

@@ -16,7 +16,7 @@ Example:
 
 import numpy as np
 
-from ..core import Tracer, concrete
+from ..core import any_tracer, concrete
 from ..primitives import special as _rows
 
 __all__ = [
@@ -25,8 +25,7 @@ __all__ = [
 ]
 
 
-def _traced(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
+_traced = any_tracer
 
 
 def _trans_code(trans):

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .. import numpy as fnp
-from ..core import Tracer, concrete
+from ..core import any_tracer, concrete
 from ..primitives import special as _rows
 from . import special as sp
 
@@ -30,8 +30,7 @@ __all__ = ["norm", "t", "beta", "gamma", "poisson", "multivariate_normal"]
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _traced(*xs):
-    return any(isinstance(x, Tracer) for x in xs)
+_traced = any_tracer
 
 
 def _scipy(dist):
