@@ -7,6 +7,8 @@ outer transform, the derivative computation is itself differentiated.
 
 from __future__ import annotations
 
+from sys import getrefcount
+
 import numpy as np
 
 from .core import Trace, Tracer
@@ -132,21 +134,75 @@ class ReverseTracer(Tracer):
         self.index = index
 
 
+#: Outputs of ``remat`` primitives at least this large may be recomputed during the
+#: backward pass instead of kept alive from the forward pass (0 turns that off).
+REMAT_MIN_BYTES = 1 << 17  # 128 KiB
+#: How many operations one recomputation may replay, at most.
+REMAT_MAX_OPS = 3
+#: Recomputation may add at most this share of the forward pass's work on such arrays
+#: (work weighted by each primitive's ``remat`` cost: arithmetic 1, functions 4).
+REMAT_SHARE = 0.25
+
+
+class _Remat:
+    """How to recompute a saved value: ``prim.call(*args, **params)`` on plain values,
+    where an argument may itself be a ``_Remat``.  ``ops`` counts the calls in all
+    and ``cost`` their weights (see :attr:`Primitive.remat`)."""
+
+    __slots__ = ("prim", "args", "params", "ops", "cost")
+
+    def __init__(self, prim, args, params):
+        self.prim, self.args, self.params = prim, args, params
+        inner = [a for a in args if type(a) is _Remat]
+        self.ops = 1 + sum(a.ops for a in inner)
+        self.cost = prim.remat + sum(a.cost for a in inner)
+
+    def value(self):
+        args = [a.value() if type(a) is _Remat else a for a in self.args]
+        return self.prim.call(*args, **self.params)
+
+
+class _SavedWithRemat(tuple):
+    """The saved arguments of a tape entry, some of them :class:`_Remat` recipes."""
+
+    __slots__ = ()
+
+    def resolve(self):
+        done = {}  # one recomputation per recipe, if two arguments share it
+        for a in self:
+            if type(a) is _Remat and id(a) not in done:
+                done[id(a)] = a.value()
+        return tuple(done[id(a)] if type(a) is _Remat else a for a in self)
+
+
 class ReverseTrace(Trace):
     """The trace of one ``grad``/``vjp`` call: a tape in evaluation order.
 
-    Each entry is ``(prim, params, parents, saved_args, saved_ans, shape, dtype)``
-    where ``parents`` pairs argument positions with tape indices.  The tape is
-    already topologically ordered, so the backward pass is one reversed loop
-    (no recursion, any depth).  Only the arguments the vjp rules actually read
-    are kept (see :meth:`Primitive.saves_for`).
+    Each entry is ``(prim, params, parents, saved_args, saved_ans, shape, dtype,
+    recipe)`` where ``parents`` pairs argument positions with tape indices.  The
+    tape is already topologically ordered, so the backward pass is one reversed
+    loop (no recursion, any depth).  Only the arguments the vjp rules actually
+    read are kept (see :meth:`Primitive.saves_for`).
+
+    Memory: a rule may need a large value that a cheap operation computed from
+    values the tape keeps anyway (``cos(i)`` when ``i`` is kept, ``f + 1`` when
+    ``f`` is kept, ``x * x`` of the input ``x``).  Then the entry stores how to
+    recompute it (a ``_Remat``) instead of the value.  ``recipe`` is what makes
+    that possible: for a ``remat`` primitive with an output of at least
+    :data:`REMAT_MIN_BYTES`, its constant arguments (tracer positions ``None``).
+    This only happens on plain arrays, never when the values are tracers of an
+    enclosing transform, so higher-order derivatives trace exactly the same
+    operations as before.
     """
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "recipes", "work", "rework")
 
     def __init__(self):
         super().__init__()
         self.tape = []
+        self.recipes = 0  # how many entries have a recipe (none: skip the search)
+        self.work = 0  # weighted forward operations on large arrays (REMAT_SHARE)
+        self.rework = 0  # weighted operations the backward pass will recompute
 
     def new_input(self, value):
         if type(value) is float:  # numpy's scalar arithmetic is the fast kind
@@ -155,7 +211,8 @@ class ReverseTrace(Trace):
             shape, dtype = value.shape, value.dtype
         else:
             shape, dtype = np.shape(value), np.result_type(value)
-        self.tape.append((None, None, (), None, None, shape, dtype))
+        # an input's value sits in the ``saved_ans`` slot: recomputations may use it
+        self.tape.append((None, None, (), None, value, shape, dtype, None))
         return ReverseTracer(value, self, len(self.tape) - 1)
 
     def process(self, prim, args, params):
@@ -185,15 +242,81 @@ class ReverseTrace(Trace):
         n = len(vals)
         plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
+        recipe = None
+        if not lower and prim.remat and ans.nbytes >= REMAT_MIN_BYTES:
+            recipe = self._recipe(prim, vals, mask)
         for i in drop:  # arguments no vjp rule reads are not kept alive
             vals[i] = None
+        vals = tuple(vals)
+        if self.recipes and not lower:
+            vals = self._recompute_instead(vals, parents)
         # tuples of arrays and numbers: the garbage collector stops tracking them, so
         # a long tape does not make every collection slower
         tape = self.tape
         tape.append(
-            (prim, params, tuple(parents), tuple(vals), ans if keep_ans else None, shape, dtype)
+            (prim, params, tuple(parents), vals, ans if keep_ans else None, shape,
+             dtype, recipe)
         )
         return ReverseTracer(ans, self, len(tape) - 1)
+
+    def _recipe(self, prim, vals, mask):
+        # the constants of a cheap operation on large arrays; None when a constant is
+        # itself large (keeping it alive for a recomputation would cost what it saves)
+        self.work += prim.remat
+        recipe = []
+        for i, a in enumerate(vals):
+            if mask >> i & 1:
+                a = None
+            elif getattr(a, "nbytes", 0) >= REMAT_MIN_BYTES:
+                return None
+            recipe.append(a)
+        self.recipes += 1
+        return tuple(recipe)
+
+    def _recompute_instead(self, vals, parents):
+        tape = self.tape
+        vals = list(vals)
+        found = {}  # tape index -> its recipe, for a value saved twice (x * x)
+        for pos, j in parents:
+            if vals[pos] is None or tape[j][7] is None or tape[j][4] is not None:
+                continue  # not kept, not cheap to recompute, or kept by its own entry
+            source = found.get(j)
+            if source is None:
+                source = self._source(j)
+                if type(source) is not _Remat:
+                    continue
+                if self.rework + source.cost > REMAT_SHARE * self.work:
+                    continue  # over the budget: keep the value, as without recomputation
+                self.rework += source.cost
+                found[j] = source
+            vals[pos] = source
+        return _SavedWithRemat(vals) if found else tuple(vals)
+
+    def _source(self, j, budget=None):
+        """Tape entry ``j``'s value as something the tape keeps alive anyway, or a
+        ``_Remat`` built from such things in at most ``budget`` operations; ``None``
+        if neither."""
+        prim, params, parents, saved, ans, _, _, recipe = self.tape[j]
+        if ans is not None:  # an input, or an output its own rule keeps
+            return ans
+        if budget is None:
+            budget = REMAT_MAX_OPS
+        if recipe is None or budget < 1:
+            return None
+        args = list(recipe)
+        budget -= 1
+        for pos, m in parents:
+            a = saved[pos]  # kept by entry j for its own rule
+            if a is None:
+                a = self._source(m, budget)
+                if a is None:
+                    return None
+            if type(a) is _Remat:
+                budget -= a.ops
+                if budget < 0:
+                    return None
+            args[pos] = a
+        return _Remat(prim, args, params)
 
     def backward(self, seeds, consume=False):
         """Play the tape back from the ``(tape_index, cotangent)`` pairs in ``seeds``.
@@ -215,9 +338,11 @@ class ReverseTrace(Trace):
             g = cts[k]
             if g is None:
                 continue
-            prim, params, parents, saved, ans, _, _ = tape[k]
+            prim, params, parents, saved, ans, _, _, _ = tape[k]
             if prim is None:  # an input: its cotangent is part of the result
                 continue
+            if type(saved) is _SavedWithRemat:
+                saved = saved.resolve()
             cts[k] = None
             if consume:
                 tape[k] = None
@@ -235,6 +360,18 @@ class ReverseTrace(Trace):
                 if c.shape != parent[5] or c.dtype != parent[6]:
                     c = _fix_shape_dtype(c, parent[5], parent[6])
                 prev = cts[j]
-                cts[j] = c if prev is None else prev + c
+                if prev is None:
+                    cts[j] = c
+                elif (
+                    type(c) is np.ndarray
+                    and type(prev) is np.ndarray
+                    and c.base is None
+                    and getrefcount(c) == 2  # the rule's fresh result, ours alone
+                    and c.flags.writeable
+                ):
+                    # shapes and dtypes were both fixed to the parent's above
+                    cts[j] = np.add(c, prev, out=c)
+                else:
+                    cts[j] = prev + c
             g = c = prev = saved = ans = None  # free them before the next entry
         return cts

@@ -102,10 +102,14 @@ class Primitive:
         call: what the traces call on plain values: ``impl`` itself, or for
             numpy's basic arithmetic ufuncs a shortcut through Python's
             operators on numpy scalars (see :func:`_scalar_shortcut`).
+        remat: the cost of recomputing the output, 0 for "never": reverse mode
+            may store how to recompute a large output instead of keeping it
+            alive (see :class:`fgrad.autodiff.ReverseTrace`).  1 for arithmetic,
+            4 for the common elementwise functions.
     """
 
     __slots__ = (
-        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "call", "test",
+        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "call", "test", "remat",
         "_saves", "_plans", "__dict__",
     )
 
@@ -117,6 +121,7 @@ class Primitive:
         self.nondiff = nondiff
         self.batch = batch
         self.test = test
+        self.remat = 0
         self._saves = {}
         self._plans = {}
         self.call = _scalar_shortcut(impl)
@@ -286,14 +291,21 @@ def _elementwise_rule(d):
     mul = PRIMITIVES["multiply"].fn if "multiply" in PRIMITIVES else _mul
     code = getattr(d, "__code__", None)
     fixed = code is not None and not code.co_flags & 0x04 and not d.__defaults__
+    # On plain arrays the product is written as an operator: numpy then multiplies
+    # into ``d``'s result when that is a fresh temporary (its temporary elision),
+    # so a backward pass over large arrays allocates one array per rule, not two.
     if fixed and code.co_argcount == 2:
 
         def rule(t, ans, x):
+            if type(t) is np.ndarray:
+                return t * d(ans, x)
             return mul(t, d(ans, x))
 
     elif fixed and code.co_argcount == 3:
 
         def rule(t, ans, x, y):
+            if type(t) is np.ndarray:
+                return t * d(ans, x, y)
             return mul(t, d(ans, x, y))
 
     else:

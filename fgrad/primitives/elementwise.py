@@ -19,7 +19,7 @@ non-differentiable rows: on tracers they return plain arrays.
 
 import numpy as np
 
-from ..core import Tracer, any_tracer, concrete, defelementwise, defprim
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defelementwise, defprim
 
 __all__ = [
     # arithmetic
@@ -112,16 +112,23 @@ multiply = defprim(
     batch="elementwise",
     test={"complex": True},
 )
+def _divide_vjp_denominator(g, ans, x, y):
+    # -g x / y**2, with x / y recomputed rather than read from ``ans``: keeping x
+    # alive is often free (a softmax's exponentials are kept by exp anyway, or x is
+    # cheap to recompute) while ``ans`` would be one more saved array.  x / y is
+    # bit-identical to ``ans``, and dividing twice cannot overflow as y * y can.
+    if type(g) is np.ndarray:  # operators: numpy reuses the temporaries' memory
+        return -(g * (x / y / y))
+    return negative(multiply(g, divide(divide(x, y), y)))
+
+
 divide = defprim(
     "divide", np.divide,
     jvp=[
         lambda t, ans, x, y: divide(t, y),
         lambda t, ans, x, y: negative(multiply(t, divide(ans, y))),
     ],
-    vjp=[
-        lambda g, ans, x, y: divide(g, y),
-        lambda g, ans, x, y: negative(multiply(g, divide(ans, y))),
-    ],
+    vjp=[lambda g, ans, x, y: divide(g, y), _divide_vjp_denominator],
     batch="elementwise",
     test={"domain": [(-1.5, 1.5), (0.5, 2.0)], "complex": True},
 )
@@ -777,3 +784,13 @@ bitwise_count = _nondiff("bitwise_count", np.bitwise_count)
 left_shift = _nondiff("left_shift", np.left_shift)
 right_shift = _nondiff("right_shift", np.right_shift)
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
+# Cheap to recompute: reverse mode may replay these on large arrays instead of keeping
+# their outputs alive until the backward pass (see fgrad.autodiff.ReverseTrace).  The
+# number weighs the work: arithmetic is bound by memory traffic (replaying it costs
+# about what keeping its output costs), a function like sin costs several times more.
+for _name in ("add", "subtract", "multiply", "divide", "negative", "positive", "square",
+              "absolute"):
+    PRIMITIVES[_name].remat = 1
+for _name in ("sqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tanh"):
+    PRIMITIVES[_name].remat = 4

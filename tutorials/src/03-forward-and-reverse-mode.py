@@ -243,12 +243,29 @@ mem_rev = [peak_bytes(fgrad.grad(chain(n)), x0) / 1e6 for n in lengths]
 mem_fwd = [peak_bytes(lambda x, n=n: fgrad.jvp(chain(n), (x,), (x,)), x0) / 1e6 for n in lengths]
 print("peak MB, reverse:", np.round(mem_rev, 1))
 print("peak MB, forward:", np.round(mem_fwd, 1))
-# reverse: grows linearly (about one saved array of 160 kB per operation); forward: flat
+# reverse: grows linearly (up to one saved array of 160 kB per operation); forward: flat
 assert mem_rev[-1] > 8 * mem_rev[0]
 assert mem_fwd[-1] < 1.5 * mem_fwd[0]
 slope = np.polyfit(lengths, mem_rev, 1)[0] * 1e6 / x0.nbytes
 print(f"reverse mode keeps about {slope:.2f} arrays of x's size per operation")
-assert 0.8 < slope < 2.5
+assert 0.5 < slope < 2.5
+
+# %% [markdown]
+# The slope is a little below one array per operation because, on large arrays (128 KiB and up),
+# fgrad's reverse mode recomputes some cheap values in the backward pass instead of keeping them:
+# here an occasional `sin` whose input is kept anyway.  It never spends more than a quarter of the
+# forward pass's work on this, and the results are bit-identical.  Setting
+# `fgrad.autodiff.REMAT_SHARE = 0` turns it off, and then the tape keeps exactly one array per `sin`:
+
+# %%
+fgrad.autodiff.REMAT_SHARE = 0
+try:
+    mem_keep = [peak_bytes(fgrad.grad(chain(n)), x0) / 1e6 for n in lengths]
+finally:
+    fgrad.autodiff.REMAT_SHARE = 0.25
+slope_keep = np.polyfit(lengths, mem_keep, 1)[0] * 1e6 / x0.nbytes
+print(f"without recomputation: {slope_keep:.2f} arrays per operation")
+assert abs(slope_keep - 1) < 0.1 and slope_keep > slope
 
 # %% tags=["variable-output"]
 times_rev = [best_time(fgrad.grad(chain(n)), x0, repeat=3) * 1e3 for n in lengths]

@@ -1,0 +1,202 @@
+"""Reverse mode's memory savings: recomputed values and in-place cotangent sums.
+
+On large arrays the tape may store how to recompute a cheap value instead of the
+value (``fgrad.autodiff.REMAT_*``), and the backward pass adds cotangents into
+arrays it alone owns.  Neither may change a single bit of any result.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fgrad
+import fgrad.autodiff as ad
+import fgrad.numpy as fnp
+from fgrad.api import _reverse
+
+N = 40_000  # 320 kB per float64 array: above REMAT_MIN_BYTES
+
+
+@pytest.fixture
+def no_remat(monkeypatch):
+    def off():
+        monkeypatch.setattr(ad, "REMAT_SHARE", 0.0)
+
+    return off
+
+
+def chain(x):
+    """The benchmark's 20-operation elementwise chain."""
+    y = fnp.tanh(fnp.sin(x) * 1.5 + 0.25)
+    y = fnp.log(fnp.exp(-(y * y)) + 1.0)
+    y = fnp.cos(fnp.sqrt(y + 1.0)) * x
+    y = fnp.tanh(y / (x * x + 1.0)) - 0.5
+    return fnp.exp(y * 0.9)
+
+
+def loss(x):
+    return fnp.sum(chain(x))
+
+
+def x_large(seed=0):
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, N)
+
+
+def recomputed_entries(fun, x):
+    trace = _reverse(fun, (x,), {}, (0,), False, "vjp")[0]
+    found = [
+        a
+        for entry in trace.tape
+        if type(entry[3]) is ad._SavedWithRemat
+        for a in entry[3]
+        if type(a) is ad._Remat
+    ]
+    return trace, found
+
+
+def peak_bytes(fn):
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_gradient_is_bit_identical_with_and_without_recomputation(no_remat):
+    x = x_large()
+    trace, found = recomputed_entries(loss, x)
+    assert found, "the chain should have recomputed values"
+    g = fgrad.grad(loss)(x)
+    no_remat()
+    assert not recomputed_entries(loss, x)[1]
+    np.testing.assert_array_equal(g, fgrad.grad(loss)(x))
+    # and it is the derivative: central differences of the elementwise map
+    h = 1e-6
+    fd = (chain(x + h) - chain(x - h)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_recomputation_lowers_the_peak_memory_of_grad(no_remat):
+    x = x_large()
+    g = fgrad.grad(loss)
+    with_remat = peak_bytes(lambda: g(x))
+    no_remat()
+    without = peak_bytes(lambda: g(x))
+    # at least one fewer array of x's size alive at the peak
+    assert with_remat <= without - x.nbytes, (with_remat, without)
+
+
+def test_recomputation_stays_within_its_budgets():
+    def sines(x):
+        for _ in range(40):
+            x = fnp.sin(x)
+        return fnp.sum(x)
+
+    for fun in (loss, sines):
+        trace, found = recomputed_entries(fun, x_large())
+        assert found
+        assert all(r.ops <= ad.REMAT_MAX_OPS for r in found)
+        assert trace.rework <= ad.REMAT_SHARE * trace.work
+        assert trace.rework == sum(r.cost for r in {id(r): r for r in found}.values())
+
+
+def test_small_arrays_and_nested_transforms_record_no_recipes():
+    small = x_large()[:100]
+    assert recomputed_entries(loss, small)[0].recipes == 0
+    # under an enclosing transform the values are tracers: nothing is recomputed,
+    # and second derivatives agree with the same computation on small arrays
+    x = x_large()
+    hvp = fgrad.grad(lambda x: fnp.vdot(fgrad.grad(loss)(x), np.ones(N)))(x)
+    hvp_small = fgrad.grad(lambda x: fnp.vdot(fgrad.grad(loss)(x), np.ones(100)))(small)
+    np.testing.assert_array_equal(hvp[:100], hvp_small)
+
+
+def test_a_vjp_function_recomputes_on_every_call():
+    x = x_large()
+    out, f_vjp = fgrad.vjp(chain, x)
+    ct = np.random.default_rng(1).standard_normal(N)
+    ct_copy = ct.copy()
+    first = f_vjp(ct)[0]
+    np.testing.assert_array_equal(f_vjp(ct)[0], first)
+    np.testing.assert_array_equal(ct, ct_copy)  # the caller's cotangent is untouched
+    np.testing.assert_array_equal(first, fgrad.grad(lambda x: fnp.vdot(chain(x), ct))(x))
+
+
+UNARY = {
+    "sin": (fnp.sin, np.cos),
+    "cos": (fnp.cos, lambda v: -np.sin(v)),
+    "tanh": (fnp.tanh, lambda v: 1 - np.tanh(v) ** 2),
+    "exp_half": (lambda v: fnp.exp(0.5 * v), lambda v: 0.5 * np.exp(0.5 * v)),
+    "square": (fnp.square, lambda v: 2 * v),
+    "neg": (fnp.negative, lambda v: -np.ones_like(v)),
+    "scale": (lambda v: 1.3 * v + 0.1, lambda v: np.full_like(v, 1.3)),
+}
+
+
+@given(st.lists(st.sampled_from(sorted(UNARY)), min_size=1, max_size=12), st.integers(0, 3))
+def test_random_unary_chains_match_the_chain_rule_exactly_with_and_without(ops, seed):
+    x = x_large(seed) * 0.5
+
+    def f(v):
+        for name in ops:
+            v = UNARY[name][0](v)
+        return fnp.sum(v)
+
+    d, v = np.ones(N), x
+    for name in ops:  # the chain rule, by hand
+        d = d * UNARY[name][1](v)
+        v = np.asarray(UNARY[name][0](v))
+    g = fgrad.grad(f)(x)
+    np.testing.assert_allclose(g, d, rtol=1e-12, atol=1e-12)
+    share = ad.REMAT_SHARE
+    ad.REMAT_SHARE = 0.0
+    try:
+        np.testing.assert_array_equal(g, fgrad.grad(f)(x))
+    finally:
+        ad.REMAT_SHARE = share
+
+
+@given(st.integers(1, 4), st.sampled_from([10, N]))
+def test_cotangent_sums_in_place_never_touch_shared_arrays(k, n):
+    # x reaches the output along several paths, some of whose rules hand the same
+    # cotangent object to two parents (add) or return it unchanged
+    x = x_large()[:n]
+
+    def f(x):
+        y = x + x
+        for i in range(k):
+            y = y + x * (i + 1.0) + fnp.sin(x)
+        return y
+
+    out, f_vjp = fgrad.vjp(f, x)
+    ct = np.linspace(-1.0, 1.0, n)
+    ct_copy = ct.copy()
+    (gx,) = f_vjp(ct)
+    expected = ct * (2 + sum(i + 1.0 for i in range(k)) + k * np.cos(x))
+    np.testing.assert_allclose(gx, expected, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(ct, ct_copy)
+    np.testing.assert_array_equal(f_vjp(ct)[0], gx)
+
+
+@pytest.mark.parametrize(
+    "f, times",
+    [
+        (lambda x: x + x, 2.0),  # add hands the caller's cotangent to both parents
+        (lambda x: fnp.reshape(x, x.shape) + fnp.positive(x), 2.0),
+        (lambda x: x + x + x, 3.0),
+        (lambda x: x - (-x), 2.0),
+    ],
+)
+def test_the_callers_cotangent_is_never_summed_into(f, times):
+    x = x_large()
+    ct = np.random.default_rng(2).standard_normal(N)
+    ct_copy = ct.copy()
+    (gx,) = fgrad.vjp(f, x)[1](ct)
+    np.testing.assert_array_equal(ct, ct_copy)
+    np.testing.assert_allclose(gx, times * ct, rtol=1e-15)
