@@ -38,7 +38,8 @@ def _shape(x):
 
 
 def _check_differentiable(x, transform):
-    kind = "f" if type(x) is float else _dtype(x).kind
+    t = type(x)
+    kind = x.dtype.kind if t is np.ndarray else "f" if t is float else _dtype(x).kind
     if kind not in "fc":
         raise TypeError(
             f"{transform} requires floating-point (or complex) inputs, but got an input of "
@@ -175,7 +176,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "function), or take the real part / abs first."
             )
         if isinstance(out, ReverseTracer) and out._trace is trace:
-            seed = np.ones((), dtype=_dtype(value))
+            seed = np.array(1, dtype=_dtype(value))
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
             cts = [None] * len(trace.tape)

@@ -207,7 +207,7 @@ class ReverseTrace(Trace):
     def new_input(self, value):
         if type(value) is float:  # numpy's scalar arithmetic is the fast kind
             value = np.float64(value)
-        if isinstance(value, (np.ndarray, np.generic)):
+        if type(value) is np.ndarray or isinstance(value, np.generic):
             shape, dtype = value.shape, value.dtype
         else:
             shape, dtype = np.shape(value), np.result_type(value)
@@ -218,19 +218,34 @@ class ReverseTrace(Trace):
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        vals = list(args)
-        parents = []
-        mask = 0  # bit i set: argument i is one of this trace's tracers
-        lower = False  # is any value left a tracer of an enclosing transform?
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._trace is self:
-                    vals[i] = v = a.value
-                    parents.append((i, a.index))
-                    mask |= 1 << i
-                    lower = lower or isinstance(v, Tracer)
-                else:
-                    lower = True
+        n = len(args)
+        x = args[0] if n else None
+        if n == 1 and type(x) is ReverseTracer and x._trace is self:
+            # the common calls first, without the general loop: one argument ...
+            vals, parents, mask = [x.value], ((0, x.index),), 1
+            lower = isinstance(vals[0], Tracer)
+        elif n == 2 and type(x) is ReverseTracer and x._trace is self:
+            # ... or two, the first one of this trace's tracers
+            y = args[1]
+            if type(y) is ReverseTracer and y._trace is self:
+                vals, parents, mask = [x.value, y.value], ((0, x.index), (1, y.index)), 3
+                lower = isinstance(vals[0], Tracer) or isinstance(vals[1], Tracer)
+            elif isinstance(y, Tracer):
+                vals, parents, mask, lower = self._inputs(args)
+            else:
+                vals, parents, mask = [x.value, y], ((0, x.index),), 1
+                lower = isinstance(vals[0], Tracer)
+        elif (
+            n == 2
+            and type(args[1]) is ReverseTracer
+            and args[1]._trace is self
+            and not isinstance(x, Tracer)
+        ):  # ... or two, a constant and then one of this trace's tracers
+            y = args[1]
+            vals, parents, mask = [x, y.value], ((1, y.index),), 2
+            lower = isinstance(vals[1], Tracer)
+        else:
+            vals, parents, mask, lower = self._inputs(args)
         ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
         if not parents or prim.nondiff:
             return ans
@@ -239,7 +254,6 @@ class ReverseTrace(Trace):
         except AttributeError:  # a user impl returned a Python scalar
             ans = np.asarray(ans)[()]
             shape, dtype = ans.shape, ans.dtype
-        n = len(vals)
         plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
         recipe = None
@@ -254,10 +268,30 @@ class ReverseTrace(Trace):
         # a long tape does not make every collection slower
         tape = self.tape
         tape.append(
-            (prim, params, tuple(parents), vals, ans if keep_ans else None, shape,
+            (prim, params, parents, vals, ans if keep_ans else None, shape,
              dtype, recipe)
         )
         return ReverseTracer(ans, self, len(tape) - 1)
+
+    def _inputs(self, args):
+        """``(values, parents, mask, lower)`` for a call's arguments: ``parents`` pairs
+        positions with tape indices, bit ``i`` of ``mask`` is set when argument ``i`` is
+        one of this trace's tracers, and ``lower`` tells whether a value is still a
+        tracer of an enclosing transform."""
+        vals = list(args)
+        parents = []
+        mask = 0
+        lower = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    vals[i] = v = a.value
+                    parents.append((i, a.index))
+                    mask |= 1 << i
+                    lower = lower or isinstance(v, Tracer)
+                else:
+                    lower = True
+        return vals, tuple(parents), mask, lower
 
     def _recipe(self, prim, vals, mask):
         # the constants of a cheap operation on large arrays; None when a constant is

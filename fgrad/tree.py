@@ -7,6 +7,8 @@ own container types with :func:`register_pytree_node`.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
     "register_pytree_node", "PyTreeDef",
@@ -58,11 +60,13 @@ def _children(x):
 class PyTreeDef:
     """The shape of a pytree without its leaves.  Compare with ``==``."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "flat")
 
     def __init__(self, kind, aux, children):
         self.kind, self.aux, self.children = kind, aux, children
         self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+        # a dict, tuple or list of leaves (a dict of parameters): rebuilt in one step
+        self.flat = kind in (dict, tuple, list) and all(c.kind == "leaf" for c in children)
 
     def __eq__(self, other):
         return (
@@ -86,21 +90,27 @@ class PyTreeDef:
 
     def unflatten(self, leaves):
         """Rebuild a pytree of this structure from a sequence of leaves."""
-        it = iter(leaves)
-        out = _build(self, it)
-        return out
+        if self.flat and type(leaves) is list and len(leaves) == self.num_leaves:
+            return dict(zip(self.aux, leaves)) if self.kind is dict else self.kind(leaves)
+        return _build(self, iter(leaves))
 
 
 _LEAF = PyTreeDef("leaf", None, ())
 
 
+_LEAF_TYPES = frozenset({np.ndarray, float, np.float64, np.float32, int})
+
+
 def _flatten(x, leaves):
+    if type(x) in _LEAF_TYPES:  # the usual leaves, without asking _children
+        leaves.append(x)
+        return _LEAF
     info = _children(x)
     if info is None:
         leaves.append(x)
         return _LEAF
     children, aux, kind = info
-    return PyTreeDef(kind, aux, tuple(_flatten(c, leaves) for c in children))
+    return PyTreeDef(kind, aux, tuple([_flatten(c, leaves) for c in children]))
 
 
 def _build(treedef, it):
