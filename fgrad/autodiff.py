@@ -56,6 +56,19 @@ def _fix_plain(x, shape, dtype):
     return x
 
 
+def _shape_dtype(ans):
+    """``(shape, dtype, ans)`` of an operation's result, read from the numpy value
+    under any tracers (no properties); a Python scalar becomes a numpy scalar."""
+    v = ans
+    while isinstance(v, Tracer):
+        v = v.value
+    try:
+        return v.shape, v.dtype, ans
+    except AttributeError:  # a user impl returned a Python scalar
+        ans = np.asarray(ans)[()]
+        return ans.shape, ans.dtype, ans
+
+
 # --------------------------------------------------------------------------
 # Forward mode
 # --------------------------------------------------------------------------
@@ -80,25 +93,37 @@ class ForwardTrace(Trace):
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        primals = list(args)
-        tangents = []
-        lower = False  # is any primal left a tracer of an enclosing transform?
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._trace is self:
-                    primals[i] = v = a.value
-                    tangents.append((i, a.tangent))
-                    lower = lower or isinstance(v, Tracer)
-                else:
-                    lower = True
+        n = len(args)
+        x = args[0] if n else None
+        if n == 1 and type(x) is ForwardTracer and x._trace is self:
+            # the common calls first, without the general loop (as in ReverseTrace)
+            primals, tangents = [x.value], ((0, x.tangent),)
+            lower = isinstance(primals[0], Tracer)
+        elif n == 2 and type(x) is ForwardTracer and x._trace is self:
+            y = args[1]
+            if type(y) is ForwardTracer and y._trace is self:
+                primals, tangents = [x.value, y.value], ((0, x.tangent), (1, y.tangent))
+                lower = isinstance(primals[0], Tracer) or isinstance(primals[1], Tracer)
+            elif isinstance(y, Tracer):
+                primals, tangents, lower = self._inputs(args)
+            else:
+                primals, tangents = [x.value, y], ((0, x.tangent),)
+                lower = isinstance(primals[0], Tracer)
+        elif (
+            n == 2
+            and type(args[1]) is ForwardTracer
+            and args[1]._trace is self
+            and not isinstance(x, Tracer)
+        ):
+            y = args[1]
+            primals, tangents = [x, y.value], ((1, y.tangent),)
+            lower = isinstance(primals[1], Tracer)
+        else:
+            primals, tangents, lower = self._inputs(args)
         ans = prim.fn(*primals, **params) if lower else prim.call(*primals, **params)
         if not tangents or prim.nondiff:
             return ans
-        try:
-            shape, dtype = ans.shape, ans.dtype
-        except AttributeError:  # a user impl returned a Python scalar
-            ans = np.asarray(ans)[()]
-            shape, dtype = ans.shape, ans.dtype
+        shape, dtype, ans = _shape_dtype(ans)
         out = None
         rules = prim.jvp
         for i, t in tangents:
@@ -116,6 +141,23 @@ class ForwardTrace(Trace):
         if out.dtype != dtype:
             out = _fix_shape_dtype(out, shape, dtype)
         return ForwardTracer(ans, self, out)
+
+    def _inputs(self, args):
+        """``(primals, tangents, lower)``: ``tangents`` pairs argument positions with
+        the tangents of this trace's tracers; ``lower`` tells whether a primal is
+        still a tracer of an enclosing transform."""
+        primals = list(args)
+        tangents = []
+        lower = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    primals[i] = v = a.value
+                    tangents.append((i, a.tangent))
+                    lower = lower or isinstance(v, Tracer)
+                else:
+                    lower = True
+        return primals, tangents, lower
 
 
 # --------------------------------------------------------------------------
@@ -249,11 +291,14 @@ class ReverseTrace(Trace):
         ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
         if not parents or prim.nondiff:
             return ans
-        try:
-            shape, dtype = ans.shape, ans.dtype
-        except AttributeError:  # a user impl returned a Python scalar
-            ans = np.asarray(ans)[()]
-            shape, dtype = ans.shape, ans.dtype
+        if lower:
+            shape, dtype, ans = _shape_dtype(ans)
+        else:
+            try:
+                shape, dtype = ans.shape, ans.dtype
+            except AttributeError:  # a user impl returned a Python scalar
+                ans = np.asarray(ans)[()]
+                shape, dtype = ans.shape, ans.dtype
         plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
         recipe = None
@@ -391,7 +436,10 @@ class ReverseTrace(Trace):
                     )
                 c = rule(g, ans, *saved, **params)
                 parent = tape[j]
-                if c.shape != parent[5] or c.dtype != parent[6]:
+                v = c
+                while isinstance(v, Tracer):  # under an enclosing transform
+                    v = v.value
+                if v.shape != parent[5] or v.dtype != parent[6]:
                     c = _fix_shape_dtype(c, parent[5], parent[6])
                 prev = cts[j]
                 if prev is None:
@@ -405,7 +453,7 @@ class ReverseTrace(Trace):
                 ):
                     # shapes and dtypes were both fixed to the parent's above
                     cts[j] = np.add(c, prev, out=c)
-                else:
-                    cts[j] = prev + c
+                else:  # prev first when it is a tracer: no numpy override path
+                    cts[j] = c + prev if type(prev) is np.ndarray else prev + c
             g = c = prev = saved = ans = None  # free them before the next entry
         return cts

@@ -294,17 +294,25 @@ def _elementwise_rule(d):
     # On plain arrays the product is written as an operator: numpy then multiplies
     # into ``d``'s result when that is a fresh temporary (its temporary elision),
     # so a backward pass over large arrays allocates one array per rule, not two.
+    # When ``ans`` or an argument is a tracer (reverse mode passes None for what a rule
+    # does not read), so is ``d``'s result: an array times a tracer would take numpy's
+    # slow override path, so those go through ``mul``.
     if fixed and code.co_argcount == 2:
 
         def rule(t, ans, x):
-            if type(t) is np.ndarray:
+            if type(t) is np.ndarray and not isinstance(ans, Tracer) and not isinstance(x, Tracer):
                 return t * d(ans, x)
             return mul(t, d(ans, x))
 
     elif fixed and code.co_argcount == 3:
 
         def rule(t, ans, x, y):
-            if type(t) is np.ndarray:
+            if (
+                type(t) is np.ndarray
+                and not isinstance(ans, Tracer)
+                and not isinstance(x, Tracer)
+                and not isinstance(y, Tracer)
+            ):
                 return t * d(ans, x, y)
             return mul(t, d(ans, x, y))
 
@@ -566,8 +574,14 @@ def _make_function(prim):
             if isinstance(x, tracer):
                 return x._trace.process(prim, (x,), params)
             return impl(x)
-        if isinstance(x, tracer) or isinstance(y, tracer):  # two arguments
-            return bind_all((x, y), params)
+        if isinstance(x, tracer):  # two arguments: the newer trace processes the call
+            if isinstance(y, tracer):
+                tx, ty = x._trace, y._trace
+                top = tx if tx is ty or tx.level > ty.level else ty
+                return top.process(prim, (x, y), params)
+            return x._trace.process(prim, (x, y), params)
+        if isinstance(y, tracer):
+            return y._trace.process(prim, (x, y), params)
         if op is not None:
             tx, ty = type(x), type(y)
             if tx in floats and ty in scalars or ty in floats and tx in scalars:

@@ -117,8 +117,8 @@ def _divide_vjp_denominator(g, ans, x, y):
     # alive is often free (a softmax's exponentials are kept by exp anyway, or x is
     # cheap to recompute) while ``ans`` would be one more saved array.  x / y is
     # bit-identical to ``ans``, and dividing twice cannot overflow as y * y can.
-    if type(g) is np.ndarray:  # operators: numpy reuses the temporaries' memory
-        return -(g * (x / y / y))
+    if type(g) is np.ndarray and not isinstance(x, Tracer) and not isinstance(y, Tracer):
+        return -(g * (x / y / y))  # operators: numpy reuses the temporaries' memory
     return negative(multiply(g, divide(divide(x, y), y)))
 
 
@@ -262,8 +262,12 @@ exp2 = defelementwise(
 expm1 = defelementwise(
     "expm1", np.expm1, lambda ans, x: add(ans, 1.0), test={"complex": True}
 )
-log = defelementwise(
-    "log", np.log, lambda ans, x: reciprocal(x), test={"domain": [(0.1, 3.0)], "complex": True}
+log = defprim(  # t / x in one division, rather than t * (1 / x) as defelementwise would
+    "log", np.log,
+    jvp=[lambda t, ans, x: divide(t, x)],
+    vjp=[lambda g, ans, x: divide(g, x)],
+    batch="elementwise",
+    test={"domain": [(0.1, 3.0)], "complex": True},
 )
 log2 = defelementwise(
     "log2", np.log2, lambda ans, x: divide(1.0 / np.log(2.0), x),

@@ -98,7 +98,7 @@ assert np.isclose(g1, adjoints["x1"]) and np.isclose(g2, adjoints["x2"])
 
 # %% [markdown]
 # The backward pass is itself made of primitives.  The graph of `fgrad.grad(f)` shows the primal
-# trace followed by the adjoint computations (the `cos`, the reciprocal of $x_1$, the products and sums):
+# trace followed by the adjoint computations (the `cos`, the division by $x_1$, the products and sums):
 
 # %%
 grad_graph = fgrad.make_graph(fgrad.grad(f, argnums=(0, 1)))(2.0, 5.0)
