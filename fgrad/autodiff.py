@@ -441,6 +441,7 @@ class ReverseTrace(Trace):
                     v = v.value
                 if v.shape != parent[5] or v.dtype != parent[6]:
                     c = _fix_shape_dtype(c, parent[5], parent[6])
+                v = None  # c's reference count decides the in-place sum below
                 prev = cts[j]
                 if prev is None:
                     cts[j] = c

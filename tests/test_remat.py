@@ -200,3 +200,22 @@ def test_the_callers_cotangent_is_never_summed_into(f, times):
     (gx,) = fgrad.vjp(f, x)[1](ct)
     np.testing.assert_array_equal(ct, ct_copy)
     np.testing.assert_allclose(gx, times * ct, rtol=1e-15)
+
+
+def test_cotangent_sums_reuse_the_rules_fresh_arrays(monkeypatch):
+    # x feeds many terms: its cotangent is summed once per term, in place when the
+    # rule's result is a fresh array; without that, every sum allocates one more
+    def f(x):
+        y = fnp.sin(x)
+        for c in (0.5, 1.5, 2.5):
+            y = y + fnp.sin(x * c)
+        return fnp.sum(y)
+
+    x = x_large()
+    g = fgrad.grad(f)
+    in_place = peak_bytes(lambda: g(x))
+    expected = g(x)
+    monkeypatch.setattr(ad, "getrefcount", lambda c: 99)  # never "ours alone"
+    copied = peak_bytes(lambda: g(x))
+    np.testing.assert_array_equal(g(x), expected)
+    assert in_place < copied - x.nbytes // 2, (in_place, copied)  # one array fewer
