@@ -35,25 +35,47 @@ def _fix_plain(x, shape, dtype):
     # The same sums and casts as the sum_to_shape / real / astype rows, done with
     # numpy directly: a plain value is seen by no trace, and a backward pass does
     # this for every broadcast argument (a bias, a scalar), so it is worth it.
-    x_shape = np.shape(x)
+    x_shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if x_shape != shape:
-        lead = len(x_shape) - len(shape)
-        if lead < 0:  # not a broadcast of ``shape``: let the row raise its error
-            from . import numpy as fnp
+        plan = _UNBROADCAST.get((x_shape, shape))
+        if plan is None:
+            plan = _unbroadcast_plan(x_shape, shape)
+            if plan is None:  # not a broadcast of ``shape``: let the row raise its error
+                from . import numpy as fnp
 
-            return _fix_shape_dtype(fnp.sum_to_shape(x, shape=shape), shape, dtype)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
-        )
+                return _fix_shape_dtype(fnp.sum_to_shape(x, shape=shape), shape, dtype)
+        axes, keepdims = plan
         x = np.asarray(x)
         if axes:
-            x = np.add.reduce(x, axis=axes, keepdims=True)
-        x = x.reshape(shape)  # an array, as the row gives, even for shape ()
+            x = np.add.reduce(x, axis=axes, keepdims=keepdims)
+        if x.shape != shape:
+            x = x.reshape(shape)  # an array, as the row gives, even for shape ()
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = np.real(x)
         x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
     return x
+
+
+_UNBROADCAST = {}  # (broadcast shape, shape) -> (axes to sum, keepdims), see below
+
+
+def _unbroadcast_plan(x_shape, shape):
+    """Which axes of ``x_shape`` to sum to get back ``shape`` it was broadcast from,
+    and whether to keep them (when a length-1 axis of ``shape`` is summed)."""
+    lead = len(x_shape) - len(shape)
+    if lead < 0:
+        return None
+    ones = tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1
+    )
+    # (summing to shape () keeps the axes too: the reshape then gives a 0-d array, as
+    # the sum_to_shape row does, where a full reduction would give a numpy scalar)
+    plan = (tuple(range(lead)) + ones, bool(ones) or not shape)
+    if len(_UNBROADCAST) > 1024:
+        _UNBROADCAST.clear()
+    _UNBROADCAST[x_shape, shape] = plan
+    return plan
 
 
 def _shape_dtype(ans):
@@ -448,6 +470,7 @@ class ReverseTrace(Trace):
                 elif (
                     type(c) is np.ndarray
                     and type(prev) is np.ndarray
+                    and c.ndim  # (0-d sums stay numpy scalars, as numpy gives them)
                     and c.base is None
                     and getrefcount(c) == 2  # the rule's fresh result, ours alone
                     and c.flags.writeable

@@ -119,3 +119,22 @@ def test_max_weights_under_vmap_and_hvp():
     _, hv = fgrad.jvp(fgrad.grad(lambda v: fnp.max(v, axis=0, keepdims=True).sum() + fnp.sum(v**3)),
                       (xs,), (np.ones_like(xs),))
     np.testing.assert_allclose(hv, 6.0 * xs)
+
+
+@pytest.mark.parametrize("x_shape,shape", [
+    ((3,), ()), ((2, 3), ()), ((4, 3), (3,)), ((4, 3), (1, 3)), ((4, 3), (4, 1)),
+    ((2, 4, 3), (4, 1)), ((2, 4, 3), (1, 1)), ((3,), (3,)), ((1, 3), (3,)),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_unbroadcast_matches_the_sum_to_shape_row(x_shape, shape, dtype):
+    # the backward pass sums broadcast cotangents of plain values with numpy
+    # directly (fgrad.autodiff._fix_plain, with a cached plan per pair of shapes):
+    # the same values, shape, dtype and type (a 0-d array for shape ()) as the row
+    from fgrad.autodiff import _fix_plain
+
+    x = _rng().standard_normal(x_shape).astype(dtype)
+    for _ in range(2):  # the second call takes the cached plan
+        plain = _fix_plain(x, shape, np.dtype(dtype))
+        row = fnp.sum_to_shape(x, shape=shape)
+        assert type(plain) is type(row) and plain.shape == shape and plain.dtype == dtype
+        np.testing.assert_allclose(plain, row, rtol=1e-6 if dtype == np.float32 else 1e-15)

@@ -463,6 +463,9 @@ def _chooser_weights_known(ans, x, axis, keepdims, where, initial):
     ans = np.asarray(ans)
     full = ans if keepdims else ans.reshape(kept)
     hit = np.equal(x, full)
+    if where is None and initial is None and ans.dtype == _FLOAT64:
+        # the usual call: the booleans counted and divided directly (into float64)
+        return hit / _add_reduce(hit, axis, None, None, True)
     if where is not None:
         hit = np.logical_and(hit, where)
     hit = hit.astype(ans.dtype)
@@ -963,6 +966,7 @@ _NO_VALUE = np._NoValue
 
 
 _add_reduce = np.add.reduce
+_FLOAT64 = np.dtype(np.float64)
 _multiply_reduce = np.multiply.reduce
 _maximum_reduce = np.maximum.reduce
 _minimum_reduce = np.minimum.reduce
