@@ -145,7 +145,14 @@ class ForwardTrace(Trace):
         ans = prim.fn(*primals, **params) if lower else prim.call(*primals, **params)
         if not tangents or prim.nondiff:
             return ans
-        shape, dtype, ans = _shape_dtype(ans)
+        if lower:
+            shape, dtype, ans = _shape_dtype(ans)
+        else:
+            try:
+                shape, dtype = ans.shape, ans.dtype
+            except AttributeError:  # a user impl returned a Python scalar
+                ans = np.asarray(ans)[()]
+                shape, dtype = ans.shape, ans.dtype
         out = None
         rules = prim.jvp
         for i, t in tangents:
