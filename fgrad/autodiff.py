@@ -7,11 +7,16 @@ outer transform, the derivative computation is itself differentiated.
 
 from __future__ import annotations
 
-from sys import getrefcount
-
 import numpy as np
 
 from .core import Trace, Tracer
+
+try:
+    from sys import getrefcount
+except ImportError:  # no reference counts (not CPython): cotangents are never summed in place
+
+    def getrefcount(obj):
+        return 1 << 30
 
 __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
 
