@@ -5,8 +5,6 @@ value (``fgrad.autodiff.REMAT_*``), and the backward pass adds cotangents into
 arrays it alone owns.  Neither may change a single bit of any result.
 """
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -57,17 +55,6 @@ def recomputed_entries(fun, x):
     return trace, found
 
 
-def peak_bytes(fn):
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
 def test_gradient_is_bit_identical_with_and_without_recomputation(no_remat):
     x = x_large()
     trace, found = recomputed_entries(loss, x)
@@ -82,7 +69,7 @@ def test_gradient_is_bit_identical_with_and_without_recomputation(no_remat):
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
 
 
-def test_recomputation_lowers_the_peak_memory_of_grad(no_remat):
+def test_recomputation_lowers_the_peak_memory_of_grad(no_remat, peak_bytes):
     x = x_large()
     g = fgrad.grad(loss)
     with_remat = peak_bytes(lambda: g(x))
@@ -202,7 +189,7 @@ def test_the_callers_cotangent_is_never_summed_into(f, times):
     np.testing.assert_allclose(gx, times * ct, rtol=1e-15)
 
 
-def test_cotangent_sums_reuse_the_rules_fresh_arrays(monkeypatch):
+def test_cotangent_sums_reuse_the_rules_fresh_arrays(monkeypatch, peak_bytes):
     # x feeds many terms: its cotangent is summed once per term, in place when the
     # rule's result is a fresh array; without that, every sum allocates one more
     def f(x):

@@ -1,6 +1,5 @@
 """linearize, linear_transpose, hvp, checkpoint, chunked Jacobians and holomorphic=."""
 
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -235,18 +234,7 @@ def test_checkpoint_refuses_closed_over_traced_values():
         fgrad.grad(outer)(2.0)
 
 
-def _peak(fn):
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
-def test_checkpoint_lowers_peak_memory_on_a_deep_chain():
+def test_checkpoint_lowers_peak_memory_on_a_deep_chain(peak_bytes):
     x = np.linspace(0.1, 1.0, 50_000)  # 400 kB per intermediate
     ck = fgrad.checkpoint(block)
 
@@ -260,7 +248,7 @@ def test_checkpoint_lowers_peak_memory_on_a_deep_chain():
     g_plain = fgrad.grad(deep(block))
     g_ck = fgrad.grad(deep(ck))
     np.testing.assert_array_equal(g_plain(x), g_ck(x))
-    plain, remat = _peak(lambda: g_plain(x)), _peak(lambda: g_ck(x))
+    plain, remat = peak_bytes(lambda: g_plain(x)), peak_bytes(lambda: g_ck(x))
     # 80 saved intermediates against 8 block inputs plus one block's intermediates
     assert remat < 0.4 * plain, (remat, plain)
 
