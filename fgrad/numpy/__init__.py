@@ -22,6 +22,8 @@ from ..primitives.shape import *  # noqa: F401,F403
 from ..primitives.indexing import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._composites import *  # noqa: F401,F403
+from ._stats import *  # noqa: F401,F403
+from ._extra import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401,E402
 
 # Constants and dtypes, so that `fnp.pi` and `fnp.float32` work as in numpy.

@@ -1,0 +1,3 @@
+"""More numpy functions: gradient, unwrap, insert, bincount, digitize, copy, unique."""
+
+__all__: list[str] = []
