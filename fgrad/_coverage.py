@@ -347,7 +347,10 @@ def generate():
         "rule.\n\n",
         "Plain numpy code reaches these functions too: `np.sin(tracer)` dispatches to "
         "`fgrad.numpy.sin` (NEP 13/18), and scipy's ufuncs dispatch to `fgrad.scipy.special` "
-        "once `fgrad.scipy` is imported. A numpy function missing here raises a TypeError "
+        "once `fgrad.scipy` is imported; `np.add.reduce`/`np.multiply.reduce` (and maximum, "
+        "minimum) are `sum`/`prod` (`amax`, `amin`), and `np.add.accumulate`/"
+        "`np.multiply.accumulate` are `cumsum`/`cumprod`. A numpy function missing here "
+        "raises a TypeError "
         "naming it when it meets a traced value — never a silent constant. Anything else can "
         "be added as a row (docs/adding-a-primitive.md) or with `fgrad.custom_vjp` / "
         "`fgrad.custom_jvp`.\n\n",

@@ -185,13 +185,62 @@ def test_pad_constant_values_and_errors():
     assert float(g) == 16 - 4
     g = fgrad.grad(lambda c: fnp.pad(x, ((1, 0), (0, 0)), constant_values=c).sum())(np.ones((2, 2)))
     np.testing.assert_array_equal(g, [[2.0, 0.0], [0.0, 0.0]])
-    with pytest.raises(NotImplementedError, match="mode='mean'"):
-        fgrad.grad(lambda x: fnp.pad(x, 1, mode="mean").sum())(x)
+    with pytest.raises(NotImplementedError, match="callable mode"):
+        fgrad.grad(lambda x: fnp.pad(x, 1, mode=lambda *a, **k: None).sum())(x)
+    with pytest.raises(ValueError, match="stat_length of 0"):
+        fgrad.grad(lambda x: fnp.pad(x, 1, mode="mean", stat_length=0).sum())(x)
     with pytest.raises(NotImplementedError, match="reflect_type"):
         fgrad.grad(lambda x: fnp.pad(x, 1, mode="reflect", reflect_type="odd").sum())(x)
     with pytest.raises(TypeError, match="integral"):
         fgrad.grad(lambda x: fnp.pad(x, 1.5).sum())(x)
     check(lambda x: np.pad(x, 2, mode="wrap"), lambda x: np.pad(x, 2, mode="wrap"), x)  # dispatch
+
+
+@pytest.mark.parametrize("mode", ["mean", "median", "maximum", "minimum"])
+@pytest.mark.parametrize("width,stat_length", [
+    (1, None), ((2, 0), 2), (((1, 2), (3, 1)), ((1, 3), (2, 2))), (((0, 2), (1, 0)), 5),
+])
+def test_pad_statistic_modes(mode, width, stat_length):
+    x = randn(4, 3)
+    check(lambda x: np.pad(x, width, mode, stat_length=stat_length),
+          lambda x: fnp.pad(x, width, mode, stat_length=stat_length), x)
+
+
+@given(st.integers(0, 4), st.integers(0, 4), st.integers(1, 5), st.integers(1, 6))
+def test_pad_mean_spreads_its_derivative_over_the_stat_length(before, after, n, length):
+    # each padded entry is the mean of the first (last) min(length, n) entries
+    x = np.arange(n, dtype=float)
+    k = min(length, n)
+    want = np.ones(n)
+    want[:k] += before / k
+    want[n - k:] += after / k
+    np.testing.assert_allclose(
+        counts(lambda x: fnp.pad(x, (before, after), "mean", stat_length=length), x), want,
+        rtol=1e-14)
+
+
+@pytest.mark.parametrize("width,ends", [(3, 0.0), ((2, 4), (1.5, -2.0)),
+                                        (((1, 2), (0, 3)), ((1.0, 2.0), (3.0, 4.0)))])
+def test_pad_linear_ramp(width, ends):
+    x = randn(3, 4)
+    check(lambda x: np.pad(x, width, "linear_ramp", end_values=ends),
+          lambda x: fnp.pad(x, width, "linear_ramp", end_values=ends), x)
+    # traced end values: the ramp is linear in them, and numpy's values come out
+    e = np.asarray(ends, dtype=float)
+    check(lambda e: np.pad(x, width, "linear_ramp", end_values=e),
+          lambda e: fnp.pad(x, width, "linear_ramp", end_values=e), e)
+
+
+def test_pad_new_modes_under_vmap_and_on_integers():
+    xs = randn(3, 5)
+    for kw in ({"mode": "mean", "stat_length": 2}, {"mode": "linear_ramp", "end_values": 1.0},
+               {"mode": "maximum"}):
+        got = fgrad.vmap(lambda x: fnp.pad(x, (2, 1), **kw))(xs)
+        np.testing.assert_array_equal(got, np.stack([np.pad(x, (2, 1), **kw) for x in xs]))
+    ints = np.arange(12).reshape(3, 4) ** 2
+    for kw in ({"mode": "mean"}, {"mode": "median"}, {"mode": "linear_ramp", "end_values": 5}):
+        got = fgrad.vmap(lambda x: fnp.pad(x, 3, **kw))(ints)
+        np.testing.assert_array_equal(got, np.stack([np.pad(x, 3, **kw) for x in ints]))
 
 
 # --- roll, flips, rot90, diff --------------------------------------------------------------

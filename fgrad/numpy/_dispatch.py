@@ -44,6 +44,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             return fn(*inputs, **kwargs)
     elif method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](*inputs, **kwargs)
+    elif method == "accumulate" and ufunc in _ACCUMULATORS:
+        return _accumulate(_ACCUMULATORS[ufunc], *inputs, **kwargs)
     raise _unsupported(ufunc.__name__ + ("" if method == "__call__" else "." + method))
 
 
@@ -56,6 +58,14 @@ def _array_function(self, func, types, args, kwargs):
 
 
 _REDUCERS = {}
+_ACCUMULATORS = {}  # np.add.accumulate -> cumsum, np.multiply.accumulate -> cumprod
+
+
+def _accumulate(scan, array, axis=0, dtype=None, out=None):
+    # ufunc.accumulate's defaults differ from cumsum's: axis 0, and no scalars
+    if np.ndim(concrete(array)) == 0:
+        raise TypeError("cannot accumulate on a scalar")
+    return scan(array, axis=axis, dtype=dtype)
 
 
 def _metadata(np_fn):
@@ -93,6 +103,7 @@ def install():
     FUNCTIONS[np.amin] = fnp.amin
     _REDUCERS.update({np.add: fnp.sum, np.multiply: fnp.prod, np.maximum: fnp.amax,
                       np.minimum: fnp.amin})
+    _ACCUMULATORS.update({np.add: fnp.cumsum, np.multiply: fnp.cumprod})
 
     Tracer.__array_ufunc__ = _array_ufunc
     Tracer.__array_function__ = _array_function

@@ -727,14 +727,18 @@ def tile(A, reps):
 
 
 _PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+_PAD_STAT_MODES = ("maximum", "minimum", "mean", "median")
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
-    """Pad an array (``numpy.pad``): modes ``constant`` (values may be traced),
-    ``edge``, ``reflect``, ``symmetric``, ``wrap`` and ``empty``.
+    """Pad an array (``numpy.pad``): every mode of numpy's but a callable one:
+    ``constant`` (values may be traced), ``edge``, ``reflect``, ``symmetric``,
+    ``wrap``, ``empty``, ``linear_ramp`` (``end_values`` may be traced) and the
+    statistics ``maximum``, ``minimum``, ``mean``, ``median`` (with ``stat_length``).
 
     The index modes gather from the input (their cotangent sums back where an
-    element was copied); axes are padded one after the other, as numpy does.
+    element was copied), the statistics pass their derivative to the elements
+    they summarise; axes are padded one after the other, as numpy does.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -742,8 +746,10 @@ def pad(array, pad_width, mode="constant", **kwargs):
         array([1., 1., 2., 2.])
         >>> fgrad.grad(lambda x: fnp.pad(x, (0, 2), mode="wrap").sum())(fnp.ones(3))
         array([2., 2., 1.])
+        >>> fgrad.grad(lambda x: fnp.pad(x, 1, mode="mean", stat_length=2).sum())(fnp.ones(3))
+        array([1.5, 1. , 1.5])
     """
-    if not _has_tracer((array, kwargs.get("constant_values"))):
+    if not _has_tracer((array, kwargs.get("constant_values"), kwargs.get("end_values"))):
         return np.pad(array, pad_width, mode, **kwargs)
     nd = _ndim(array)
     widths = np.asarray(pad_width)
@@ -789,11 +795,111 @@ def pad(array, pad_width, mode="constant", **kwargs):
             source = np.pad(np.arange(_shape(x)[ax]), (before, after), mode=mode)
             x = getitem(x, (slice(None),) * ax + (source,))
         return x
+    if mode in _PAD_STAT_MODES or mode == "linear_ramp":
+        key, default = ("end_values", 0) if mode == "linear_ramp" else ("stat_length", None)
+        option = kwargs.pop(key, default)
+        if kwargs:
+            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
+        for ax in range(nd):
+            before, after = (int(w) for w in widths[ax])
+            if not before and not after:
+                continue
+            if mode == "linear_ramp":
+                ends = broadcast_to(astype(option, dtype), (nd, 2))
+                x = _pad_ramps(x, ax, before, after, getitem(ends, (ax, 0)), getitem(ends, (ax, 1)))
+            else:
+                x = _pad_stats(x, ax, before, after, mode, option, nd)
+        return x
     raise NotImplementedError(
-        f"fgrad.numpy.pad does not support mode={mode!r} on traced values; supported: "
-        "'constant', 'empty', " + ", ".join(repr(m) for m in _PAD_INDEX_MODES) + ". Build "
-        "the padding with fnp.concatenate for the other modes."
+        f"fgrad.numpy.pad does not support mode={mode!r} on traced values (a callable mode "
+        "would run numpy on the tracer's values). Build the padding with fnp.concatenate."
     )
+
+
+def _pad_edges(x, ax, parts, before, after):
+    """Join the padding blocks ``parts = (left or None, right or None)`` to ``x``."""
+    left, right = parts
+    blocks = ([left] if before else []) + [x] + ([right] if after else [])
+    return concatenate(blocks, axis=ax)
+
+
+def _pad_ramps(x, ax, before, after, end_before, end_after):
+    # numpy's linear_ramp: linspace(end, edge, width, endpoint=False) on each side
+    # (reversed on the right), i.e. end + i * (edge - end) / width for i = 0..width-1
+    shape, nd = _shape(x), _ndim(x)
+    head = (slice(None),) * ax
+    kind = np.dtype(np.result_type(concrete(x))).kind
+
+    def ramp(end, edge, width, reverse):
+        steps = np.arange(width, dtype=float)
+        if reverse:
+            steps = steps[::-1]
+        steps = steps.reshape((width,) + (1,) * (nd - ax - 1))
+        delta = edge - end
+        if _any_zero(delta):
+            # numpy's own rounding then (it divides the steps first, for denormals)
+            block = end + steps / width * delta
+        else:
+            block = end + steps * (delta / width)
+        block = broadcast_to(block, shape[:ax] + (width,) + shape[ax + 1:])
+        if kind in "iub":  # numpy's integer linspace rounds towards -inf
+            from .elementwise import floor
+
+            block = floor(block)
+        return astype(block, np.result_type(concrete(x)))
+
+    left = right = None
+    if before:
+        left = ramp(end_before, getitem(x, head + (slice(0, 1),)), before, False)
+    if after:
+        right = ramp(end_after, getitem(x, head + (slice(-1, None),)), after, True)
+    return _pad_edges(x, ax, (left, right), before, after)
+
+
+def _any_zero(x):
+    """Is any entry of ``x`` zero?  False under vmap, where entries differ per example
+    (the answer only picks between two roundings of the same ramp)."""
+    from ..batching import BatchedValueError
+
+    try:
+        return bool(np.any(np.asarray(concrete(x)) == 0))
+    except BatchedValueError:
+        return False
+
+
+def _pad_stats(x, ax, before, after, mode, stat_length, nd):
+    from .reductions import amax, amin, mean, median
+
+    stat = {"maximum": amax, "minimum": amin, "mean": mean, "median": median}[mode]
+    shape = _shape(x)
+    n = shape[ax]
+    if stat_length is None:
+        lengths = (n, n)
+    else:
+        lengths = np.broadcast_to(np.asarray(stat_length), (nd, 2))[ax]
+        if np.asarray(stat_length).dtype.kind not in "iu" or np.any(lengths < 0):
+            raise TypeError(
+                f"pad: stat_length must be non-negative integers, got {stat_length!r}"
+            )
+        lengths = (min(int(lengths[0]), n), min(int(lengths[1]), n))
+    head = (slice(None),) * ax
+    kind = np.dtype(np.result_type(concrete(x))).kind
+    blocks = []
+    for width, length, side in ((before, lengths[0], slice(0, lengths[0])),
+                                (after, lengths[1], slice(n - lengths[1], n))):
+        if not width:
+            blocks.append(None)
+            continue
+        if length == 0:
+            raise ValueError("pad: stat_length of 0 yields no value for padding; give at "
+                             "least 1 (or None for the whole axis)")
+        value = stat(getitem(x, head + (side,)), axis=ax, keepdims=True)
+        if mode in ("mean", "median") and kind in "iub":  # numpy rounds for integers
+            from .elementwise import round as round_
+
+            value = astype(round_(value), np.result_type(concrete(x)))
+        blocks.append(broadcast_to(value, shape[:ax] + (width,) + shape[ax + 1:]))
+    return _pad_edges(x, ax, tuple(blocks), before, after)
 
 
 _NOVALUE = object()
