@@ -243,6 +243,8 @@ def vjp(fun, *primals, has_aux=False):
                     f"shape {np.shape(concrete(v))}; they must match."
                 )
             if isinstance(o, ReverseTracer) and o._trace is trace:
+                if type(c) in (float, int, complex):  # a Python number: the output's dtype
+                    c = np.asarray(c, dtype=_dtype(v))
                 seeds.append((o.index, c))
         cts = trace.backward(seeds) if seeds else [None] * len(trace.tape)
         return tuple(_input_cotangents(trace, cts, in_leaves, in_trees))

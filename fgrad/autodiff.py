@@ -251,6 +251,46 @@ class _SavedWithRemat(tuple):
         return tuple(done[id(a)] if type(a) is _Remat else a for a in self)
 
 
+class IndexedCotangent:
+    """A cotangent that is a dense ``base`` (or zero) plus values at indices.
+
+    Reverse mode's cotangent of ``x[idx]`` with respect to ``x`` is zero except at
+    ``idx``; summing many of them (a Python loop reading ``x[i]``) as dense arrays
+    costs ``O(x.size)`` each.  This keeps the parts instead, and makes one array when
+    the cotangent is used (``dense``).  Only the backward pass creates and sees these,
+    on plain values; they are never shared, so ``add`` may update them in place.
+    """
+
+    __slots__ = ("shape", "dtype", "base", "parts")
+
+    def __init__(self, shape, dtype, idx, value):
+        self.shape, self.dtype, self.base, self.parts = shape, dtype, None, [(idx, value)]
+
+    def add(self, other):
+        """Add a dense cotangent or another ``IndexedCotangent`` into this one."""
+        if type(other) is IndexedCotangent:
+            self.parts += other.parts
+            other = other.base
+            if other is None:
+                return self
+        self.base = other if self.base is None else self.base + other
+        return self
+
+    def dense(self):
+        from .primitives.shape import _is_basic
+
+        if self.base is None:
+            out = np.zeros(self.shape, self.dtype)
+        else:
+            out = np.array(self.base, dtype=self.dtype, copy=True).reshape(self.shape)
+        for idx, value in self.parts:
+            if _is_basic(idx):
+                out[idx] += value
+            else:  # repeated indices accumulate
+                np.add.at(out, idx, value)
+        return out
+
+
 class ReverseTrace(Trace):
     """The trace of one ``grad``/``vjp`` call: a tape in evaluation order.
 
@@ -442,6 +482,7 @@ class ReverseTrace(Trace):
         """
         tape = self.tape
         cts = [None] * len(tape)
+        indexed = []  # slots that received an IndexedCotangent (densified at the end)
         start = -1
         for index, g in seeds:
             prev = cts[index]
@@ -454,11 +495,35 @@ class ReverseTrace(Trace):
             prim, params, parents, saved, ans, _, _, _ = tape[k]
             if prim is None:  # an input: its cotangent is part of the result
                 continue
+            if type(g) is IndexedCotangent:
+                g = g.dense()
             if type(saved) is _SavedWithRemat:
                 saved = saved.resolve()
             cts[k] = None
             if consume:
                 tape[k] = None
+            if (
+                prim.indexed
+                and not isinstance(g, Tracer)
+                and getattr(g, "dtype", None) == tape[parents[0][1]][6]
+            ):
+                # x[idx] on plain values: its cotangent is g at idx and zero elsewhere,
+                # kept as that part rather than a dense array (a loop over x[i] would
+                # otherwise cost O(len(x)) per step in the backward pass)
+                j = parents[0][1]
+                parent = tape[j]
+                c = IndexedCotangent(parent[5], parent[6], params["idx"], g)
+                prev = cts[j]
+                if prev is None:
+                    cts[j] = c
+                    indexed.append(j)
+                elif type(prev) is IndexedCotangent:  # (appending to the longer list)
+                    prev.add(c)
+                else:
+                    cts[j] = c.add(prev)
+                    indexed.append(j)
+                g = c = prev = saved = ans = None
+                continue
             rules = prim.vjp
             for pos, j in parents:
                 rule = rules[pos] if pos < len(rules) else None
@@ -479,6 +544,8 @@ class ReverseTrace(Trace):
                 prev = cts[j]
                 if prev is None:
                     cts[j] = c
+                elif type(prev) is IndexedCotangent:
+                    cts[j] = prev.add(c)
                 elif (
                     type(c) is np.ndarray
                     and type(prev) is np.ndarray
@@ -492,4 +559,7 @@ class ReverseTrace(Trace):
                 else:  # prev first when it is a tracer: no numpy override path
                     cts[j] = c + prev if type(prev) is np.ndarray else prev + c
             g = c = prev = saved = ans = None  # free them before the next entry
+        for j in indexed:  # inputs' cotangents leave as arrays
+            if type(cts[j]) is IndexedCotangent:
+                cts[j] = cts[j].dense()
         return cts

@@ -102,6 +102,9 @@ class Primitive:
         call: what the traces call on plain values: ``impl`` itself, or for
             numpy's basic arithmetic ufuncs a shortcut through Python's
             operators on numpy scalars (see :func:`_scalar_shortcut`).
+        indexed: the vjp is ``g`` scattered at ``params["idx"]`` into zeros shaped
+            like the only argument (``getitem``): reverse mode may keep it as an
+            :class:`fgrad.autodiff.IndexedCotangent` instead of calling the rule.
         remat: the cost of recomputing the output, 0 for "never": reverse mode
             may store how to recompute a large output instead of keeping it
             alive (see :class:`fgrad.autodiff.ReverseTrace`).  1 for arithmetic,
@@ -110,6 +113,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "call", "test", "remat",
+        "indexed",
         "_saves", "_plans", "__dict__",
     )
 
@@ -122,6 +126,7 @@ class Primitive:
         self.batch = batch
         self.test = test
         self.remat = 0
+        self.indexed = False
         self._saves = {}
         self._plans = {}
         self.call = _scalar_shortcut(impl)

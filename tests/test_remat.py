@@ -1,8 +1,9 @@
-"""Reverse mode's memory savings: recomputed values and in-place cotangent sums.
+"""Reverse mode's savings: recomputed values, in-place and indexed cotangent sums.
 
 On large arrays the tape may store how to recompute a cheap value instead of the
-value (``fgrad.autodiff.REMAT_*``), and the backward pass adds cotangents into
-arrays it alone owns.  Neither may change a single bit of any result.
+value (``fgrad.autodiff.REMAT_*``), the backward pass adds cotangents into arrays
+it alone owns, and the cotangent of ``x[idx]`` is kept as its indexed part
+(``fgrad.autodiff.IndexedCotangent``).  None may change the results.
 """
 
 import numpy as np
@@ -206,3 +207,89 @@ def test_cotangent_sums_reuse_the_rules_fresh_arrays(monkeypatch, peak_bytes):
     copied = peak_bytes(lambda: g(x))
     np.testing.assert_array_equal(g(x), expected)
     assert in_place < copied - x.nbytes // 2, (in_place, copied)  # one array fewer
+
+
+# --- indexed cotangents: x[idx] in a loop ----------------------------------------------------
+
+
+@pytest.fixture
+def dense_getitem(monkeypatch):
+    from fgrad.core import PRIMITIVES
+
+    def off():
+        monkeypatch.setattr(PRIMITIVES["getitem"], "indexed", False)
+
+    return off
+
+
+INDEXES = [3, -1, (1, 2), (slice(1, 3), 0), slice(None, None, 2), np.array([0, 2, 2, 3]),
+           (np.array([1, 1]), np.array([0, 0])), np.array([[True, False, True]] * 4), Ellipsis]
+
+
+@pytest.mark.parametrize("idx", INDEXES, ids=range(len(INDEXES)))
+def test_indexed_cotangents_match_the_dense_scatter(idx, dense_getitem):
+    x = np.random.default_rng(6).standard_normal((4, 3))
+
+    def f(x):  # x read through idx several times, and densely too
+        total = fnp.sum(fnp.sin(x[idx]) * x[idx]) + fnp.sum(x * x)
+        for k in range(3):
+            total = total + fnp.sum(x[idx] ** (k + 1))
+        return total
+
+    g = fgrad.grad(f)(x)
+    out, f_vjp = fgrad.vjp(f, x)
+    np.testing.assert_array_equal(f_vjp(1.0)[0], g)  # a vjp function, called again
+    dense_getitem()
+    np.testing.assert_allclose(g, fgrad.grad(f)(x), rtol=1e-14, atol=1e-14)
+    fgrad.check_grads(f, (x,), order=2)
+
+
+def test_a_loop_over_elements_gives_the_analytic_gradient_in_every_dtype():
+    for dtype in (np.float64, np.float32, np.complex128):
+        x = (np.arange(1.0, 41.0) / 7).astype(dtype)
+
+        def f(x):
+            s = 0.0
+            for i in range(len(x)):
+                s = s + x[i] * x[i] * 0.5 + x[-1 - i] * 2.0
+            return fnp.real(s) if dtype == np.complex128 else s
+
+        g = fgrad.grad(f)(x)
+        assert g.dtype == x.dtype and g.shape == x.shape
+        want = np.conj(x) + 2.0 if dtype == np.complex128 else x + 2.0
+        np.testing.assert_allclose(g, want, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    # second order goes through the dense rule (the cotangents are tracers there)
+    x = np.linspace(0.5, 2.0, 6)
+    h = fgrad.hessian(lambda x: sum(x[i] ** 3 for i in range(6)))(x)
+    np.testing.assert_allclose(h, np.diag(6 * x), rtol=1e-14)
+
+
+def test_a_loop_over_elements_costs_linear_time_in_the_backward_pass():
+    # the backward pass builds no x-sized array per x[i]: count numpy's zeros calls
+    from fgrad import autodiff
+
+    calls = []
+    real_zeros = np.zeros
+
+    class CountingNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def zeros(*args, **kwargs):
+            calls.append(args)
+            return real_zeros(*args, **kwargs)
+
+    from fgrad.primitives import shape
+
+    x = np.linspace(0.0, 1.0, 200)
+    modules = (autodiff, shape)  # the backward pass, and getitem's dense vjp rule
+    for module in modules:
+        module.np = CountingNumpy()
+    try:
+        g = fgrad.grad(lambda x: sum(x[i] * x[i] for i in range(200)))(x)
+    finally:
+        for module in modules:
+            module.np = np
+    np.testing.assert_allclose(g, 2 * x, rtol=1e-15)
+    assert len(calls) <= 1, len(calls)  # one dense array at the end, not one per step

@@ -747,7 +747,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
         >>> fgrad.grad(lambda x: fnp.pad(x, (0, 2), mode="wrap").sum())(fnp.ones(3))
         array([2., 2., 1.])
         >>> fgrad.grad(lambda x: fnp.pad(x, 1, mode="mean", stat_length=2).sum())(fnp.ones(3))
-        array([1.5, 1. , 1.5])
+        array([1.5, 2. , 1.5])
     """
     if not _has_tracer((array, kwargs.get("constant_values"), kwargs.get("end_values"))):
         return np.pad(array, pad_width, mode, **kwargs)
@@ -1147,6 +1147,9 @@ _getitem = defprim(
                    _getitem_case((np.array([1, 1]), slice(None), np.array([0, 2])), (2, 3, 4))],
           "complex": True},
 )
+
+
+_getitem.primitive.indexed = True  # reverse mode keeps its cotangent sparse (autodiff.py)
 
 
 def getitem(x, idx):
