@@ -253,14 +253,25 @@ def test_polyval_and_polyfit_under_vmap_match_a_loop():
                                np.stack([np.polyval(p, x) for p, x in zip(ps, xs)]), rtol=1e-13)
     np.testing.assert_allclose(fgrad.vmap(fnp.polyval, in_axes=(0, None))(ps, X7),
                                np.stack([np.polyval(p, X7) for p in ps]), rtol=1e-13)
-    g = fgrad.grad(lambda p, x: fnp.polyval(p, x).sum(), argnums=(0, 1))
-    for got, want in zip(fgrad.vmap(g)(ps, xs), zip(*[g(p, x) for p, x in zip(ps, xs)])):
-        np.testing.assert_allclose(got, np.stack(want), rtol=1e-13)
     xs7, ys7 = RNG.standard_normal((3, 7)), RNG.standard_normal((3, 7))
     f = lambda x, y: fnp.polyfit(x, y, 2)  # noqa: E731
     np.testing.assert_allclose(fgrad.vmap(f)(xs7, ys7),
                                np.stack([np.polyfit(x, y, 2) for x, y in zip(xs7, ys7)]),
                                rtol=1e-10)
+
+
+def test_polyval_gradients_under_vmap_match_a_loop():
+    # Horner's scheme reads p[0], p[1], ...: the cotangent of p is assembled from
+    # indexed parts whose values are batched
+    ps, xs = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 6))
+    g = fgrad.grad(lambda p, x: fnp.polyval(p, x).sum(), argnums=(0, 1))
+    for got, want in zip(fgrad.vmap(g)(ps, xs), zip(*[g(p, x) for p, x in zip(ps, xs)])):
+        np.testing.assert_allclose(got, np.stack(want), rtol=1e-13)
+
+
+def test_second_order_through_indexed_arguments():
+    fgrad.check_grads(lambda m: fnp.corrcoef(m[0], m[1]), (M,), order=2)
+    fgrad.check_grads(lambda m: fnp.cov(m[0], m[1:], aweights=AW), (M,), order=2)
 
 
 # --- dispatch and errors ----------------------------------------------------------------
