@@ -279,16 +279,18 @@ class IndexedCotangent:
     def dense(self):
         from .primitives.shape import _is_basic
 
-        if self.base is None:
+        base = self.base
+        traced = isinstance(base, Tracer)  # a dense part from under an enclosing vmap
+        if base is None or traced:
             out = np.zeros(self.shape, self.dtype)
         else:
-            out = np.array(self.base, dtype=self.dtype, copy=True).reshape(self.shape)
-        for idx, value in self.parts:
+            out = np.array(base, dtype=self.dtype, copy=True).reshape(self.shape)
+        for idx, value in self.parts:  # plain values: the backward pass checked
             if _is_basic(idx):
                 out[idx] += value
             else:  # repeated indices accumulate
                 np.add.at(out, idx, value)
-        return out
+        return out if not traced else base + out
 
 
 class ReverseTrace(Trace):

@@ -293,3 +293,16 @@ def test_a_loop_over_elements_costs_linear_time_in_the_backward_pass():
             module.np = np
     np.testing.assert_allclose(g, 2 * x, rtol=1e-15)
     assert len(calls) <= 1, len(calls)  # one dense array at the end, not one per step
+
+
+def test_indexed_cotangents_meet_batched_ones_under_vmap():
+    # under vmap some cotangents reaching x are batched tracers, others plain numbers
+    # (x[2] only meets the seed): the indexed part and the traced part add up
+    ps = np.random.default_rng(8).standard_normal((5, 3))
+    f = lambda p: (p[0] * p[1] + p[2] + fnp.sum(p[1:] ** 2)).sum()
+    got = fgrad.vmap(fgrad.grad(f))(ps)
+    np.testing.assert_allclose(got, np.stack([fgrad.grad(f)(p) for p in ps]), rtol=1e-15)
+    want = np.stack([ps[:, 1], ps[:, 0] + 2 * ps[:, 1], 1 + 2 * ps[:, 2]], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    np.testing.assert_allclose(fgrad.jacrev(fgrad.grad(f))(ps[0]),
+                               fgrad.hessian(f)(ps[0]), rtol=1e-14)
