@@ -330,3 +330,10 @@ def test_vander():
     # d/dx sum of x^k columns = sum k x^(k-1)
     g = fgrad.grad(lambda x: fnp.vander(x, 4).sum())(np.array([2.0]))
     np.testing.assert_allclose(g, [3 * 4 + 2 * 2 + 1])
+    # numpy computes in the dtype promoted with int: float64 for float32 x, the
+    # gradient then comes back as float32
+    x32 = randn(3).astype(np.float32)
+    out, f_vjp = fgrad.vjp(lambda x: fnp.vander(x, 3), x32)
+    assert out.dtype == np.vander(x32, 3).dtype == np.float64
+    np.testing.assert_array_equal(out, np.vander(x32, 3))
+    assert f_vjp(np.ones((3, 3)))[0].dtype == np.float32

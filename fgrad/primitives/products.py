@@ -270,10 +270,14 @@ def vander(x, N=None, increasing=False):
     if _ndim(x) != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
     n = _shape(x)[0] if N is None else int(N)
+    # numpy computes in x's dtype promoted with int: float64 for float32 or int x
+    dtype = np.promote_types(np.result_type(concrete(x)), int)
     if n == 0:
-        return np.zeros((_shape(x)[0], 0), dtype=np.result_type(concrete(x)))
+        return np.zeros((_shape(x)[0], 0), dtype=dtype)
+    if np.result_type(concrete(x)) != dtype:
+        x = astype(x, dtype)
     # x**k by repeated multiplication, as numpy does (so values match exactly)
-    cols = [broadcast_to(np.ones((), dtype=np.result_type(concrete(x))), _shape(x))]
+    cols = [broadcast_to(np.ones((), dtype=dtype), _shape(x))]
     power = x
     for k in range(1, n):
         cols.append(power)
