@@ -280,6 +280,17 @@ def test_ufunc_accumulate_is_the_running_scan(ufunc, scan, axis):
 # --- tracers behave like arrays ---------------------------------------------------------
 
 
+def test_tracer_copy_is_a_new_traced_array():
+    def f(x):
+        y = x.copy()
+        assert y is not x and isinstance(y, type(x))
+        return (y * x).sum()
+
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(fgrad.grad(f)(x), 2 * x)
+    np.testing.assert_array_equal(fgrad.jvp(f, (x,), (np.ones(3),))[1], 2 * x.sum())
+
+
 def test_tracer_array_protocol():
     def f(x):
         assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2

@@ -184,8 +184,8 @@ def _install_methods(fnp):
             axes = axes[0]
         return fnp.transpose(self, axes or None)
 
-    def copy(self):
-        return self
+    def copy(self, order="C"):
+        return fnp.copy(self)
 
     Tracer.reshape = reshape
     Tracer.transpose = transpose
