@@ -130,7 +130,16 @@ def _input_cotangents(trace, cts, in_leaves, in_trees, start=0):
         out = []
         for x in leaves:
             c = cts[k]
-            out.append(_zeros_like(x) if c is None else c)
+            if c is None:
+                c = _zeros_like(x)
+            # the kind follows the input's: an array for an array (even 0-d), a numpy
+            # scalar for a Python or numpy scalar
+            if type(x) is np.ndarray:
+                if isinstance(c, np.generic):
+                    c = np.asarray(c)
+            elif type(c) is np.ndarray and not c.ndim:
+                c = c[()]
+            out.append(c)
             k += 1
         results.append(treedef.unflatten(out))
     return results

@@ -280,6 +280,20 @@ def test_ufunc_accumulate_is_the_running_scan(ufunc, scan, axis):
 # --- tracers behave like arrays ---------------------------------------------------------
 
 
+@pytest.mark.parametrize("f", [
+    lambda x: x * 2.0, lambda x: fnp.ravel(x).sum(), lambda x: fnp.sum(x + fnp.ones(3)),
+    lambda x: fnp.reshape(x, (1, 1))[0, 0] ** 2, lambda x: 3.0,
+])
+def test_gradient_is_of_the_same_kind_as_the_input(f):
+    # a numpy scalar for a Python float or numpy scalar, an array for an array (0-d too)
+    for x in (1.5, np.float64(1.5)):
+        assert type(fgrad.grad(f)(x)) is np.float64
+    g = fgrad.grad(f)(np.array(1.5))
+    assert type(g) is np.ndarray and g.shape == ()
+    gs = fgrad.grad(lambda p: f(p["a"]) + f(p["b"]))({"a": 1.5, "b": np.array(1.5)})
+    assert type(gs["a"]) is np.float64 and type(gs["b"]) is np.ndarray
+
+
 def test_tracer_copy_is_a_new_traced_array():
     def f(x):
         y = x.copy()
