@@ -149,7 +149,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing ``fun``'s value and its gradient.
 
     ``fun`` must return a real scalar (or ``(scalar, aux)`` with ``has_aux``).
-    The gradient has the structure, shapes and dtypes of the arguments selected
+    The gradient has the structure, shapes, dtypes and kinds (a numpy scalar for a
+    scalar, an array for an array) of the arguments selected
     by ``argnums`` (a tuple of gradients when ``argnums`` is a tuple).
     With ``holomorphic=True``, ``fun`` maps complex inputs to a complex scalar
     and the result is the complex derivative ``df/dz`` (JAX's convention).

@@ -31,10 +31,20 @@ from ..primitives.elementwise import (
 )
 from ..primitives.indexing import _searchsorted, take
 from ..primitives.scans import cumsum
-from ..primitives.shape import _axis, concatenate, diff, getitem, index_add, ravel, reshape
+from ..primitives.shape import (
+    _axis,
+    concatenate,
+    diff,
+    getitem,
+    index_add,
+    index_set,
+    ravel,
+    reshape,
+)
 from ._creation import _contains_tracer, asarray
 
-__all__ = ["gradient", "unwrap", "insert", "bincount", "digitize", "copy", "unique"]
+__all__ = ["gradient", "unwrap", "insert", "bincount", "digitize", "copy", "unique",
+           "piecewise"]
 
 def _traced(*xs):
     """True if any argument is a tracer or a (nested) list/tuple holding one."""
@@ -482,3 +492,74 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
         out.append(first)
     out.extend(found[2:])
     return tuple(out)
+
+
+# --- piecewise ------------------------------------------------------------------------
+
+
+class _PieceTraced(Exception):
+    pass
+
+
+def _untraced(func):
+    if not callable(func):
+        return func
+
+    def piece(*a, **k):
+        out = func(*a, **k)
+        if _traced(out):
+            raise _PieceTraced
+        return out
+
+    return piece
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """Evaluate a function piece by piece (``numpy.piecewise``).
+
+    As in numpy, each function sees only the elements its condition selects (so a
+    ``sqrt`` piece never meets the negative inputs of another piece, and no NaN
+    leaks into the derivative); a constant fills its piece; one extra function is
+    the value where no condition holds; later pieces win where conditions overlap.
+    The conditions are plain boolean arrays (comparisons of traced values are);
+    under ``vmap`` they must be the same in every example (the pieces' sizes are).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> x = fnp.array([-2.0, 1.0, 4.0])
+        >>> fnp.piecewise(x, [x < 0, x >= 0], [0.0, fnp.sqrt])
+        array([0., 1., 2.])
+        >>> fgrad.grad(lambda x: fnp.piecewise(x, [x < 0], [lambda v: v ** 2, fnp.sqrt]).sum())(x)
+        array([-4.  ,  0.5 ,  0.25])
+    """
+    if not _traced(x, *args, *kw.values()):
+        try:  # numpy itself, unless a piece returns a tracer (a closure over one)
+            return np.piecewise(x, condlist, [_untraced(f) for f in funclist], *args, **kw)
+        except _PieceTraced:
+            pass
+    shape, dtype = _shape(x), _dtype(x)
+    if np.isscalar(condlist) or (
+        not isinstance(condlist[0], (list, np.ndarray)) and not _traced(condlist[0])
+        and len(shape) != 0
+    ):
+        condlist = [condlist]
+    conds = [np.broadcast_to(_plain(c, "piecewise", "condlist").astype(bool), shape)
+             for c in condlist]
+    if len(funclist) == len(conds) + 1:  # the "otherwise" piece
+        conds.append(~np.any(conds, axis=0) if conds else np.ones(shape, bool))
+    elif len(funclist) != len(conds):
+        raise ValueError(
+            f"piecewise: with {len(conds)} condition(s) there must be {len(conds)} or "
+            f"{len(conds) + 1} functions (the last one for 'otherwise'), got {len(funclist)}"
+        )
+    y = np.zeros(shape, dtype)
+    for cond, func in zip(conds, funclist):
+        if not callable(func):
+            y = where(cond, astype(func, dtype), y)
+        elif cond.any():
+            if not shape:  # a 0-d x: the piece gets x itself, as numpy's does
+                y = where(cond, astype(func(x, *args, **kw), dtype), y)
+            else:
+                part = astype(func(getitem(x, cond), *args, **kw), dtype)
+                y = index_set(y, part, idx=cond)
+    return y
