@@ -643,3 +643,20 @@ def test_solve_inv_det_random_sizes(seed, n, cplx):
     a, b = well(rng, n=n, cplx=cplx), rng.standard_normal((n, 2))
     check_grads(lambda a, b: fnp.linalg.solve(a, b) + fnp.linalg.inv(a) @ b, (a, b), order=2)
     check_grads(lambda a: fnp.linalg.det(a) * fnp.linalg.slogdet(a)[1], (a,), order=1)
+
+
+def test_lstsq_under_vmap_same_rank_and_different_ranks():
+    rng = np.random.default_rng(12)
+    A, b = rng.standard_normal((4, 5, 3)), rng.standard_normal(5)
+    out = fgrad.vmap(lambda a: fnp.linalg.lstsq(a, b))(A)
+    for k, want in enumerate(zip(*[np.linalg.lstsq(a, b) for a in A])):
+        if k == 2:  # the rank: the same in every example
+            assert np.all(np.asarray(out[k]) == 3) and set(want) == {3}
+        else:
+            np.testing.assert_allclose(out[k], np.stack(want), rtol=1e-10, atol=1e-12)
+    g = fgrad.vmap(fgrad.grad(lambda a: fnp.sum(fnp.linalg.lstsq(a, b)[0] ** 2)))(A)
+    loop = [fgrad.grad(lambda a: fnp.sum(fnp.linalg.lstsq(a, b)[0] ** 2))(a) for a in A]
+    np.testing.assert_allclose(g, np.stack(loop), rtol=1e-10)
+    A[1][:, 2] = A[1][:, 1]  # rank 2 in one example only
+    with pytest.raises(fgrad.batching.BatchedValueError, match="different ranks"):
+        fgrad.vmap(lambda a: fnp.linalg.lstsq(a, b)[0])(A)

@@ -20,9 +20,19 @@ import operator
 
 import numpy as np
 
+from ..batching import BatchedValueError
 from ..core import Tracer, any_tracer, concrete
 from ..primitives import linalg as _p
-from ..primitives.elementwise import absolute, conjugate, divide, multiply, real, sign, subtract
+from ..primitives.elementwise import (
+    absolute,
+    conjugate,
+    divide,
+    examples_of,
+    multiply,
+    real,
+    sign,
+    subtract,
+)
 from ..primitives.products import dot as _dot
 from ..primitives.products import matmul as _matmul
 from ..primitives.products import outer as _outer
@@ -197,15 +207,25 @@ def lstsq(a, b, rcond=None):
     m, n = _shape(a)
     x = _p.lstsq(a, b, rcond=rcond)
     s = svdvals(a)
-    sv = concrete(s)
-    rank = int(np.sum(sv > _p.lstsq_rcond(rcond, a) * np.max(sv, initial=0.0)))
+    tol = _p.lstsq_rcond(rcond, a)
+    # the rank decides the residuals' shape: under vmap it must be the same in every example
+    ranks = {int(np.sum(v > tol * np.max(v, initial=0.0))) for v in examples_of(s)}
+    if len(ranks) > 1:
+        raise BatchedValueError(
+            f"fgrad.numpy.linalg.lstsq under vmap: the examples have different ranks "
+            f"{sorted(ranks)}, and the rank decides the shape of the residuals. Use the "
+            "solution alone through fgrad.numpy.linalg.pinv(a) @ b, or loop over the "
+            "examples in Python."
+        )
+    rank = ranks.pop()
+    real_dtype = np.finfo(np.result_type(concrete(s))).dtype
     if rank == n and m > n:
         r = subtract(b, _matmul(a, x))
         res = _sum(real(multiply(conjugate(r), r)), axis=0)
         if len(_shape(b)) == 1:
             res = reshape(res, (1,))
     else:
-        res = np.array([], dtype=np.finfo(np.result_type(sv)).dtype)
+        res = np.array([], dtype=real_dtype)
     return x, res, np.int32(rank), s
 
 
