@@ -303,8 +303,22 @@ def test_getitem_batched_indices():
         return -fnp.log(fnp.exp(z[y]) / fnp.sum(fnp.exp(z)))
 
     check(fgrad.grad(loss), logits, labels)
-    # an unbatched array indexed with a batched index cannot be batched: a clear error
+    # an unbatched table with a per-example index: a gather (an embedding lookup), and
+    # the per-example gradients of the table
     table = randn(5, 2)
+    ids = np.array([0, 4, 2, 2, -1])
+    check(lambda i: fnp.getitem(table, i), ids)
+    check(lambda i: fnp.take(table, i, axis=0), ids)
+    check(lambda i: fnp.getitem(table, (slice(None), i)), np.array([0, 1, 1]))
+    check(lambda i: fnp.take(table, i, axis=1, mode="wrap"), np.array([[0, 3], [-1, 2]]))
+    check(lambda i: fnp.take(table, i, axis=0, mode="clip"), np.array([9, -3, 1]))
+    def embed_loss(t, i, v):
+        return fnp.sum(t[i] * v) + fnp.sum(t[:, i % 2] ** 2)
+
+    check(fgrad.grad(embed_loss), table, ids, randn(5, 2), in_axes=(None, 0, 0))
+    with pytest.raises(IndexError, match="x\\[:, i\\]"):
+        fgrad.vmap(lambda i: fnp.getitem(table, (i, 0)))(ids)
+    # a plain ndarray indexed by a tracer is numpy's own indexing: it cannot reach fgrad
     with pytest.raises(BatchedValueError, match="differs between the examples"):
         fgrad.vmap(lambda i: table[i])(np.array([0, 1]))
 

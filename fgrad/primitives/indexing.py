@@ -12,9 +12,10 @@ argument.  Everything therefore also works under ``vmap``.  ``take``,
 import numpy as np
 
 from ..core import Tracer, any_tracer, concrete, defprim
-from .elementwise import add, divide, mod, multiply, subtract, where
+from .elementwise import add, divide, maximum, minimum, mod, multiply, subtract, where
 from .shape import (
     _axis,
+    _batched,
     broadcast_to,
     concatenate,
     expand_dims,
@@ -23,6 +24,7 @@ from .shape import (
     ravel,
     reshape,
     stack,
+    take_traced_index,
 )
 
 __all__ = [
@@ -60,14 +62,22 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         >>> fgrad.grad(lambda x: fnp.take(x, [0, 0, 2]).sum())(fnp.ones(3))
         array([2., 0., 1.])
     """
-    if not _traced(a):
-        return np.take(a, concrete(indices), axis=axis, out=out, mode=mode)
+    if not _traced(a, indices):
+        return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
         raise TypeError("take(..., out=...) cannot write a traced value in place")
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, _ndim(a))
     n = _shape(a)[axis]
+    if _batched(indices) and not _batched(a):  # an index that differs per vmap example
+        if mode == "wrap":
+            indices = mod(indices, n)
+        elif mode == "clip":
+            indices = maximum(minimum(indices, n - 1), 0)
+        elif mode != "raise":
+            raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
+        return take_traced_index(a, indices, axis)
     idx = _int_index(indices)
     if mode == "wrap":
         idx = np.mod(idx, n)

@@ -1152,17 +1152,66 @@ _getitem = defprim(
 _getitem.primitive.indexed = True  # reverse mode keeps its cotangent sparse (autodiff.py)
 
 
+def _batched(i):
+    from ..batching import BatchedValue
+
+    return isinstance(i, Tracer) and isinstance(concrete(i), BatchedValue)
+
+
+def take_traced_index(x, i, axis):
+    """``x`` indexed along ``axis`` by an integer array ``i`` that is itself traced
+    (an index that differs between the examples of ``fgrad.vmap``): a gather by
+    ``take_along_axis``, whose rules take the index as an argument, not a constant.
+    The result has shape ``x.shape[:axis] + i.shape + x.shape[axis + 1:]``.
+    """
+    from .indexing import take_along_axis
+
+    shape, ishape, nd = _shape(x), _shape(i), _ndim(x)
+    if np.result_type(concrete(i)).kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer type")
+    k = int(np.prod(ishape, dtype=int))
+    flat = reshape(i, (1,) * axis + (k,) + (1,) * (nd - axis - 1))
+    flat = broadcast_to(flat, shape[:axis] + (k,) + shape[axis + 1:])
+    out = take_along_axis(x, flat, axis=axis)
+    return reshape(out, shape[:axis] + ishape + shape[axis + 1:])
+
+
+def _getitem_batched_index(x, idx):
+    # x[i] or x[:, ..., :, i] (full slices before one batched integer index, full
+    # slices after it): the forms an embedding lookup or a per-example pick takes
+    items = idx if isinstance(idx, tuple) else (idx,)
+    batched = [k for k, item in enumerate(items) if _batched(item)]
+    full = slice(None)
+    if len(batched) == 1 and all(
+        item == full for k, item in enumerate(items) if k != batched[0]
+    ) and isinstance(items[batched[0]], Tracer):
+        return take_traced_index(x, items[batched[0]], batched[0])
+    raise IndexError(
+        "fgrad.vmap: this index differs between the examples; indexing with it is supported "
+        "as x[i] or x[:, i] (one integer index that differs per example, full slices "
+        "elsewhere), or fgrad.numpy.take(x, i, axis=k) / take_along_axis. Rewrite the "
+        "index in one of those forms, or loop over the examples in Python."
+    )
+
+
 def getitem(x, idx):
     """``x[idx]`` for basic, integer-array and boolean-mask indices.
 
     Repeated integer indices accumulate in the cotangent.  Indices are never
-    differentiated (tracers in them are read as their values).
+    differentiated (tracers in them are read as their values; under ``vmap`` an
+    integer index that differs per example works in the forms ``x[i]``,
+    ``x[:, i]``).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(lambda x: x[fnp.array([0, 0, 2])].sum())(fnp.ones(3))
         array([2., 0., 1.])
     """
+    for item in idx if isinstance(idx, tuple) else (idx,):
+        # an index that differs per vmap example, into an array that does not: a gather
+        # (a batched array takes batched indices through the getitem row's batch rule)
+        if isinstance(item, Tracer) and _batched(item) and not _batched(x):
+            return _getitem_batched_index(x, idx)
     return _getitem(x, idx=_static_index(idx))
 
 
