@@ -371,7 +371,7 @@ def generate():
         stats_offered.append(dist)
         for m in methods:
             stats_rows.append((f"{dist}.{m}", _describe(getattr(ns, m))))
-        api = _DISCRETE if dist == "poisson" else (
+        api = _DISCRETE if "logpmf" in methods else (
             ["logpdf", "pdf", "cdf", "logcdf"] if dist.startswith("multivariate") else _CONTINUOUS)
         absent = [m for m in api if m not in methods]
         if absent:

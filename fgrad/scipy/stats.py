@@ -485,3 +485,9 @@ class multivariate_normal:
         if not _traced(x, mean, cov):
             return _scipy("multivariate_normal").pdf(x, mean, cov, allow_singular=allow_singular)
         return fnp.exp(multivariate_normal.logpdf(x, mean, cov, allow_singular))
+
+
+from ._distributions import *  # noqa: E402,F401,F403  (more distributions, same style)
+from ._distributions import __all__ as _more  # noqa: E402
+
+__all__ += _more
