@@ -218,6 +218,80 @@ def _stdtr_dt(ans, df, t):
 
 stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]})
 
+# upper regularised incomplete beta 1 - betainc, computed directly (accurate near 1)
+betaincc = _elementwise(
+    "betaincc", None, None, lambda ans, a, b, x: fnp.negative(_betainc_dx(ans, a, b, x)),
+    test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
+)
+
+# --- inverses of the distribution functions ----------------------------------------------
+# x = F^-1(y) with F(x) = y: the implicit function theorem gives dx/dy = 1 / F'(x), and
+# F' is the density above, evaluated at the answer.  The rules read ``ans``, so second
+# derivatives differentiate through the row itself.  The shape parameters get no rule
+# (the forward functions have none in scipy): asking for them raises a TypeError.
+
+
+def _gammaincinv_dy(ans, a, y):
+    # Gamma(a) e^x x^(1 - a) = 1 / (x^(a-1) e^(-x) / Gamma(a)), in log space
+    return fnp.exp(fnp.add(fnp.subtract(gammaln(a), xlogy(fnp.subtract(a, 1.0), ans)), ans))
+
+
+gammaincinv = _elementwise(
+    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]}
+)
+gammainccinv = _elementwise(  # gammaincc = 1 - gammainc: the same density, negated
+    "gammainccinv", None, lambda ans, a, y: fnp.negative(_gammaincinv_dy(ans, a, y)),
+    test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+)
+
+
+def _betaincinv_dy(ans, a, b, y):
+    # B(a, b) x^(1 - a) (1 - x)^(1 - b), in log space
+    return fnp.exp(fnp.subtract(
+        betaln(a, b),
+        fnp.add(xlogy(fnp.subtract(a, 1.0), ans), xlog1py(fnp.subtract(b, 1.0), fnp.negative(ans)))))
+
+
+betaincinv = _elementwise(
+    "betaincinv", None, None, _betaincinv_dy,
+    test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+)
+betainccinv = _elementwise(
+    "betainccinv", None, None, lambda ans, a, b, y: fnp.negative(_betaincinv_dy(ans, a, b, y)),
+    test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+)
+
+
+def _stdtrit_dp(ans, df, p):
+    # 1 / t_pdf(t; df) = exp(half log1p(t^2 / df) - log_c)
+    half = fnp.multiply(0.5, fnp.add(df, 1.0))
+    log_c = fnp.subtract(
+        fnp.subtract(gammaln(half), gammaln(fnp.multiply(0.5, df))),
+        fnp.multiply(0.5, fnp.log(fnp.multiply(math.pi, df))))
+    return fnp.exp(fnp.subtract(fnp.multiply(half, fnp.log1p(fnp.divide(fnp.square(ans), df))), log_c))
+
+
+stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]})
+
+
+def _poisson_quantile(name):
+    def impl(q, mu, loc=0):
+        return getattr(scipy_module("stats").poisson, name)(q, mu, loc)
+
+    impl.__name__ = impl.__qualname__ = f"poisson_{name}"
+    impl.__doc__ = f"``scipy.stats.poisson.{name}`` (imported lazily)."
+    return impl
+
+
+# Quantiles of the Poisson distribution are integers, piecewise constant in q and mu:
+# rows with no derivative (like floor), so they still trace and batch.
+poisson_ppf = defprim(
+    "scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True, batch="elementwise"
+)
+poisson_isf = defprim(
+    "scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True, batch="elementwise"
+)
+
 # --- x log y and entropy ---------------------------------------------------------------
 
 
