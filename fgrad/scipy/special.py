@@ -23,7 +23,8 @@ __all__ = [
     "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr",
     "expit", "logit", "log_expit", "softplus", "gammaln", "digamma", "psi", "polygamma",
     "gamma", "rgamma", "beta", "betaln", "multigammaln", "zeta", "gammainc", "gammaincc",
-    "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "loggamma",
+    "betainc", "betaincc", "stdtr", "gammaincinv", "gammainccinv", "betaincinv", "betainccinv",
+    "stdtrit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "loggamma",
     "exp1", "expi", "expn", "dawsn", "i0", "i1", "i0e", "i1e", "iv", "ive", "kv", "kve",
     "j0", "j1", "y0", "y1", "jv", "yv", "logsumexp", "softmax", "log_softmax",
 ]
@@ -368,6 +369,107 @@ def stdtr(df, t):
         0.31831
     """
     return _rows.stdtr(df, t)
+
+
+def betaincc(a, b, x):
+    """Regularised upper incomplete beta function ``1 - betainc`` (``scipy.special.betaincc``).
+
+    Computed directly (accurate where betainc is close to 1); differentiable in ``x`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import betaincc
+        >>> float(fgrad.grad(betaincc, argnums=2)(1.0, 1.0, 0.5))  # minus the uniform density
+        -1.0
+    """
+    return _rows.betaincc(a, b, x)
+
+
+# --- inverses of the distribution functions -----------------------------------------------
+
+
+def gammaincinv(a, y):
+    """Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``
+    (``scipy.special.gammaincinv``).
+
+    Differentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``, to any order);
+    not in ``a``: that derivative raises a TypeError.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gammaincinv
+        >>> round(float(gammaincinv(1.0, 0.5)), 6)  # a = 1: -log(1 - y)
+        0.693147
+        >>> round(float(fgrad.grad(gammaincinv, argnums=1)(1.0, 0.5)), 12)  # 1 / (1 - y)
+        2.0
+    """
+    return _rows.gammaincinv(a, y)
+
+
+def gammainccinv(a, y):
+    """Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``
+    (``scipy.special.gammainccinv``); differentiable in ``y`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import gammainccinv
+        >>> round(float(gammainccinv(1.0, 0.5)), 6)  # a = 1: -log(y)
+        0.693147
+        >>> round(float(fgrad.grad(gammainccinv, argnums=1)(1.0, 0.5)), 12)  # -1 / y
+        -2.0
+    """
+    return _rows.gammainccinv(a, y)
+
+
+def betaincinv(a, b, y):
+    """Inverse of betainc in ``x``: ``betainc(a, b, betaincinv(a, b, y)) == y``
+    (``scipy.special.betaincinv``).
+
+    Differentiable in ``y`` (``dx/dy = B(a, b) x**(1 - a) (1 - x)**(1 - b)``); not in
+    ``a`` or ``b``: those derivatives raise a TypeError.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import betaincinv
+        >>> float(betaincinv(2.0, 1.0, 0.25))  # betainc(2, 1, x) = x**2
+        0.5
+        >>> float(fgrad.grad(betaincinv, argnums=2)(2.0, 1.0, 0.25))  # 1 / (2 x)
+        1.0
+    """
+    return _rows.betaincinv(a, b, y)
+
+
+def betainccinv(a, b, y):
+    """Inverse of betaincc in ``x``: ``betaincc(a, b, betainccinv(a, b, y)) == y``
+    (``scipy.special.betainccinv``); differentiable in ``y`` only.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.scipy.special import betainccinv
+        >>> float(betainccinv(2.0, 1.0, 0.75))  # betaincc(2, 1, x) = 1 - x**2
+        0.5
+        >>> float(fgrad.grad(betainccinv, argnums=2)(2.0, 1.0, 0.75))  # -1 / (2 x)
+        -1.0
+    """
+    return _rows.betainccinv(a, b, y)
+
+
+def stdtrit(df, p):
+    """Inverse of Student's t CDF in ``t``: ``stdtr(df, stdtrit(df, p)) == p``
+    (``scipy.special.stdtrit``).
+
+    Differentiable in ``p`` (``dt/dp = 1 / pdf(t; df)``); not in ``df``: that
+    derivative raises a TypeError.
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import stdtrit
+        >>> float(stdtrit(1.0, 0.5))
+        0.0
+        >>> math.isclose(fgrad.grad(stdtrit, argnums=1)(1.0, 0.5), math.pi)  # Cauchy: 1 / pdf(0)
+        True
+    """
+    return _rows.stdtrit(df, p)
 
 
 # --- x log y and entropy ----------------------------------------------------------------------
@@ -736,7 +838,8 @@ def log_softmax(x, axis=None):
 _UFUNC_NAMES = [
     "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr", "expit",
     "logit", "log_expit", "gammaln", "digamma", "psi", "gamma", "rgamma", "beta", "betaln",
-    "gammainc", "gammaincc", "betainc", "stdtr", "xlogy", "xlog1py", "entr", "rel_entr",
+    "gammainc", "gammaincc", "betainc", "betaincc", "stdtr", "gammaincinv", "gammainccinv",
+    "betaincinv", "betainccinv", "stdtrit", "xlogy", "xlog1py", "entr", "rel_entr",
     "i0", "i1", "i0e", "i1e", "kl_div", "loggamma", "exp1", "expi", "expn", "dawsn", "iv",
     "ive", "kv", "kve", "j0", "j1", "y0", "y1", "jv", "yv",
 ]
