@@ -223,6 +223,63 @@ class t:
             return _scipy("t").sf(x, df, loc, scale)
         return sp.stdtr(df, fnp.negative(_std(x, loc, scale)))
 
+    @staticmethod
+    def logcdf(x, df, loc=0, scale=1):
+        """Log of the CDF of Student's t distribution (not differentiable in ``df``).
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import t
+            >>> math.isclose(fgrad.grad(t.logcdf)(0.0, 1.0), 2 / math.pi)  # pdf / cdf
+            True
+        """
+        if not _traced(x, df, loc, scale):
+            return _scipy("t").logcdf(x, df, loc, scale)
+        return fnp.log(sp.stdtr(df, _std(x, loc, scale)))
+
+    @staticmethod
+    def logsf(x, df, loc=0, scale=1):
+        """Log of the survival function of Student's t distribution (not differentiable in ``df``).
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import t
+            >>> math.isclose(fgrad.grad(t.logsf)(0.0, 1.0), -2 / math.pi)
+            True
+        """
+        if not _traced(x, df, loc, scale):
+            return _scipy("t").logsf(x, df, loc, scale)
+        return fnp.log(sp.stdtr(df, fnp.negative(_std(x, loc, scale))))
+
+    @staticmethod
+    def ppf(q, df, loc=0, scale=1):
+        """Quantile function of Student's t distribution; differentiable in ``q``, ``loc``,
+        ``scale``, not ``df``.
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import t
+            >>> math.isclose(fgrad.grad(t.ppf)(0.5, 1.0), math.pi)  # 1 / pdf(0)
+            True
+        """
+        if not _traced(q, df, loc, scale):
+            return _scipy("t").ppf(q, df, loc, scale)
+        return fnp.add(fnp.multiply(sp.stdtrit(df, q), scale), loc)
+
+    @staticmethod
+    def isf(q, df, loc=0, scale=1):
+        """Inverse survival function of Student's t distribution (not differentiable in ``df``).
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import t
+            >>> math.isclose(fgrad.grad(t.isf)(0.5, 1.0), -math.pi)
+            True
+        """
+        if not _traced(q, df, loc, scale):
+            return _scipy("t").isf(q, df, loc, scale)
+        return fnp.add(fnp.multiply(fnp.negative(sp.stdtrit(df, q)), scale), loc)
+
 
 class beta:
     """The beta distribution on ``[loc, loc + scale]`` (``scipy.stats.beta``)."""
@@ -280,6 +337,84 @@ class beta:
             return _scipy("beta").cdf(x, a, b, loc, scale)
         y, inside, ysafe = beta._support(x, loc, scale)
         return fnp.where(inside, sp.betainc(a, b, ysafe), fnp.where(fnp.greater(y, 1), 1.0, 0.0))
+
+    @staticmethod
+    def logcdf(x, a, b, loc=0, scale=1):
+        """Log of the CDF of the beta distribution (not differentiable in ``a``, ``b``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import beta
+            >>> float(fgrad.grad(beta.logcdf)(0.25, 2.0, 1.0))  # cdf = x**2: 2 / x
+            8.0
+        """
+        if not _traced(x, a, b, loc, scale):
+            return _scipy("beta").logcdf(x, a, b, loc, scale)
+        y, inside, ysafe = beta._support(x, loc, scale)
+        return fnp.where(inside, fnp.log(sp.betainc(a, b, ysafe)),
+                         fnp.where(fnp.greater(y, 1), 0.0, -np.inf))
+
+    @staticmethod
+    def sf(x, a, b, loc=0, scale=1):
+        """Survival function ``1 - cdf`` of the beta distribution (not differentiable in
+        ``a``, ``b``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import beta
+            >>> float(fgrad.grad(beta.sf)(0.25, 2.0, 1.0))  # -pdf = -2x
+            -0.5
+        """
+        if not _traced(x, a, b, loc, scale):
+            return _scipy("beta").sf(x, a, b, loc, scale)
+        y, inside, ysafe = beta._support(x, loc, scale)
+        return fnp.where(inside, sp.betaincc(a, b, ysafe), fnp.where(fnp.greater(y, 1), 0.0, 1.0))
+
+    @staticmethod
+    def logsf(x, a, b, loc=0, scale=1):
+        """Log of the survival function of the beta distribution (not differentiable in
+        ``a``, ``b``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import beta
+            >>> float(fgrad.grad(beta.logsf)(0.5, 2.0, 1.0))  # sf = 1 - x**2: -2x / (1 - x**2)
+            -1.3333333333333333
+        """
+        if not _traced(x, a, b, loc, scale):
+            return _scipy("beta").logsf(x, a, b, loc, scale)
+        y, inside, ysafe = beta._support(x, loc, scale)
+        return fnp.where(inside, fnp.log(sp.betaincc(a, b, ysafe)),
+                         fnp.where(fnp.greater(y, 1), -np.inf, 0.0))
+
+    @staticmethod
+    def ppf(q, a, b, loc=0, scale=1):
+        """Quantile function of the beta distribution; differentiable in ``q``, ``loc``,
+        ``scale``, not ``a``, ``b``.
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import beta
+            >>> float(fgrad.grad(beta.ppf)(0.25, 2.0, 1.0))  # sqrt(q): 1 / (2 sqrt(q))
+            1.0
+        """
+        if not _traced(q, a, b, loc, scale):
+            return _scipy("beta").ppf(q, a, b, loc, scale)
+        return fnp.add(fnp.multiply(sp.betaincinv(a, b, q), scale), loc)
+
+    @staticmethod
+    def isf(q, a, b, loc=0, scale=1):
+        """Inverse survival function of the beta distribution (not differentiable in ``a``, ``b``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import beta
+            >>> float(fgrad.grad(beta.isf)(0.75, 2.0, 1.0))  # sqrt(1 - q)
+            -1.0
+        """
+        if not _traced(q, a, b, loc, scale):
+            return _scipy("beta").isf(q, a, b, loc, scale)
+        return fnp.add(fnp.multiply(sp.betainccinv(a, b, q), scale), loc)
 
 
 class gamma:
@@ -349,6 +484,67 @@ class gamma:
         y = _std(x, loc, scale)
         inside = fnp.greater_equal(y, 0)
         return fnp.where(inside, sp.gammaincc(a, fnp.where(inside, y, 1.0)), 1.0)
+
+    @staticmethod
+    def logcdf(x, a, loc=0, scale=1):
+        """Log of the CDF of the gamma distribution (not differentiable in ``a``).
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import gamma
+            >>> math.isclose(fgrad.grad(gamma.logcdf)(1.0, 1.0), 1 / (math.e - 1))  # pdf / cdf
+            True
+        """
+        if not _traced(x, a, loc, scale):
+            return _scipy("gamma").logcdf(x, a, loc, scale)
+        y = _std(x, loc, scale)
+        inside = fnp.greater_equal(y, 0)
+        return fnp.where(inside, fnp.log(sp.gammainc(a, fnp.where(inside, y, 1.0))), -np.inf)
+
+    @staticmethod
+    def logsf(x, a, loc=0, scale=1):
+        """Log of the survival function of the gamma distribution (not differentiable in ``a``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import gamma
+            >>> float(fgrad.grad(gamma.logsf)(2.0, 1.0))  # sf = exp(-x)
+            -1.0
+        """
+        if not _traced(x, a, loc, scale):
+            return _scipy("gamma").logsf(x, a, loc, scale)
+        y = _std(x, loc, scale)
+        inside = fnp.greater_equal(y, 0)
+        return fnp.where(inside, fnp.log(sp.gammaincc(a, fnp.where(inside, y, 1.0))), 0.0)
+
+    @staticmethod
+    def ppf(q, a, loc=0, scale=1):
+        """Quantile function of the gamma distribution; differentiable in ``q``, ``loc``,
+        ``scale``, not ``a``.
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import gamma
+            >>> round(float(fgrad.grad(gamma.ppf)(0.5, 1.0)), 12)  # -log(1 - q): 1 / (1 - q)
+            2.0
+        """
+        if not _traced(q, a, loc, scale):
+            return _scipy("gamma").ppf(q, a, loc, scale)
+        return fnp.add(fnp.multiply(sp.gammaincinv(a, q), scale), loc)
+
+    @staticmethod
+    def isf(q, a, loc=0, scale=1):
+        """Inverse survival function of the gamma distribution (not differentiable in ``a``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import gamma
+            >>> round(float(fgrad.grad(gamma.isf)(0.5, 1.0)), 12)  # -log(q): -1 / q
+            -2.0
+        """
+        if not _traced(q, a, loc, scale):
+            return _scipy("gamma").isf(q, a, loc, scale)
+        return fnp.add(fnp.multiply(sp.gammainccinv(a, q), scale), loc)
 
 
 class poisson:
@@ -420,6 +616,76 @@ class poisson:
         kf = fnp.floor(fnp.subtract(k, loc))
         valid = fnp.greater_equal(kf, 0)
         return fnp.where(valid, sp.gammainc(fnp.add(fnp.where(valid, kf, 0.0), 1.0), mu), 1.0)
+
+    @staticmethod
+    def logcdf(k, mu, loc=0):
+        """Log of the CDF of the Poisson distribution (differentiable in ``mu``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import poisson
+            >>> round(float(fgrad.grad(poisson.logcdf, argnums=1)(0, 1.0)), 12)  # log cdf(0) = -mu
+            -1.0
+        """
+        if not _traced(k, mu, loc):
+            return _scipy("poisson").logcdf(k, mu, loc)
+        kf = fnp.floor(fnp.subtract(k, loc))
+        valid = fnp.greater_equal(kf, 0)
+        cdf = sp.gammaincc(fnp.add(fnp.where(valid, kf, 0.0), 1.0), mu)
+        return fnp.where(valid, fnp.log(cdf), -np.inf)
+
+    @staticmethod
+    def logsf(k, mu, loc=0):
+        """Log of the survival function of the Poisson distribution (differentiable in ``mu``).
+
+        Example:
+            >>> import fgrad, math
+            >>> from fgrad.scipy.stats import poisson
+            >>> g = fgrad.grad(poisson.logsf, argnums=1)(0, 1.0)  # log(1 - exp(-mu))
+            >>> math.isclose(g, 1 / (math.e - 1))
+            True
+        """
+        if not _traced(k, mu, loc):
+            return _scipy("poisson").logsf(k, mu, loc)
+        kf = fnp.floor(fnp.subtract(k, loc))
+        valid = fnp.greater_equal(kf, 0)
+        sf = sp.gammainc(fnp.add(fnp.where(valid, kf, 0.0), 1.0), mu)
+        return fnp.where(valid, fnp.log(sf), 0.0)
+
+    @staticmethod
+    def ppf(q, mu, loc=0):
+        """Quantile function of the Poisson distribution: the smallest ``k`` with
+        ``cdf(k) >= q``.
+
+        The values are integers, piecewise constant in ``q`` and ``mu``: under a
+        transform they are scipy's values and carry no derivative (a zero one, as
+        for ``floor``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import poisson
+            >>> float(poisson.ppf(0.5, 2.0))
+            2.0
+            >>> float(fgrad.grad(lambda mu: mu * poisson.ppf(0.5, mu))(2.0))  # the ppf itself
+            2.0
+        """
+        if not _traced(q, mu, loc):
+            return _scipy("poisson").ppf(q, mu, loc)
+        return _rows.poisson_ppf(q, mu, loc)
+
+    @staticmethod
+    def isf(q, mu, loc=0):
+        """Inverse survival function of the Poisson distribution (integer values, no
+        derivative, as :meth:`ppf`).
+
+        Example:
+            >>> from fgrad.scipy.stats import poisson
+            >>> float(poisson.isf(0.5, 2.0))
+            2.0
+        """
+        if not _traced(q, mu, loc):
+            return _scipy("poisson").isf(q, mu, loc)
+        return _rows.poisson_isf(q, mu, loc)
 
 
 class multivariate_normal:
