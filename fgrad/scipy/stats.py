@@ -159,6 +159,16 @@ class norm:
         return fnp.subtract(loc, fnp.multiply(scale, sp.ndtri(q)))
 
 
+def _t_quantile(df, q):
+    """``stdtrit(df, q)``, but ``-inf`` at ``q == 0`` as in scipy.stats (scipy.special's
+    stdtrit returns ``+inf`` there).  At ``q == 0`` the mirror ``-stdtrit(df, 1 - q)`` is
+    used, so the derivative is the limit ``+inf``; each branch sees safe inputs, so
+    the unused one adds no NaN to the derivative."""
+    zero = fnp.equal(q, 0)
+    mirror = fnp.negative(sp.stdtrit(df, fnp.subtract(1.0, fnp.where(zero, q, 0.5))))
+    return fnp.where(zero, mirror, sp.stdtrit(df, fnp.where(zero, 0.5, q)))
+
+
 class t:
     """Student's t distribution (``scipy.stats.t``)."""
 
@@ -264,7 +274,7 @@ class t:
         """
         if not _traced(q, df, loc, scale):
             return _scipy("t").ppf(q, df, loc, scale)
-        return fnp.add(fnp.multiply(sp.stdtrit(df, q), scale), loc)
+        return fnp.add(fnp.multiply(_t_quantile(df, q), scale), loc)
 
     @staticmethod
     def isf(q, df, loc=0, scale=1):
@@ -278,7 +288,7 @@ class t:
         """
         if not _traced(q, df, loc, scale):
             return _scipy("t").isf(q, df, loc, scale)
-        return fnp.add(fnp.multiply(fnp.negative(sp.stdtrit(df, q)), scale), loc)
+        return fnp.add(fnp.multiply(fnp.negative(_t_quantile(df, q)), scale), loc)
 
 
 class beta:
