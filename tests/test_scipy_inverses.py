@@ -289,6 +289,12 @@ def test_poisson_quantiles_are_scipys_integers_without_derivative(method):
     np.testing.assert_array_equal(t, 0.0)
     got = vmap(lambda mu: ours(0.5, mu))(MU)
     np.testing.assert_array_equal(got, theirs(0.5, MU))
+    # batched along axis 1 against an unbatched argument of another rank, and loc batched
+    qs = RNG.uniform(0, 1, size=(4, 3, 2))
+    got = vmap(lambda q, mu: ours(q, mu), in_axes=(1, None))(qs, MU[:2])
+    np.testing.assert_array_equal(got, np.stack([theirs(qs[:, i], MU[:2]) for i in range(3)]))
+    got = vmap(lambda loc: ours(q, 2.0, loc))(np.array([0, 1, 2]))
+    np.testing.assert_array_equal(got, np.stack([theirs(q, 2.0, lo) for lo in (0, 1, 2)]))
 
 
 def test_t_quantiles_at_the_ends_match_scipy_stats():

@@ -283,14 +283,30 @@ def _poisson_quantile(name):
     return impl
 
 
+def _broadcasting_batch(fn):
+    """A batching rule for a function that broadcasts all its arguments like a ufunc:
+    batch axes to the front, per-example ranks aligned, unbatched arguments as they are."""
+
+    def rule(args, dims, **params):
+        nds = [np.ndim(x) - (d is not None) for x, d in zip(args, dims)]
+        nd = max(nds)
+        new = []
+        for x, d, k in zip(args, dims, nds):
+            if d is not None:
+                x = fnp.moveaxis(x, d, 0)
+                x = fnp.reshape(x, np.shape(x)[:1] + (1,) * (nd - k) + np.shape(x)[1:])
+            new.append(x)
+        return fn(*new, **params), 0
+
+    return rule
+
+
 # Quantiles of the Poisson distribution are integers, piecewise constant in q and mu:
 # rows with no derivative (like floor), so they still trace and batch.
-poisson_ppf = defprim(
-    "scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True, batch="elementwise"
-)
-poisson_isf = defprim(
-    "scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True, batch="elementwise"
-)
+poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True)
+poisson_ppf.primitive.batch = _broadcasting_batch(poisson_ppf)
+poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True)
+poisson_isf.primitive.batch = _broadcasting_batch(poisson_isf)
 
 # --- x log y and entropy ---------------------------------------------------------------
 
