@@ -312,3 +312,26 @@ def test_exported_from_stats():
                  "binom", "geom", "nbinom", "dirichlet"]:
         assert name in stats.__all__ and hasattr(stats, name)
     assert math.isclose(stats.expon.pdf(1.0), math.exp(-1.0))
+
+
+def test_chi2_quantiles_invert_the_cdf():
+    import scipy.stats
+
+    from fgrad.scipy.stats import chi2
+
+    q = np.array([0.05, 0.3, 0.5, 0.9])
+    for name in ("ppf", "isf"):
+        f = getattr(chi2, name)
+        got, _ = fgrad.vjp(lambda q, loc, scale: f(q, 3.5, loc, scale), q, 0.5, 2.0)
+        np.testing.assert_allclose(got, getattr(scipy.stats.chi2, name)(q, 3.5, 0.5, 2.0),
+                                   rtol=1e-12)
+        fgrad.check_grads(lambda q, loc, scale: f(q, 3.5, loc, scale), (q, 0.5, 2.0), order=2)
+    # d ppf / dq = 1 / pdf(ppf(q)); d isf / dq = -1 / pdf(isf(q))
+    x = scipy.stats.chi2.ppf(q, 3.5)
+    np.testing.assert_allclose(fgrad.vmap(fgrad.grad(lambda q: chi2.ppf(q, 3.5)))(q),
+                               1 / scipy.stats.chi2.pdf(x, 3.5), rtol=1e-10)
+    x = scipy.stats.chi2.isf(q, 3.5)
+    np.testing.assert_allclose(fgrad.vmap(fgrad.grad(lambda q: chi2.isf(q, 3.5)))(q),
+                               -1 / scipy.stats.chi2.pdf(x, 3.5), rtol=1e-10)
+    with pytest.raises(TypeError, match="gammaincinv"):
+        fgrad.grad(lambda df: chi2.ppf(0.5, df))(3.0)

@@ -1132,10 +1132,9 @@ class weibull_min:
 class chi2:
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``).
 
-    The CDF and survival function go through ``gammainc``/``gammaincc``: they
-    are not differentiable in ``df`` (a TypeError names ``special.gammainc``).
-    ``ppf``/``isf`` need the inverse incomplete gamma function, which has no
-    row yet, so they are not provided.
+    The CDF, the survival function and their inverses go through ``gammainc``/
+    ``gammaincc``/``gammaincinv``/``gammainccinv``: they are not differentiable in
+    ``df`` (a TypeError names the special function).
     """
 
     @staticmethod
@@ -1238,6 +1237,37 @@ class chi2:
         inside, y = chi2._split(x, loc, scale)
         return fnp.where(inside, fnp.log(sp.gammaincc(fnp.multiply(0.5, df),
                                                       fnp.multiply(0.5, y))), 0.0)
+
+    @staticmethod
+    def ppf(q, df, loc=0, scale=1):
+        """Quantile function, ``2 gammaincinv(df / 2, q)`` (not differentiable in ``df``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import chi2
+            >>> round(float(fgrad.grad(chi2.ppf)(0.5, 2.0)), 12)  # -2 log(1 - q): 2 / (1 - q)
+            4.0
+        """
+        if not _traced(q, df, loc, scale):
+            return _scipy("chi2").ppf(q, df, loc, scale)
+        y = fnp.multiply(2.0, sp.gammaincinv(fnp.multiply(0.5, df), q))
+        return fnp.add(fnp.multiply(y, scale), loc)
+
+    @staticmethod
+    def isf(q, df, loc=0, scale=1):
+        """Inverse survival function, ``2 gammainccinv(df / 2, q)`` (not differentiable
+        in ``df``).
+
+        Example:
+            >>> import fgrad
+            >>> from fgrad.scipy.stats import chi2
+            >>> round(float(fgrad.grad(chi2.isf)(0.5, 2.0)), 12)  # -2 log(q): -2 / q
+            -4.0
+        """
+        if not _traced(q, df, loc, scale):
+            return _scipy("chi2").isf(q, df, loc, scale)
+        y = fnp.multiply(2.0, sp.gammainccinv(fnp.multiply(0.5, df), q))
+        return fnp.add(fnp.multiply(y, scale), loc)
 
 
 def _log_gauss_mass(a, b):
