@@ -163,9 +163,7 @@ class ForwardTrace(Trace):
         for i, t in tangents:
             rule = rules[i] if i < len(rules) else None
             if rule is None:
-                raise TypeError(
-                    f"{prim.name!r} is not differentiable with respect to argument {i}"
-                )
+                raise prim.not_differentiable(i)
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
         if out.shape != shape:
@@ -530,11 +528,7 @@ class ReverseTrace(Trace):
             for pos, j in parents:
                 rule = rules[pos] if pos < len(rules) else None
                 if rule is None:
-                    raise TypeError(
-                        f"{prim.name!r} is not differentiable with respect to its "
-                        f"argument {pos}; wrap that argument in fgrad.stop_gradient "
-                        "if it is meant as a constant"
-                    )
+                    raise prim.not_differentiable(pos)
                 c = rule(g, ans, *saved, **params)
                 parent = tape[j]
                 v = c

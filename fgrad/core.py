@@ -138,6 +138,20 @@ class Primitive:
     def __call__(self, *args, **params):
         return self.fn(*args, **params)
 
+    def not_differentiable(self, pos, where=""):
+        """The TypeError for a derivative this row does not have: argument ``pos``
+        (named from ``impl``'s signature when it has one)."""
+        try:
+            names = [p.name for p in inspect.signature(self.impl).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):  # a ufunc or builtin: no signature
+            names = []
+        name = f" (`{names[pos]}`)" if pos < len(names) else ""
+        return TypeError(
+            f"{self.name!r} is not differentiable with respect to its argument {pos}{name}"
+            f"{where}; wrap that argument in fgrad.stop_gradient if it is meant as a constant"
+        )
+
     def saves_for(self, positions):
         """Which arguments (and whether ``ans``) reverse mode must keep.
 

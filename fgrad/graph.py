@@ -434,10 +434,7 @@ class Graph:
                     continue
                 rule = prim.vjp[pos] if pos < len(prim.vjp) else None
                 if rule is None:
-                    raise TypeError(
-                        f"{prim.name!r} is not differentiable with respect to its argument "
-                        f"{pos} ({parent.name})."
-                    )
+                    raise prim.not_differentiable(pos, f", node {parent.name}")
                 c = rule(g, node.value, *vals, **node.params)
                 shape = np.shape(concrete(parent.value))
                 dtype = np.result_type(concrete(parent.value))

@@ -294,6 +294,22 @@ def test_gradient_is_of_the_same_kind_as_the_input(f):
     assert type(gs["a"]) is np.float64 and type(gs["b"]) is np.ndarray
 
 
+def test_a_missing_derivative_names_the_argument_in_every_mode():
+    from fgrad.core import defprim
+
+    def scaled(x, n):
+        return x * n
+
+    row = defprim("test_core_scaled_no_n_rule", scaled,
+                  jvp=[lambda t, ans, x, n: t * n, None], vjp=[lambda g, ans, x, n: g * n, None])
+    np.testing.assert_allclose(fgrad.grad(row)(2.0, 3.0), 3.0)
+    for transform in (fgrad.grad, fgrad.jacfwd):
+        with pytest.raises(TypeError, match=r"argument 1 \(`n`\).*stop_gradient"):
+            transform(row, argnums=1)(2.0, 3.0)
+    with pytest.raises(TypeError, match=r"argument 1 \(`n`\), node"):
+        fgrad.make_graph(lambda x, n: row(x, n))(2.0, 3.0).adjoint_trace()
+
+
 def test_tracer_copy_is_a_new_traced_array():
     def f(x):
         y = x.copy()
