@@ -246,13 +246,20 @@ def test_accurate_tails():
     assert np.isclose(out, np.log(1e-18))
 
 
-def test_counts_and_missing_rules_raise_instead_of_a_number():
-    with pytest.raises(TypeError, match="count argument"):
-        fgrad.grad(stats.binom.logpmf, argnums=1)(3.0, 8.0, 0.3)
-    with pytest.raises(TypeError, match="count argument"):
-        fgrad.grad(stats.geom.logpmf)(3.0, 0.3)
-    with pytest.raises(TypeError, match="count argument"):
-        fgrad.jvp(lambda k: stats.nbinom.cdf(k, 2.0, 0.3), (3.0,), (1.0,))
+def test_counts_differentiate_as_in_jax_and_missing_rules_raise():
+    # the log pmf's continuous extension in the counts (gammaln), as jax.scipy.stats
+    # and poisson.logpmf: d/dk binom.logpmf = psi(n-k+1) - psi(k+1) + log(p/(1-p))
+    k, n, p = 3.0, 8.0, 0.3
+    want = sc.digamma(n - k + 1) - sc.digamma(k + 1) + math.log(p / (1 - p))
+    np.testing.assert_allclose(fgrad.grad(stats.binom.logpmf)(k, n, p), want, rtol=1e-12)
+    want_n = sc.digamma(n + 1) - sc.digamma(n - k + 1) + math.log(1 - p)
+    np.testing.assert_allclose(fgrad.grad(stats.binom.logpmf, argnums=1)(k, n, p), want_n,
+                               rtol=1e-12)
+    np.testing.assert_allclose(fgrad.grad(stats.geom.logpmf)(k, p), math.log(1 - p), rtol=1e-14)
+    np.testing.assert_allclose(fgrad.grad(stats.poisson.logpmf)(k, 2.0),
+                               math.log(2.0) - sc.digamma(k + 1), rtol=1e-12)
+    # the CDFs are piecewise constant in k
+    assert fgrad.jvp(lambda k: stats.nbinom.cdf(k, 2.0, 0.3), (3.0,), (1.0,))[1] == 0.0
     with pytest.raises(TypeError, match="special.gammainc"):
         fgrad.grad(stats.chi2.cdf, argnums=1)(1.0, 3.0)
     with pytest.raises(TypeError, match="special.betainc"):

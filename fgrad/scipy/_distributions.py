@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from .. import numpy as fnp
-from ..core import Primitive, any_tracer, concrete
+from ..core import any_tracer, concrete
 from ..primitives import special as _rows
 from . import special as sp
 
@@ -48,14 +48,6 @@ _traced = any_tracer
 
 def _scipy(dist):
     return getattr(_rows.scipy_module("stats"), dist)
-
-
-# A pass-through kept out of the rule table: it has no derivative rule, so a
-# count (``k`` of a pmf, ``n`` of binom) raises a TypeError when differentiated
-# instead of giving the derivative of a continuous extension, or a silent zero.
-_COUNT = Primitive("count argument (k of a pmf, n of binom; integers have no derivative)",
-                   lambda v: v, jvp=[None], vjp=[None], batch="elementwise")
-_count = _COUNT.fn
 
 
 def _std(x, loc, scale):
@@ -1535,7 +1527,7 @@ class gennorm:
 
 def _on_support(k, lo, hi=None):
     """``(valid, safe_k)`` for a pmf: ``k`` an integer in ``[lo, hi]``, else stand-in ``lo``."""
-    k = _count(k)
+    k = k
     valid = fnp.logical_and(fnp.greater_equal(k, lo), fnp.equal(k, fnp.floor(k)))
     if hi is not None:
         valid = fnp.logical_and(valid, fnp.less_equal(k, hi))
@@ -1545,7 +1537,9 @@ def _on_support(k, lo, hi=None):
 class bernoulli:
     """The Bernoulli distribution with success probability ``p`` (``scipy.stats.bernoulli``).
 
-    ``k`` is a count (no derivative); the functions are differentiable in ``p``.
+    ``k`` is a count: as in ``jax.scipy.stats`` (and ``poisson``), the log pmf is
+    differentiable in it through its continuous extension; the CDFs are piecewise
+    constant in ``k`` (derivative zero).  The functions are differentiable in ``p``.
     """
 
     @staticmethod
@@ -1580,7 +1574,7 @@ class bernoulli:
 
     @staticmethod
     def _cdf_parts(k, loc):
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
+        kf = fnp.floor(fnp.subtract(k, loc))
         return fnp.less(kf, 0), fnp.equal(kf, 0)
 
     @staticmethod
@@ -1647,8 +1641,9 @@ class bernoulli:
 class binom:
     """The binomial distribution with ``n`` trials and success probability ``p`` (``scipy.stats.binom``).
 
-    ``k`` and ``n`` are counts: differentiating with respect to them raises a
-    TypeError.  The functions are differentiable in ``p``.
+    ``k`` and ``n`` are counts: as in ``jax.scipy.stats``, the log pmf is
+    differentiable in them through its continuous extension (``gammaln``); the CDFs
+    are piecewise constant in ``k`` and differentiable in ``p`` only (``betainc``).
     """
 
     @staticmethod
@@ -1663,7 +1658,7 @@ class binom:
         """
         if not _traced(k, n, p, loc):
             return _scipy("binom").logpmf(k, n, p, loc)
-        n = _count(n)
+        n = n
         valid, k = _on_support(fnp.subtract(k, loc), 0, n)
         nk = fnp.subtract(n, k)
         comb = fnp.subtract(sp.gammaln(fnp.add(n, 1.0)),
@@ -1687,8 +1682,8 @@ class binom:
 
     @staticmethod
     def _tail(k, n, p, loc, lower):
-        n = _count(n)
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
+        n = n
+        kf = fnp.floor(fnp.subtract(k, loc))
         below, above = fnp.less(kf, 0), fnp.greater_equal(kf, n)
         inner = fnp.logical_not(fnp.logical_or(below, above))
         ks = fnp.where(inner, kf, 0.0)
@@ -1712,8 +1707,8 @@ class binom:
         if not _traced(k, n, p, loc):
             return _scipy("binom").cdf(k, n, p, loc)
         val, below = binom._tail(k, n, p, loc, True)
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
-        return fnp.where(below, 0.0, fnp.where(fnp.greater_equal(kf, _count(n)), 1.0, val))
+        kf = fnp.floor(fnp.subtract(k, loc))
+        return fnp.where(below, 0.0, fnp.where(fnp.greater_equal(kf, n), 1.0, val))
 
     @staticmethod
     def logcdf(k, n, p, loc=0):
@@ -1742,8 +1737,8 @@ class binom:
         if not _traced(k, n, p, loc):
             return _scipy("binom").sf(k, n, p, loc)
         val, below = binom._tail(k, n, p, loc, False)
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
-        return fnp.where(below, 1.0, fnp.where(fnp.greater_equal(kf, _count(n)), 0.0, val))
+        kf = fnp.floor(fnp.subtract(k, loc))
+        return fnp.where(below, 1.0, fnp.where(fnp.greater_equal(kf, n), 0.0, val))
 
     @staticmethod
     def logsf(k, n, p, loc=0):
@@ -1763,7 +1758,8 @@ class binom:
 class geom:
     """The geometric distribution on ``1, 2, ...`` (``scipy.stats.geom``).
 
-    ``k`` is a count (no derivative); differentiable in ``p``.
+    ``k`` is a count (the log pmf's continuous extension is differentiable in it, as in
+    ``jax.scipy.stats``; the CDFs are piecewise constant in ``k``); differentiable in ``p``.
     """
 
     @staticmethod
@@ -1798,7 +1794,7 @@ class geom:
 
     @staticmethod
     def _logsf_inner(k, p, loc):
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
+        kf = fnp.floor(fnp.subtract(k, loc))
         inside = fnp.greater_equal(kf, 1)
         return inside, fnp.multiply(fnp.where(inside, kf, 1.0), fnp.log1p(fnp.negative(p)))
 
@@ -1865,7 +1861,9 @@ class geom:
 class nbinom:
     """The negative binomial distribution: failures before the ``n``-th success (``scipy.stats.nbinom``).
 
-    ``k`` is a count (no derivative).  ``n`` may be any positive real: the pmf
+    ``k`` is a count (the log pmf's continuous extension is differentiable in it, as in
+    ``jax.scipy.stats``; the CDFs are piecewise constant in it).  ``n`` may be any
+    positive real: the pmf
     is differentiable in ``n`` and ``p``; the CDF and survival function go
     through ``betainc`` and are differentiable in ``p`` only (a TypeError
     names ``special.betainc`` for ``n``).
@@ -1906,7 +1904,7 @@ class nbinom:
 
     @staticmethod
     def _tail(k, n, p, loc, lower):
-        kf = fnp.floor(fnp.subtract(_count(k), loc))
+        kf = fnp.floor(fnp.subtract(k, loc))
         inside = fnp.greater_equal(kf, 0)
         ks = fnp.where(inside, kf, 0.0)
         if lower:  # nbdtr(k, n, p) = I_p(n, k + 1)
