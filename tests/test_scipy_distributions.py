@@ -342,3 +342,154 @@ def test_chi2_quantiles_invert_the_cdf():
                                -1 / scipy.stats.chi2.pdf(x, 3.5), rtol=1e-10)
     with pytest.raises(TypeError, match="gammaincinv"):
         fgrad.grad(lambda df: chi2.ppf(0.5, df))(3.0)
+
+
+# --------------------------------------------------------------------------
+# multinomial, multivariate_t, wishart
+# --------------------------------------------------------------------------
+
+
+def test_multinomial():
+    p = np.array([0.2, 0.3, 0.5])
+    x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 6.0], [2.0, 2.0, 1.0], [1.5, 1.5, 3.0],
+                  [-1.0, 3.0, 4.0]])  # the last three off the support (sum, fraction, sign)
+    for xx, n in ((x, 6), (x[0], 6.0), (x[:, None], np.array([6.0, 5.0]))):
+        out, _ = fgrad.vjp(lambda p: stats.multinomial.logpmf(xx, n, p), p)
+        want = ss.multinomial.logpmf(xx, n, p)
+        np.testing.assert_allclose(out, want, rtol=1e-12)
+        assert np.shape(out) == np.shape(want)
+    out, _ = fgrad.vjp(lambda p: stats.multinomial.pmf(x, 6, p), p)
+    np.testing.assert_allclose(out, ss.multinomial.pmf(x, 6, p), rtol=1e-12)
+    # bad n or p: nan, as scipy
+    for n, pp in ((-1.0, p), (6.0, np.array([-0.2, 0.7, 0.5]))):
+        out, _ = fgrad.vjp(lambda q: stats.multinomial.logpmf(x[0], n, q), pp)
+        assert np.isnan(out) and np.isnan(ss.multinomial.logpmf(x[0], n, pp))
+    # a non-integer n is truncated, as scipy does
+    out, _ = fgrad.vjp(lambda p: stats.multinomial.logpmf(x[0], 6.7, p), p)
+    np.testing.assert_allclose(out, ss.multinomial.logpmf(x[0], 6.7, p), rtol=1e-12)
+    # closed forms: d/dp = x/p; d/dx = log p - digamma(x + 1); d/dn = digamma(n + 1)
+    np.testing.assert_allclose(fgrad.grad(stats.multinomial.logpmf, argnums=2)(x[0], 6, p),
+                               x[0] / p, rtol=1e-14)
+    np.testing.assert_allclose(fgrad.grad(stats.multinomial.logpmf)(x[0], 6.0, p),
+                               np.log(p) - sc.digamma(x[0] + 1), rtol=1e-12)
+    np.testing.assert_allclose(fgrad.grad(stats.multinomial.logpmf, argnums=1)(x[0], 6.0, p),
+                               sc.digamma(7.0), rtol=1e-12)
+    # off the support: -inf with a zero derivative
+    out, vjp = fgrad.vjp(lambda p: stats.multinomial.logpmf(x[3:], 6, p), p)
+    assert np.all(out == -np.inf) and np.all(vjp(np.ones(2))[0] == 0)
+    # second order on the simplex (p = w / sum(w): scipy adjusts rows off it)
+    fgrad.check_grads(lambda w: stats.multinomial.logpmf(x[:2], 6, w / fnp.sum(w)), (p * 2.0,),
+                      order=2)
+    fgrad.check_grads(lambda w: stats.multinomial.pmf(x[:2], 6, w / fnp.sum(w)), (p * 2.0,),
+                      order=2)
+    # a row of p off the simplex: scipy's adjustment of the last entry (and its warning)
+    q = np.array([0.2, 0.3, 0.4])
+    with pytest.warns(FutureWarning):
+        want = ss.multinomial.logpmf(x[0], 6, q)
+    out, _ = fgrad.vjp(lambda q: stats.multinomial.logpmf(x[0], 6, q), q)
+    np.testing.assert_allclose(out, want, rtol=1e-12)
+
+
+MVT_SHAPE = np.array([[2.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.5]])
+MVT_LOC = np.array([0.1, -0.4, 0.2])
+MVT_X = np.array([[0.5, 0.2, -1.0], [1.5, -0.3, 0.4]])
+
+
+def test_multivariate_t_values_and_second_order():
+    cases = [(MVT_X, MVT_LOC, MVT_SHAPE, 4.5), (MVT_X[0], MVT_LOC, MVT_SHAPE, 2.0),
+             (MVT_X, MVT_LOC, np.array([1.0, 2.0, 0.5]), 3.0), (MVT_X, MVT_LOC, None, 7.0),
+             (np.array([0.3, -1.2]), None, 2.0, 1.5), (0.3, 1.0, 2.0, 1.0)]
+    for x, loc, shape, df in cases:
+        for m in ("logpdf", "pdf"):
+            f = getattr(stats.multivariate_t, m)
+            want = getattr(ss.multivariate_t, m)(x, loc, shape, df)
+            out, _ = fgrad.vjp(lambda x, df: f(x, loc, shape, df), np.asarray(x, float), df)
+            np.testing.assert_allclose(out, want, rtol=1e-12)
+            assert np.shape(out) == np.shape(want)
+    # df = inf: scipy's multivariate normal
+    out, _ = fgrad.vjp(lambda x: stats.multivariate_t.logpdf(x, MVT_LOC, MVT_SHAPE, np.inf), MVT_X)
+    np.testing.assert_allclose(out, ss.multivariate_t.logpdf(MVT_X, MVT_LOC, MVT_SHAPE, np.inf),
+                               rtol=1e-12)
+    fgrad.check_grads(lambda x, loc, a, df: stats.multivariate_t.logpdf(
+        x, loc, a @ a.T + np.eye(3), df), (MVT_X, MVT_LOC, np.linalg.cholesky(MVT_SHAPE), 4.5),
+        order=2)
+    fgrad.check_grads(lambda x, s, df: stats.multivariate_t.pdf(x, MVT_LOC, s, df),
+                      (MVT_X[0], np.array([1.0, 2.0, 0.5]), 3.0), order=2)
+    with pytest.raises(ValueError, match="df"):
+        fgrad.grad(lambda x: stats.multivariate_t.logpdf(x, MVT_LOC, MVT_SHAPE, -1.0))(MVT_X[0])
+
+
+def test_multivariate_t_closed_forms():
+    x, df = MVT_X[0], 4.5
+    dev = x - MVT_LOC
+    sinv = np.linalg.inv(MVT_SHAPE)
+    maha = dev @ sinv @ dev
+    gx, gl, gdf = fgrad.grad(stats.multivariate_t.logpdf, argnums=(0, 1, 3))(
+        x, MVT_LOC, MVT_SHAPE, df)
+    want = -(df + 3) * (sinv @ dev) / (df + maha)
+    np.testing.assert_allclose(gx, want, rtol=1e-12)
+    np.testing.assert_allclose(gl, -want, rtol=1e-12)
+    want_df = 0.5 * (sc.digamma((df + 3) / 2) - sc.digamma(df / 2) - 3 / df
+                     - np.log1p(maha / df) + (df + 3) * maha / (df * (df + maha)))
+    np.testing.assert_allclose(gdf, want_df, rtol=1e-12)
+
+
+def _wishart_x(a):
+    return a @ fnp.swapaxes(a, -1, -2) + np.eye(3)
+
+
+W_A = np.array([[0.4, -0.2, 0.1], [0.3, 0.5, -0.6], [0.0, 0.2, 0.7]])
+W_SCALE = np.array([[1.5, 0.2, 0.1], [0.2, 0.8, -0.1], [0.1, -0.1, 1.1]])
+
+
+def test_wishart():
+    X = _wishart_x(W_A)
+    stack = np.stack([X, 2.0 * X, X + np.eye(3)], axis=-1)  # matrices on the last axis
+    for x, df, scale in [(X, 4.5, W_SCALE), (stack, 3.0, W_SCALE), (stack, 5.0, np.array([1.0, 2.0, 0.5])),
+                         (np.array([0.5, 2.0]), 2.5, np.array([1.0, 3.0])),
+                         (np.array([0.5, 2.0]), 1.5, 2.0), (1.3, 2.0, 0.7)]:
+        for m in ("logpdf", "pdf"):
+            f = getattr(stats.wishart, m)
+            want = getattr(ss.wishart, m)(x, df, scale)
+            out, _ = fgrad.vjp(lambda x, df: f(x, df, scale), np.asarray(x, float), df)
+            # slogdet (LU) where scipy takes its log determinants from Cholesky factors
+            np.testing.assert_allclose(out, want, rtol=1e-12)
+            assert np.shape(out) == np.shape(want)
+    # closed forms: d/dX = (df - p - 1)/2 X^-1 - S^-1/2, d/dS = S^-1 (X - df S) S^-1 / 2
+    gx, gdf, gs = fgrad.grad(stats.wishart.logpdf, argnums=(0, 1, 2))(X, 4.5, W_SCALE)
+    sinv = np.linalg.inv(W_SCALE)
+    np.testing.assert_allclose(gx, 0.25 * np.linalg.inv(X) - 0.5 * sinv, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gs, 0.5 * sinv @ (X - 4.5 * W_SCALE) @ sinv, rtol=1e-12,
+                               atol=1e-14)
+    want = 0.5 * (np.linalg.slogdet(X)[1] - 3 * np.log(2) - np.linalg.slogdet(W_SCALE)[1]
+                  - sum(sc.digamma(2.25 - 0.5 * j) for j in range(3)))
+    np.testing.assert_allclose(gdf, want, rtol=1e-12)
+    # second order through SPD matrices built from free ones
+    b = np.linalg.cholesky(W_SCALE)
+    fgrad.check_grads(lambda a, df, b: stats.wishart.logpdf(_wishart_x(a), df, b @ b.T),
+                      (W_A, 4.5, b), order=2)
+    fgrad.check_grads(lambda a, df: stats.wishart.pdf(_wishart_x(a) / 3.0, df, W_SCALE),
+                      (W_A, 4.5), order=2)
+    with pytest.raises(ValueError, match="Degrees of freedom"):
+        fgrad.grad(lambda s: stats.wishart.logpdf(X, 1.5, s))(W_SCALE)
+    with pytest.raises(np.linalg.LinAlgError, match="positive definite"):
+        fgrad.grad(lambda df: stats.wishart.logpdf(-X, df, W_SCALE))(4.5)
+
+
+def test_multivariate_vmap_equals_a_loop():
+    rng = np.random.default_rng(3)
+    xs = rng.normal(size=(4, 3))
+    dfs = np.array([1.5, 3.0, 7.0, 20.0])
+    got = fgrad.vmap(lambda x, df: stats.multivariate_t.logpdf(x, MVT_LOC, MVT_SHAPE, df))(xs, dfs)
+    want = [ss.multivariate_t.logpdf(x, MVT_LOC, MVT_SHAPE, df) for x, df in zip(xs, dfs)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    a = rng.normal(size=(4, 3, 3)) * 0.5
+    got = fgrad.vmap(lambda a: stats.wishart.logpdf(_wishart_x(a), 4.0, W_SCALE))(a)
+    want = [ss.wishart.logpdf(np.eye(3) + m @ m.T, 4.0, W_SCALE) for m in a]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    ps = rng.dirichlet(np.ones(3), size=4)
+    x = np.array([1.0, 2.0, 3.0])
+    got = fgrad.vmap(fgrad.grad(lambda p: stats.multinomial.logpmf(x, 6, p)))(ps)
+    np.testing.assert_allclose(got, x / ps, rtol=1e-14)
+    for name in ("multinomial", "multivariate_t", "wishart"):
+        assert name in stats.__all__
