@@ -453,6 +453,95 @@ kve = _elementwise(
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
 )
 
+# --- Owen's T, Lambert W, hypergeometric functions, Faddeeva ------------------------------
+
+
+def _owens_t_impl(h, a):
+    return scipy_module().owens_t(h, a)
+
+
+def _owens_t_dh(ans, h, a):
+    # -exp(-h^2/2) erf(a h / sqrt 2) / (2 sqrt(2 pi))
+    return fnp.multiply(
+        fnp.multiply(-0.5 / _SQRT_2PI, fnp.exp(fnp.multiply(-0.5, fnp.square(h)))),
+        erf(fnp.multiply(fnp.multiply(a, h), 1.0 / math.sqrt(2.0))))
+
+
+def _owens_t_da(ans, h, a):
+    # exp(-h^2 (1 + a^2) / 2) / (2 pi (1 + a^2))
+    one_a2 = fnp.add(1.0, fnp.square(a))
+    return fnp.divide(fnp.exp(fnp.multiply(-0.5, fnp.multiply(fnp.square(h), one_a2))),
+                      fnp.multiply(2.0 * math.pi, one_a2))
+
+
+owens_t = defelementwise(
+    "special.owens_t", _owens_t_impl, _owens_t_dh, _owens_t_da,
+    test={"domain": [(-2.0, 2.0), (-2.0, 2.0)]},
+)
+
+
+def _lambertw_impl(z, k=0, tol=1e-8):
+    return scipy_module().lambertw(z, k, tol)
+
+
+def _lambertw_d(ans):
+    # W / (z (1 + W)) with z = W exp(W): exp(-W) / (1 + W), which is 1 at z = 0
+    return fnp.divide(fnp.exp(fnp.negative(ans)), fnp.add(1.0, ans))
+
+
+# W is holomorphic off its branch cuts, so both rules multiply by W'(z); for a real z
+# the output is complex and the central cast keeps the real part of the cotangent.
+lambertw = defprim(
+    "special.lambertw", _lambertw_impl,
+    jvp=[lambda t, ans, z, k=0, tol=1e-8: fnp.multiply(t, _lambertw_d(ans))],
+    vjp=[lambda g, ans, z, k=0, tol=1e-8: fnp.multiply(g, _lambertw_d(ans))],
+    batch="elementwise",
+    # k = 0 off the cut (-inf, -1/e]: real part > -0.3, imaginary parts < 0.3
+    test={"domain": [(-0.3, 3.0)], "complex": True},
+)
+
+
+def _hyp1f1_impl(a, b, x):
+    return scipy_module().hyp1f1(a, b, x)
+
+
+# d/dx 1F1(a; b; x) = (a / b) 1F1(a + 1; b + 1; x): the row calls itself, so every
+# order works (complex x too: entire in x); scipy has no derivative in the parameters
+# a and b (refused).
+hyp1f1 = defelementwise(
+    "special.hyp1f1", _hyp1f1_impl, None, None,
+    lambda ans, a, b, x: fnp.multiply(fnp.divide(a, b),
+                                      hyp1f1(fnp.add(a, 1.0), fnp.add(b, 1.0), x)),
+    test={"domain": [(0.5, 2.0), (0.5, 2.0), (-1.5, 1.5)], "complex": True},
+)
+
+
+def _hyp2f1_impl(a, b, c, z):
+    return scipy_module().hyp2f1(a, b, c, z)
+
+
+# d/dz 2F1(a, b; c; z) = (a b / c) 2F1(a + 1, b + 1; c + 1; z); a, b, c refused.
+hyp2f1 = defelementwise(
+    "special.hyp2f1", _hyp2f1_impl, None, None, None,
+    lambda ans, a, b, c, z: fnp.multiply(
+        fnp.divide(fnp.multiply(a, b), c),
+        hyp2f1(fnp.add(a, 1.0), fnp.add(b, 1.0), fnp.add(c, 1.0), z)),
+    test={"domain": [(0.5, 2.0), (0.5, 2.0), (0.5, 2.0), (-0.7, 0.7)], "complex": True},
+)
+
+
+def _wofz_impl(z):
+    return scipy_module().wofz(z)
+
+
+# Faddeeva w(z) = exp(-z^2) erfc(-i z), entire: w'(z) = -2 z w(z) + 2i / sqrt(pi).
+# scipy computes it for complex z only (a real z gives a complex w).
+wofz = defelementwise(
+    "special.wofz", _wofz_impl,
+    lambda ans, z: fnp.add(fnp.multiply(fnp.multiply(-2.0, z), ans), 2j / _SQRT_PI),
+    test={"complex": True},
+)
+
 # --- reductions over an axis: logsumexp, softmax, log_softmax ---------------------------------
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "stdtrit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "loggamma",
     "exp1", "expi", "expn", "dawsn", "i0", "i1", "i0e", "i1e", "iv", "ive", "kv", "kve",
     "j0", "j1", "y0", "y1", "jv", "yv", "logsumexp", "softmax", "log_softmax",
+    "owens_t", "lambertw", "hyp1f1", "hyp2f1", "wofz", "comb", "factorial",
 ]
 
 
@@ -833,6 +834,213 @@ def log_softmax(x, axis=None):
     return _rows.log_softmax_row(x, axis=axis)
 
 
+# --- Owen's T, Lambert W, hypergeometric functions, Faddeeva, comb, factorial ----------------
+
+
+def owens_t(h, a):
+    """Owen's T function ``T(h, a)`` (``scipy.special.owens_t``); differentiable in both.
+
+    ``dT/dh = -exp(-h**2/2) erf(a h / sqrt(2)) / (2 sqrt(2 pi))`` and
+    ``dT/da = exp(-h**2 (1 + a**2) / 2) / (2 pi (1 + a**2))``.
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import owens_t
+        >>> math.isclose(fgrad.grad(owens_t, argnums=1)(0.0, 1.0), 1 / (4 * math.pi))
+        True
+    """
+    return _rows.owens_t(h, a)
+
+
+def lambertw(z, k=0, tol=1e-8):
+    """Branch ``k`` of the Lambert W function, ``W(z) exp(W(z)) = z``
+    (``scipy.special.lambertw``).
+
+    Like scipy, the result is complex even for real ``z``.  ``dW/dz = W / (z (1 + W))``
+    (1 at ``z = 0``), written as ``exp(-W) / (1 + W)``; ``k`` and ``tol`` are static.
+    For a real ``z``, ``grad`` of a real function of the result (e.g. its real part)
+    is real.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.special import lambertw
+        >>> complex(lambertw(0.0))
+        0j
+        >>> float(fgrad.grad(lambda z: fnp.real(lambertw(z)))(0.0))
+        1.0
+    """
+    if _traced(k, tol):
+        raise TypeError(
+            "lambertw: the branch k and the tolerance tol are static parameters and cannot be "
+            "traced; pass plain numbers (the derivative is taken with respect to z only)")
+    if not _traced(z):
+        return _rows.scipy_module().lambertw(z, k, tol)
+    if np.ndim(k) or np.ndim(tol):
+        raise ValueError(
+            "lambertw: under a transform k and tol must be scalars; call it once per branch")
+    return _rows.lambertw(z, k=int(k), tol=float(tol))
+
+
+def hyp1f1(a, b, x):
+    """Confluent hypergeometric function ``1F1(a; b; x)`` (``scipy.special.hyp1f1``).
+
+    Differentiable in ``x`` (``(a / b) 1F1(a + 1; b + 1; x)``, to any order, complex
+    ``x`` too); not in ``a`` or ``b``: those derivatives raise a TypeError.
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import hyp1f1
+        >>> math.isclose(fgrad.grad(hyp1f1, argnums=2)(1.5, 1.5, 0.3), math.exp(0.3))
+        True
+    """
+    return _rows.hyp1f1(a, b, x)
+
+
+def hyp2f1(a, b, c, z):
+    """Gauss hypergeometric function ``2F1(a, b; c; z)`` (``scipy.special.hyp2f1``).
+
+    Differentiable in ``z`` (``(a b / c) 2F1(a + 1, b + 1; c + 1; z)``, to any order,
+    for ``|z| < 1`` and complex ``z``); not in ``a``, ``b`` or ``c`` (TypeError).
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import hyp2f1
+        >>> # 2F1(1, 1; 2; z) = -log(1 - z) / z
+        >>> math.isclose(hyp2f1(1.0, 1.0, 2.0, 0.5), 2 * math.log(2))
+        True
+        >>> math.isclose(fgrad.grad(hyp2f1, argnums=3)(1.0, 1.0, 1.0, 0.5), 4.0)  # 1 / (1 - z)**2
+        True
+    """
+    return _rows.hyp2f1(a, b, c, z)
+
+
+def wofz(z):
+    """The Faddeeva function ``w(z) = exp(-z**2) erfc(-i z)`` (``scipy.special.wofz``).
+
+    Complex-valued (also for real ``z``, like scipy), entire, with
+    ``w'(z) = -2 z w(z) + 2i / sqrt(pi)``.
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import wofz
+        >>> complex(wofz(0.0))
+        (1+0j)
+        >>> _, dw = fgrad.jvp(wofz, (0.0,), (1.0,))
+        >>> math.isclose(complex(dw).imag, 2 / math.sqrt(math.pi))
+        True
+    """
+    return _rows.wofz(z)
+
+
+def _no_exact(name):
+    return TypeError(
+        f"{name}(..., exact=True) computes exact integers, which have no derivative, and "
+        "cannot take traced inputs; pass exact=False to differentiate (a floating point "
+        "result through the gamma function), or call it on plain numbers outside the "
+        "transformed function")
+
+
+def _values_known(*xs):
+    """The concrete values of ``xs``, or None under vmap (where there are none)."""
+    vals = [concrete(x) for x in xs]
+    ok = all(isinstance(v, (np.ndarray, np.generic, float, int)) for v in vals)
+    return vals if ok else None
+
+
+def comb(N, k, *, exact=False, repetition=False):
+    """The number of combinations of ``N`` things taken ``k`` at a time
+    (``scipy.special.comb``), differentiable in ``N`` and ``k`` when ``exact=False``.
+
+    Under a transform this is ``exp(gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1))``
+    with scipy's conventions: 0 where ``k > N``, ``N < 0`` or ``k < 0`` (a constant there,
+    so a zero derivative).  ``repetition=True`` is ``comb(N + k - 1, k)``, and 1 where
+    ``k == 0`` and ``N >= 0``; it is differentiable for ``N > 0`` and ``k >= 0``, and
+    outside that region (where scipy's values come from limits of the gamma formula)
+    it raises a ValueError, or gives NaN under vmap.  ``exact=True`` returns scipy's
+    integers on plain inputs and refuses traced ones (TypeError).
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import comb, digamma
+        >>> float(comb(5, 2))
+        10.0
+        >>> d = fgrad.grad(comb)(5.0, 2.0)  # C(N, k) (digamma(N + 1) - digamma(N - k + 1))
+        >>> math.isclose(d, 10 * (digamma(6.0) - digamma(4.0)))
+        True
+    """
+    if not _traced(N, k):
+        return _rows.scipy_module().comb(N, k, exact=exact, repetition=repetition)
+    if exact:
+        raise _no_exact("comb")
+    from .. import numpy as fnp
+
+    if repetition:
+        one = fnp.logical_and(fnp.equal(k, 0), fnp.greater_equal(N, 0))
+        ok = fnp.logical_and(fnp.greater(N, 0), fnp.greater_equal(k, 0))
+        known = _values_known(N, k)
+        if known is not None:
+            cn, ck = known
+            bad = ~(((ck == 0) & (cn >= 0)) | ((cn > 0) & (ck >= 0)))
+            if np.any(bad):
+                raise ValueError(
+                    "comb(N, k, repetition=True) is differentiable for N > 0 and k >= 0, where "
+                    "it equals the gamma-function formula; got values outside that region "
+                    "(scipy takes limits there). Restrict N and k, or use fgrad.stop_gradient "
+                    "on plain values")
+        n_safe, k_safe = fnp.where(ok, N, 1.0), fnp.where(ok, k, 0.0)
+        val = fnp.exp(fnp.subtract(
+            fnp.subtract(_rows.gammaln(fnp.add(n_safe, k_safe)), _rows.gammaln(fnp.add(k_safe, 1.0))),
+            _rows.gammaln(n_safe)))
+        return fnp.where(one, 1.0, fnp.where(ok, val, np.nan))
+    cond = fnp.logical_and(fnp.logical_and(fnp.less_equal(k, N), fnp.greater_equal(N, 0)),
+                           fnp.greater_equal(k, 0))
+    # safe values where the result is the constant 0, so no NaN leaks into derivatives
+    n_safe, k_safe = fnp.where(cond, N, 0.0), fnp.where(cond, k, 0.0)
+    val = fnp.exp(fnp.subtract(
+        fnp.subtract(_rows.gammaln(fnp.add(n_safe, 1.0)), _rows.gammaln(fnp.add(k_safe, 1.0))),
+        _rows.gammaln(fnp.add(fnp.subtract(n_safe, k_safe), 1.0))))
+    return fnp.where(cond, val, 0.0)
+
+
+def factorial(n, exact=False, extend="zero"):
+    """``n!`` (``scipy.special.factorial``), differentiable when ``exact=False``.
+
+    Under a transform this is ``gamma(n + 1)`` (scipy's value exactly), with scipy's
+    conventions: 0 for ``n < 0`` (``extend="zero"``, a constant there), NaN at
+    ``n == -1`` with ``extend="complex"``.  ``exact=True`` returns scipy's integers on
+    plain inputs and refuses traced ones (TypeError).
+
+    Example:
+        >>> import fgrad, math
+        >>> from fgrad.scipy.special import factorial
+        >>> float(factorial(4.0))
+        24.0
+        >>> d = fgrad.grad(factorial)(4.0)  # 4! digamma(5)
+        >>> math.isclose(d, 24 * (1 + 1 / 2 + 1 / 3 + 1 / 4 - 0.5772156649015329))
+        True
+    """
+    if not _traced(n):
+        return _rows.scipy_module().factorial(n, exact=exact, extend=extend)
+    if exact:
+        raise _no_exact("factorial")
+    if extend not in ("zero", "complex"):
+        raise ValueError(f"factorial: extend must be 'zero' or 'complex', got {extend!r}")
+    from .. import numpy as fnp
+
+    if extend == "complex":
+        out = _rows.gamma(fnp.add(n, 1.0))
+        if np.result_type(concrete(n)).kind == "c":
+            return out
+        return fnp.where(fnp.equal(n, -1), np.nan, out)  # scipy: NaN, not inf, at -1
+    if np.result_type(concrete(n)).kind == "c":
+        raise ValueError(
+            "factorial of complex numbers needs extend='complex' (scipy's rule; it also "
+            "changes the values at negative n)")
+    pos = fnp.greater_equal(n, 0)
+    out = _rows.gamma(fnp.add(fnp.where(pos, n, 0.0), 1.0))
+    return fnp.where(pos, out, fnp.where(fnp.isnan(n), np.nan, 0.0))
+
+
 # --- scipy's own ufuncs dispatch here when they meet a tracer --------------------------------
 
 _UFUNC_NAMES = [
@@ -841,7 +1049,8 @@ _UFUNC_NAMES = [
     "gammainc", "gammaincc", "betainc", "betaincc", "stdtr", "gammaincinv", "gammainccinv",
     "betaincinv", "betainccinv", "stdtrit", "xlogy", "xlog1py", "entr", "rel_entr",
     "i0", "i1", "i0e", "i1e", "kl_div", "loggamma", "exp1", "expi", "expn", "dawsn", "iv",
-    "ive", "kv", "kve", "j0", "j1", "y0", "y1", "jv", "yv",
+    "ive", "kv", "kve", "j0", "j1", "y0", "y1", "jv", "yv", "owens_t", "hyp1f1", "hyp2f1",
+    "wofz",
 ]
 
 
