@@ -493,3 +493,12 @@ def test_multivariate_vmap_equals_a_loop():
     np.testing.assert_allclose(got, x / ps, rtol=1e-14)
     for name in ("multinomial", "multivariate_t", "wishart"):
         assert name in stats.__all__
+
+
+def test_dirichlet_under_vmap_over_points():
+    X = np.array([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3], [0.7, 0.2, 0.1]])
+    a = np.array([1.5, 2.0, 3.0])
+    got = fgrad.vmap(lambda x: stats.dirichlet.logpdf(x, a))(X)
+    np.testing.assert_allclose(got, [ss.dirichlet.logpdf(x, a) for x in X], rtol=1e-12)
+    g = fgrad.vmap(fgrad.grad(lambda x: stats.dirichlet.logpdf(x, a)))(X)
+    np.testing.assert_allclose(g, (a - 1) / X, rtol=1e-12)  # d/dx_i of (a_i - 1) log x_i

@@ -1528,7 +1528,6 @@ class gennorm:
 
 def _on_support(k, lo, hi=None):
     """``(valid, safe_k)`` for a pmf: ``k`` an integer in ``[lo, hi]``, else stand-in ``lo``."""
-    k = k
     valid = fnp.logical_and(fnp.greater_equal(k, lo), fnp.equal(k, fnp.floor(k)))
     if hi is not None:
         valid = fnp.logical_and(valid, fnp.less_equal(k, hi))
@@ -1659,7 +1658,6 @@ class binom:
         """
         if not _traced(k, n, p, loc):
             return _scipy("binom").logpmf(k, n, p, loc)
-        n = n
         valid, k = _on_support(fnp.subtract(k, loc), 0, n)
         nk = fnp.subtract(n, k)
         comb = fnp.subtract(sp.gammaln(fnp.add(n, 1.0)),
@@ -1683,7 +1681,6 @@ class binom:
 
     @staticmethod
     def _tail(k, n, p, loc, lower):
-        n = n
         kf = fnp.floor(fnp.subtract(k, loc))
         below, above = fnp.less(kf, 0), fnp.greater_equal(kf, n)
         inner = fnp.logical_not(fnp.logical_or(below, above))
@@ -2001,7 +1998,9 @@ class dirichlet:
         """
         if not _traced(x, alpha):
             return _scipy("dirichlet").logpdf(x, alpha)
-        _scipy("dirichlet").logpdf(concrete(x), concrete(alpha))  # scipy's checks and errors
+        cx, ca = concrete(x), concrete(alpha)
+        if _unbatched(cx) and _unbatched(ca):  # scipy's checks and errors (not per vmap example)
+            _scipy("dirichlet").logpdf(cx, ca)
         xshape = np.shape(concrete(x))
         K = np.shape(concrete(alpha))[0]
         if xshape[0] != K:  # K - 1 components given: the last is 1 - their sum
