@@ -17,11 +17,13 @@ Example:
 import numpy as np
 
 from ..core import any_tracer, concrete
+from ..primitives import scipy_linalg as _more
 from ..primitives import special as _rows
 
 __all__ = [
     "solve_triangular", "cholesky", "cho_factor", "cho_solve", "expm", "expm_frechet",
-    "solve", "inv", "det", "block_diag",
+    "solve", "inv", "det", "block_diag", "eigh", "qr", "svd", "polar", "toeplitz",
+    "lu_factor", "lu_solve", "lu", "solve_sylvester", "solve_continuous_lyapunov", "sqrtm",
 ]
 
 
@@ -302,3 +304,419 @@ def block_diag(*arrs):
         rows.append(fnp.concatenate(parts, axis=1) if len(parts) > 1 else parts[0])
         col += w
     return fnp.concatenate(rows, axis=0)
+
+
+# --- decompositions with scipy's signatures ---------------------------------------------------
+
+
+def _align(x, ref, axis=-2):
+    """The constant unit factors that turn the columns (``axis=-2``: vectors are
+    columns) of traced ``x`` into scipy's ``ref``: both are valid, they may differ
+    by a sign (a phase when complex), which is a gauge choice, not a derivative."""
+    xv = np.asarray(concrete(x))
+    inner = np.sum(np.conj(xv) * np.asarray(ref), axis=axis)
+    size = np.abs(inner)
+    return np.where(size > 0, inner / np.where(size > 0, size, 1), 1).astype(xv.dtype)
+
+
+def _refuse(name, option, value, fix):
+    return NotImplementedError(
+        f"fgrad.scipy.linalg.{name}: {option}={value!r} is not supported on traced values; {fix}")
+
+
+def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
+         type=1, check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    """Eigenvalues and eigenvectors of a Hermitian (or generalised) problem (``scipy.linalg.eigh``).
+
+    With ``b`` the problem ``a v = w b v`` is reduced with the Cholesky factor of
+    ``b`` (``b = L L^T``, ``C = L^-1 a L^-T``, ``v = L^-T eigvecs(C)``), so it is
+    differentiable in ``a`` and ``b`` (real ``b``).  Only the triangle named by
+    ``lower`` is read.  Eigenvectors take scipy's signs; their derivatives need
+    distinct eigenvalues.  ``subset_by_index`` is supported, ``type`` other
+    than 1 and ``subset_by_value`` are not on traced values.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import eigh
+        >>> A = fnp.array([[2.0, 1.0], [1.0, 2.0]])
+        >>> eigh(A, eigvals_only=True)
+        array([1., 3.])
+        >>> fgrad.grad(lambda A: eigh(A, eigvals_only=True)[-1])(A)
+        array([[0.5, 0. ],
+               [1. , 0.5]])
+    """
+    params = dict(lower=lower, eigvals_only=eigvals_only, type=type,
+                  subset_by_index=subset_by_index, subset_by_value=subset_by_value,
+                  driver=driver)
+    sl = _rows.scipy_module("linalg")
+    if not _traced(a, b):
+        return sl.eigh(a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b,
+                       check_finite=check_finite, **params)
+    from .. import numpy as fnp
+
+    if type != 1:
+        raise _refuse("eigh", "type", type, "use type=1 (a v = w b v) or reduce the problem first")
+    if subset_by_value is not None:
+        raise _refuse("eigh", "subset_by_value", subset_by_value,
+                      "use subset_by_index, or select eigenvalues after the call")
+    uplo = "L" if lower else "U"
+    if b is None:
+        w, v = fnp.linalg.eigh(a, UPLO=uplo)
+        low = None
+    else:
+        low = _rows.cholesky_row(b, lower=True) if lower else fnp.swapaxes(
+            _rows.cholesky_row(b, lower=False), -1, -2)
+        full = _as_read(a, "sym" if np.result_type(concrete(a)).kind != "c" else "her", lower)
+        y = _rows.solve_triangular_row(low, full, lower=True)
+        c = fnp.swapaxes(_rows.solve_triangular_row(low, fnp.swapaxes(y, -1, -2), lower=True),
+                         -1, -2)
+        w, v = fnp.linalg.eigh(c)
+    if subset_by_index is not None:
+        lo, hi = (int(i) for i in subset_by_index)
+        w, v = w[..., lo:hi + 1], v[..., lo:hi + 1]
+    if eigvals_only:
+        return w
+    if low is not None:
+        v = _rows.solve_triangular_row(low, v, trans=1, lower=True)
+    ref = sl.eigh(concrete(a), None if b is None else concrete(b), **params)[1]
+    return w, fnp.multiply(v, _align(v, ref)[..., None, :])
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """QR decomposition (``scipy.linalg.qr``): modes 'full', 'economic', 'r'; ``pivoting``.
+
+    On traced values the factors take scipy's signs and are differentiable where
+    they are unique (full column rank; ``mode='full'`` of a tall matrix is not
+    unique and raises).  With ``pivoting`` the column permutation is a constant
+    chosen at the current value.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import qr
+        >>> a = fnp.array([[3.0], [4.0]])
+        >>> qr(a, mode="economic")[1]
+        array([[-5.]])
+        >>> fgrad.grad(lambda a: qr(a, mode="economic")[1][0, 0])(a)
+        array([[-0.6],
+               [-0.8]])
+    """
+    sl = _rows.scipy_module("linalg")
+    if not _traced(a):
+        return sl.qr(a, overwrite_a=overwrite_a, lwork=lwork, mode=mode, pivoting=pivoting,
+                     check_finite=check_finite)
+    from .. import numpy as fnp
+
+    if mode not in ("full", "economic", "r"):
+        raise _refuse("qr", "mode", mode, "use 'full', 'economic' or 'r'")
+    ref = sl.qr(concrete(a), mode="economic" if mode == "r" else mode, pivoting=pivoting)
+    m, n = np.shape(concrete(a))[-2:]
+    if pivoting:
+        a = fnp.take(a, ref[2], axis=-1)
+    if mode == "r" and m > n:  # scipy's R is m x n: zero rows below the n x n block
+        q, r = fnp.linalg.qr(a, mode="reduced")
+        zeros = np.zeros(np.shape(concrete(r))[:-2] + (m - n, n), np.result_type(concrete(r)))
+        r = fnp.concatenate([r, zeros], axis=-2)
+    else:
+        q, r = fnp.linalg.qr(a, mode="complete" if mode == "full" else "reduced")
+    k = min(m, n)
+    d = _align(q[..., :, :k], ref[0][..., :, :k])
+    if np.shape(concrete(q))[-1] > k:  # the extra columns of a square-complete Q
+        d = np.concatenate([d, _align(q[..., :, k:], ref[0][..., :, k:])], axis=-1)
+    q = fnp.multiply(q, d[..., None, :])
+    extra = np.ones(d.shape[:-1] + (np.shape(concrete(r))[-2] - k,), d.dtype)
+    r = fnp.multiply(r, np.conj(np.concatenate([d[..., :k], extra], axis=-1))[..., :, None])
+    out = (r,) if mode == "r" else (q, r)
+    return out + (ref[2],) if pivoting else out
+
+
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+        lapack_driver="gesdd"):
+    """Singular value decomposition (``scipy.linalg.svd``).
+
+    Traced values go through ``fgrad.numpy.linalg.svd`` (the same rules, so the
+    same limits: ``full_matrices=True`` of a non-square matrix raises, singular
+    vectors need distinct singular values); the vectors take scipy's signs.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import svd
+        >>> a = fnp.array([[3.0, 0.0], [0.0, -1.0]])
+        >>> svd(a, compute_uv=False)
+        array([3., 1.])
+        >>> fgrad.grad(lambda a: svd(a, compute_uv=False)[1])(a)
+        array([[ 0.,  0.],
+               [ 0., -1.]])
+    """
+    sl = _rows.scipy_module("linalg")
+    if not _traced(a):
+        return sl.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                      overwrite_a=overwrite_a, check_finite=check_finite,
+                      lapack_driver=lapack_driver)
+    from .. import numpy as fnp
+
+    if lapack_driver not in ("gesdd", "gesvd"):
+        raise ValueError(f'lapack_driver must be "gesdd" or "gesvd", not "{lapack_driver}"')
+    if not compute_uv:
+        return fnp.linalg.svd(a, compute_uv=False)
+    u, s, vh = fnp.linalg.svd(a, full_matrices=full_matrices)
+    ref_u = sl.svd(concrete(a), full_matrices=full_matrices, lapack_driver=lapack_driver)[0]
+    d = _align(u, ref_u)
+    return fnp.multiply(u, d[..., None, :]), s, fnp.multiply(vh, np.conj(d)[..., :, None])
+
+
+def polar(a, side="right"):
+    """Polar decomposition (``scipy.linalg.polar``): ``a = u p`` (right) or ``p u`` (left).
+
+    Written with the thin SVD ``a = U S V^H``: ``u = U V^H`` and ``p = V S V^H``
+    (right) or ``U S U^H`` (left).  Gauge-free, so only singular values need to
+    be distinct for the derivative (and nonzero for ``u``).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import polar
+        >>> polar(fnp.array([[0.0, -2.0], [3.0, 0.0]]))[1]
+        array([[3., 0.],
+               [0., 2.]])
+        >>> float(fgrad.grad(lambda s: polar(fnp.diag(fnp.stack([s, 1.0])))[1][0, 0])(-2.0))
+        -1.0
+    """
+    if not _traced(a):
+        return _rows.scipy_module("linalg").polar(a, side=side)
+    from .. import numpy as fnp
+
+    if side not in ("right", "left"):
+        raise ValueError("`side` must be either 'right' or 'left'")
+    if len(np.shape(concrete(a))) != 2:
+        raise ValueError("`a` must be a 2-D array.")
+    u, s, vh = fnp.linalg.svd(a, full_matrices=False)
+    unitary = fnp.matmul(u, vh)
+    w = vh if side == "right" else fnp.conjugate(fnp.swapaxes(u, -1, -2))
+    p = fnp.matmul(fnp.conjugate(fnp.swapaxes(w, -1, -2)), fnp.multiply(s[..., :, None], w))
+    return unitary, p
+
+
+def toeplitz(c, r=None):
+    """Toeplitz matrix with first column ``c`` and first row ``r`` (``scipy.linalg.toeplitz``).
+
+    ``r`` defaults to ``conjugate(c)``; ``r[0]`` is ignored (the diagonal is
+    ``c[0]``).  Arrays with more than one axis are batches of vectors along the
+    last axis, as in scipy 1.17.  A gather, differentiable in ``c`` and ``r``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import toeplitz
+        >>> toeplitz(fnp.array([1.0, 2.0, 3.0]), fnp.array([1.0, 4.0]))
+        array([[1., 4.],
+               [2., 1.],
+               [3., 2.]])
+        >>> fgrad.grad(lambda c: toeplitz(c).sum())(fnp.array([1.0, 2.0, 3.0]))
+        array([3., 4., 2.])
+    """
+    if not _traced(c, r):
+        return _rows.scipy_module("linalg").toeplitz(c, r)
+    from .. import numpy as fnp
+
+    r = fnp.conjugate(c) if r is None else r
+    c = fnp.reshape(c, (1,)) if np.ndim(concrete(c)) == 0 else c
+    r = fnp.reshape(r, (1,)) if np.ndim(concrete(r)) == 0 else r
+    m, n = np.shape(concrete(c))[-1], np.shape(concrete(r))[-1]
+    vals = fnp.concatenate([fnp.flip(c, axis=-1), r[..., 1:]], axis=-1)
+    idx = (m - 1) - np.arange(m)[:, None] + np.arange(n)[None, :]
+    return vals[..., idx]
+
+
+# --- LU ---------------------------------------------------------------------------------------
+
+
+def _perm_from_piv(piv):
+    perm = np.arange(len(piv))
+    for i, p in enumerate(piv):
+        perm[i], perm[p] = perm[p], perm[i]
+    return perm
+
+
+def _traced_lu(a, name):
+    """(packed factors of the rows of ``a`` in pivot order, LAPACK's piv, perm)."""
+    from .. import numpy as fnp
+
+    shape = np.shape(concrete(a))
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise NotImplementedError(
+            f"fgrad.scipy.linalg.{name} differentiates square 2-D matrices only, got shape "
+            f"{shape}; loop over a stack, or pad a rectangular matrix to a square one.")
+    piv = _rows.scipy_module("linalg").lu_factor(concrete(a))[1]
+    perm = _perm_from_piv(piv)
+    return _more.lu_packed_row(fnp.take(a, perm, axis=0)), piv, perm
+
+
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """LU factorisation with partial pivoting for :func:`lu_solve` (``scipy.linalg.lu_factor``).
+
+    Returns ``(lu, piv)``: ``L - I + U`` packed, and LAPACK's row interchanges.
+    On traced (square) matrices ``lu`` is differentiable; the pivots are
+    constants chosen at the current value.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import lu_factor
+        >>> a = fnp.array([[1.0, 2.0], [4.0, 3.0]])
+        >>> lu_factor(a)[1]
+        array([1, 1], dtype=int32)
+        >>> fgrad.grad(lambda a: lu_factor(a)[0][1, 1])(a)  # U[1,1] = a01 - a00 a11 / a10
+        array([[-0.75  ,  1.    ],
+               [ 0.1875, -0.25  ]])
+    """
+    if not _traced(a):
+        return _rows.scipy_module("linalg").lu_factor(a, overwrite_a=overwrite_a,
+                                                      check_finite=check_finite)
+    packed, piv, _ = _traced_lu(a, "lu_factor")
+    return packed, piv
+
+
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """Solve ``op(a) x = b`` given ``lu_factor(a)`` (``scipy.linalg.lu_solve``).
+
+    Written with :func:`solve_triangular` on the factors, so it is
+    differentiable in ``lu`` (its two triangles) and in ``b``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import lu_factor, lu_solve
+        >>> a = fnp.array([[1.0, 2.0], [4.0, 3.0]])
+        >>> lu_solve(lu_factor(a), fnp.array([3.0, 7.0]))
+        array([1., 1.])
+        >>> fgrad.grad(lambda b: lu_solve(lu_factor(a), b).sum())(fnp.ones(2))
+        array([0.2, 0.2])
+    """
+    lu_, piv = lu_and_piv
+    if not _traced(lu_, b):
+        return _rows.scipy_module("linalg").lu_solve(
+            (lu_, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite)
+    from .. import numpy as fnp
+
+    code = _trans_code(trans)
+    perm = _perm_from_piv(np.asarray(piv))
+    if code == 0:  # P L U x = b: x = U^-1 L^-1 b[perm]
+        y = _rows.solve_triangular_row(lu_, fnp.take(b, perm, axis=0), lower=True,
+                                       unit_diagonal=True)
+        return _rows.solve_triangular_row(lu_, y, lower=False)
+    # op(a) = U^op L^op P^T: x = P L^-op U^-op b
+    y = _rows.solve_triangular_row(lu_, b, trans=code, lower=False)
+    y = _rows.solve_triangular_row(lu_, y, trans=code, lower=True, unit_diagonal=True)
+    return fnp.take(y, np.argsort(perm), axis=0)
+
+
+def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
+    """LU decomposition ``a = p l u`` (``scipy.linalg.lu``), with ``permute_l`` and ``p_indices``.
+
+    Returns ``(p, l, u)``, or ``(p @ l, u)`` with ``permute_l``; with
+    ``p_indices`` ``p`` is a vector of row indices (``a = l[p] @ u``).  On traced
+    (square) matrices ``l`` and ``u`` are differentiable:
+    ``dL = L tril_strict(L^-1 P^T dA U^-1)``, ``dU = triu(L^-1 P^T dA U^-1) U``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import lu
+        >>> a = fnp.array([[1.0, 2.0], [4.0, 3.0]])
+        >>> lu(a, p_indices=True)[0]
+        array([1, 0], dtype=int32)
+        >>> fgrad.grad(lambda a: lu(a)[1][1, 0])(a)  # L[1,0] = a00 / a10
+        array([[ 0.25  ,  0.    ],
+               [-0.0625,  0.    ]])
+    """
+    if not _traced(a):
+        return _rows.scipy_module("linalg").lu(a, permute_l=permute_l, overwrite_a=overwrite_a,
+                                               check_finite=check_finite, p_indices=p_indices)
+    from .. import numpy as fnp
+
+    packed, _, perm = _traced_lu(a, "lu")
+    low, up = _more._lu_parts(packed)
+    inv_perm = np.argsort(perm)
+    if permute_l:
+        return fnp.take(low, inv_perm, axis=0), up
+    if p_indices:
+        return inv_perm.astype(np.int32), low, up
+    n = len(perm)
+    dtype = np.result_type(concrete(a))
+    p = np.zeros((n, n), dtype=np.finfo(dtype).dtype if dtype.kind in "fc" else np.float64)
+    p[perm, np.arange(n)] = 1
+    return p, low, up
+
+
+# --- matrix equations and functions -----------------------------------------------------------
+
+
+def solve_sylvester(a, b, q):
+    """Solve the Sylvester equation ``a x + x b = q`` (``scipy.linalg.solve_sylvester``).
+
+    A row of the table: ``dx`` solves ``a dx + dx b = dq - da x - x db``, and the
+    cotangent of ``q`` solves ``a^T g + g b^T = gx``; differentiable in all three
+    (to any order, also complex and stacked).  The three matrices are promoted
+    to one dtype first: scipy 1.17 alone returns a wrong ``x`` for a complex
+    ``a`` and a real ``b`` with complex eigenvalues.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import solve_sylvester
+        >>> solve_sylvester(fnp.array([[1.0]]), fnp.array([[2.0]]), fnp.array([[6.0]]))
+        array([[2.]])
+        >>> float(fgrad.grad(lambda s: solve_sylvester(s * fnp.eye(1), fnp.eye(1),
+        ...                                            fnp.eye(1))[0, 0])(1.0))  # -1/(s+1)^2
+        -0.25
+    """
+    if not _traced(a, b, q):
+        return _more._sylvester_2d(a, b, q) if np.ndim(a) == np.ndim(b) == 2 else \
+            _rows.scipy_module("linalg").solve_sylvester(a, b, q)
+    return _more.solve_sylvester_row(a, b, q)
+
+
+def solve_continuous_lyapunov(a, q):
+    """Solve ``a x + x a^H = q`` (``scipy.linalg.solve_continuous_lyapunov``).
+
+    Written as ``solve_sylvester(a, a^H, q)``, so differentiable in ``a`` and ``q``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import solve_continuous_lyapunov
+        >>> solve_continuous_lyapunov(fnp.array([[1.0, 0.0], [0.0, 2.0]]), fnp.eye(2))
+        array([[0.5 , 0.  ],
+               [0.  , 0.25]])
+        >>> float(fgrad.grad(lambda s: solve_continuous_lyapunov(s * fnp.eye(1),
+        ...                                                      fnp.eye(1))[0, 0])(1.0))
+        -0.5
+    """
+    if not _traced(a, q):
+        return _rows.scipy_module("linalg").solve_continuous_lyapunov(a, q)
+    from .. import numpy as fnp
+
+    return _more.solve_sylvester_row(a, fnp.conjugate(fnp.swapaxes(a, -1, -2)), q)
+
+
+_NOT_GIVEN = object()
+
+
+def sqrtm(A, disp=_NOT_GIVEN, blocksize=_NOT_GIVEN):
+    """Principal matrix square root (``scipy.linalg.sqrtm``).
+
+    A row of the table: ``dX`` solves ``X dX + dX X = dA`` (a Sylvester
+    equation), so every order works; it needs ``X`` and ``-X`` to share no
+    eigenvalue (``A`` nonsingular).  ``disp`` and ``blocksize`` (deprecated in
+    scipy) are passed to scipy on plain inputs and refused on traced ones.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import sqrtm
+        >>> sqrtm(fnp.array([[4.0, 0.0], [0.0, 9.0]]))
+        array([[2., 0.],
+               [0., 3.]])
+        >>> float(fgrad.grad(lambda s: sqrtm(s * fnp.eye(2))[0, 0])(4.0))  # 1 / (2 sqrt(s))
+        0.25
+    """
+    if not _traced(A):
+        kwargs = {k: v for k, v in (("disp", disp), ("blocksize", blocksize))
+                  if v is not _NOT_GIVEN}
+        return _rows.scipy_module("linalg").sqrtm(A, **kwargs)
+    for name, value in (("disp", disp), ("blocksize", blocksize)):
+        if value is not _NOT_GIVEN:
+            raise _refuse("sqrtm", name, value, "leave it out (scipy deprecates it)")
+    return _more.sqrtm_row(A)

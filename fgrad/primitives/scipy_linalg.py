@@ -1,0 +1,180 @@
+"""Rows of the rule table for scipy.linalg: LU (packed, no pivoting), the
+Sylvester equation and the principal matrix square root.
+
+``scipy.linalg.lu_packed`` factors a matrix whose rows are already in pivot
+order (the permutation is a constant chosen from the concrete value by
+:mod:`fgrad.scipy.linalg`) and returns scipy's packed form ``L - I + U``.
+``scipy.linalg.solve_sylvester`` solves ``A X + X B = Q``; its rules solve the
+same kind of equation again, so every order works.  ``scipy.linalg.sqrtm``
+differentiates through ``X dX + dX X = dA``.  Rules use plain transposes (no
+conjugation): the transpose of the real-linear map, JAX's convention.
+"""
+
+import numpy as np
+
+from .. import numpy as fnp
+from ..core import defprim
+from .special import scipy_module
+from .special import solve_triangular_row as tri
+
+__all__ = []
+
+
+def _mT(x):
+    return fnp.swapaxes(x, -1, -2)
+
+
+def _mask(n, k, lower, dtype):
+    m = np.tril(np.ones((n, n)), k) if lower else np.triu(np.ones((n, n)), k)
+    return m.astype(np.finfo(np.result_type(dtype, np.float16)).dtype)
+
+
+def _leading(impl):
+    """Apply a 2-D implementation over broadcast leading axes."""
+
+    def run(*args, **params):
+        args = [np.asarray(a) for a in args]
+        lead = np.broadcast_shapes(*[a.shape[:-2] for a in args])
+        if not lead:
+            return impl(*args, **params)
+        args = [np.broadcast_to(a, lead + a.shape[-2:]) for a in args]
+        outs = [impl(*[a[i] for a in args], **params) for i in np.ndindex(*lead)]
+        return np.stack(outs).reshape(lead + outs[0].shape)
+
+    run.__name__ = impl.__name__
+    return run
+
+
+# --- LU without pivoting (rows already in pivot order) ------------------------------------
+
+
+def _doolittle(a):
+    a = np.array(a, dtype=np.result_type(a, np.float64) if a.dtype.kind not in "fc" else a.dtype)
+    n = a.shape[0]
+    for k in range(n - 1):
+        a[k + 1:, k] /= a[k, k]
+        a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
+    return a
+
+
+def _lu_packed_2d(a):
+    lu, piv = scipy_module("linalg").lu_factor(a)
+    if np.any(piv != np.arange(len(piv))):  # a tie in the pivot search: factor as given
+        return _doolittle(a)
+    return lu
+
+
+def _lu_parts(packed):
+    n = np.shape(packed)[-1]
+    low = fnp.add(fnp.multiply(packed, _mask(n, -1, True, packed.dtype)), np.eye(n))
+    up = fnp.multiply(packed, _mask(n, 0, False, packed.dtype))
+    return low, up
+
+
+def _lu_jvp(t, ans, a):
+    # F = L^-1 dA U^-1; dL = L tril_strict(F), dU = triu(F) U
+    low, up = _lu_parts(ans)
+    n = np.shape(ans)[-1]
+    y = tri(low, t, lower=True, unit_diagonal=True)
+    f = _mT(tri(up, _mT(y), trans=1, lower=False))
+    dl = fnp.matmul(low, fnp.multiply(f, _mask(n, -1, True, f.dtype)))
+    du = fnp.matmul(fnp.multiply(f, _mask(n, 0, False, f.dtype)), up)
+    return fnp.add(dl, du)
+
+
+def _lu_vjp(g, ans, a):
+    low, up = _lu_parts(ans)
+    n = np.shape(ans)[-1]
+    gl = fnp.multiply(g, _mask(n, -1, True, g.dtype))
+    gu = fnp.multiply(g, _mask(n, 0, False, g.dtype))
+    x = fnp.add(fnp.multiply(fnp.matmul(_mT(low), gl), _mask(n, -1, True, g.dtype)),
+                fnp.multiply(fnp.matmul(gu, _mT(up)), _mask(n, 0, False, g.dtype)))
+    # gA = L^-T X U^-T
+    z = tri(low, x, trans=1, lower=True, unit_diagonal=True)
+    return _mT(tri(up, _mT(z), lower=False))
+
+
+def _make_lu(rng, shape):
+    n = shape[-1] if shape else 2
+    lead = shape[:-2] if len(shape) >= 2 else ()
+    a = rng.uniform(-1, 1, size=lead + (n, n)) + 3.0 * np.eye(n)  # diagonally dominant
+    return (a,), {}
+
+
+lu_packed_row = defprim(
+    "scipy.linalg.lu_packed", _leading(_lu_packed_2d),
+    jvp=[_lu_jvp], vjp=[_lu_vjp],
+    batch="leading",
+    test={"make": _make_lu, "complex": True},
+)
+
+
+# --- Sylvester equation A X + X B = Q --------------------------------------------------------
+
+
+def _sylvester_2d(a, b, q):
+    # one common dtype: scipy 1.17 returns a wrong X for complex a with a real b
+    # whose real Schur form has 2x2 blocks (residual ~0.1); promoting b fixes it
+    dtype = np.result_type(a, b, q, np.float64)
+    return scipy_module("linalg").solve_sylvester(
+        np.asarray(a, dtype), np.asarray(b, dtype), np.asarray(q, dtype))
+
+
+def _syl(a, b, q):
+    return solve_sylvester_row(a, b, q)
+
+
+def _syl_transposed(g, a, b):
+    # the transpose of Q -> X: G with A^T G + G B^T = g
+    return solve_sylvester_row(_mT(a), _mT(b), g)
+
+
+solve_sylvester_row = defprim(
+    "scipy.linalg.solve_sylvester", _leading(_sylvester_2d),
+    jvp=[
+        lambda t, ans, a, b, q: _syl(a, b, fnp.negative(fnp.matmul(t, ans))),
+        lambda t, ans, a, b, q: _syl(a, b, fnp.negative(fnp.matmul(ans, t))),
+        lambda t, ans, a, b, q: _syl(a, b, t),
+    ],
+    vjp=[
+        lambda g, ans, a, b, q: fnp.negative(fnp.matmul(_syl_transposed(g, a, b), _mT(ans))),
+        lambda g, ans, a, b, q: fnp.negative(fnp.matmul(_mT(ans), _syl_transposed(g, a, b))),
+        lambda g, ans, a, b, q: _syl_transposed(g, a, b),
+    ],
+    batch="leading",
+    test={
+        "make": lambda rng, shape: (
+            (rng.uniform(-0.5, 0.5, (3, 3)) + 2.0 * np.eye(3),
+             rng.uniform(-0.5, 0.5, (2, 2)) + np.eye(2),
+             rng.standard_normal((3, 2))), {}),
+        "also": [lambda rng, shape: (
+            (rng.uniform(-0.5, 0.5, (2, 2, 2)) + 2.0 * np.eye(2),
+             rng.uniform(-0.5, 0.5, (2, 2)) + np.eye(2),
+             rng.standard_normal((2, 2, 2))), {})],
+        "complex": True,
+    },
+)
+
+
+# --- principal square root --------------------------------------------------------------------
+
+
+def _sqrtm_2d(a):
+    return scipy_module("linalg").sqrtm(a)
+
+
+def _make_sqrtm(rng, shape):
+    n = shape[-1] if shape else 2
+    lead = shape[:-2] if len(shape) >= 2 else ()
+    b = rng.uniform(-1, 1, size=lead + (n, n))
+    # eigenvalues near 1..2: far from the negative real axis, X + X well separated
+    return (np.eye(n) + 0.3 * b + 0.5 * np.eye(n),), {}
+
+
+sqrtm_row = defprim(
+    "scipy.linalg.sqrtm", _leading(_sqrtm_2d),
+    jvp=[lambda t, ans, a: solve_sylvester_row(ans, ans, t)],
+    vjp=[lambda g, ans, a: solve_sylvester_row(_mT(ans), _mT(ans), g)],
+    batch="leading",
+    test={"make": _make_sqrtm, "complex": True},
+)
