@@ -27,8 +27,8 @@ from .batching import vmap  # noqa: F401
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
 from .graph import make_graph  # noqa: F401
+from .primitives import scipy_linalg as _scipy_linalg  # noqa: F401  (scipy.linalg rows)
 from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
-from .primitives import scipy_linalg as _scipy_linalg  # noqa: F401  (more scipy.linalg rows)
 from .testing import check_grads  # noqa: F401
 from .transforms import checkpoint, hvp, linear_transpose, linearize  # noqa: F401
 
