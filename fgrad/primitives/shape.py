@@ -759,61 +759,59 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if np.any(widths < 0):
         raise ValueError("pad: index can't contain negative values")
     dtype = np.result_type(concrete(array))
-    x = array
     if mode in ("constant", "empty"):
-        cvals = kwargs.pop("constant_values", 0) if mode == "constant" else 0
-        if kwargs:
-            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
-        cvals = broadcast_to(astype(cvals, dtype), (nd, 2))
-        for ax in range(nd):
-            before, after = (int(w) for w in widths[ax])
-            if not before and not after:
-                continue
-            shape = list(_shape(x))
-            parts = []
-            for k, width in ((0, before), (None, None), (1, after)):
-                if k is None:
-                    parts.append(x)
-                elif width:
-                    shape[ax] = width
-                    parts.append(broadcast_to(getitem(cvals, (ax, k)), tuple(shape)))
-            x = concatenate(parts, axis=ax)
-        return x
-    if mode in _PAD_INDEX_MODES:
+        key, default = "constant_values", 0
+    elif mode in _PAD_INDEX_MODES:
         if kwargs.get("reflect_type", "even") != "even":
             raise NotImplementedError(
                 "fgrad.numpy.pad supports reflect_type='even' only; write the odd "
                 "reflection as 2 * edge - pad(x, ..., mode) if you need it"
             )
         kwargs.pop("reflect_type", None)
-        if kwargs:
-            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
-        for ax in range(nd):
-            before, after = (int(w) for w in widths[ax])
-            if not before and not after:
-                continue
+        key, default = None, None
+    elif mode == "linear_ramp":
+        key, default = "end_values", 0
+    elif mode in _PAD_STAT_MODES:
+        key, default = "stat_length", None
+    else:
+        raise NotImplementedError(
+            f"fgrad.numpy.pad does not support mode={mode!r} on traced values (a callable mode "
+            "would run numpy on the tracer's values). Build the padding with fnp.concatenate."
+        )
+    option = kwargs.pop(key, default) if key else None
+    if mode == "empty":
+        option = 0
+    if kwargs:
+        raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
+    if mode in ("constant", "empty", "linear_ramp"):
+        option = broadcast_to(astype(option, dtype), (nd, 2))  # per axis, per side
+    x = array
+    for ax in range(nd):  # one axis after the other, as numpy pads
+        before, after = (int(w) for w in widths[ax])
+        if not before and not after:
+            continue
+        if mode in ("constant", "empty"):
+            blocks = tuple(
+                _pad_block(getitem(option, (ax, side)), x, ax, width)
+                for side, width in ((0, before), (1, after))
+            )
+            x = _pad_edges(x, ax, blocks, before, after)
+        elif mode in _PAD_INDEX_MODES:  # a gather from the input
             source = np.pad(np.arange(_shape(x)[ax]), (before, after), mode=mode)
             x = getitem(x, (slice(None),) * ax + (source,))
-        return x
-    if mode in _PAD_STAT_MODES or mode == "linear_ramp":
-        key, default = ("end_values", 0) if mode == "linear_ramp" else ("stat_length", None)
-        option = kwargs.pop(key, default)
-        if kwargs:
-            raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {set(kwargs)}")
-        for ax in range(nd):
-            before, after = (int(w) for w in widths[ax])
-            if not before and not after:
-                continue
-            if mode == "linear_ramp":
-                ends = broadcast_to(astype(option, dtype), (nd, 2))
-                x = _pad_ramps(x, ax, before, after, getitem(ends, (ax, 0)), getitem(ends, (ax, 1)))
-            else:
-                x = _pad_stats(x, ax, before, after, mode, option, nd)
-        return x
-    raise NotImplementedError(
-        f"fgrad.numpy.pad does not support mode={mode!r} on traced values (a callable mode "
-        "would run numpy on the tracer's values). Build the padding with fnp.concatenate."
-    )
+        elif mode == "linear_ramp":
+            x = _pad_ramps(x, ax, before, after, getitem(option, (ax, 0)), getitem(option, (ax, 1)))
+        else:
+            x = _pad_stats(x, ax, before, after, mode, option, nd)
+    return x
+
+
+def _pad_block(value, x, ax, width):
+    """``value`` broadcast to a padding block of ``width`` along ``ax`` (None if empty)."""
+    if not width:
+        return None
+    shape = _shape(x)
+    return broadcast_to(value, shape[:ax] + (width,) + shape[ax + 1:])
 
 
 def _pad_edges(x, ax, parts, before, after):
@@ -898,7 +896,7 @@ def _pad_stats(x, ax, before, after, mode, stat_length, nd):
             from .elementwise import round as round_
 
             value = astype(round_(value), np.result_type(concrete(x)))
-        blocks.append(broadcast_to(value, shape[:ax] + (width,) + shape[ax + 1:]))
+        blocks.append(_pad_block(value, x, ax, width))
     return _pad_edges(x, ax, tuple(blocks), before, after)
 
 
