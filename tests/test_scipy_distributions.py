@@ -1,4 +1,4 @@
-"""fgrad.scipy.stats: the distributions of fgrad/scipy/_distributions.py.
+"""fgrad.scipy.stats: the distributions of fgrad/scipy/stats/ (continuous, discrete, multivariate).
 
 For every method: scipy's value under a trace, derivatives to second order in
 the point and the continuous parameters (check_grads: finite differences and

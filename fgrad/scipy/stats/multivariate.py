@@ -1,0 +1,349 @@
+"""Multivariate distributions: ``multivariate_normal``, ``multivariate_t``, ``dirichlet``,
+``multinomial``, ``wishart``.
+
+Each class writes its log density (or log pmf) out; ``pdf``/``pmf`` are its
+exponential, and on plain inputs every method is scipy.stats' own.
+
+Example:
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> from fgrad.scipy.stats import multivariate_normal
+    >>> fgrad.grad(multivariate_normal.logpdf)(fnp.array([1.0, -2.0]), None, fnp.eye(2))  # -x
+    array([-1.,  2.])
+"""
+
+import numpy as np
+
+from ... import numpy as fnp
+from ...core import concrete
+from ...primitives import special as _rows
+from .. import special as sp
+from ._base import HALF_LOG_2PI, LOG2, Multivariate, scipy_stats, squeezed_shape, unbatched
+
+__all__ = ["multivariate_normal", "dirichlet", "multinomial", "multivariate_t", "wishart"]
+
+
+class multivariate_normal(Multivariate):
+    """The multivariate normal distribution (``scipy.stats.multivariate_normal``).
+
+    ``cov`` may be a full covariance matrix (differentiated through its
+    Cholesky factor, so only its lower triangle is read, as a symmetric matrix
+    should be), a vector of variances, or one variance.
+    """
+
+    _title = "the multivariate normal distribution"
+    _example = ("fnp.array([0.5, -1.0])", "fnp.zeros(2)", "fnp.array([[2.0, 0.5], [0.5, 1.0]])")
+
+    @staticmethod
+    def logpdf(x, mean=None, cov=1, allow_singular=False):
+        """Log density; the last axis of ``x`` is the dimension, as in scipy.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_normal
+            >>> cov = fnp.array([[2.0, 0.0], [0.0, 4.0]])
+            >>> fgrad.grad(multivariate_normal.logpdf)(fnp.ones(2), None, cov)
+            array([-0.5 , -0.25])
+        """
+        cov_nd = np.ndim(concrete(cov))
+        if mean is not None:
+            dim = np.size(concrete(mean))
+        else:
+            dim = np.size(concrete(cov)) if cov_nd < 2 else np.shape(concrete(cov))[0]
+            mean = np.zeros(dim)
+        xshape = np.shape(concrete(x))
+        if len(xshape) == 0:
+            x = fnp.reshape(x, (1,))
+        elif len(xshape) == 1:
+            x = fnp.reshape(x, (xshape[0], 1) if dim == 1 else (1, xshape[0]))
+        batch = np.shape(concrete(x))[:-1]
+        diff = fnp.reshape(fnp.subtract(x, fnp.reshape(mean, (dim,))), (-1, dim))
+        if cov_nd < 2:  # independent coordinates with these variances
+            var = fnp.broadcast_to(fnp.reshape(cov, (-1,)), (dim,)) if cov_nd else fnp.multiply(
+                cov, np.ones(dim))
+            maha = fnp.sum(fnp.divide(fnp.square(diff), var), axis=-1)
+            logdet = fnp.sum(fnp.log(var))
+        else:
+            low = _rows.cholesky_row(cov, lower=True)
+            z = _rows.solve_triangular_row(low, fnp.swapaxes(diff, 0, 1), lower=True)
+            maha = fnp.sum(fnp.square(z), axis=0)
+            logdet = fnp.multiply(2.0, fnp.sum(fnp.log(fnp.sum(fnp.multiply(low, np.eye(dim)),
+                                                               axis=-1))))
+        out = fnp.multiply(-0.5, fnp.add(fnp.add(maha, logdet), 2.0 * dim * HALF_LOG_2PI))
+        return fnp.reshape(out, np.empty(batch).squeeze().shape)
+
+
+
+class dirichlet(Multivariate):
+    """The Dirichlet distribution on the simplex (``scipy.stats.dirichlet``).
+
+    As in scipy, the FIRST axis of ``x`` holds the ``K`` components (or
+    ``K - 1`` of them, the last being ``1 - sum``); ``alpha`` has shape
+    ``(K,)``.  Points are checked as scipy checks them (a ValueError off the
+    simplex).  Differentiable in ``x`` and ``alpha``.
+    """
+
+    _title = "the Dirichlet distribution"
+    _example = ("fnp.array([0.25, 0.75])", "fnp.array([2.0, 3.0])")
+
+    @staticmethod
+    def logpdf(x, alpha):
+        """Log density ``sum((alpha - 1) log x) - log B(alpha)``.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import dirichlet
+            >>> fgrad.grad(dirichlet.logpdf, argnums=1)(fnp.array([0.5, 0.5]), fnp.array([1.0, 1.0]))  # log x - digamma(1) + digamma(2)
+            array([0.30685282, 0.30685282])
+        """
+        cx, ca = concrete(x), concrete(alpha)
+        if unbatched(cx) and unbatched(ca):  # scipy's checks and errors (not per vmap example)
+            scipy_stats("dirichlet").logpdf(cx, ca)
+        xshape = np.shape(concrete(x))
+        K = np.shape(concrete(alpha))[0]
+        if xshape[0] != K:  # K - 1 components given: the last is 1 - their sum
+            x = fnp.concatenate([x, fnp.subtract(1.0, fnp.sum(x, axis=0, keepdims=True))], axis=0)
+        a = fnp.reshape(alpha, (K,) + (1,) * (len(xshape) - 1))
+        log_beta = fnp.subtract(fnp.sum(sp.gammaln(alpha)), sp.gammaln(fnp.sum(alpha)))
+        out = fnp.subtract(fnp.sum(sp.xlogy(fnp.subtract(a, 1.0), x), axis=0), log_beta)
+        return fnp.squeeze(out) if len(xshape) > 1 else out
+
+
+
+class multinomial(Multivariate):
+    """The multinomial distribution of ``n`` trials over ``K`` outcomes (``scipy.stats.multinomial``).
+
+    The LAST axis of ``x`` and ``p`` holds the ``K`` outcomes; ``x``, ``n`` and
+    ``p`` broadcast over the other axes.  As in scipy, a row of ``p`` that does
+    not sum to 1 (beyond ten machine epsilons) has its last entry replaced by
+    1 minus the sum of the others, so derivatives in ``p`` are those of the
+    entries as given only on the simplex: differentiate a function that
+    normalises ``p`` (e.g. ``w / sum(w)``) to stay on it.  Counts follow the
+    convention of the other pmfs here (the continuous extension through
+    ``gammaln`` in ``x`` and ``n``).
+    """
+
+    _title, _example_argnums = "the multinomial distribution", ", argnums=2"
+    _example = ("fnp.array([1.0, 3.0])", 4, "fnp.array([0.25, 0.75])")
+
+    @staticmethod
+    def logpmf(x, n, p):
+        """Log probability ``log n! + sum(x log p - log x!)``; ``-inf`` off the support, nan for bad ``n``, ``p``.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multinomial
+            >>> x, p = fnp.array([1.0, 3.0]), fnp.array([0.25, 0.75])
+            >>> fgrad.grad(multinomial.logpmf, argnums=2)(x, 4, p)  # x / p
+            array([4., 4.])
+        """
+        xshape, pshape = np.shape(concrete(x)), np.shape(concrete(p))
+        if len(xshape) == 0:
+            raise ValueError("multinomial: x must be an array whose last axis holds the counts "
+                             "of the K outcomes, got a scalar")
+        if xshape[-1] != pshape[-1]:
+            raise ValueError(f"multinomial: the last axis of x has {xshape[-1]} counts but p has "
+                             f"{pshape[-1]} probabilities; give one count per outcome")
+        eps = 10 * np.finfo(np.result_type(concrete(p), np.float32)).eps
+        # scipy's adjustment of rows off the simplex: last entry = 1 - sum(the others)
+        rest = fnp.subtract(1.0, fnp.sum(p[..., :-1], axis=-1))
+        off = fnp.greater(fnp.abs(fnp.subtract(1.0, fnp.sum(p, axis=-1))), eps)
+        p = fnp.concatenate([p[..., :-1], fnp.expand_dims(fnp.where(off, rest, p[..., -1]), -1)],
+                            axis=-1)
+        pbad = fnp.any(fnp.logical_or(fnp.less(p, 0), fnp.greater(p, 1)), axis=-1)
+        # scipy reads n and x as integers (truncated); the value at integer n
+        # is the continuous extension, at a non-integer n scipy's truncation
+        nt = fnp.trunc(n)
+        nbad = fnp.less(nt, 0)
+        n = fnp.where(fnp.logical_or(nbad, fnp.not_equal(n, nt)), fnp.where(nbad, 0.0, nt), n)
+        xt = fnp.trunc(x)
+        xbad = fnp.logical_or(fnp.any(fnp.not_equal(xt, x), axis=-1),
+                              fnp.any(fnp.less(xt, 0), axis=-1))
+        xbad = fnp.logical_or(xbad, fnp.not_equal(fnp.sum(xt, axis=-1), nt))
+        pbad_ = fnp.expand_dims(pbad, -1)
+        ps = fnp.where(pbad_, 1.0 / pshape[-1], p)
+        xs = fnp.where(fnp.expand_dims(xbad, -1), 0.0, x)
+        val = fnp.add(sp.gammaln(fnp.add(n, 1.0)),
+                      fnp.sum(fnp.subtract(sp.xlogy(xs, ps), sp.gammaln(fnp.add(xs, 1.0))),
+                              axis=-1))
+        return fnp.where(fnp.logical_or(pbad, nbad), np.nan, fnp.where(xbad, -np.inf, val))
+
+
+
+class multivariate_t(Multivariate):
+    """The multivariate t distribution (``scipy.stats.multivariate_t``).
+
+    The last axis of ``x`` is the dimension, as in scipy; ``shape`` is a full
+    positive definite matrix (differentiated through its Cholesky factor, so
+    only its lower triangle is read, as in ``multivariate_normal``), a vector
+    of its diagonal, or one number times the identity.  ``df`` is a scalar;
+    ``df = inf`` is the multivariate normal.  Differentiable in ``x``,
+    ``loc``, ``shape`` and ``df``.
+    """
+
+    _title = "the multivariate t distribution"
+
+    @staticmethod
+    def _parts(x, loc, shape):
+        """scipy's argument processing: ``(dim, x as (..., dim), loc (dim,), shape (dim, dim))``."""
+        if loc is None and shape is None:
+            loc, shape, dim = np.zeros(1), np.ones((1, 1)), 1
+        elif loc is None:
+            nd = np.ndim(concrete(shape))
+            dim = 1 if nd < 2 else np.shape(concrete(shape))[0]
+            loc = np.zeros(dim)
+        elif shape is None:
+            dim = np.size(concrete(loc))
+            shape = np.eye(dim)
+        else:
+            dim = np.size(concrete(loc))
+        if dim == 1:
+            loc, shape = fnp.reshape(loc, (1,)), fnp.reshape(shape, (1, 1))
+        lshape, snd = np.shape(concrete(loc)), np.ndim(concrete(shape))
+        if len(lshape) != 1 or lshape[0] != dim:
+            raise ValueError(f"Array 'loc' must be a vector of length {dim}.")
+        if snd == 0:
+            shape = fnp.multiply(shape, np.eye(dim))
+        elif snd == 1:
+            shape = fnp.multiply(fnp.reshape(shape, (1, dim)), np.eye(dim))
+        elif snd > 2 or np.shape(concrete(shape)) != (dim, dim):
+            raise ValueError(f"multivariate_t: 'shape' must be a ({dim}, {dim}) matrix, a vector "
+                             f"of its diagonal or a number, got shape {np.shape(concrete(shape))}")
+        xshape = np.shape(concrete(x))
+        if len(xshape) == 0:
+            x = fnp.reshape(x, (1,))
+        elif len(xshape) == 1:
+            x = fnp.reshape(x, (xshape[0], 1) if dim == 1 else (1, xshape[0]))
+        return dim, x, loc, shape
+
+    @staticmethod
+    def logpdf(x, loc=None, shape=1, df=1):
+        """Log density ``log G((df+p)/2) - log G(df/2) - p/2 log(df pi) - log|shape|/2 - (df+p)/2 log(1 + m/df)``.
+
+        ``m`` is the Mahalanobis distance ``(x - loc)^T shape^-1 (x - loc)``.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_t
+            >>> x = fnp.array([1.0, 2.0])  # m = 5
+            >>> fgrad.grad(multivariate_t.logpdf)(x, None, fnp.eye(2), 5.0)  # -(df+p) x / (df + m)
+            array([-0.7, -1.4])
+        """
+        if df is None:
+            df = 1
+        cdf_ = concrete(df)
+        if np.ndim(cdf_) != 0:
+            raise ValueError("multivariate_t: 'df' must be a scalar (vmap over it for several)")
+        if unbatched(cdf_):
+            if np.isnan(cdf_) or cdf_ <= 0:
+                raise ValueError(f"'df' must be greater than zero or np.inf, got {cdf_}.")
+            if np.isinf(cdf_):  # scipy's limit: the multivariate normal
+                return multivariate_normal.logpdf(x, loc, shape)
+        dim, x, loc, shape = multivariate_t._parts(x, loc, shape)
+        batch = np.shape(concrete(x))[:-1]
+        diff = fnp.reshape(fnp.subtract(x, loc), (-1, dim))
+        low = _rows.cholesky_row(shape, lower=True)
+        z = _rows.solve_triangular_row(low, fnp.swapaxes(diff, 0, 1), lower=True)
+        maha = fnp.sum(fnp.square(z), axis=0)
+        half_logdet = fnp.sum(fnp.log(fnp.sum(fnp.multiply(low, np.eye(dim)), axis=-1)))
+        t = fnp.multiply(0.5, fnp.add(df, dim))
+        const = fnp.subtract(fnp.subtract(sp.gammaln(t), sp.gammaln(fnp.multiply(0.5, df))),
+                             fnp.add(fnp.multiply(0.5 * dim, fnp.log(fnp.multiply(df, np.pi))),
+                                     half_logdet))
+        out = fnp.subtract(const, fnp.multiply(t, fnp.log1p(fnp.divide(maha, df))))
+        return fnp.reshape(out, squeezed_shape(batch))
+
+    @staticmethod
+    def pdf(x, loc=None, shape=1, df=1, allow_singular=False):
+        """Density of the multivariate t distribution.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_t
+            >>> g = fgrad.grad(multivariate_t.pdf)(fnp.array([1.0]), None, 1.0, 1.0)
+            >>> round(float(g[0]), 12)  # Cauchy: -2x / (pi (1 + x^2)^2) = -1/(2 pi)
+            -0.159154943092
+        """
+        return fnp.exp(multivariate_t.logpdf(x, loc, shape, df))
+
+
+class wishart(Multivariate):
+    """The Wishart distribution of ``p x p`` positive definite matrices (``scipy.stats.wishart``).
+
+    As in scipy, ``X`` is one ``p x p`` matrix or a stack with the matrices
+    along the LAST axis (shape ``(p, p, N)``); ``scale`` is a matrix, a vector
+    of its diagonal or a number; ``df > p - 1`` is a scalar.  Log determinants
+    and ``tr(scale^-1 X)`` use ``slogdet`` and ``solve`` on the full matrices,
+    so the derivative in ``X`` (and ``scale``) is the symmetric
+    ``(df - p - 1)/2 X^-1 - scale^-1/2``; keep both symmetric positive definite.
+    Differentiable in ``X``, ``df`` and ``scale``.
+    """
+
+    _title = "the Wishart distribution"
+    _example = ("fnp.array([[2.0, 0.3], [0.3, 1.0]])", 4.0, "fnp.eye(2)")
+
+    @staticmethod
+    def logpdf(x, df, scale):
+        """Log density ``(df-p-1)/2 log|X| - tr(S^-1 X)/2 - df p/2 log 2 - df/2 log|S| - log G_p(df/2)``.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import wishart
+            >>> # (df - p - 1)/2 X^-1 - S^-1/2 = 3/2 I - 1/2 I
+            >>> fgrad.grad(wishart.logpdf)(fnp.eye(2), 6.0, fnp.eye(2))
+            array([[1., 0.],
+                   [0., 1.]])
+        """
+        if scale is None:
+            scale = 1.0
+        snd = np.ndim(concrete(scale))
+        if snd == 0:
+            scale = fnp.reshape(scale, (1, 1))
+        elif snd == 1:
+            d = np.shape(concrete(scale))[0]
+            scale = fnp.multiply(fnp.reshape(scale, (1, d)), np.eye(d))
+        elif snd > 2 or np.shape(concrete(scale))[0] != np.shape(concrete(scale))[1]:
+            raise ValueError(f"wishart: 'scale' must be a square matrix, a vector of its diagonal "
+                             f"or a number, got shape {np.shape(concrete(scale))}")
+        dim = np.shape(concrete(scale))[0]
+        if df is None:
+            df = dim
+        cdf_ = concrete(df)
+        if np.ndim(cdf_) != 0:
+            raise ValueError("Degrees of freedom must be a scalar.")
+        if unbatched(cdf_) and cdf_ <= dim - 1:
+            raise ValueError("Degrees of freedom must be greater than the dimension of scale "
+                             f"matrix minus 1 (df > {dim - 1}), got {cdf_}.")
+        xnd = np.ndim(concrete(x))
+        if xnd == 0:
+            x = fnp.multiply(x, np.eye(dim)[:, :, None])
+        elif xnd == 1:
+            n1 = np.shape(concrete(x))[0]
+            x = (fnp.reshape(x, (1, 1, n1)) if dim == 1 else
+                 fnp.multiply(fnp.reshape(x, (1, n1, 1)), np.eye(n1)[:, :, None]))
+        elif xnd == 2:
+            x = fnp.expand_dims(x, -1)
+        elif xnd > 3:
+            raise ValueError(f"wishart: X must be a (p, p) matrix or a (p, p, N) stack, got "
+                             f"{xnd} dimensions")
+        if np.shape(concrete(x))[:2] != (dim, dim):
+            raise ValueError(f"Quantiles have incompatible dimensions: should be {(dim, dim)}, "
+                             f"got {np.shape(concrete(x))[:2]}.")
+        for m, what in ((concrete(scale), "scale"), (concrete(x), "X")):
+            if unbatched(m):  # scipy factors both and raises the same LinAlgError
+                try:
+                    np.linalg.cholesky(np.moveaxis(np.asarray(m), -1, 0) if what == "X" else m)
+                except np.linalg.LinAlgError:
+                    raise np.linalg.LinAlgError(
+                        f"wishart: {what} must be symmetric positive definite") from None
+        xs = fnp.moveaxis(x, -1, 0)  # (N, p, p)
+        sign_x, logdet_x = fnp.linalg.slogdet(xs)
+        logdet_x = fnp.where(fnp.greater(sign_x, 0), logdet_x, np.nan)  # vmapped non-PD X
+        _, logdet_s = fnp.linalg.slogdet(scale)
+        tr = fnp.sum(fnp.multiply(fnp.linalg.solve(scale, xs), np.eye(dim)), axis=(-2, -1))
+        half_df = fnp.multiply(0.5, df)
+        out = fnp.subtract(
+            fnp.subtract(fnp.multiply(fnp.multiply(0.5, fnp.subtract(df, dim + 1.0)), logdet_x),
+                         fnp.multiply(0.5, tr)),
+            fnp.add(fnp.add(fnp.multiply(half_df, dim * LOG2), fnp.multiply(half_df, logdet_s)),
+                    sp.multigammaln(half_df, dim)))
+        return fnp.reshape(out, squeezed_shape(np.shape(concrete(xs))[:1]))
