@@ -29,517 +29,83 @@ def _traced(*xs):
 
 # --------------------------------------------------------------------------
 # Plain wrappers: one row each, the same name and arguments as in scipy.special.
-# Each is generated from this table (parameters, docstring); the functions
+# Each is generated from this table (parameters, summary, example); the functions
 # that do more than call their row are written out below.
 # --------------------------------------------------------------------------
 
-_WRAPPERS = {
-    "erf": ("z", """Error function (``scipy.special.erf``); complex inputs too.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import erf
-        >>> round(float(fgrad.grad(erf)(0.0)), 6)  # 2 / sqrt(pi)
-        1.128379
-    """),
-    "erfc": ("x", """Complementary error function ``1 - erf(x)`` (``scipy.special.erfc``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import erfc
-        >>> round(float(fgrad.grad(erfc)(0.0)), 6)
-        -1.128379
-    """),
-    "erfcx": ("x", """Scaled complementary error function ``exp(x**2) erfc(x)`` (``scipy.special.erfcx``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import erfcx
-        >>> round(float(fgrad.grad(erfcx)(0.0)), 6)
-        -1.128379
-    """),
-    "erfinv": ("y", """Inverse of erf (``scipy.special.erfinv``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import erfinv
-        >>> round(float(fgrad.grad(erfinv)(0.0)), 6)  # sqrt(pi) / 2
-        0.886227
-    """),
-    "erfcinv": ("y", """Inverse of erfc (``scipy.special.erfcinv``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import erfcinv
-        >>> round(float(fgrad.grad(erfcinv)(1.0)), 6)
-        -0.886227
-    """),
-    "ndtr": ("x", """Standard normal CDF (``scipy.special.ndtr``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import ndtr
-        >>> round(float(fgrad.grad(ndtr)(0.0)), 6)  # the density at 0
-        0.398942
-    """),
-    "ndtri": ("y", """Inverse of the standard normal CDF (``scipy.special.ndtri``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import ndtri
-        >>> round(float(fgrad.grad(ndtri)(0.5)), 6)  # sqrt(2 pi)
-        2.506628
-    """),
-    "log_ndtr": ("x", """Log of the standard normal CDF, accurate far in the left tail (``scipy.special.log_ndtr``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import log_ndtr
-        >>> round(float(fgrad.grad(log_ndtr)(-30.0)), 3)  # ~ -x in the tail, no overflow
-        30.033
-    """),
-    "expit": ("x", """Logistic sigmoid ``1 / (1 + exp(-x))`` (``scipy.special.expit``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import expit
-        >>> float(fgrad.grad(expit)(0.0))
-        0.25
-    """),
-    "logit": ("x", """Log-odds ``log(x / (1 - x))`` (``scipy.special.logit``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import logit
-        >>> float(fgrad.grad(logit)(0.5))
-        4.0
-    """),
-    "log_expit": ("x", """``log(expit(x))`` without overflow (``scipy.special.log_expit``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import log_expit
-        >>> float(fgrad.grad(log_expit)(-1000.0))
-        1.0
-    """),
-    "gammaln": ("x", """Log of the absolute value of the gamma function (``scipy.special.gammaln``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gammaln
-        >>> round(float(fgrad.grad(gammaln)(1.0)), 6)  # digamma(1) = -Euler's gamma
-        -0.577216
-    """),
-    "digamma": ("x", """The digamma function, derivative of gammaln (``scipy.special.digamma``, ``psi``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import digamma
-        >>> round(float(fgrad.grad(digamma)(1.0)), 6)  # pi**2 / 6
-        1.644934
-    """),
-    "polygamma": ("n x", """The n-th derivative of digamma (``scipy.special.polygamma``); ``n`` is an integer.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import polygamma
-        >>> round(float(fgrad.grad(lambda x: polygamma(0, x))(1.0)), 6)
-        1.644934
-    """),
-    "gamma": ("z", """The gamma function (``scipy.special.gamma``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gamma
-        >>> round(float(fgrad.grad(gamma)(1.0)), 6)
-        -0.577216
-    """),
-    "rgamma": ("z", """The reciprocal of the gamma function (``scipy.special.rgamma``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import rgamma
-        >>> round(float(fgrad.grad(rgamma)(1.0)), 6)
-        0.577216
-    """),
-    "beta": ("a b", """The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)`` (``scipy.special.beta``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import beta
-        >>> float(fgrad.grad(beta)(1.0, 1.0))
-        -1.0
-    """),
-    "betaln": ("a b", """Log of the absolute value of the beta function (``scipy.special.betaln``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import betaln
-        >>> float(fgrad.grad(betaln, argnums=1)(1.0, 1.0))
-        -1.0
-    """),
-    "gammainc": ("a x", """Regularised lower incomplete gamma function (``scipy.special.gammainc``).
-
-    Differentiable in ``x`` only (the derivative in ``a`` has no closed form).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gammainc
-        >>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1
-        1.0
-    """),
-    "gammaincc": ("a x", """Regularised upper incomplete gamma function (``scipy.special.gammaincc``).
-
-    Differentiable in ``x`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gammaincc
-        >>> round(float(fgrad.grad(gammaincc, argnums=1)(1.0, 0.0)), 6)
-        -1.0
-    """),
-    "betainc": ("a b x", """Regularised incomplete beta function (``scipy.special.betainc``).
-
-    Differentiable in ``x`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import betainc
-        >>> float(fgrad.grad(betainc, argnums=2)(1.0, 1.0, 0.5))  # the uniform density
-        1.0
-    """),
-    "stdtr": ("df t", """Student's t CDF (``scipy.special.stdtr``); differentiable in ``t`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import stdtr
-        >>> round(float(fgrad.grad(stdtr, argnums=1)(1.0, 0.0)), 6)  # Cauchy density 1/pi
-        0.31831
-    """),
-    "betaincc": ("a b x", """Regularised upper incomplete beta function ``1 - betainc`` (``scipy.special.betaincc``).
-
-    Computed directly (accurate where betainc is close to 1); differentiable in ``x`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import betaincc
-        >>> float(fgrad.grad(betaincc, argnums=2)(1.0, 1.0, 0.5))  # minus the uniform density
-        -1.0
-    """),
-    "gammaincinv": ("a y", """Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``
-    (``scipy.special.gammaincinv``).
-
-    Differentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``, to any order);
-    not in ``a``: that derivative raises a TypeError.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gammaincinv
-        >>> round(float(gammaincinv(1.0, 0.5)), 6)  # a = 1: -log(1 - y)
-        0.693147
-        >>> round(float(fgrad.grad(gammaincinv, argnums=1)(1.0, 0.5)), 12)  # 1 / (1 - y)
-        2.0
-    """),
-    "gammainccinv": ("a y", """Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``
-    (``scipy.special.gammainccinv``); differentiable in ``y`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import gammainccinv
-        >>> round(float(gammainccinv(1.0, 0.5)), 6)  # a = 1: -log(y)
-        0.693147
-        >>> round(float(fgrad.grad(gammainccinv, argnums=1)(1.0, 0.5)), 12)  # -1 / y
-        -2.0
-    """),
-    "betaincinv": ("a b y", """Inverse of betainc in ``x``: ``betainc(a, b, betaincinv(a, b, y)) == y``
-    (``scipy.special.betaincinv``).
-
-    Differentiable in ``y`` (``dx/dy = B(a, b) x**(1 - a) (1 - x)**(1 - b)``); not in
-    ``a`` or ``b``: those derivatives raise a TypeError.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import betaincinv
-        >>> float(betaincinv(2.0, 1.0, 0.25))  # betainc(2, 1, x) = x**2
-        0.5
-        >>> float(fgrad.grad(betaincinv, argnums=2)(2.0, 1.0, 0.25))  # 1 / (2 x)
-        1.0
-    """),
-    "betainccinv": ("a b y", """Inverse of betaincc in ``x``: ``betaincc(a, b, betainccinv(a, b, y)) == y``
-    (``scipy.special.betainccinv``); differentiable in ``y`` only.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import betainccinv
-        >>> float(betainccinv(2.0, 1.0, 0.75))  # betaincc(2, 1, x) = 1 - x**2
-        0.5
-        >>> float(fgrad.grad(betainccinv, argnums=2)(2.0, 1.0, 0.75))  # -1 / (2 x)
-        -1.0
-    """),
-    "stdtrit": ("df p", """Inverse of Student's t CDF in ``t``: ``stdtr(df, stdtrit(df, p)) == p``
-    (``scipy.special.stdtrit``).
-
-    Differentiable in ``p`` (``dt/dp = 1 / pdf(t; df)``); not in ``df``: that
-    derivative raises a TypeError.
-
-    Example:
-        >>> import fgrad, math
-        >>> from fgrad.scipy.special import stdtrit
-        >>> float(stdtrit(1.0, 0.5))
-        0.0
-        >>> math.isclose(fgrad.grad(stdtrit, argnums=1)(1.0, 0.5), math.pi)  # Cauchy: 1 / pdf(0)
-        True
-    """),
-    "xlogy": ("x y", """``x * log(y)``, and 0 where ``x == 0`` (``scipy.special.xlogy``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import xlogy
-        >>> float(fgrad.grad(xlogy, argnums=1)(0.0, 0.0))  # 0, not NaN, at x == 0
-        0.0
-    """),
-    "xlog1py": ("x y", """``x * log1p(y)``, and 0 where ``x == 0`` (``scipy.special.xlog1py``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import xlog1py
-        >>> float(fgrad.grad(xlog1py, argnums=1)(2.0, 1.0))
-        1.0
-    """),
-    "entr": ("x", """Elementwise entropy ``-x log(x)`` (``scipy.special.entr``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import entr
-        >>> float(fgrad.grad(entr)(1.0))
-        -1.0
-    """),
-    "rel_entr": ("x y", """Elementwise relative entropy ``x log(x / y)`` (``scipy.special.rel_entr``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import rel_entr
-        >>> float(fgrad.grad(rel_entr)(1.0, 1.0))
-        1.0
-    """),
-    "kl_div": ("x y", """Elementwise ``x log(x / y) - x + y`` (``scipy.special.kl_div``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import kl_div
-        >>> fgrad.grad(kl_div, argnums=(0, 1))(1.0, 2.0)[1]
-        np.float64(0.5)
-    """),
-    "loggamma": ("x", """Principal branch of log-gamma (``scipy.special.loggamma``); derivatives for real ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import loggamma
-        >>> round(float(fgrad.grad(loggamma)(1.0)), 6)
-        -0.577216
-    """),
-    "exp1": ("x", """Exponential integral ``E1(x)`` (``scipy.special.exp1``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import exp1
-        >>> round(float(fgrad.grad(exp1)(1.0)), 6)  # -exp(-x) / x
-        -0.367879
-    """),
-    "expi": ("x", """Exponential integral ``Ei(x)`` (``scipy.special.expi``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import expi
-        >>> round(float(fgrad.grad(expi)(1.0)), 6)  # exp(x) / x
-        2.718282
-    """),
-    "expn": ("n x", """Generalised exponential integral ``E_n(x)`` (``scipy.special.expn``); ``n`` an integer.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import expn, exp1
-        >>> bool(fgrad.grad(expn, argnums=1)(2, 1.0) == -exp1(1.0))
-        True
-    """),
-    "dawsn": ("x", """Dawson's integral (``scipy.special.dawsn``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import dawsn
-        >>> float(fgrad.grad(dawsn)(0.0))
-        1.0
-    """),
-    "i0": ("x", """Modified Bessel function of the first kind, order 0 (``scipy.special.i0``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import i0
-        >>> float(fgrad.grad(i0)(0.0))
-        0.0
-    """),
-    "i1": ("x", """Modified Bessel function of the first kind, order 1 (``scipy.special.i1``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import i1
-        >>> float(fgrad.grad(i1)(0.0))
-        0.5
-    """),
-    "i0e": ("x", """Exponentially scaled ``exp(-|x|) i0(x)`` (``scipy.special.i0e``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import i0e
-        >>> round(float(fgrad.grad(i0e)(1.0)), 6)  # i1e(1) - i0e(1)
-        -0.257849
-    """),
-    "i1e": ("x", """Exponentially scaled ``exp(-|x|) i1(x)`` (``scipy.special.i1e``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import i1e
-        >>> float(fgrad.grad(i1e)(0.0))
-        0.5
-    """),
-    "iv": ("v x", """Modified Bessel function of the first kind, real order ``v`` (``scipy.special.iv``).
-
-    Differentiable in ``x`` (not in the order ``v``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import iv, i1
-        >>> bool(abs(fgrad.grad(iv, argnums=1)(0.0, 0.7) - i1(0.7)) < 1e-12)
-        True
-    """),
-    "ive": ("v x", """Exponentially scaled ``iv(v, x) exp(-|x|)`` (``scipy.special.ive``); differentiable in ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import ive, i0e
-        >>> bool(abs(fgrad.grad(ive, argnums=1)(0.0, 0.7) - fgrad.grad(i0e)(0.7)) < 1e-12)
-        True
-    """),
-    "kv": ("v x", """Modified Bessel function of the second kind (``scipy.special.kv``); differentiable in ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import kv
-        >>> bool(abs(fgrad.grad(kv, argnums=1)(0.0, 0.7) + kv(1.0, 0.7)) < 1e-12)  # K0' = -K1
-        True
-    """),
-    "kve": ("v x", """Exponentially scaled ``kv(v, x) exp(x)`` (``scipy.special.kve``); differentiable in ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import kve
-        >>> bool(abs(fgrad.grad(kve, argnums=1)(0.0, 0.7) - kve(0.0, 0.7) + kve(1.0, 0.7)) < 1e-12)
-        True
-    """),
-    "j0": ("x", """Bessel function of the first kind, order 0 (``scipy.special.j0``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import j0, j1
-        >>> bool(fgrad.grad(j0)(1.3) == -j1(1.3))
-        True
-    """),
-    "j1": ("x", """Bessel function of the first kind, order 1 (``scipy.special.j1``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import j1
-        >>> float(fgrad.grad(j1)(0.0))
-        0.5
-    """),
-    "y0": ("x", """Bessel function of the second kind, order 0 (``scipy.special.y0``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import y0, y1
-        >>> bool(fgrad.grad(y0)(1.3) == -y1(1.3))
-        True
-    """),
-    "y1": ("x", """Bessel function of the second kind, order 1 (``scipy.special.y1``).
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import y0, y1
-        >>> bool(abs(fgrad.grad(y1)(1.3) - (y0(1.3) - y1(1.3) / 1.3)) < 1e-12)
-        True
-    """),
-    "jv": ("v x", """Bessel function of the first kind, real order (``scipy.special.jv``); differentiable in ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import jv, j1
-        >>> bool(abs(fgrad.grad(jv, argnums=1)(0.0, 1.3) + j1(1.3)) < 1e-12)
-        True
-    """),
-    "yv": ("v x", """Bessel function of the second kind, real order (``scipy.special.yv``); differentiable in ``x``.
-
-    Example:
-        >>> import fgrad
-        >>> from fgrad.scipy.special import yv, y1
-        >>> bool(abs(fgrad.grad(yv, argnums=1)(0.0, 1.3) + y1(1.3)) < 1e-12)
-        True
-    """),
-    "owens_t": ("h a", """Owen's T function ``T(h, a)`` (``scipy.special.owens_t``); differentiable in both.
-
-    ``dT/dh = -exp(-h**2/2) erf(a h / sqrt(2)) / (2 sqrt(2 pi))`` and
-    ``dT/da = exp(-h**2 (1 + a**2) / 2) / (2 pi (1 + a**2))``.
-
-    Example:
-        >>> import fgrad, math
-        >>> from fgrad.scipy.special import owens_t
-        >>> math.isclose(fgrad.grad(owens_t, argnums=1)(0.0, 1.0), 1 / (4 * math.pi))
-        True
-    """),
-    "hyp1f1": ("a b x", """Confluent hypergeometric function ``1F1(a; b; x)`` (``scipy.special.hyp1f1``).
-
-    Differentiable in ``x`` (``(a / b) 1F1(a + 1; b + 1; x)``, to any order, complex
-    ``x`` too); not in ``a`` or ``b``: those derivatives raise a TypeError.
-
-    Example:
-        >>> import fgrad, math
-        >>> from fgrad.scipy.special import hyp1f1
-        >>> math.isclose(fgrad.grad(hyp1f1, argnums=2)(1.5, 1.5, 0.3), math.exp(0.3))
-        True
-    """),
-    "hyp2f1": ("a b c z", """Gauss hypergeometric function ``2F1(a, b; c; z)`` (``scipy.special.hyp2f1``).
-
-    Differentiable in ``z`` (``(a b / c) 2F1(a + 1, b + 1; c + 1; z)``, to any order,
-    for ``|z| < 1`` and complex ``z``); not in ``a``, ``b`` or ``c`` (TypeError).
-
-    Example:
-        >>> import fgrad, math
-        >>> from fgrad.scipy.special import hyp2f1
-        >>> # 2F1(1, 1; 2; z) = -log(1 - z) / z
-        >>> math.isclose(hyp2f1(1.0, 1.0, 2.0, 0.5), 2 * math.log(2))
-        True
-        >>> math.isclose(fgrad.grad(hyp2f1, argnums=3)(1.0, 1.0, 1.0, 0.5), 4.0)  # 1 / (1 - z)**2
-        True
-    """),
-    "wofz": ("z", """The Faddeeva function ``w(z) = exp(-z**2) erfc(-i z)`` (``scipy.special.wofz``).
-
-    Complex-valued (also for real ``z``, like scipy), entire, with
-    ``w'(z) = -2 z w(z) + 2i / sqrt(pi)``.
-
-    Example:
-        >>> import fgrad, math
-        >>> from fgrad.scipy.special import wofz
-        >>> complex(wofz(0.0))
-        (1+0j)
-        >>> _, dw = fgrad.jvp(wofz, (0.0,), (1.0,))
-        >>> math.isclose(complex(dw).imag, 2 / math.sqrt(math.pi))
-        True
-    """),
+_WRAPPERS = {  # name: (parameters, summary, example after the two usual imports)
+    "erf": ("z", "Error function (``scipy.special.erf``); complex inputs too.", ">>> round(float(fgrad.grad(erf)(0.0)), 6)  # 2 / sqrt(pi)\n1.128379"),
+    "erfc": ("x", "Complementary error function ``1 - erf(x)`` (``scipy.special.erfc``).", ">>> round(float(fgrad.grad(erfc)(0.0)), 6)\n-1.128379"),
+    "erfcx": ("x", "Scaled complementary error function ``exp(x**2) erfc(x)`` (``scipy.special.erfcx``).", ">>> round(float(fgrad.grad(erfcx)(0.0)), 6)\n-1.128379"),
+    "erfinv": ("y", "Inverse of erf (``scipy.special.erfinv``).", ">>> round(float(fgrad.grad(erfinv)(0.0)), 6)  # sqrt(pi) / 2\n0.886227"),
+    "erfcinv": ("y", "Inverse of erfc (``scipy.special.erfcinv``).", ">>> round(float(fgrad.grad(erfcinv)(1.0)), 6)\n-0.886227"),
+    "ndtr": ("x", "Standard normal CDF (``scipy.special.ndtr``).", ">>> round(float(fgrad.grad(ndtr)(0.0)), 6)  # the density at 0\n0.398942"),
+    "ndtri": ("y", "Inverse of the standard normal CDF (``scipy.special.ndtri``).", ">>> round(float(fgrad.grad(ndtri)(0.5)), 6)  # sqrt(2 pi)\n2.506628"),
+    "log_ndtr": ("x", "Log of the standard normal CDF, accurate far in the left tail (``scipy.special.log_ndtr``).", ">>> round(float(fgrad.grad(log_ndtr)(-30.0)), 3)  # ~ -x in the tail, no overflow\n30.033"),
+    "expit": ("x", "Logistic sigmoid ``1 / (1 + exp(-x))`` (``scipy.special.expit``).", ">>> float(fgrad.grad(expit)(0.0))\n0.25"),
+    "logit": ("x", "Log-odds ``log(x / (1 - x))`` (``scipy.special.logit``).", ">>> float(fgrad.grad(logit)(0.5))\n4.0"),
+    "log_expit": ("x", "``log(expit(x))`` without overflow (``scipy.special.log_expit``).", ">>> float(fgrad.grad(log_expit)(-1000.0))\n1.0"),
+    "gammaln": ("x", "Log of the absolute value of the gamma function (``scipy.special.gammaln``).", ">>> round(float(fgrad.grad(gammaln)(1.0)), 6)  # digamma(1) = -Euler's gamma\n-0.577216"),
+    "digamma": ("x", "The digamma function, derivative of gammaln (``scipy.special.digamma``, ``psi``).", ">>> round(float(fgrad.grad(digamma)(1.0)), 6)  # pi**2 / 6\n1.644934"),
+    "polygamma": ("n x", "The n-th derivative of digamma (``scipy.special.polygamma``); ``n`` is an integer.", ">>> round(float(fgrad.grad(lambda x: polygamma(0, x))(1.0)), 6)\n1.644934"),
+    "gamma": ("z", "The gamma function (``scipy.special.gamma``).", ">>> round(float(fgrad.grad(gamma)(1.0)), 6)\n-0.577216"),
+    "rgamma": ("z", "The reciprocal of the gamma function (``scipy.special.rgamma``).", ">>> round(float(fgrad.grad(rgamma)(1.0)), 6)\n0.577216"),
+    "beta": ("a b", "The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)`` (``scipy.special.beta``).", ">>> float(fgrad.grad(beta)(1.0, 1.0))\n-1.0"),
+    "betaln": ("a b", "Log of the absolute value of the beta function (``scipy.special.betaln``).", ">>> float(fgrad.grad(betaln, argnums=1)(1.0, 1.0))\n-1.0"),
+    "gammainc": ("a x", "Regularised lower incomplete gamma function (``scipy.special.gammainc``).\n\nDifferentiable in ``x`` only (the derivative in ``a`` has no closed form).", ">>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1\n1.0"),
+    "gammaincc": ("a x", "Regularised upper incomplete gamma function (``scipy.special.gammaincc``).\n\nDifferentiable in ``x`` only.", ">>> round(float(fgrad.grad(gammaincc, argnums=1)(1.0, 0.0)), 6)\n-1.0"),
+    "betainc": ("a b x", "Regularised incomplete beta function (``scipy.special.betainc``).\n\nDifferentiable in ``x`` only.", ">>> float(fgrad.grad(betainc, argnums=2)(1.0, 1.0, 0.5))  # the uniform density\n1.0"),
+    "stdtr": ("df t", "Student's t CDF (``scipy.special.stdtr``); differentiable in ``t`` only.", ">>> round(float(fgrad.grad(stdtr, argnums=1)(1.0, 0.0)), 6)  # Cauchy density 1/pi\n0.31831"),
+    "betaincc": ("a b x", "Regularised upper incomplete beta function ``1 - betainc`` (``scipy.special.betaincc``).\n\nComputed directly (accurate where betainc is close to 1); differentiable in ``x`` only.", ">>> float(fgrad.grad(betaincc, argnums=2)(1.0, 1.0, 0.5))  # minus the uniform density\n-1.0"),
+    "gammaincinv": ("a y", "Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``\n(``scipy.special.gammaincinv``).\n\nDifferentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``, to any order);\nnot in ``a``: that derivative raises a TypeError.", ">>> round(float(gammaincinv(1.0, 0.5)), 6)  # a = 1: -log(1 - y)\n0.693147\n>>> round(float(fgrad.grad(gammaincinv, argnums=1)(1.0, 0.5)), 12)  # 1 / (1 - y)\n2.0"),
+    "gammainccinv": ("a y", "Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``\n(``scipy.special.gammainccinv``); differentiable in ``y`` only.", ">>> round(float(gammainccinv(1.0, 0.5)), 6)  # a = 1: -log(y)\n0.693147\n>>> round(float(fgrad.grad(gammainccinv, argnums=1)(1.0, 0.5)), 12)  # -1 / y\n-2.0"),
+    "betaincinv": ("a b y", "Inverse of betainc in ``x``: ``betainc(a, b, betaincinv(a, b, y)) == y``\n(``scipy.special.betaincinv``).\n\nDifferentiable in ``y`` (``dx/dy = B(a, b) x**(1 - a) (1 - x)**(1 - b)``); not in\n``a`` or ``b``: those derivatives raise a TypeError.", ">>> float(betaincinv(2.0, 1.0, 0.25))  # betainc(2, 1, x) = x**2\n0.5\n>>> float(fgrad.grad(betaincinv, argnums=2)(2.0, 1.0, 0.25))  # 1 / (2 x)\n1.0"),
+    "betainccinv": ("a b y", "Inverse of betaincc in ``x``: ``betaincc(a, b, betainccinv(a, b, y)) == y``\n(``scipy.special.betainccinv``); differentiable in ``y`` only.", ">>> float(betainccinv(2.0, 1.0, 0.75))  # betaincc(2, 1, x) = 1 - x**2\n0.5\n>>> float(fgrad.grad(betainccinv, argnums=2)(2.0, 1.0, 0.75))  # -1 / (2 x)\n-1.0"),
+    "stdtrit": ("df p", "Inverse of Student's t CDF in ``t``: ``stdtr(df, stdtrit(df, p)) == p``\n(``scipy.special.stdtrit``).\n\nDifferentiable in ``p`` (``dt/dp = 1 / pdf(t; df)``); not in ``df``: that\nderivative raises a TypeError.", ">>> import fgrad, math\n>>> from fgrad.scipy.special import stdtrit\n>>> float(stdtrit(1.0, 0.5))\n0.0\n>>> math.isclose(fgrad.grad(stdtrit, argnums=1)(1.0, 0.5), math.pi)  # Cauchy: 1 / pdf(0)\nTrue"),
+    "xlogy": ("x y", "``x * log(y)``, and 0 where ``x == 0`` (``scipy.special.xlogy``).", ">>> float(fgrad.grad(xlogy, argnums=1)(0.0, 0.0))  # 0, not NaN, at x == 0\n0.0"),
+    "xlog1py": ("x y", "``x * log1p(y)``, and 0 where ``x == 0`` (``scipy.special.xlog1py``).", ">>> float(fgrad.grad(xlog1py, argnums=1)(2.0, 1.0))\n1.0"),
+    "entr": ("x", "Elementwise entropy ``-x log(x)`` (``scipy.special.entr``).", ">>> float(fgrad.grad(entr)(1.0))\n-1.0"),
+    "rel_entr": ("x y", "Elementwise relative entropy ``x log(x / y)`` (``scipy.special.rel_entr``).", ">>> float(fgrad.grad(rel_entr)(1.0, 1.0))\n1.0"),
+    "kl_div": ("x y", "Elementwise ``x log(x / y) - x + y`` (``scipy.special.kl_div``).", ">>> fgrad.grad(kl_div, argnums=(0, 1))(1.0, 2.0)[1]\nnp.float64(0.5)"),
+    "loggamma": ("x", "Principal branch of log-gamma (``scipy.special.loggamma``); derivatives for real ``x``.", ">>> round(float(fgrad.grad(loggamma)(1.0)), 6)\n-0.577216"),
+    "exp1": ("x", "Exponential integral ``E1(x)`` (``scipy.special.exp1``).", ">>> round(float(fgrad.grad(exp1)(1.0)), 6)  # -exp(-x) / x\n-0.367879"),
+    "expi": ("x", "Exponential integral ``Ei(x)`` (``scipy.special.expi``).", ">>> round(float(fgrad.grad(expi)(1.0)), 6)  # exp(x) / x\n2.718282"),
+    "expn": ("n x", "Generalised exponential integral ``E_n(x)`` (``scipy.special.expn``); ``n`` an integer.", ">>> import fgrad\n>>> from fgrad.scipy.special import expn, exp1\n>>> bool(fgrad.grad(expn, argnums=1)(2, 1.0) == -exp1(1.0))\nTrue"),
+    "dawsn": ("x", "Dawson's integral (``scipy.special.dawsn``).", ">>> float(fgrad.grad(dawsn)(0.0))\n1.0"),
+    "i0": ("x", "Modified Bessel function of the first kind, order 0 (``scipy.special.i0``).", ">>> float(fgrad.grad(i0)(0.0))\n0.0"),
+    "i1": ("x", "Modified Bessel function of the first kind, order 1 (``scipy.special.i1``).", ">>> float(fgrad.grad(i1)(0.0))\n0.5"),
+    "i0e": ("x", "Exponentially scaled ``exp(-|x|) i0(x)`` (``scipy.special.i0e``).", ">>> round(float(fgrad.grad(i0e)(1.0)), 6)  # i1e(1) - i0e(1)\n-0.257849"),
+    "i1e": ("x", "Exponentially scaled ``exp(-|x|) i1(x)`` (``scipy.special.i1e``).", ">>> float(fgrad.grad(i1e)(0.0))\n0.5"),
+    "iv": ("v x", "Modified Bessel function of the first kind, real order ``v`` (``scipy.special.iv``).\n\nDifferentiable in ``x`` (not in the order ``v``).", ">>> import fgrad\n>>> from fgrad.scipy.special import iv, i1\n>>> bool(abs(fgrad.grad(iv, argnums=1)(0.0, 0.7) - i1(0.7)) < 1e-12)\nTrue"),
+    "ive": ("v x", "Exponentially scaled ``iv(v, x) exp(-|x|)`` (``scipy.special.ive``); differentiable in ``x``.", ">>> import fgrad\n>>> from fgrad.scipy.special import ive, i0e\n>>> bool(abs(fgrad.grad(ive, argnums=1)(0.0, 0.7) - fgrad.grad(i0e)(0.7)) < 1e-12)\nTrue"),
+    "kv": ("v x", "Modified Bessel function of the second kind (``scipy.special.kv``); differentiable in ``x``.", ">>> bool(abs(fgrad.grad(kv, argnums=1)(0.0, 0.7) + kv(1.0, 0.7)) < 1e-12)  # K0' = -K1\nTrue"),
+    "kve": ("v x", "Exponentially scaled ``kv(v, x) exp(x)`` (``scipy.special.kve``); differentiable in ``x``.", ">>> bool(abs(fgrad.grad(kve, argnums=1)(0.0, 0.7) - kve(0.0, 0.7) + kve(1.0, 0.7)) < 1e-12)\nTrue"),
+    "j0": ("x", "Bessel function of the first kind, order 0 (``scipy.special.j0``).", ">>> import fgrad\n>>> from fgrad.scipy.special import j0, j1\n>>> bool(fgrad.grad(j0)(1.3) == -j1(1.3))\nTrue"),
+    "j1": ("x", "Bessel function of the first kind, order 1 (``scipy.special.j1``).", ">>> float(fgrad.grad(j1)(0.0))\n0.5"),
+    "y0": ("x", "Bessel function of the second kind, order 0 (``scipy.special.y0``).", ">>> import fgrad\n>>> from fgrad.scipy.special import y0, y1\n>>> bool(fgrad.grad(y0)(1.3) == -y1(1.3))\nTrue"),
+    "y1": ("x", "Bessel function of the second kind, order 1 (``scipy.special.y1``).", ">>> import fgrad\n>>> from fgrad.scipy.special import y0, y1\n>>> bool(abs(fgrad.grad(y1)(1.3) - (y0(1.3) - y1(1.3) / 1.3)) < 1e-12)\nTrue"),
+    "jv": ("v x", "Bessel function of the first kind, real order (``scipy.special.jv``); differentiable in ``x``.", ">>> import fgrad\n>>> from fgrad.scipy.special import jv, j1\n>>> bool(abs(fgrad.grad(jv, argnums=1)(0.0, 1.3) + j1(1.3)) < 1e-12)\nTrue"),
+    "yv": ("v x", "Bessel function of the second kind, real order (``scipy.special.yv``); differentiable in ``x``.", ">>> import fgrad\n>>> from fgrad.scipy.special import yv, y1\n>>> bool(abs(fgrad.grad(yv, argnums=1)(0.0, 1.3) + y1(1.3)) < 1e-12)\nTrue"),
+    "owens_t": ("h a", "Owen's T function ``T(h, a)`` (``scipy.special.owens_t``); differentiable in both.\n\n``dT/dh = -exp(-h**2/2) erf(a h / sqrt(2)) / (2 sqrt(2 pi))`` and\n``dT/da = exp(-h**2 (1 + a**2) / 2) / (2 pi (1 + a**2))``.", ">>> import fgrad, math\n>>> from fgrad.scipy.special import owens_t\n>>> math.isclose(fgrad.grad(owens_t, argnums=1)(0.0, 1.0), 1 / (4 * math.pi))\nTrue"),
+    "hyp1f1": ("a b x", "Confluent hypergeometric function ``1F1(a; b; x)`` (``scipy.special.hyp1f1``).\n\nDifferentiable in ``x`` (``(a / b) 1F1(a + 1; b + 1; x)``, to any order, complex\n``x`` too); not in ``a`` or ``b``: those derivatives raise a TypeError.", ">>> import fgrad, math\n>>> from fgrad.scipy.special import hyp1f1\n>>> math.isclose(fgrad.grad(hyp1f1, argnums=2)(1.5, 1.5, 0.3), math.exp(0.3))\nTrue"),
+    "hyp2f1": ("a b c z", "Gauss hypergeometric function ``2F1(a, b; c; z)`` (``scipy.special.hyp2f1``).\n\nDifferentiable in ``z`` (``(a b / c) 2F1(a + 1, b + 1; c + 1; z)``, to any order,\nfor ``|z| < 1`` and complex ``z``); not in ``a``, ``b`` or ``c`` (TypeError).", ">>> import fgrad, math\n>>> from fgrad.scipy.special import hyp2f1\n>>> # 2F1(1, 1; 2; z) = -log(1 - z) / z\n>>> math.isclose(hyp2f1(1.0, 1.0, 2.0, 0.5), 2 * math.log(2))\nTrue\n>>> math.isclose(fgrad.grad(hyp2f1, argnums=3)(1.0, 1.0, 1.0, 0.5), 4.0)  # 1 / (1 - z)**2\nTrue"),
+    "wofz": ("z", "The Faddeeva function ``w(z) = exp(-z**2) erfc(-i z)`` (``scipy.special.wofz``).\n\nComplex-valued (also for real ``z``, like scipy), entire, with\n``w'(z) = -2 z w(z) + 2i / sqrt(pi)``.", ">>> import fgrad, math\n>>> from fgrad.scipy.special import wofz\n>>> complex(wofz(0.0))\n(1+0j)\n>>> _, dw = fgrad.jvp(wofz, (0.0,), (1.0,))\n>>> math.isclose(complex(dw).imag, 2 / math.sqrt(math.pi))\nTrue"),
 }
 
 
-def _wrapper(name, params, doc):
+def _docstring(name, summary, example):
+    """``summary``, then ``example`` after ``import fgrad`` and the import of ``name``."""
+    if not example.startswith(">>> import"):
+        example = f">>> import fgrad\n>>> from fgrad.scipy.special import {name}\n{example}"
+    head, *rest = summary.split("\n")
+    return ("".join([head] + [f"\n    {line}" if line else "\n" for line in rest]) + "\n\n    Example:\n"
+            + "".join(f"        {line}\n" for line in example.split("\n")))
+
+
+def _wrapper(name, params, summary, example):
     """``name(*params)``: the row ``special.<name>``, with its own signature and docstring."""
     row = getattr(_rows, name)
+    doc = _docstring(name, summary, example)
     sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                              for p in params.split()])
     n = len(sig.parameters)
