@@ -21,10 +21,11 @@ functions that define it and :class:`Distribution` builds the rest:
   when not written.
 
 Every public method falls back to scipy.stats on plain inputs (no tracer among
-the arguments): the result is then scipy's own.  The docstring of a standard
-function (``_cdf``) is the docstring of the public method (``cdf``); a derived
-method gets a generated docstring whose example checks an identity with
-derivatives (``_example`` holds its arguments).
+the arguments): the result is then scipy's own.  The ``DOCS`` table of a
+distribution's module gives the docstrings (summary and example) of the methods
+it writes; a
+derived method gets a generated docstring whose example checks an identity of
+the derivatives (``_example`` holds its arguments).
 
 Example:
     >>> import fgrad
@@ -36,6 +37,7 @@ Example:
 import functools
 import inspect
 import math
+import sys
 
 import numpy as np
 
@@ -133,6 +135,21 @@ def _source(arg):
     return arg if isinstance(arg, str) else repr(arg)
 
 
+def _written_doc(cls, name):
+    """The docstring of ``name`` from the ``DOCS`` table of ``cls``'s module: the summary,
+    then the example after ``import fgrad`` and the import of the distribution (unless
+    the example starts with its own imports); None if the table has none."""
+    entry = getattr(sys.modules[cls.__module__], "DOCS", {}).get(f"{cls.__name__}.{name}")
+    if entry is None:
+        return None
+    summary, example = entry
+    if not example.startswith(">>> import"):
+        example = f">>> import fgrad\n>>> from fgrad.scipy.stats import {cls.__name__}\n{example}"
+    head, *rest = summary.split("\n")
+    return ("".join([head] + [f"\n    {line}" if line else "\n" for line in rest])
+            + "\n\n    Example:\n" + "".join(f"        {line}\n" for line in example.split("\n")))
+
+
 def _generated_doc(cls, name):
     if not cls._example:
         raise TypeError(f"{cls.__name__}: set _example (the arguments of the generated "
@@ -217,7 +234,7 @@ class Distribution:
         """Hook: generate public methods from the standard functions the subclass wrote."""
 
     @classmethod
-    def _public(cls, name, impl, params, std):
+    def _public(cls, name, impl, params):
         """Install ``impl(*bound arguments)`` as the public method ``name`` with ``params``."""
         sig = inspect.Signature([
             inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -232,7 +249,7 @@ class Distribution:
                 args = bound.args
             return impl(*args)
 
-        doc = std.__doc__ if std is not None and std.__doc__ else _generated_doc(cls, name)
+        doc = _written_doc(cls, name) or _generated_doc(cls, name)
         setattr(cls, name, staticmethod(_name_it(cls, name, public, doc, sig)))
 
 
@@ -303,14 +320,14 @@ class Continuous(Distribution):
         params = {"x": _REQUIRED, **point, "loc": 0, "scale": 1}
         q_params = {"q": _REQUIRED, **point, "loc": 0, "scale": 1}
 
-        cls._public("logpdf", _log_density(cls, std["_logpdf"], ns), params, std["_logpdf"])
+        cls._public("logpdf", _log_density(cls, std["_logpdf"], ns), params)
         for name, (below, above_value) in _OUTSIDE.items():
             if "_" + name in std:
                 cls._public(name, _cdf_family(cls, std["_" + name], ns, below, above_value),
-                            params, std["_" + name])
+                            params)
         for name in ("ppf", "isf"):
             if "_" + name in std:
-                cls._public(name, _quantile(std["_" + name], ns), q_params, std["_" + name])
+                cls._public(name, _quantile(std["_" + name], ns), q_params)
 
 
 # The implementations close over the standard function itself (not a table), so
@@ -385,11 +402,11 @@ class Discrete(Distribution):
         ns = len(cls._shapes)
         params = {"k": _REQUIRED, **dict.fromkeys(cls._shapes, _REQUIRED), "loc": 0}
 
-        cls._public("logpmf", _log_mass(cls, std["_logpmf"], ns), params, std["_logpmf"])
+        cls._public("logpmf", _log_mass(cls, std["_logpmf"], ns), params)
         for name, (below, above_value) in _OUTSIDE.items():
             if "_" + name in std:
                 cls._public(name, _count_cdf_family(cls, std["_" + name], ns, below,
-                                                    above_value), params, std["_" + name])
+                                                    above_value), params)
 
 
 def _log_mass(cls, fn, ns):

@@ -24,6 +24,29 @@ from ._base import Discrete, log1mexp
 
 __all__ = ["poisson", "bernoulli", "binom", "geom", "nbinom"]
 
+# The docstrings of the methods each distribution writes: "dist.method": (summary, example
+# after `import fgrad` and the import of the distribution).  Derived methods get generated ones.
+DOCS = {
+    "poisson.logpmf": ("Log probability mass ``k log(mu) - mu - log(k!)`` (``-inf`` off the support).", ">>> float(fgrad.grad(poisson.logpmf, argnums=1)(3, 2.0))  # k / mu - 1\n0.5"),
+    "poisson.cdf": ("CDF of the Poisson distribution, ``gammaincc(floor(k) + 1, mu)``.", ">>> float(fgrad.grad(poisson.cdf, argnums=1)(0, 0.0))  # -pmf(0)\n-1.0"),
+    "poisson.sf": ("Survival function ``1 - cdf`` of the Poisson distribution, ``gammainc(k + 1, mu)``.", ">>> float(fgrad.grad(poisson.sf, argnums=1)(0, 0.0))\n1.0"),
+    "bernoulli.logpmf": ("Log probability ``k log(p) + (1 - k) log(1 - p)`` for ``k`` in {0, 1}, else ``-inf``.", ">>> float(fgrad.grad(bernoulli.logpmf, argnums=1)(1, 0.25))  # 1/p\n4.0"),
+    "bernoulli.cdf": ("CDF: 0 below 0, ``1 - p`` on ``[0, 1)``, 1 from 1 on.", ">>> float(fgrad.grad(bernoulli.cdf, argnums=1)(0.5, 0.25))\n-1.0"),
+    "bernoulli.logcdf": ("Log of the CDF, ``log1p(-p)`` on ``[0, 1)``.", ">>> float(fgrad.grad(bernoulli.logcdf, argnums=1)(0, 0.5))  # -1/(1 - p)\n-2.0"),
+    "bernoulli.sf": ("Survival function: 1 below 0, ``p`` on ``[0, 1)``, 0 from 1 on.", ">>> float(fgrad.grad(bernoulli.sf, argnums=1)(0, 0.25))\n1.0"),
+    "bernoulli.logsf": ("Log survival function, ``log(p)`` on ``[0, 1)``.", ">>> float(fgrad.grad(bernoulli.logsf, argnums=1)(0, 0.25))  # 1/p\n4.0"),
+    "binom.logpmf": ("Log probability ``log C(n, k) + k log(p) + (n - k) log(1 - p)``; ``-inf`` off ``0..n``.", ">>> float(fgrad.grad(binom.logpmf, argnums=2)(3, 10, 0.5))  # k/p - (n - k)/(1 - p)\n-8.0"),
+    "binom.cdf": ("CDF ``betainc(n - k, k + 1, 1 - p)`` (``k`` floored).", ">>> float(fgrad.grad(binom.cdf, argnums=2)(0, 1, 0.3))  # d/dp (1 - p)\n-1.0"),
+    "binom.sf": ("Survival function ``betainc(k + 1, n - k, p)``.", ">>> float(fgrad.grad(binom.sf, argnums=2)(0, 1, 0.3))\n1.0"),
+    "geom.logpmf": ("Log probability ``(k - 1) log(1 - p) + log(p)`` for ``k >= 1``.", ">>> float(fgrad.grad(geom.logpmf, argnums=1)(3, 0.5))  # 1/p - (k - 1)/(1 - p)\n-2.0"),
+    "geom.cdf": ("CDF ``1 - (1 - p)^k`` (``k`` floored).", ">>> float(fgrad.grad(geom.cdf, argnums=1)(2, 0.5))  # k (1 - p)^(k-1)\n1.0"),
+    "geom.logcdf": ("Log of the CDF, ``log(1 - (1 - p)^k)``.", ">>> float(fgrad.grad(geom.logcdf, argnums=1)(1, 0.5))  # 1/p\n2.0"),
+    "geom.logsf": ("Log survival function ``k log(1 - p)``.", ">>> float(fgrad.grad(geom.logsf, argnums=1)(3, 0.5))  # -k/(1 - p)\n-6.0"),
+    "nbinom.logpmf": ("Log probability ``log Gamma(n + k) - log Gamma(k + 1) - log Gamma(n) + n log p + k log(1 - p)``.", ">>> float(fgrad.grad(nbinom.logpmf, argnums=2)(2, 3.0, 0.5))  # n/p - k/(1 - p)\n2.0"),
+    "nbinom.cdf": ("CDF ``betainc(n, k + 1, p)`` (``k`` floored); not differentiable in ``n``.", ">>> float(fgrad.grad(nbinom.cdf, argnums=2)(0, 2.0, 0.5))  # cdf(0) = p^n\n1.0"),
+    "nbinom.sf": ("Survival function ``betainc(k + 1, n, 1 - p)`` (not differentiable in ``n``).", ">>> float(fgrad.grad(nbinom.sf, argnums=2)(0, 2.0, 0.5))\n-1.0"),
+}
+
 
 class poisson(Discrete):
     """The Poisson distribution with mean ``mu`` (``scipy.stats.poisson``).
@@ -35,38 +58,14 @@ class poisson(Discrete):
 
     @staticmethod
     def _logpmf(k, mu):
-        """Log probability mass ``k log(mu) - mu - log(k!)`` (``-inf`` off the support).
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import poisson
-            >>> float(fgrad.grad(poisson.logpmf, argnums=1)(3, 2.0))  # k / mu - 1
-            0.5
-        """
         return fnp.subtract(fnp.subtract(sp.xlogy(k, mu), sp.gammaln(fnp.add(k, 1.0))), mu)
 
     @staticmethod
     def _cdf(k, mu):
-        """CDF of the Poisson distribution, ``gammaincc(floor(k) + 1, mu)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import poisson
-            >>> float(fgrad.grad(poisson.cdf, argnums=1)(0, 0.0))  # -pmf(0)
-            -1.0
-        """
         return sp.gammaincc(fnp.add(k, 1.0), mu)
 
     @staticmethod
     def _sf(k, mu):
-        """Survival function ``1 - cdf`` of the Poisson distribution, ``gammainc(k + 1, mu)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import poisson
-            >>> float(fgrad.grad(poisson.sf, argnums=1)(0, 0.0))
-            1.0
-        """
         return sp.gammainc(fnp.add(k, 1.0), mu)
 
     @staticmethod
@@ -117,62 +116,22 @@ class bernoulli(Discrete):
 
     @staticmethod
     def _logpmf(k, p):
-        """Log probability ``k log(p) + (1 - k) log(1 - p)`` for ``k`` in {0, 1}, else ``-inf``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import bernoulli
-            >>> float(fgrad.grad(bernoulli.logpmf, argnums=1)(1, 0.25))  # 1/p
-            4.0
-        """
         return fnp.add(sp.xlogy(k, p), sp.xlog1py(fnp.subtract(1.0, k), fnp.negative(p)))
 
     @staticmethod
     def _cdf(k, p):
-        """CDF: 0 below 0, ``1 - p`` on ``[0, 1)``, 1 from 1 on.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import bernoulli
-            >>> float(fgrad.grad(bernoulli.cdf, argnums=1)(0.5, 0.25))
-            -1.0
-        """
         return fnp.subtract(1.0, p)
 
     @staticmethod
     def _logcdf(k, p):
-        """Log of the CDF, ``log1p(-p)`` on ``[0, 1)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import bernoulli
-            >>> float(fgrad.grad(bernoulli.logcdf, argnums=1)(0, 0.5))  # -1/(1 - p)
-            -2.0
-        """
         return fnp.log1p(fnp.negative(p))
 
     @staticmethod
     def _sf(k, p):
-        """Survival function: 1 below 0, ``p`` on ``[0, 1)``, 0 from 1 on.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import bernoulli
-            >>> float(fgrad.grad(bernoulli.sf, argnums=1)(0, 0.25))
-            1.0
-        """
         return p
 
     @staticmethod
     def _logsf(k, p):
-        """Log survival function, ``log(p)`` on ``[0, 1)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import bernoulli
-            >>> float(fgrad.grad(bernoulli.logsf, argnums=1)(0, 0.25))  # 1/p
-            4.0
-        """
         return fnp.log(p)
 
 
@@ -193,14 +152,6 @@ class binom(Discrete):
 
     @staticmethod
     def _logpmf(k, n, p):
-        """Log probability ``log C(n, k) + k log(p) + (n - k) log(1 - p)``; ``-inf`` off ``0..n``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import binom
-            >>> float(fgrad.grad(binom.logpmf, argnums=2)(3, 10, 0.5))  # k/p - (n - k)/(1 - p)
-            -8.0
-        """
         nk = fnp.subtract(n, k)
         comb = fnp.subtract(sp.gammaln(fnp.add(n, 1.0)),
                             fnp.add(sp.gammaln(fnp.add(k, 1.0)), sp.gammaln(fnp.add(nk, 1.0))))
@@ -213,27 +164,11 @@ class binom(Discrete):
 
     @staticmethod
     def _cdf(k, n, p):
-        """CDF ``betainc(n - k, k + 1, 1 - p)`` (``k`` floored).
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import binom
-            >>> float(fgrad.grad(binom.cdf, argnums=2)(0, 1, 0.3))  # d/dp (1 - p)
-            -1.0
-        """
         n = binom._trials(k, n)
         return sp.betainc(fnp.subtract(n, k), fnp.add(k, 1.0), fnp.subtract(1.0, p))
 
     @staticmethod
     def _sf(k, n, p):
-        """Survival function ``betainc(k + 1, n - k, p)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import binom
-            >>> float(fgrad.grad(binom.sf, argnums=2)(0, 1, 0.3))
-            1.0
-        """
         n = binom._trials(k, n)
         return sp.betainc(fnp.add(k, 1.0), fnp.subtract(n, k), p)
 
@@ -249,50 +184,18 @@ class geom(Discrete):
 
     @staticmethod
     def _logpmf(k, p):
-        """Log probability ``(k - 1) log(1 - p) + log(p)`` for ``k >= 1``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import geom
-            >>> float(fgrad.grad(geom.logpmf, argnums=1)(3, 0.5))  # 1/p - (k - 1)/(1 - p)
-            -2.0
-        """
         return fnp.add(sp.xlog1py(fnp.subtract(k, 1.0), fnp.negative(p)), fnp.log(p))
 
     @staticmethod
     def _cdf(k, p):
-        """CDF ``1 - (1 - p)^k`` (``k`` floored).
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import geom
-            >>> float(fgrad.grad(geom.cdf, argnums=1)(2, 0.5))  # k (1 - p)^(k-1)
-            1.0
-        """
         return fnp.negative(fnp.expm1(geom._logsf(k, p)))
 
     @staticmethod
     def _logcdf(k, p):
-        """Log of the CDF, ``log(1 - (1 - p)^k)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import geom
-            >>> float(fgrad.grad(geom.logcdf, argnums=1)(1, 0.5))  # 1/p
-            2.0
-        """
         return log1mexp(geom._logsf(k, p))
 
     @staticmethod
     def _logsf(k, p):
-        """Log survival function ``k log(1 - p)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import geom
-            >>> float(fgrad.grad(geom.logsf, argnums=1)(3, 0.5))  # -k/(1 - p)
-            -6.0
-        """
         return fnp.multiply(k, fnp.log1p(fnp.negative(p)))
 
 
@@ -312,38 +215,14 @@ class nbinom(Discrete):
 
     @staticmethod
     def _logpmf(k, n, p):
-        """Log probability ``log Gamma(n + k) - log Gamma(k + 1) - log Gamma(n) + n log p + k log(1 - p)``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import nbinom
-            >>> float(fgrad.grad(nbinom.logpmf, argnums=2)(2, 3.0, 0.5))  # n/p - k/(1 - p)
-            2.0
-        """
         coeff = fnp.subtract(sp.gammaln(fnp.add(n, k)),
                              fnp.add(sp.gammaln(fnp.add(k, 1.0)), sp.gammaln(n)))
         return fnp.add(coeff, fnp.add(fnp.multiply(n, fnp.log(p)), sp.xlog1py(k, fnp.negative(p))))
 
     @staticmethod
     def _cdf(k, n, p):
-        """CDF ``betainc(n, k + 1, p)`` (``k`` floored); not differentiable in ``n``.
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import nbinom
-            >>> float(fgrad.grad(nbinom.cdf, argnums=2)(0, 2.0, 0.5))  # cdf(0) = p^n
-            1.0
-        """
         return sp.betainc(n, fnp.add(k, 1.0), p)
 
     @staticmethod
     def _sf(k, n, p):
-        """Survival function ``betainc(k + 1, n, 1 - p)`` (not differentiable in ``n``).
-
-        Example:
-            >>> import fgrad
-            >>> from fgrad.scipy.stats import nbinom
-            >>> float(fgrad.grad(nbinom.sf, argnums=2)(0, 2.0, 0.5))
-            -1.0
-        """
         return sp.betainc(fnp.add(k, 1.0), n, fnp.subtract(1.0, p))
