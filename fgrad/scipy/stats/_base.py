@@ -21,9 +21,9 @@ functions that define it and :class:`Distribution` builds the rest:
   when not written.
 
 Every public method falls back to scipy.stats on plain inputs (no tracer among
-the arguments): the result is then scipy's own.  The ``DOCS`` table of a
-distribution's module gives the docstrings (summary and example) of the methods
-it writes; a
+the arguments): the result is then scipy's own.  The table in ``_docs.py``
+gives the docstrings (summary and example) of the methods a distribution
+writes; a
 derived method gets a generated docstring whose example checks an identity of
 the derivatives (``_example`` holds its arguments).
 
@@ -37,7 +37,6 @@ Example:
 import functools
 import inspect
 import math
-import sys
 
 import numpy as np
 
@@ -45,6 +44,7 @@ from ... import numpy as fnp
 from ...batching import BatchedValue
 from ...core import any_tracer
 from ...primitives import special as _rows
+from ._docs import DOCS
 
 LOG2 = math.log(2.0)
 LOG_PI = math.log(math.pi)
@@ -136,10 +136,10 @@ def _source(arg):
 
 
 def _written_doc(cls, name):
-    """The docstring of ``name`` from the ``DOCS`` table of ``cls``'s module: the summary,
+    """The docstring of ``name`` from the table in ``_docs.py``: the summary,
     then the example after ``import fgrad`` and the import of the distribution (unless
     the example starts with its own imports); None if the table has none."""
-    entry = getattr(sys.modules[cls.__module__], "DOCS", {}).get(f"{cls.__name__}.{name}")
+    entry = DOCS.get(f"{cls.__name__}.{name}")
     if entry is None:
         return None
     summary, example = entry

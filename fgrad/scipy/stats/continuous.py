@@ -28,82 +28,6 @@ from ._base import HALF_LOG_2PI, LOG2, LOG_PI, Continuous, log1mexp
 __all__ = ["norm", "t", "beta", "gamma", "expon", "uniform", "laplace", "logistic", "cauchy",
            "lognorm", "pareto", "weibull_min", "chi2", "truncnorm", "vonmises", "gennorm"]
 
-# The docstrings of the methods each distribution writes: "dist.method": (summary, example
-# after `import fgrad` and the import of the distribution).  Derived methods get generated ones.
-DOCS = {
-    "norm.logpdf": ("Log density of the normal distribution.", ">>> float(fgrad.grad(norm.logpdf)(2.0))\n-2.0"),
-    "norm.cdf": ("Cumulative distribution function of the normal distribution.", ">>> round(float(fgrad.grad(norm.cdf)(0.0)), 6)\n0.398942"),
-    "norm.logcdf": ("Log of the normal CDF, accurate in the left tail.", ">>> round(float(fgrad.grad(norm.logcdf)(-40.0)), 2)\n40.02"),
-    "norm.ppf": ("Quantile function (inverse CDF) of the normal distribution.", ">>> round(float(fgrad.grad(norm.ppf)(0.5)), 6)\n2.506628"),
-    "t.ppf": ("Quantile function of Student's t distribution; differentiable in ``q``, ``loc``,\n``scale``, not ``df`` (``-inf`` at ``q = 0``, as in scipy.stats).", ">>> import fgrad, math\n>>> from fgrad.scipy.stats import t\n>>> math.isclose(fgrad.grad(t.ppf)(0.5, 1.0), math.pi)  # 1 / pdf(0)\nTrue"),
-    "t.logpdf": ("Log density of Student's t distribution; differentiable in all arguments.", ">>> float(fgrad.grad(t.logpdf)(1.0, 1.0))  # Cauchy: -2x / (1 + x^2)\n-1.0"),
-    "t.cdf": ("CDF of Student's t distribution; differentiable in ``x``, ``loc``, ``scale``, not ``df``.", ">>> round(float(fgrad.grad(t.cdf)(0.0, 1.0)), 6)\n0.31831"),
-    "laplace.logpdf": ("Log density ``-|x - loc|/scale - log(2 scale)``.", ">>> float(fgrad.grad(laplace.logpdf)(2.0, 0.0, 0.5))  # -sign(x)/scale\n-2.0"),
-    "laplace.cdf": ("CDF: ``exp(y)/2`` left of ``loc``, ``1 - exp(-y)/2`` right of it.", ">>> float(fgrad.grad(laplace.cdf)(0.0))  # the density at loc\n0.5"),
-    "laplace.logcdf": ("Log of the CDF, accurate in both tails: ``y - log 2`` left of ``loc``.", ">>> float(fgrad.grad(laplace.logcdf)(-3.0))  # 1/scale left of loc\n1.0"),
-    "laplace.ppf": ("Quantile: ``log(2q)`` below the median, ``-log(2 - 2q)`` above (times scale, plus loc).", ">>> float(fgrad.grad(laplace.ppf)(0.25))  # 1/q\n4.0"),
-    "logistic.logpdf": ("Log density ``log_expit(y) + log_expit(-y) - log(scale)``.", ">>> float(fgrad.grad(logistic.logpdf)(0.0))  # 1 - 2 expit(x)\n0.0"),
-    "logistic.cdf": ("CDF ``expit((x - loc)/scale)``.", ">>> float(fgrad.grad(logistic.cdf)(0.0))\n0.25"),
-    "logistic.logcdf": ("Log CDF ``log_expit(y)``.", ">>> float(fgrad.grad(logistic.logcdf)(0.0))  # expit(-x)\n0.5"),
-    "logistic.ppf": ("Quantile ``loc + scale logit(q)``.", ">>> float(fgrad.grad(logistic.ppf)(0.5))  # 1 / (q (1 - q))\n4.0"),
-    "cauchy.logpdf": ("Log density ``-log(pi scale (1 + y^2))``.", ">>> float(fgrad.grad(cauchy.logpdf)(1.0))  # -2y / (1 + y^2)\n-1.0"),
-    "cauchy.cdf": ("CDF ``arctan2(1, -y) / pi`` (accurate in the left tail too).", ">>> round(float(fgrad.grad(cauchy.cdf)(0.0)), 6)  # 1/pi\n0.31831"),
-    "cauchy.ppf": ("Quantile ``loc + scale tan(pi (q - 1/2))``.", ">>> round(float(fgrad.grad(cauchy.ppf)(0.25)), 6)  # pi / sin(pi q)^2\n6.283185"),
-    "vonmises.logpdf": ("Log density ``kappa (cos(y) - 1) - log(2 pi i0e(kappa)) - log(scale)``.", ">>> round(float(fgrad.grad(vonmises.logpdf)(0.5 * 3.141592653589793, 2.0)), 12)\n-2.0"),
-    "gennorm.logpdf": ("Log density ``log(beta/2) - log Gamma(1/beta) - |y|^beta - log(scale)``.", ">>> float(fgrad.grad(gennorm.logpdf)(1.5, 2.0))  # -beta |y|^(beta-1) sign(y)\n-3.0"),
-    "truncnorm.logpdf": ("Log density ``-y^2/2 - log(sqrt(2 pi) scale (ndtr(b) - ndtr(a)))`` on the support.", ">>> float(fgrad.grad(truncnorm.logpdf)(0.5, -1.0, 1.0))  # -y, as for the normal\n-0.5"),
-    "truncnorm.logcdf": ("Log CDF ``log mass(a, y) - log mass(a, b)``.", ">>> round(float(fgrad.grad(truncnorm.logcdf)(0.0, -1.0, 1.0)), 6)  # 2 pdf(0)\n1.168737"),
-    "truncnorm.logsf": ("Log survival function ``log mass(y, b) - log mass(a, b)``.", ">>> round(float(fgrad.grad(truncnorm.logsf)(0.0, -1.0, 1.0)), 6)  # -2 pdf(0)\n-1.168737"),
-    "truncnorm.ppf": ("Quantile ``ndtri(ndtr(a) + q (ndtr(b) - ndtr(a)))`` (mirrored when ``a > 0``).", ">>> round(float(fgrad.grad(truncnorm.ppf)(0.5, -1.0, 1.0)), 6)  # 1 / pdf(0)\n1.711249"),
-    "truncnorm.isf": ("Inverse survival function ``ppf(1 - q)``.", ">>> round(float(fgrad.grad(truncnorm.isf)(0.5, -1.0, 1.0)), 6)\n-1.711249"),
-    "uniform.logpdf": ("Log density ``-log(scale)`` on the support, ``-inf`` off it.", ">>> float(fgrad.grad(uniform.logpdf, argnums=2)(0.5, 0.0, 2.0))  # -1/scale\n-0.5"),
-    "uniform.cdf": ("CDF ``(x - loc)/scale`` clipped to ``[0, 1]``.", ">>> float(fgrad.grad(uniform.cdf)(0.5, 0.0, 2.0))\n0.5"),
-    "uniform.sf": ("Survival function ``1 - cdf``.", ">>> float(fgrad.grad(uniform.sf)(0.25))\n-1.0"),
-    "uniform.logsf": ("Log survival function ``log1p(-y)``.", ">>> float(fgrad.grad(uniform.logsf)(0.75))  # -1/(1 - x)\n-4.0"),
-    "uniform.ppf": ("Quantile ``loc + q scale``.", ">>> float(fgrad.grad(uniform.ppf, argnums=2)(0.25, 1.0, 2.0))  # q\n0.25"),
-    "uniform.isf": ("Inverse survival function ``loc + (1 - q) scale``.", ">>> float(fgrad.grad(uniform.isf)(0.25, 1.0, 2.0))  # -scale\n-2.0"),
-    "beta.logpdf": ("Log density of the beta distribution (``-inf`` outside the support).", ">>> float(fgrad.grad(beta.logpdf)(0.5, 2.0, 2.0))\n0.0"),
-    "beta.cdf": ("CDF of the beta distribution; differentiable in ``x``, ``loc``, ``scale``, not ``a``, ``b``.", ">>> float(fgrad.grad(beta.cdf)(0.25, 2.0, 1.0))\n0.5"),
-    "beta.sf": ("Survival function ``1 - cdf`` of the beta distribution, ``betaincc``.", ">>> float(fgrad.grad(beta.sf)(0.25, 2.0, 1.0))  # -pdf = -2x\n-0.5"),
-    "beta.ppf": ("Quantile function of the beta distribution; differentiable in ``q``, ``loc``,\n``scale``, not ``a``, ``b``.", ">>> float(fgrad.grad(beta.ppf)(0.25, 2.0, 1.0))  # sqrt(q): 1 / (2 sqrt(q))\n1.0"),
-    "beta.isf": ("Inverse survival function of the beta distribution (not differentiable in ``a``, ``b``).", ">>> float(fgrad.grad(beta.isf)(0.75, 2.0, 1.0))  # sqrt(1 - q)\n-1.0"),
-    "gamma.logpdf": ("Log density of the gamma distribution (``-inf`` for ``x < loc``).", ">>> float(fgrad.grad(gamma.logpdf)(2.0, 3.0))  # (a - 1)/x - 1\n0.0"),
-    "gamma.cdf": ("CDF of the gamma distribution; differentiable in ``x``, ``loc``, ``scale``, not ``a``.", ">>> float(fgrad.grad(gamma.cdf)(0.0, 1.0))\n1.0"),
-    "gamma.sf": ("Survival function of the gamma distribution, ``gammaincc`` (not differentiable in ``a``).", ">>> float(fgrad.grad(gamma.sf)(0.0, 1.0))\n-1.0"),
-    "gamma.ppf": ("Quantile function of the gamma distribution; differentiable in ``q``, ``loc``,\n``scale``, not ``a``.", ">>> round(float(fgrad.grad(gamma.ppf)(0.5, 1.0)), 12)  # -log(1 - q): 1 / (1 - q)\n2.0"),
-    "gamma.isf": ("Inverse survival function of the gamma distribution (not differentiable in ``a``).", ">>> round(float(fgrad.grad(gamma.isf)(0.5, 1.0)), 12)  # -log(q): -1 / q\n-2.0"),
-    "chi2.logpdf": ("Log density ``(df/2 - 1) log(y) - y/2 - log Gamma(df/2) - (df/2) log 2 - log(scale)``.", ">>> float(fgrad.grad(chi2.logpdf)(2.0, 4.0))  # (df/2 - 1)/y - 1/2\n0.0"),
-    "chi2.cdf": ("CDF ``gammainc(df/2, y/2)``; differentiable in ``x``, ``loc``, ``scale``, not ``df``.", ">>> float(fgrad.grad(chi2.cdf)(0.0, 2.0))  # the density at 0\n0.5"),
-    "chi2.sf": ("Survival function ``gammaincc(df/2, y/2)`` (not differentiable in ``df``).", ">>> float(fgrad.grad(chi2.sf)(0.0, 2.0))\n-0.5"),
-    "chi2.ppf": ("Quantile function, ``2 gammaincinv(df / 2, q)`` (not differentiable in ``df``).", ">>> round(float(fgrad.grad(chi2.ppf)(0.5, 2.0)), 12)  # -2 log(1 - q): 2 / (1 - q)\n4.0"),
-    "chi2.isf": ("Inverse survival function, ``2 gammainccinv(df / 2, q)`` (not differentiable\nin ``df``).", ">>> round(float(fgrad.grad(chi2.isf)(0.5, 2.0)), 12)  # -2 log(q): -2 / q\n-4.0"),
-    "expon.logpdf": ("Log density ``-(x - loc)/scale - log(scale)``, ``-inf`` for ``x < loc``.", ">>> float(fgrad.grad(expon.logpdf)(1.0, 0.0, 4.0))  # -1/scale\n-0.25"),
-    "expon.cdf": ("CDF ``1 - exp(-(x - loc)/scale)`` (computed with expm1).", ">>> float(fgrad.grad(expon.cdf)(0.0, 0.0, 2.0))  # pdf(loc) = 1/scale\n0.5"),
-    "expon.logcdf": ("Log of the CDF, ``log(1 - exp(-y))``, accurate for small and large ``y``.", ">>> round(float(fgrad.grad(expon.logcdf)(1.0)), 6)  # 1 / (e - 1)\n0.581977"),
-    "expon.logsf": ("Log survival function ``-(x - loc)/scale`` (0 for ``x < loc``).", ">>> float(fgrad.grad(expon.logsf, argnums=2)(3.0, 1.0, 2.0))  # y / scale\n0.5"),
-    "expon.ppf": ("Quantile ``loc - scale log(1 - q)``.", ">>> float(fgrad.grad(expon.ppf)(0.5))  # 1 / (1 - q)\n2.0"),
-    "expon.isf": ("Inverse survival function ``loc - scale log(q)``.", ">>> float(fgrad.grad(expon.isf)(0.5))  # -1 / q\n-2.0"),
-    "weibull_min.logpdf": ("Log density ``log(c) + (c - 1) log(y) - y^c - log(scale)``; ``-inf`` for ``y < 0``.", ">>> float(fgrad.grad(weibull_min.logpdf)(1.0, 2.0))  # (c - 1)/y - c y^(c-1)\n-1.0"),
-    "weibull_min.cdf": ("CDF ``1 - exp(-y^c)`` (computed with expm1).", ">>> float(fgrad.grad(weibull_min.cdf, argnums=1)(1.0, 3.0))  # y^c log(y) = 0\n0.0"),
-    "weibull_min.logcdf": ("Log of the CDF, ``log(1 - exp(-y^c))``.", ">>> round(float(fgrad.grad(weibull_min.logcdf)(1.0, 1.0)), 6)  # 1/(e - 1)\n0.581977"),
-    "weibull_min.logsf": ("Log survival function ``-y^c`` (0 below ``loc``).", ">>> float(fgrad.grad(weibull_min.logsf)(2.0, 2.0))  # -c y^(c-1)\n-4.0"),
-    "weibull_min.ppf": ("Quantile ``loc + scale (-log(1 - q))^(1/c)``.", ">>> float(fgrad.grad(weibull_min.ppf)(0.5, 1.0))  # exponential: 1/(1 - q)\n2.0"),
-    "weibull_min.isf": ("Inverse survival function ``loc + scale (-log(q))^(1/c)``.", ">>> float(fgrad.grad(weibull_min.isf)(0.5, 1.0))  # exponential: -1/q\n-2.0"),
-    "lognorm.logpdf": ("Log density; ``-inf`` for ``x <= loc``.", ">>> float(fgrad.grad(lognorm.logpdf)(1.0, 1.0))  # -(1 + log(x)/s^2)/x\n-1.0"),
-    "lognorm.cdf": ("CDF ``ndtr(log(y)/s)``.", ">>> round(float(fgrad.grad(lognorm.cdf, argnums=1)(2.0, 0.5)), 6)  # -phi(z) z / s, z = log(2)/s\n-0.423135"),
-    "lognorm.logcdf": ("Log CDF ``log_ndtr(log(y)/s)``.", ">>> round(float(fgrad.grad(lognorm.logcdf)(1.0, 1.0)), 6)  # 2 phi(0)\n0.797885"),
-    "lognorm.sf": ("Survival function ``ndtr(-log(y)/s)``.", ">>> round(float(fgrad.grad(lognorm.sf)(1.0, 1.0)), 6)\n-0.398942"),
-    "lognorm.logsf": ("Log survival function ``log_ndtr(-log(y)/s)``.", ">>> round(float(fgrad.grad(lognorm.logsf)(1.0, 1.0)), 6)\n-0.797885"),
-    "lognorm.ppf": ("Quantile ``loc + scale exp(s ndtri(q))``.", ">>> round(float(fgrad.grad(lognorm.ppf)(0.5, 1.0)), 6)  # sqrt(2 pi)\n2.506628"),
-    "lognorm.isf": ("Inverse survival function ``loc + scale exp(-s ndtri(q))``.", ">>> round(float(fgrad.grad(lognorm.isf)(0.5, 1.0)), 6)\n-2.506628"),
-    "pareto.logpdf": ("Log density ``log(b) - (b + 1) log(y) - log(scale)``; ``-inf`` for ``y < 1``.", ">>> float(fgrad.grad(pareto.logpdf)(2.0, 3.0))  # -(b + 1)/x\n-2.0"),
-    "pareto.cdf": ("CDF ``1 - y^-b``.", ">>> float(fgrad.grad(pareto.cdf)(1.0, 2.0))  # the density b at y = 1\n2.0"),
-    "pareto.logcdf": ("Log of the CDF, ``log(1 - y^-b)``.", ">>> float(fgrad.grad(pareto.logcdf)(2.0, 1.0))  # pdf/cdf = (1/4)/(1/2)\n0.5"),
-    "pareto.logsf": ("Log survival function ``-b log(y)`` (0 below the support).", ">>> float(fgrad.grad(pareto.logsf)(2.0, 3.0))  # -b/y\n-1.5"),
-    "pareto.ppf": ("Quantile ``loc + scale (1 - q)^(-1/b)``.", ">>> float(fgrad.grad(pareto.ppf)(0.5, 1.0))  # 1/(b (1 - q)^(1 + 1/b))\n4.0"),
-    "pareto.isf": ("Inverse survival function ``loc + scale q^(-1/b)``.", ">>> float(fgrad.grad(pareto.isf)(0.5, 1.0))  # -1/(b q^(1 + 1/b))\n-4.0"),
-}
-
 
 # --------------------------------------------------------------------------
 # symmetric about loc: sf, logsf and isf are mirrored from cdf, logcdf, ppf
@@ -119,17 +43,7 @@ class norm(Continuous):
     def _logpdf(y):
         return fnp.subtract(fnp.multiply(-0.5, fnp.square(y)), HALF_LOG_2PI)
 
-    @staticmethod
-    def _cdf(y):
-        return sp.ndtr(y)
-
-    @staticmethod
-    def _logcdf(y):
-        return sp.log_ndtr(y)
-
-    @staticmethod
-    def _ppf(q):
-        return sp.ndtri(q)
+    _cdf, _logcdf, _ppf = sp.ndtr, sp.log_ndtr, sp.ndtri
 
 
 def _t_quantile(q, df):
@@ -202,17 +116,7 @@ class logistic(Continuous):
     def _logpdf(y):
         return fnp.add(sp.log_expit(y), sp.log_expit(fnp.negative(y)))
 
-    @staticmethod
-    def _cdf(y):
-        return sp.expit(y)
-
-    @staticmethod
-    def _logcdf(y):
-        return sp.log_expit(y)
-
-    @staticmethod
-    def _ppf(q):
-        return sp.logit(q)
+    _cdf, _logcdf, _ppf = sp.expit, sp.log_expit, sp.logit
 
 
 class cauchy(Continuous):

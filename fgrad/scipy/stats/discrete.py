@@ -24,29 +24,6 @@ from ._base import Discrete, log1mexp
 
 __all__ = ["poisson", "bernoulli", "binom", "geom", "nbinom"]
 
-# The docstrings of the methods each distribution writes: "dist.method": (summary, example
-# after `import fgrad` and the import of the distribution).  Derived methods get generated ones.
-DOCS = {
-    "poisson.logpmf": ("Log probability mass ``k log(mu) - mu - log(k!)`` (``-inf`` off the support).", ">>> float(fgrad.grad(poisson.logpmf, argnums=1)(3, 2.0))  # k / mu - 1\n0.5"),
-    "poisson.cdf": ("CDF of the Poisson distribution, ``gammaincc(floor(k) + 1, mu)``.", ">>> float(fgrad.grad(poisson.cdf, argnums=1)(0, 0.0))  # -pmf(0)\n-1.0"),
-    "poisson.sf": ("Survival function ``1 - cdf`` of the Poisson distribution, ``gammainc(k + 1, mu)``.", ">>> float(fgrad.grad(poisson.sf, argnums=1)(0, 0.0))\n1.0"),
-    "bernoulli.logpmf": ("Log probability ``k log(p) + (1 - k) log(1 - p)`` for ``k`` in {0, 1}, else ``-inf``.", ">>> float(fgrad.grad(bernoulli.logpmf, argnums=1)(1, 0.25))  # 1/p\n4.0"),
-    "bernoulli.cdf": ("CDF: 0 below 0, ``1 - p`` on ``[0, 1)``, 1 from 1 on.", ">>> float(fgrad.grad(bernoulli.cdf, argnums=1)(0.5, 0.25))\n-1.0"),
-    "bernoulli.logcdf": ("Log of the CDF, ``log1p(-p)`` on ``[0, 1)``.", ">>> float(fgrad.grad(bernoulli.logcdf, argnums=1)(0, 0.5))  # -1/(1 - p)\n-2.0"),
-    "bernoulli.sf": ("Survival function: 1 below 0, ``p`` on ``[0, 1)``, 0 from 1 on.", ">>> float(fgrad.grad(bernoulli.sf, argnums=1)(0, 0.25))\n1.0"),
-    "bernoulli.logsf": ("Log survival function, ``log(p)`` on ``[0, 1)``.", ">>> float(fgrad.grad(bernoulli.logsf, argnums=1)(0, 0.25))  # 1/p\n4.0"),
-    "binom.logpmf": ("Log probability ``log C(n, k) + k log(p) + (n - k) log(1 - p)``; ``-inf`` off ``0..n``.", ">>> float(fgrad.grad(binom.logpmf, argnums=2)(3, 10, 0.5))  # k/p - (n - k)/(1 - p)\n-8.0"),
-    "binom.cdf": ("CDF ``betainc(n - k, k + 1, 1 - p)`` (``k`` floored).", ">>> float(fgrad.grad(binom.cdf, argnums=2)(0, 1, 0.3))  # d/dp (1 - p)\n-1.0"),
-    "binom.sf": ("Survival function ``betainc(k + 1, n - k, p)``.", ">>> float(fgrad.grad(binom.sf, argnums=2)(0, 1, 0.3))\n1.0"),
-    "geom.logpmf": ("Log probability ``(k - 1) log(1 - p) + log(p)`` for ``k >= 1``.", ">>> float(fgrad.grad(geom.logpmf, argnums=1)(3, 0.5))  # 1/p - (k - 1)/(1 - p)\n-2.0"),
-    "geom.cdf": ("CDF ``1 - (1 - p)^k`` (``k`` floored).", ">>> float(fgrad.grad(geom.cdf, argnums=1)(2, 0.5))  # k (1 - p)^(k-1)\n1.0"),
-    "geom.logcdf": ("Log of the CDF, ``log(1 - (1 - p)^k)``.", ">>> float(fgrad.grad(geom.logcdf, argnums=1)(1, 0.5))  # 1/p\n2.0"),
-    "geom.logsf": ("Log survival function ``k log(1 - p)``.", ">>> float(fgrad.grad(geom.logsf, argnums=1)(3, 0.5))  # -k/(1 - p)\n-6.0"),
-    "nbinom.logpmf": ("Log probability ``log Gamma(n + k) - log Gamma(k + 1) - log Gamma(n) + n log p + k log(1 - p)``.", ">>> float(fgrad.grad(nbinom.logpmf, argnums=2)(2, 3.0, 0.5))  # n/p - k/(1 - p)\n2.0"),
-    "nbinom.cdf": ("CDF ``betainc(n, k + 1, p)`` (``k`` floored); not differentiable in ``n``.", ">>> float(fgrad.grad(nbinom.cdf, argnums=2)(0, 2.0, 0.5))  # cdf(0) = p^n\n1.0"),
-    "nbinom.sf": ("Survival function ``betainc(k + 1, n, 1 - p)`` (not differentiable in ``n``).", ">>> float(fgrad.grad(nbinom.sf, argnums=2)(0, 2.0, 0.5))\n-1.0"),
-}
-
 
 class poisson(Discrete):
     """The Poisson distribution with mean ``mu`` (``scipy.stats.poisson``).

@@ -285,6 +285,8 @@ class wishart(Multivariate):
     def logpdf(x, df, scale):
         """Log density ``(df-p-1)/2 log|X| - tr(S^-1 X)/2 - df p/2 log 2 - df/2 log|S| - log G_p(df/2)``.
 
+        One value per matrix of the stack ``X`` (a plain float for one matrix).
+
         Example:
             >>> import fgrad, fgrad.numpy as fnp
             >>> from fgrad.scipy.stats import wishart
