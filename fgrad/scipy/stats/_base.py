@@ -12,7 +12,8 @@ functions that define it and :class:`Distribution` builds the rest:
   below and 1 above, and finite zero derivatives there, because the formulas
   only ever see a stand-in point of the support.  Missing functions are
   derived: ``_logcdf = log(_cdf)`` (or ``_cdf = exp(_logcdf)``), likewise for
-  the survival function, and for ``_symmetric`` distributions
+  the survival function, ``_cdf = -expm1(_logsf)`` and ``_logcdf =
+  log1mexp(_logsf)`` from the log survival function alone, and for ``_symmetric`` distributions
   ``_sf(y) = _cdf(-y)``, ``_logsf(y) = _logcdf(-y)``, ``_isf(q) = -_ppf(q)``.
   Quantiles are NaN outside ``0 <= q <= 1``.
 * :class:`Discrete`: the same for counts ``k`` (floored for the CDFs), with
@@ -261,6 +262,9 @@ _DERIVATIONS = [  # (missing, source, how): tried in this order
     ("_logsf", "_sf", lambda f: lambda y, *s: fnp.log(f(y, *s))),
     ("_cdf", "_logcdf", lambda f: lambda y, *s: fnp.exp(f(y, *s))),
     ("_sf", "_logsf", lambda f: lambda y, *s: fnp.exp(f(y, *s))),
+    # from the log survival function alone: 1 - exp(logsf), accurate in both tails
+    ("_cdf", "_logsf", lambda f: lambda y, *s: fnp.negative(fnp.expm1(f(y, *s)))),
+    ("_logcdf", "_logsf", lambda f: lambda y, *s: log1mexp(f(y, *s))),
 ]
 _MIRRORS = [  # for symmetric distributions
     ("_sf", "_cdf", lambda f: lambda y, *s: f(fnp.negative(y), *s)),

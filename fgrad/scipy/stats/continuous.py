@@ -23,7 +23,7 @@ import numpy as np
 
 from ... import numpy as fnp
 from .. import special as sp
-from ._base import HALF_LOG_2PI, LOG2, LOG_PI, Continuous, log1mexp
+from ._base import HALF_LOG_2PI, LOG2, LOG_PI, Continuous
 
 __all__ = ["norm", "t", "beta", "gamma", "expon", "uniform", "laplace", "logistic", "cauchy",
            "lognorm", "pareto", "weibull_min", "chi2", "truncnorm", "vonmises", "gennorm"]
@@ -385,21 +385,7 @@ class expon(Continuous):
 
     _title, _example, _support = "the exponential distribution", (1.5,), (0.0, None)
 
-    @staticmethod
-    def _logpdf(y):
-        return fnp.negative(y)
-
-    @staticmethod
-    def _cdf(y):
-        return fnp.negative(fnp.expm1(fnp.negative(y)))
-
-    @staticmethod
-    def _logcdf(y):
-        return log1mexp(fnp.negative(y))
-
-    @staticmethod
-    def _logsf(y):
-        return fnp.negative(y)
+    _logpdf = _logsf = fnp.negative  # -y; the CDF is derived from the log survival function
 
     @staticmethod
     def _ppf(q):
@@ -423,14 +409,6 @@ class weibull_min(Continuous):
     def _logpdf(y, c):
         return fnp.subtract(fnp.add(fnp.log(c), sp.xlogy(fnp.subtract(c, 1.0), y)),
                             fnp.power(y, c))
-
-    @staticmethod
-    def _cdf(y, c):
-        return fnp.negative(fnp.expm1(fnp.negative(fnp.power(y, c))))
-
-    @staticmethod
-    def _logcdf(y, c):
-        return log1mexp(fnp.negative(fnp.power(y, c)))
 
     @staticmethod
     def _logsf(y, c):
@@ -495,14 +473,6 @@ class pareto(Continuous):
     @staticmethod
     def _logpdf(y, b):
         return fnp.subtract(fnp.log(b), fnp.multiply(fnp.add(b, 1.0), fnp.log(y)))
-
-    @staticmethod
-    def _cdf(y, b):
-        return fnp.negative(fnp.expm1(pareto._logsf(y, b)))
-
-    @staticmethod
-    def _logcdf(y, b):
-        return log1mexp(pareto._logsf(y, b))
 
     @staticmethod
     def _logsf(y, b):

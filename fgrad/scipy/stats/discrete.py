@@ -20,7 +20,7 @@ Example:
 from ... import numpy as fnp
 from ...primitives import special as _rows
 from .. import special as sp
-from ._base import Discrete, log1mexp
+from ._base import Discrete
 
 __all__ = ["poisson", "bernoulli", "binom", "geom", "nbinom"]
 
@@ -162,14 +162,6 @@ class geom(Discrete):
     @staticmethod
     def _logpmf(k, p):
         return fnp.add(sp.xlog1py(fnp.subtract(k, 1.0), fnp.negative(p)), fnp.log(p))
-
-    @staticmethod
-    def _cdf(k, p):
-        return fnp.negative(fnp.expm1(geom._logsf(k, p)))
-
-    @staticmethod
-    def _logcdf(k, p):
-        return log1mexp(geom._logsf(k, p))
 
     @staticmethod
     def _logsf(k, p):
