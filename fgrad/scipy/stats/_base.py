@@ -90,6 +90,14 @@ def on_support(k, lo, hi=None):
     return valid, fnp.where(valid, k, lo)
 
 
+def shapes_first(*fns):
+    """Standard functions from scipy.special ones that take the point last:
+    ``f(*shapes, y)`` becomes ``g(y, *shapes)`` (one for each of ``fns``)."""
+    def swap(f):
+        return lambda y, *shapes: f(*shapes, y)
+    return tuple(swap(f) for f in fns)
+
+
 def unbatched(c):
     """True when ``c`` (a ``concrete()`` value) has one value, not one per vmapped example."""
     return not isinstance(c, BatchedValue)

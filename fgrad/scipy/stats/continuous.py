@@ -23,7 +23,7 @@ import numpy as np
 
 from ... import numpy as fnp
 from .. import special as sp
-from ._base import HALF_LOG_2PI, LOG2, LOG_PI, Continuous
+from ._base import HALF_LOG_2PI, LOG2, LOG_PI, Continuous, shapes_first
 
 __all__ = ["norm", "t", "beta", "gamma", "expon", "uniform", "laplace", "logistic", "cauchy",
            "lognorm", "pareto", "weibull_min", "chi2", "truncnorm", "vonmises", "gennorm"]
@@ -70,10 +70,7 @@ class t(Continuous):
             fnp.multiply(0.5, fnp.log(fnp.multiply(math.pi, df))))
         return fnp.subtract(const, fnp.multiply(half, fnp.log1p(fnp.divide(fnp.square(y), df))))
 
-    @staticmethod
-    def _cdf(y, df):
-        return sp.stdtr(df, y)
-
+    (_cdf,) = shapes_first(sp.stdtr)
     _ppf = staticmethod(_t_quantile)
 
 
@@ -260,20 +257,14 @@ class uniform(Continuous):
         return y
 
     @staticmethod
-    def _sf(y):
-        return fnp.subtract(1.0, y)
-
-    @staticmethod
     def _logsf(y):
         return fnp.log1p(fnp.negative(y))
 
     @staticmethod
-    def _ppf(q):
-        return q
+    def _sf(y):
+        return fnp.subtract(1.0, y)
 
-    @staticmethod
-    def _isf(q):
-        return fnp.subtract(1.0, q)
+    _ppf, _isf = _cdf, _sf  # on [0, 1] the quantiles are the same functions
 
 
 class beta(Continuous):
@@ -292,21 +283,7 @@ class beta(Continuous):
                                     sp.xlog1py(fnp.subtract(b, 1.0), fnp.negative(y))),
                             sp.betaln(a, b))
 
-    @staticmethod
-    def _cdf(y, a, b):
-        return sp.betainc(a, b, y)
-
-    @staticmethod
-    def _sf(y, a, b):
-        return sp.betaincc(a, b, y)
-
-    @staticmethod
-    def _ppf(q, a, b):
-        return sp.betaincinv(a, b, q)
-
-    @staticmethod
-    def _isf(q, a, b):
-        return sp.betainccinv(a, b, q)
+    _cdf, _sf, _ppf, _isf = shapes_first(sp.betainc, sp.betaincc, sp.betaincinv, sp.betainccinv)
 
 
 # --------------------------------------------------------------------------
@@ -328,21 +305,8 @@ class gamma(Continuous):
     def _logpdf(y, a):
         return fnp.subtract(fnp.subtract(sp.xlogy(fnp.subtract(a, 1.0), y), y), sp.gammaln(a))
 
-    @staticmethod
-    def _cdf(y, a):
-        return sp.gammainc(a, y)
-
-    @staticmethod
-    def _sf(y, a):
-        return sp.gammaincc(a, y)
-
-    @staticmethod
-    def _ppf(q, a):
-        return sp.gammaincinv(a, q)
-
-    @staticmethod
-    def _isf(q, a):
-        return sp.gammainccinv(a, q)
+    _cdf, _sf, _ppf, _isf = shapes_first(sp.gammainc, sp.gammaincc, sp.gammaincinv,
+                                         sp.gammainccinv)
 
 
 class chi2(Continuous):
