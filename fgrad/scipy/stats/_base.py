@@ -204,7 +204,7 @@ def _exp_of(cls, name, source):
     def exp_method(*args, **kwargs):
         return fnp.exp(log_impl(*args, **kwargs))
 
-    return _name_it(cls, name, exp_method, _generated_doc(cls, name),
+    return _name_it(cls, name, exp_method, _written_doc(cls, name) or _generated_doc(cls, name),
                     inspect.signature(log_impl))
 
 

@@ -33,6 +33,7 @@ DOCS = {
     "cauchy.ppf": ("Quantile ``loc + scale tan(pi (q - 1/2))``.", ">>> round(float(fgrad.grad(cauchy.ppf)(0.25)), 6)  # pi / sin(pi q)^2\n6.283185"),
     "vonmises.logpdf": ("Log density ``kappa (cos(y) - 1) - log(2 pi i0e(kappa)) - log(scale)``.", ">>> round(float(fgrad.grad(vonmises.logpdf)(0.5 * 3.141592653589793, 2.0)), 12)\n-2.0"),
     "gennorm.logpdf": ("Log density ``log(beta/2) - log Gamma(1/beta) - |y|^beta - log(scale)``.", ">>> float(fgrad.grad(gennorm.logpdf)(1.5, 2.0))  # -beta |y|^(beta-1) sign(y)\n-3.0"),
+    "gennorm.pdf": ("Density of the generalized normal distribution.", ">>> round(float(fgrad.grad(gennorm.pdf)(0.5, 1.0)), 12)  # Laplace: -exp(-y)/2\n-0.303265329856"),
     "truncnorm.logpdf": ("Log density ``-y^2/2 - log(sqrt(2 pi) scale (ndtr(b) - ndtr(a)))`` on the support.", ">>> float(fgrad.grad(truncnorm.logpdf)(0.5, -1.0, 1.0))  # -y, as for the normal\n-0.5"),
     "truncnorm.logcdf": ("Log CDF ``log mass(a, y) - log mass(a, b)``.", ">>> round(float(fgrad.grad(truncnorm.logcdf)(0.0, -1.0, 1.0)), 6)  # 2 pdf(0)\n1.168737"),
     "truncnorm.logsf": ("Log survival function ``log mass(y, b) - log mass(a, b)``.", ">>> round(float(fgrad.grad(truncnorm.logsf)(0.0, -1.0, 1.0)), 6)  # -2 pdf(0)\n-1.168737"),
