@@ -19,7 +19,9 @@ The distributions are filed by kind:
 * ``multivariate.py``: ``multivariate_normal``, ``multivariate_t``,
   ``dirichlet``, ``multinomial``, ``wishart``;
 * ``_base.py``: the base classes that derive ``pdf``, ``sf``, ``isf``, ... from
-  the few functions a distribution defines, and the fallback to scipy.
+  the few functions a distribution defines, and the fallback to scipy;
+* ``_docs.py``: the docstrings (summary and example) of the methods the
+  distributions write; derived methods get generated ones.
 
 Example:
     >>> import fgrad
