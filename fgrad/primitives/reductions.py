@@ -27,7 +27,6 @@ import builtins
 
 import numpy as np
 
-from ..autodiff import ForwardTracer, ReverseTracer
 from ..core import Tracer, any_tracer, concrete, defprim
 from .elementwise import (
     _where,
@@ -87,7 +86,6 @@ def _one_axis(axis, ndim):
 
 
 _ndarray = np.ndarray
-_AD_TRACERS = (ForwardTracer, ReverseTracer)  # tracers whose values are the real ones
 _KEPT = {}  # (shape, axis) -> the reduced shape with its axes kept as length 1
 _FILL_MAX = 4096  # plain results up to this size are filled, larger ones are views
 
@@ -450,7 +448,7 @@ def _known(x):
     """``x``'s numpy value when only forward/reverse autodiff tracers wrap it (their
     values are the real ones), else ``None`` (vmap, graph tracing: use the rows)."""
     while isinstance(x, Tracer):
-        if type(x) not in _AD_TRACERS:
+        if not x.holds_value:
             return None
         x = x.value
     return x
@@ -1031,7 +1029,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALU
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _add_reduce(a, axis, dtype, out)  # what numpy.sum does for an ndarray
-    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and dtype is out is None:
+    if isinstance(a, Tracer) and a.holds_value and initial is where is _NO_VALUE and dtype is out is None:
         return _reduce_traced(_sum, a, axis, keepdims)
     if not _traced(a, initial):
         return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
@@ -1096,7 +1094,7 @@ def amax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_N
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _maximum_reduce(a, axis, None, out)  # what numpy.max does for an ndarray
-    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and out is None:
+    if isinstance(a, Tracer) and a.holds_value and initial is where is _NO_VALUE and out is None:
         return _reduce_traced(_amax, a, axis, keepdims)
     return _extremum(_amax, np.max, "max", maximum, a, axis, out, keepdims, initial, where)
 

@@ -9,7 +9,15 @@ other ``.at`` updates ...) are written with them, so they are differentiable
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim, variadic
+from ..core import (
+    BatchedValueError,
+    Tracer,
+    concrete,
+    defprim,
+    is_basic_index,
+    is_batched,
+    variadic,
+)
 from .elementwise import astype, subtract, where
 
 __all__ = [
@@ -857,8 +865,6 @@ def _pad_ramps(x, ax, before, after, end_before, end_after):
 def _any_zero(x):
     """Is any entry of ``x`` zero?  False under vmap, where entries differ per example
     (the answer only picks between two roundings of the same ramp)."""
-    from ..batching import BatchedValueError
-
     try:
         return bool(np.any(np.asarray(concrete(x)) == 0))
     except BatchedValueError:
@@ -1104,13 +1110,6 @@ def _static_index(idx):
     return idx
 
 
-def _is_basic(idx):
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return all(
-        i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in items
-    )
-
-
 def _int_arrays(idx):
     items = idx if isinstance(idx, tuple) else (idx,)
     return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
@@ -1151,9 +1150,7 @@ _getitem.primitive.indexed = True  # reverse mode keeps its cotangent sparse (au
 
 
 def _batched(i):
-    from ..batching import BatchedValue
-
-    return isinstance(i, Tracer) and isinstance(concrete(i), BatchedValue)
+    return isinstance(i, Tracer) and is_batched(i)
 
 
 def take_traced_index(x, i, axis):
@@ -1223,7 +1220,7 @@ def _index_add_impl(x, y, idx):
         array([2., 0., 1.])
     """
     out = np.array(x, copy=True)
-    if _is_basic(idx):
+    if is_basic_index(idx):
         out[idx] += y
     else:
         np.add.at(out, idx, y)
