@@ -54,8 +54,68 @@ __all__ = [
     "is_tracer",
 ]
 
+class _Table(dict):
+    """The rule table, a dict that is complete whenever it is read as a whole.
+
+    Some rows are declared by modules that load on first use (the scipy-backed
+    rows: loading them costs import time that most programs never need).  Their
+    loaders are registered with :meth:`defer`; asking for a name the table does
+    not have, or reading the whole table (iteration, ``len``, ``in``, ``get``,
+    ``keys``/``values``/``items``), runs them first.  Looking up a present row
+    (``PRIMITIVES["add"]``) is a plain dict look-up.
+    """
+
+    __slots__ = ("_deferred",)
+
+    def __init__(self):
+        super().__init__()
+        self._deferred = []
+
+    def defer(self, loader):
+        """Register ``loader()``, which declares more rows, to run on first need."""
+        self._deferred.append(loader)
+
+    def _complete(self):
+        loaders, self._deferred = self._deferred, []
+        for load in loaders:
+            load()
+        return bool(loaders)
+
+    def __missing__(self, name):
+        if self._complete():
+            return self[name]
+        raise KeyError(name)
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name) or (
+            self._complete() and dict.__contains__(self, name))
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._complete()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
+
+
 #: The rule table: primitive name -> :class:`Primitive`.
-PRIMITIVES: dict[str, Primitive] = {}
+PRIMITIVES: dict[str, Primitive] = _Table()
 
 
 #: Functions of the public namespaces that tracers' methods call, by name
@@ -299,7 +359,7 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         The user-facing function (``prim.fn``); the :class:`Primitive` itself is
         ``PRIMITIVES[name]`` and also ``fn.primitive``.
     """
-    if name in PRIMITIVES:
+    if dict.__contains__(PRIMITIVES, name):  # the rows declared so far (loads nothing)
         raise ValueError(f"a primitive named {name!r} is already in the table")
     if not nondiff and (jvp is None or vjp is None):
         raise ValueError(
@@ -445,6 +505,7 @@ def _function_property(function, doc):
 
 
 def _in_place_method(name):
+
     def method(self, *args, **kwargs):
         raise TypeError(
             f"x.{name}() works in place in numpy, and traced arrays are immutable. "

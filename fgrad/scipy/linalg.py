@@ -16,6 +16,7 @@ Example:
 
 import numpy as np
 
+from .. import numpy as fnp
 from ..core import any_tracer, concrete
 from ..primitives import scipy_linalg as _more
 from ..primitives import special as _rows
@@ -168,7 +169,6 @@ _SYMMETRIC = ("sym", "her", "pos", "positive definite")
 
 def _as_read(a, assume_a, lower):
     """The matrix scipy actually uses: one triangle mirrored for symmetric kinds."""
-    from .. import numpy as fnp
 
     n = np.shape(concrete(a))[-1]
     keep = np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1)
@@ -211,7 +211,6 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if assume_a is not None:
             kwargs["assume_a"] = assume_a
         return _rows.scipy_module("linalg").solve(a, b, **kwargs)
-    from .. import numpy as fnp
 
     if assume_a in ("lower triangular", "upper triangular"):
         return solve_triangular(a, b, trans=1 if transposed else 0,
@@ -238,7 +237,6 @@ def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
         kwargs = {} if assume_a is None and not lower else {"assume_a": assume_a, "lower": lower}
         return _rows.scipy_module("linalg").inv(
             a, overwrite_a=overwrite_a, check_finite=check_finite, **kwargs)
-    from .. import numpy as fnp
 
     n = np.shape(concrete(a))[-1]
     if assume_a in ("lower triangular", "upper triangular"):
@@ -263,7 +261,6 @@ def det(a, overwrite_a=False, check_finite=True):
     if not _traced(a):
         return _rows.scipy_module("linalg").det(a, overwrite_a=overwrite_a,
                                                 check_finite=check_finite)
-    from .. import numpy as fnp
 
     return fnp.linalg.det(a)
 
@@ -281,7 +278,6 @@ def block_diag(*arrs):
     """
     if not _traced(*arrs):
         return _rows.scipy_module("linalg").block_diag(*arrs)
-    from .. import numpy as fnp
 
     blocks = []
     for x in arrs:
@@ -352,7 +348,6 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     if not _traced(a, b):
         return sl.eigh(a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b,
                        check_finite=check_finite, **params)
-    from .. import numpy as fnp
 
     if type != 1:
         raise _refuse("eigh", "type", type, "use type=1 (a v = w b v) or reduce the problem first")
@@ -404,7 +399,6 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     if not _traced(a):
         return sl.qr(a, overwrite_a=overwrite_a, lwork=lwork, mode=mode, pivoting=pivoting,
                      check_finite=check_finite)
-    from .. import numpy as fnp
 
     if mode not in ("full", "economic", "r"):
         raise _refuse("qr", "mode", mode, "use 'full', 'economic' or 'r'")
@@ -452,7 +446,6 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
         return sl.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                       overwrite_a=overwrite_a, check_finite=check_finite,
                       lapack_driver=lapack_driver)
-    from .. import numpy as fnp
 
     if lapack_driver not in ("gesdd", "gesvd"):
         raise ValueError(f'lapack_driver must be "gesdd" or "gesvd", not "{lapack_driver}"')
@@ -482,7 +475,6 @@ def polar(a, side="right"):
     """
     if not _traced(a):
         return _rows.scipy_module("linalg").polar(a, side=side)
-    from .. import numpy as fnp
 
     if side not in ("right", "left"):
         raise ValueError("`side` must be either 'right' or 'left'")
@@ -514,7 +506,6 @@ def toeplitz(c, r=None):
     """
     if not _traced(c, r):
         return _rows.scipy_module("linalg").toeplitz(c, r)
-    from .. import numpy as fnp
 
     r = fnp.conjugate(c) if r is None else r
     c = fnp.reshape(c, (1,)) if np.ndim(concrete(c)) == 0 else c
@@ -537,7 +528,6 @@ def _perm_from_piv(piv):
 
 def _traced_lu(a, name):
     """(packed factors of the rows of ``a`` in pivot order, LAPACK's piv, perm)."""
-    from .. import numpy as fnp
 
     shape = np.shape(concrete(a))
     if len(shape) != 2 or shape[0] != shape[1]:
@@ -592,7 +582,6 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     if not _traced(lu_, b):
         return _rows.scipy_module("linalg").lu_solve(
             (lu_, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite)
-    from .. import numpy as fnp
 
     code = _trans_code(trans)
     perm = _perm_from_piv(np.asarray(piv))
@@ -627,7 +616,6 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
     if not _traced(a):
         return _rows.scipy_module("linalg").lu(a, permute_l=permute_l, overwrite_a=overwrite_a,
                                                check_finite=check_finite, p_indices=p_indices)
-    from .. import numpy as fnp
 
     packed, _, perm = _traced_lu(a, "lu")
     low, up = _more._lu_parts(packed)
@@ -687,7 +675,6 @@ def solve_continuous_lyapunov(a, q):
     """
     if not _traced(a, q):
         return _rows.scipy_module("linalg").solve_continuous_lyapunov(a, q)
-    from .. import numpy as fnp
 
     return _more.solve_sylvester_row(a, fnp.conjugate(fnp.swapaxes(a, -1, -2)), q)
 

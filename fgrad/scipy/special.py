@@ -15,7 +15,9 @@ Example:
 
 import numpy as np
 
+from .. import numpy as fnp
 from ..core import Tracer, concrete
+from ..numpy._dispatch import UFUNCS
 from ..primitives import special as _rows
 from ..tree import tree_leaves
 
@@ -288,7 +290,6 @@ def multigammaln(a, d):
     """
     if not _traced(a):
         return _rows.scipy_module().multigammaln(a, d)
-    from .. import numpy as fnp
 
     d = int(d)
     ca = concrete(a)  # the check needs values, which a vmapped argument does not have
@@ -791,15 +792,12 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if b is None:
         out = _rows.logsumexp_row(a, axis=axis, keepdims=keepdims)
     else:
-        from .. import numpy as fnp
-
         shape = np.broadcast_shapes(np.shape(concrete(a)), np.shape(concrete(b)))
         a, b = fnp.broadcast_to(a, shape), fnp.broadcast_to(b, shape)
         out = _rows.logsumexp_b_row(a, b, axis=axis, keepdims=keepdims, return_sign=return_sign)
     if not return_sign:
         return out
     # the sign is a constant: computed on values cut from the derivative (works under vmap)
-    from .. import numpy as fnp
 
     a0, out0 = fnp.stop_gradient(a), fnp.stop_gradient(out)
     w = fnp.exp(fnp.subtract(a0, _rows._expand(out0, a0, axis, keepdims)))
@@ -972,7 +970,6 @@ def comb(N, k, *, exact=False, repetition=False):
         return _rows.scipy_module().comb(N, k, exact=exact, repetition=repetition)
     if exact:
         raise _no_exact("comb")
-    from .. import numpy as fnp
 
     if repetition:
         one = fnp.logical_and(fnp.equal(k, 0), fnp.greater_equal(N, 0))
@@ -1025,7 +1022,6 @@ def factorial(n, exact=False, extend="zero"):
         raise _no_exact("factorial")
     if extend not in ("zero", "complex"):
         raise ValueError(f"factorial: extend must be 'zero' or 'complex', got {extend!r}")
-    from .. import numpy as fnp
 
     if extend == "complex":
         out = _rows.gamma(fnp.add(n, 1.0))
@@ -1059,7 +1055,6 @@ def _register_scipy_ufuncs():
         import scipy.special as sc
     except ImportError:  # pragma: no cover - fgrad.scipy works without scipy until used
         return
-    from ..numpy._dispatch import UFUNCS
 
     mine = globals()
     for name in _UFUNC_NAMES:
