@@ -15,11 +15,8 @@ from ..core import (
     NUMPY_FUNCTIONS,
     NUMPY_REDUCERS,
     NUMPY_UFUNCS,
-    _unsupported,  # noqa: F401  (named by tests/test_coverage.py)
     concrete,
 )
-
-UFUNCS = NUMPY_UFUNCS  # numpy ufunc -> fgrad function (fgrad.scipy.special adds scipy's)
 
 
 def _metadata(np_fn):
