@@ -57,6 +57,10 @@ def __getattr__(name):
         return namespace
     raise AttributeError(f"module 'fgrad' has no attribute {name!r}")
 
+
+def __dir__():
+    return sorted(set(globals()) | {"make_graph", "scipy"})
+
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
