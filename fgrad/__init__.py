@@ -10,7 +10,7 @@ Example:
 """
 
 from . import (
-    numpy,  # noqa: F401  (installs the array behaviour of tracers)
+    numpy,  # noqa: F401  (fills the tables of tracers' methods)
     tree,  # noqa: F401
 )
 from .api import (  # noqa: F401
@@ -24,15 +24,42 @@ from .api import (  # noqa: F401
     vjp,
 )
 from .batching import vmap  # noqa: F401
+from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
-from .graph import make_graph  # noqa: F401
-from .primitives import scipy_linalg as _scipy_linalg  # noqa: F401  (scipy.linalg rows)
-from .primitives import special as _special  # noqa: F401  (scipy rows join the table)
 from .testing import check_grads  # noqa: F401
 from .transforms import checkpoint, hvp, linear_transpose, linearize  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+# Optional parts load when first used (PEP 562), so `import fgrad` stays about as
+# fast as `import numpy`: fgrad.scipy, fgrad.graph (make_graph), and the rows of
+# fgrad/primitives/special.py and scipy_linalg.py, which join the rule table as
+# soon as anything asks for a row it lacks or reads the whole table.
+
+
+def _load_scipy_rows():
+    from .primitives import scipy_linalg, special  # noqa: F401  (lazy: scipy-backed rows)
+
+
+_PRIMITIVES.defer(_load_scipy_rows)
+
+
+def __getattr__(name):
+    if name == "make_graph":
+        from .graph import make_graph  # lazy: graph loads html/subprocess/inspect
+
+        return make_graph
+    if name == "scipy":
+        import fgrad.scipy as namespace  # lazy: fgrad.scipy and its rows
+
+        return namespace
+    raise AttributeError(f"module 'fgrad' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"make_graph", "scipy"})
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",

@@ -26,6 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import numpy as fnp
+from . import scipy as fsp
+from .batching import batch_rule_of
+
 __all__ = ["generate", "main", "reached_rows"]
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
@@ -218,14 +222,11 @@ def _order(prim):
 
 
 def _batch(prim):
-    try:
-        from .batching import batch_rule_of
-    except ImportError:  # pragma: no cover - a build without vmap
-        return prim.batch is not None
     return batch_rule_of(prim) is not None
 
 
 def _has_rules(prim):
+
     def ok(rules):
         if rules is None:
             return False
@@ -323,8 +324,6 @@ def generate():
         >>> generate().splitlines()[0]
         '# Coverage: what fgrad differentiates'
     """
-    import fgrad.numpy as fnp
-    import fgrad.scipy as fsp
 
     _SEEN.clear()
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
+from .batching import BatchingError, vmap
 from .core import Tracer, concrete
 from .tree import tree_flatten, tree_map, tree_unflatten
 
@@ -302,8 +304,6 @@ def jvp(fun, primals, tangents, has_aux=False):
             if not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=_dtype(p))
             elif _dtype(t) != _dtype(p):
-                from . import numpy as fnp
-
                 t = fnp.astype(t, _dtype(p))
             tracers.append(ForwardTracer(p, trace, t))
         out = fun(*p_tree.unflatten(tracers))
@@ -358,8 +358,6 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty):
     one by one instead.  ``empty`` gives ``(shape, dtype)`` of each entry, for
     arrays without elements.
     """
-    from . import numpy as fnp
-    from .batching import BatchingError, vmap
 
     n = int(np.prod(shape, dtype=int))
     if n == 0:
@@ -409,8 +407,6 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
-
         single, nums = _argnums_tuple(argnums, len(args), "jacrev")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
@@ -471,8 +467,6 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        from . import numpy as fnp
-
         single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
@@ -556,7 +550,6 @@ def stop_gradient(x):
         >>> fgrad.grad(lambda x: fgrad.stop_gradient(x * x) * x)(3.0)
         np.float64(9.0)
     """
-    from . import numpy as fnp
 
     return tree_map(fnp.stop_gradient, x)
 

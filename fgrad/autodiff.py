@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Trace, Tracer
+from .core import PRIMITIVES, Trace, Tracer, is_basic_index
 
 try:
     from sys import getrefcount
@@ -25,15 +25,21 @@ def _fix_shape_dtype(x, shape, dtype):
     """Sum a broadcast derivative back to ``shape`` and cast it to ``dtype``."""
     if not isinstance(x, Tracer):
         return _fix_plain(x, shape, dtype)
-    from . import numpy as fnp
-
     if x.shape != shape:
-        x = fnp.sum_to_shape(x, shape=shape)
+        x = PRIMITIVES["sum_to_shape"].fn(x, shape=tuple(shape))
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
-            x = fnp.real(x)
-        x = fnp.astype(x, dtype)
+            x = PRIMITIVES["real"].fn(x)
+        x = _astype(x, dtype)
     return x
+
+
+def _astype(x, dtype):
+    # the row fgrad.numpy.astype picks: a cast to a float or complex dtype carries
+    # the derivative, any other cast has none
+    dtype = np.dtype(dtype)
+    row = "astype" if dtype.kind in "fc" else "astype_nondiff"
+    return PRIMITIVES[row].fn(x, dtype=dtype)
 
 
 def _fix_plain(x, shape, dtype):
@@ -46,9 +52,8 @@ def _fix_plain(x, shape, dtype):
         if plan is None:
             plan = _unbroadcast_plan(x_shape, shape)
             if plan is None:  # not a broadcast of ``shape``: let the row raise its error
-                from . import numpy as fnp
-
-                return _fix_shape_dtype(fnp.sum_to_shape(x, shape=shape), shape, dtype)
+                x = PRIMITIVES["sum_to_shape"].fn(x, shape=tuple(shape))
+                return _fix_shape_dtype(x, shape, dtype)
         axes, keepdims = plan
         x = np.asarray(x)
         if axes:
@@ -105,6 +110,7 @@ class ForwardTracer(Tracer):
     """A value paired with its tangent (a dual number, for arrays)."""
 
     __slots__ = ("tangent",)
+    holds_value = True
 
     def __init__(self, value, trace, tangent):
         self.value = value
@@ -167,9 +173,7 @@ class ForwardTrace(Trace):
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
         if out.shape != shape:
-            from . import numpy as fnp
-
-            out = fnp.broadcast_to(out, shape)
+            out = PRIMITIVES["broadcast_to"].fn(out, shape=tuple(shape))
         if out.dtype != dtype:
             out = _fix_shape_dtype(out, shape, dtype)
         return ForwardTracer(ans, self, out)
@@ -201,6 +205,7 @@ class ReverseTracer(Tracer):
     """A value and its position on the tape of a reverse-mode trace."""
 
     __slots__ = ("index",)
+    holds_value = True
 
     def __init__(self, value, trace, index):
         self.value = value
@@ -275,8 +280,6 @@ class IndexedCotangent:
         return self
 
     def dense(self):
-        from .primitives.shape import _is_basic
-
         base = self.base
         traced = isinstance(base, Tracer)  # a dense part from under an enclosing vmap
         if base is None or traced:
@@ -284,7 +287,7 @@ class IndexedCotangent:
         else:
             out = np.array(base, dtype=self.dtype, copy=True).reshape(self.shape)
         for idx, value in self.parts:  # plain values: the backward pass checked
-            if _is_basic(idx):
+            if is_basic_index(idx):
                 out[idx] += value
             else:  # repeated indices accumulate
                 np.add.at(out, idx, value)

@@ -56,8 +56,16 @@ import operator
 
 import numpy as np
 
-from .core import Trace, Tracer, concrete
-from .tree import tree_flatten
+from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
+    PRIMITIVES,
+    BatchedValueError,
+    BatchingError,
+    ManyValues,
+    Trace,
+    Tracer,
+    concrete,
+)
+from .tree import _children, tree_flatten
 
 __all__ = [
     "vmap",
@@ -77,16 +85,8 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
-class BatchingError(Exception):
-    """Base class of the errors raised by ``vmap``."""
-
-
 class MissingBatchRuleError(BatchingError, NotImplementedError):
     """A primitive was applied to a batched value but its row has no batching rule."""
-
-
-class BatchedValueError(BatchingError, TypeError):
-    """A batched value was used where one concrete value is needed (control flow ...)."""
 
 
 def _value_error(what, size=None):
@@ -139,7 +139,7 @@ def _same(results):
     return True
 
 
-class BatchedValue:
+class BatchedValue(ManyValues):
     """What ``concrete()`` returns for a batched tracer: one example's shape and
     dtype, and its values only where they are the same in every example.
 
@@ -441,10 +441,22 @@ def batch_rule_of(prim):
 # --------------------------------------------------------------------------
 
 
-def _fnp():
-    from . import numpy as fnp
+# The shape rows the engine itself applies (looked up in the table: the engine
+# never calls the public fgrad.numpy).
 
-    return fnp
+
+def _transpose(x, perm):
+    return PRIMITIVES["transpose"].fn(x, axes=tuple(perm))
+
+
+def _moveaxis(x, src, dst):
+    order = [n for n in range(_ndim(x)) if n != src]
+    order.insert(dst, src)
+    return _transpose(x, order)
+
+
+def _broadcast_to(x, shape):
+    return PRIMITIVES["broadcast_to"].fn(x, shape=tuple(shape))
 
 
 def _batch_size(args, dims):
@@ -458,19 +470,18 @@ def to_front(x, d):
     """Move batch axis ``d`` of ``x`` to position 0 (no-op when it is there)."""
     if d == 0:
         return x
-    return _fnp().moveaxis(x, d, 0)
+    return _moveaxis(x, d, 0)
 
 
 def _bcast_front(x, size):
     """Give an unbatched value a leading batch axis of ``size`` (a broadcast view)."""
-    fnp = _fnp()
-    return fnp.broadcast_to(x, (size,) + _shape(x))
+    return _broadcast_to(x, (size,) + _shape(x))
 
 
 def _reshape(x, shape):
     if _shape(x) == tuple(shape):
         return x
-    return _fnp().reshape(x, shape)
+    return PRIMITIVES["reshape"].fn(x, shape=tuple(shape))
 
 
 # --------------------------------------------------------------------------
@@ -755,7 +766,7 @@ def _getitem(trace, prim, args, dims, idx, **params):
     new, perm = _gather_index(items, kinds, info, size)
     out = prim.fn(x, idx=new, **params)
     if perm is not None:
-        out = _fnp().transpose(out, perm)
+        out = _transpose(out, perm)
     return out, 0
 
 
@@ -774,11 +785,11 @@ def _index_update(trace, prim, args, dims, idx, **params):
     yb = _reshape(yb, (y_lead,) + (1,) * (len(sel) - len(ys)) + ys)
     if not info["batched"]:
         if info["adv"] and not info["contiguous"]:
-            yb = _fnp().moveaxis(yb, 0, info["adv_nd"])
+            yb = _moveaxis(yb, 0, info["adv_nd"])
         return prim.fn(x, yb, idx=(slice(None),) + items, **params), 0
     new, perm = _gather_index(items, kinds, info, size)
     if perm is not None:
-        yb = _fnp().transpose(yb, tuple(np.argsort(perm)))
+        yb = _transpose(yb, tuple(np.argsort(perm)))
     return prim.fn(x, yb, idx=new, **params), 0
 
 
@@ -832,8 +843,6 @@ def _prefix_leaves(prefix, tree, what):
     """Broadcast a pytree prefix of axes (ints / None) to the leaves of ``tree``."""
     if _is_axis_leaf(prefix):
         return [prefix] * len(tree_flatten(tree)[0])
-    from .tree import _children
-
     p_info, t_info = _children(prefix), _children(tree)
     if p_info is None or t_info is None:
         raise ValueError(
@@ -958,7 +967,6 @@ def _axis_size(leaves, axes, axis_size):
 
 
 def _unbatch(o, ax, trace, size):
-    fnp = _fnp()
     if isinstance(o, BatchTracer) and o._trace is trace:
         if ax is None:
             raise ValueError(
@@ -968,15 +976,14 @@ def _unbatch(o, ax, trace, size):
             )
         val, d = o.val, o.bdim
         target = int(ax) % _ndim(val)
-        return val if target == d else fnp.moveaxis(val, d, target)
+        return val if target == d else _moveaxis(val, d, target)
     if ax is None:
         return o
     if not isinstance(o, Tracer):
         o = np.asarray(o)
     nd = _ndim(o)
     target = int(ax) % (nd + 1)
-    expanded = fnp.expand_dims(o, target)
-    shape = _shape(expanded)
-    shape = shape[:target] + (size,) + shape[target + 1 :]
-    out = fnp.broadcast_to(expanded, shape)
+    shape = _shape(o)
+    expanded = PRIMITIVES["reshape"].fn(o, shape=shape[:target] + (1,) + shape[target:])
+    out = _broadcast_to(expanded, shape[:target] + (size,) + shape[target:])
     return np.array(out) if isinstance(out, np.ndarray) else out

@@ -6,13 +6,19 @@ derivative rules, declared once with :func:`defprim` and stored in
 later transform read.
 
 A transform (``grad``, ``jvp`` ...) opens a *trace* and wraps its inputs in
-*tracers* owned by that trace.  Calling a primitive on a tracer goes through
-:func:`bind`, which hands the call to the highest-level trace among the
-arguments.  That trace unwraps only its own tracers (everything else is a
+*tracers* owned by that trace.  Calling a row's function (``prim.fn``, made by
+:func:`_make_function`) on a tracer hands the call to the highest-level trace
+among the arguments.  That trace unwraps only its own tracers (everything else is a
 constant to it), calls the primitive again on the unwrapped values (so lower
 traces see the call too), and records what it needs for the derivative.
 Because a trace only ever unwraps tracers it created, nested transforms cannot
 confuse each other's perturbations.  See docs/design.md for the full story.
+
+This module is the bottom layer: it imports nothing from fgrad.  Tracers'
+operators (``x * y``) look their rows up in :data:`PRIMITIVES`; their array
+methods (``x.sum()``) and numpy's protocols (``np.sin(x)``) look functions up in
+:data:`FUNCTIONS` and :data:`NUMPY_UFUNCS`/:data:`NUMPY_FUNCTIONS`, which
+``fgrad.numpy`` fills when it loads, as the row modules fill the table.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import dis
 import inspect
 import itertools
 import operator
+import types
 
 import numpy as np
 
@@ -30,7 +37,16 @@ __all__ = [
     "Trace",
     "Tracer",
     "LeakedTracerError",
-    "bind",
+    "FUNCTIONS",
+    "NUMPY_FUNCTIONS",
+    "NUMPY_UFUNCS",
+    "ManyValues",
+    "BatchingError",
+    "BatchedValueError",
+    "any_tracer",
+    "examples_of",
+    "is_batched",
+    "is_basic_index",
     "defprim",
     "defelementwise",
     "variadic",
@@ -38,12 +54,96 @@ __all__ = [
     "is_tracer",
 ]
 
+class _Table(dict):
+    """The rule table, a dict that is complete whenever it is read as a whole.
+
+    Some rows are declared by modules that load on first use (the scipy-backed
+    rows: loading them costs import time that most programs never need).  Their
+    loaders are registered with :meth:`defer`; asking for a name the table does
+    not have, or reading the whole table (iteration, ``len``, ``in``, ``get``,
+    ``keys``/``values``/``items``), runs them first.  Looking up a present row
+    (``PRIMITIVES["add"]``) is a plain dict look-up.
+    """
+
+    __slots__ = ("_deferred",)
+
+    def __init__(self):
+        super().__init__()
+        self._deferred = []
+
+    def defer(self, loader):
+        """Register ``loader()``, which declares more rows, to run on first need."""
+        self._deferred.append(loader)
+
+    def _complete(self):
+        loaders, self._deferred = self._deferred, []
+        for load in loaders:
+            load()
+        return bool(loaders)
+
+    def __missing__(self, name):
+        if self._complete():
+            return self[name]
+        raise KeyError(name)
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name) or (
+            self._complete() and dict.__contains__(self, name))
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._complete()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
+
+
 #: The rule table: primitive name -> :class:`Primitive`.
-PRIMITIVES: dict[str, Primitive] = {}
+PRIMITIVES: dict[str, Primitive] = _Table()
+
+
+#: Functions of the public namespaces that tracers' methods call, by name
+#: (``x.sum()`` is ``FUNCTIONS["sum"](x)``); fgrad.numpy fills it when it loads.
+FUNCTIONS: dict = {}
+
+#: numpy ufunc -> fgrad function, for ``Tracer.__array_ufunc__`` (filled by fgrad.numpy
+#: and fgrad.scipy.special).
+NUMPY_UFUNCS: dict = {}
+
+#: numpy function -> fgrad function, for ``Tracer.__array_function__`` (NEP 18).
+NUMPY_FUNCTIONS: dict = {}
+
+#: ``ufunc.reduce`` and ``ufunc.accumulate`` on tracers: numpy ufunc -> fgrad function.
+NUMPY_REDUCERS: dict = {}
+NUMPY_ACCUMULATORS: dict = {}
 
 
 class LeakedTracerError(RuntimeError):
     """A tracer was used after the transform that created it had returned."""
+
+
+class BatchingError(Exception):
+    """Base class of the errors raised by ``vmap``."""
+
+
+class BatchedValueError(BatchingError, TypeError):
+    """A batched value was used where one concrete value is needed (control flow ...)."""
 
 
 # --------------------------------------------------------------------------
@@ -259,7 +359,7 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         The user-facing function (``prim.fn``); the :class:`Primitive` itself is
         ``PRIMITIVES[name]`` and also ``fn.primitive``.
     """
-    if name in PRIMITIVES:
+    if dict.__contains__(PRIMITIVES, name):  # the rows declared so far (loads nothing)
         raise ValueError(f"a primitive named {name!r} is already in the table")
     if not nondiff and (jvp is None or vjp is None):
         raise ValueError(
@@ -350,6 +450,92 @@ def _elementwise_rule(d):
 
 _levels = itertools.count(1)
 
+# How tracers' operators and methods reach the rows and the public functions.
+# Core imports nothing from fgrad: operators name their rows (looked up in
+# PRIMITIVES), methods name public functions (looked up in FUNCTIONS, which
+# fgrad.numpy fills when it loads).
+
+
+def _row_method(name, row):
+    """Tracer method ``name`` that runs row ``row`` with the tracer first (``x * y``).
+
+    On its first call it puts a copy of the row's function (same code and closure)
+    on :class:`Tracer` in its own place, so from then on ``x * y`` runs the row's
+    function directly: one Python call per operation, the hottest path in fgrad.
+    """
+
+    def first_call(self, *args):
+        fn = PRIMITIVES[row].fn
+        method = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__,
+                                    fn.__closure__)
+        method.__kwdefaults__ = fn.__kwdefaults__
+        method.__doc__ = f"``x.{name}(...)`` runs the row {row!r}."
+        setattr(Tracer, name, method)
+        return method(self, *args)
+
+    first_call.__name__ = name
+    first_call.__doc__ = f"``x.{name}(...)`` runs the row {row!r}."
+    return first_call
+
+
+def _reflected_row_method(name, row):
+    """Tracer method ``name`` for a reflected operator: ``y + x`` is ``row(y, x)``."""
+
+    def method(self, other):
+        return PRIMITIVES[row].fn(other, self)
+
+    method.__name__ = name
+    method.__doc__ = f"``other {name}`` with a tracer on the right runs the row {row!r}."
+    return method
+
+
+def _function_method(name, function):
+    """Tracer method ``name``: ``x.name(*args)`` is ``fgrad.numpy.function(x, *args)``."""
+
+    def method(self, *args, **kwargs):
+        return FUNCTIONS[function](self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``x.{name}(...)`` is ``fgrad.numpy.{function}(x, ...)``."
+    return method
+
+
+def _function_property(function, doc):
+    return property(lambda self: FUNCTIONS[function](self), doc=doc)
+
+
+def _in_place_method(name):
+
+    def method(self, *args, **kwargs):
+        raise TypeError(
+            f"x.{name}() works in place in numpy, and traced arrays are immutable. "
+            f"Write x = fgrad.numpy.{name}(x, ...) (or np.{name}(x, ...)) instead."
+        )
+
+    method.__name__ = name
+    method.__doc__ = f"Refused: ``x.{name}()`` sorts in place; use ``fgrad.numpy.{name}(x)``."
+    return method
+
+
+_COVERAGE = "docs/coverage.md"
+
+
+def _unsupported(name):
+    return TypeError(
+        f"fgrad has no derivative rule for numpy's {name}, so it cannot be applied to a "
+        f"traced value. See {_COVERAGE} for what is covered; use fgrad.numpy "
+        "(import fgrad.numpy as fnp), define the derivative with fgrad.custom_vjp / "
+        "fgrad.core.defprim, or wrap the argument in fgrad.stop_gradient if no "
+        "derivative is needed."
+    )
+
+
+def _accumulate(scan, array, axis=0, dtype=None, out=None):
+    # ufunc.accumulate's defaults differ from cumsum's: axis 0, and no scalars
+    if np.ndim(concrete(array)) == 0:
+        raise TypeError("cannot accumulate on a scalar")
+    return scan(array, axis=axis, dtype=dtype)
+
 
 class Trace:
     """Base class of the traces that transforms open (one per transform call).
@@ -390,6 +576,11 @@ class Tracer:
     __slots__ = ("value", "_trace")
     __array_priority__ = 1000
     __hash__ = None
+
+    #: True when ``.value`` is this tracer's actual value (forward and reverse mode),
+    #: False when it stands for something else (vmap's examples, a graph placeholder):
+    #: rows may then compute on the value directly, without asking which trace runs.
+    holds_value = False
 
     # Attributes of the concrete value ---------------------------------
     @property
@@ -475,6 +666,116 @@ class Tracer:
             "concatenate."
         )
 
+    # Operators: rows of the table -------------------------------------------
+    __add__, __radd__ = _row_method("__add__", "add"), _reflected_row_method("__radd__", "add")
+    __sub__ = _row_method("__sub__", "subtract")
+    __rsub__ = _reflected_row_method("__rsub__", "subtract")
+    __mul__ = _row_method("__mul__", "multiply")
+    __rmul__ = _reflected_row_method("__rmul__", "multiply")
+    __truediv__ = _row_method("__truediv__", "divide")
+    __rtruediv__ = _reflected_row_method("__rtruediv__", "divide")
+    __pow__, __rpow__ = _row_method("__pow__", "power"), _reflected_row_method("__rpow__", "power")
+    __matmul__ = _row_method("__matmul__", "matmul")
+    __rmatmul__ = _reflected_row_method("__rmatmul__", "matmul")
+    __mod__, __rmod__ = _row_method("__mod__", "mod"), _reflected_row_method("__rmod__", "mod")
+    __floordiv__ = _row_method("__floordiv__", "floor_divide")
+    __rfloordiv__ = _reflected_row_method("__rfloordiv__", "floor_divide")
+    __lt__, __le__ = _row_method("__lt__", "less"), _row_method("__le__", "less_equal")
+    __gt__, __ge__ = _row_method("__gt__", "greater"), _row_method("__ge__", "greater_equal")
+    __eq__, __ne__ = _row_method("__eq__", "equal"), _row_method("__ne__", "not_equal")
+    __and__, __or__ = _row_method("__and__", "logical_and"), _row_method("__or__", "logical_or")
+    __neg__ = _row_method("__neg__", "negative")
+    __abs__ = _row_method("__abs__", "absolute")
+    __invert__ = _row_method("__invert__", "logical_not")
+
+    def __pos__(self):
+        return self
+
+    # Operators and methods that are public functions (composites) -------------
+    def __getitem__(self, idx):
+        return FUNCTIONS["getitem"](self, idx)
+
+    def __divmod__(self, other):
+        return FUNCTIONS["divmod"](self, other)
+
+    def __rdivmod__(self, other):
+        return FUNCTIONS["divmod"](other, self)
+
+    sum, mean, prod = _function_method("sum", "sum"), _function_method("mean", "mean"), \
+        _function_method("prod", "prod")
+    max, min = _function_method("max", "amax"), _function_method("min", "amin")
+    var, std = _function_method("var", "var"), _function_method("std", "std")
+    dot, clip = _function_method("dot", "dot"), _function_method("clip", "clip")
+    cumsum, cumprod = _function_method("cumsum", "cumsum"), _function_method("cumprod", "cumprod")
+    argmax, argmin = _function_method("argmax", "argmax"), _function_method("argmin", "argmin")
+    argsort = _function_method("argsort", "argsort")
+    argpartition = _function_method("argpartition", "argpartition")
+    astype = _function_method("astype", "astype")
+    conj, conjugate = _function_method("conj", "conjugate"), \
+        _function_method("conjugate", "conjugate")
+    ravel, flatten = _function_method("ravel", "ravel"), _function_method("flatten", "ravel")
+    squeeze, swapaxes = _function_method("squeeze", "squeeze"), \
+        _function_method("swapaxes", "swapaxes")
+    round, ptp = _function_method("round", "round"), _function_method("ptp", "ptp")
+    any, all = _function_method("any", "any"), _function_method("all", "all")
+    nonzero = _function_method("nonzero", "nonzero")
+    diagonal, trace = _function_method("diagonal", "diagonal"), _function_method("trace", "trace")
+    repeat, take = _function_method("repeat", "repeat"), _function_method("take", "take")
+    searchsorted = _function_method("searchsorted", "searchsorted")
+    sort, partition = _in_place_method("sort"), _in_place_method("partition")
+
+    T = _function_property("transpose", "The transpose (``fgrad.numpy.transpose(x)``).")
+    mT = _function_property("matrix_transpose", "Transpose of the last two axes.")
+    real = _function_property("real", "The real part (``fgrad.numpy.real(x)``).")
+    imag = _function_property("imag", "The imaginary part (``fgrad.numpy.imag(x)``).")
+    at = _function_property("at", "Indexed updates: ``x.at[idx].set(v)`` / ``.add(v)`` ...")
+
+    def reshape(self, *shape, order="C"):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as ``fgrad.numpy.reshape``."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return FUNCTIONS["reshape"](self, shape, order)
+
+    def transpose(self, *axes):
+        """``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as ``fgrad.numpy.transpose``."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return FUNCTIONS["transpose"](self, axes or None)
+
+    def copy(self, order="C"):
+        """A copy (``fgrad.numpy.copy(x)``)."""
+        return FUNCTIONS["copy"](self)
+
+    def compress(self, condition, axis=None):
+        """``fgrad.numpy.compress(condition, x, axis)``."""
+        return FUNCTIONS["compress"](condition, self, axis)
+
+    # numpy's protocols: numpy code called on tracers reaches fgrad -----------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "
+                "existing array in place. Use the returned value instead (x = x + y), or "
+                "x.at[idx].set(v) for indexed updates."
+            )
+        if method == "__call__":
+            fn = NUMPY_UFUNCS.get(ufunc)
+            if fn is not None:
+                kwargs.pop("out", None)
+                return fn(*inputs, **kwargs)
+        elif method == "reduce" and ufunc in NUMPY_REDUCERS:
+            return NUMPY_REDUCERS[ufunc](*inputs, **kwargs)
+        elif method == "accumulate" and ufunc in NUMPY_ACCUMULATORS:
+            return _accumulate(NUMPY_ACCUMULATORS[ufunc], *inputs, **kwargs)
+        raise _unsupported(ufunc.__name__ + ("" if method == "__call__" else "." + method))
+
+    def __array_function__(self, func, types, args, kwargs):
+        fn = NUMPY_FUNCTIONS.get(func)
+        if fn is None:
+            mod = getattr(func, "__module__", "numpy") or "numpy"
+            raise _unsupported(f"{mod}.{func.__name__}")
+        return fn(*args, **kwargs)
+
 
 def is_tracer(x):
     """True if ``x`` is a tracer of any live or dead transform."""
@@ -510,18 +811,72 @@ def concrete(x):
     return x
 
 
+def is_basic_index(idx):
+    """True for numpy *basic* indexing (ints, slices, None, Ellipsis): a view, no copy.
+
+    Example:
+        >>> from fgrad.core import is_basic_index
+        >>> is_basic_index((0, slice(1, None))), is_basic_index([0, 2])
+        (True, False)
+    """
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(
+        i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in items
+    )
+
+
+class ManyValues:
+    """Base class of concrete values that stand for several examples at once.
+
+    ``concrete()`` of a tracer under ``fgrad.vmap`` is such a value
+    (``fgrad.batching.BatchedValue``): one example's shape and dtype, and
+    ``examples()``, every example's value with the examples along a leading
+    axis.  Rows and namespaces ask through :func:`is_batched` and
+    :func:`examples_of`, without knowing which transform made the value.
+    """
+
+    __slots__ = ()
+
+    def examples(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def is_batched(x):
+    """True when ``x``'s concrete value stands for several examples (under vmap).
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.core import is_batched
+        >>> seen = []
+        >>> _ = fgrad.vmap(lambda x: seen.append(is_batched(x)) or x)(fnp.ones(2))
+        >>> is_batched(1.0), seen
+        (False, [True])
+    """
+    return isinstance(concrete(x), ManyValues)
+
+
+def examples_of(x):
+    """The concrete value of ``x`` with a leading axis over vmap's examples.
+
+    A plain value is one example (``value[None]``); under ``fgrad.vmap`` it is
+    every example's value.  For static decisions that must hold for all of them.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.core import examples_of
+        >>> examples_of(2.0)
+        array([2.])
+    """
+    v = concrete(x)
+    if isinstance(v, ManyValues):
+        return np.asarray(v.examples())
+    return np.asarray(v)[None]
+
+
 # --------------------------------------------------------------------------
 # Dispatch
 # --------------------------------------------------------------------------
 
-
-def bind(prim, args, params):
-    """Apply ``prim`` to ``args`` where at least one argument may be a tracer.
-
-    The trace with the highest level among the arguments processes the call;
-    with no tracer at all, this is the numpy implementation.
-    """
-    return prim.fn(*args, **params)
 
 
 # Numpy's arithmetic ufuncs called on numpy *scalars* cost ~1 us; Python's

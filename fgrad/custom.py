@@ -42,9 +42,12 @@ import inspect
 
 import numpy as np
 
+from . import numpy as fnp
+from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
+from .batching import vmap
 from .core import Primitive, Tracer, concrete
-from .tree import tree_flatten, tree_leaves
+from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
 
@@ -191,7 +194,6 @@ class _Call:
 
     def pack(self, out, what):
         """Record the output's structure; return its inexact leaves as one array."""
-        from . import numpy as fnp
 
         leaves, self.out_tree = tree_flatten(out)
         leaves = [_as_value(x) for x in leaves]
@@ -220,7 +222,6 @@ class _Call:
 
     def pack_batched(self, out, size, kind):
         """Like :meth:`pack` for an output whose leaves carry a leading batch axis."""
-        from . import numpy as fnp
 
         leaves, self.out_tree = tree_flatten(out)
         leaves = [_as_value(x) for x in leaves]
@@ -249,7 +250,6 @@ class _Call:
 
     def pack_like(self, tangent, what):
         """Pack a tangent output the way the primal output was packed (checked)."""
-        from . import numpy as fnp
 
         leaves, tree = tree_flatten(tangent)
         if tree != self.out_tree:
@@ -277,8 +277,6 @@ class _Call:
         return self.out_tree.unflatten(self._split(packed, cotangent=False))
 
     def _split(self, packed, cotangent):
-        from . import numpy as fnp
-
         out = []
         for shape, dtype, where in self.out_meta:
             if where[0] == "const":
@@ -336,8 +334,6 @@ class _Call:
 
 
 def _check_leaf(x, shape, dtype, what, which):
-    from . import numpy as fnp
-
     x = _as_value(x)
     got_shape, got_dtype = np.shape(concrete(x)), _dtype(x)
     if got_shape != shape:
@@ -524,6 +520,7 @@ class custom_vjp(_Custom):
         return _call.pack(out, "the fwd rule")
 
     def _vjp_rule(self, i):
+
         def rule(g, ans, *saved, _call):
             if _call._g is not g:
                 ct = _call.cotangent_tree(g)
@@ -535,8 +532,6 @@ class custom_vjp(_Custom):
         return rule
 
     def _batched(self, call, in_axes):
-        from . import numpy as fnp
-        from .batching import vmap
 
         def fun(*leaves):
             return self.fun(*call.args(leaves))
@@ -654,8 +649,6 @@ class custom_jvp(_Custom):
                 c = f(t, out, *primals)
                 t_out = c if t_out is None else _tree_add(t_out, c)
             if t_out is None:
-                from .tree import tree_map
-
                 t_out = tree_map(lambda o: np.zeros(np.shape(concrete(o)), _dtype(o)), out)
             return out, t_out
 
@@ -727,6 +720,7 @@ class custom_jvp(_Custom):
         return _call.pack(out, "the function")
 
     def _vjp_rule(self, i):
+
         def rule(g, ans, *primal_leaves, _call):
             if _call._g is not g:
                 _call._cts = self._transpose(_call, primal_leaves, g)
@@ -737,7 +731,6 @@ class custom_jvp(_Custom):
 
     def _transpose(self, call, primal_leaves, g):
         """The transpose of the rule's tangent map at these primals, applied to ``g``."""
-        from .api import vjp
 
         which = [k for k, (_, dtype) in enumerate(call.in_meta)
                  if dtype is not None and dtype.kind in "fc"]
@@ -758,7 +751,6 @@ class custom_jvp(_Custom):
         return out
 
     def _batched(self, call, in_axes):
-        from .batching import vmap
 
         def fun(*leaves):
             return self.fun(*call.args(leaves))
@@ -785,7 +777,4 @@ class custom_jvp(_Custom):
 
 
 def _tree_add(a, b):
-    from . import numpy as fnp
-    from .tree import tree_map
-
     return tree_map(fnp.add, a, b)

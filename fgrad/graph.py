@@ -37,6 +37,8 @@ import subprocess
 
 import numpy as np
 
+from . import numpy as fnp
+from .autodiff import _fix_shape_dtype
 from .core import Trace, Tracer, concrete
 from .tree import tree_flatten
 
@@ -341,7 +343,6 @@ class Graph:
             >>> float(t["v5"])
             5.5
         """
-        from . import numpy as fnp
 
         ins = self.inputs
         if len(tangents) != len(ins):
@@ -398,7 +399,6 @@ class Graph:
             >>> round(float(a["x1"]), 4), round(float(a["x2"]), 4)
             (5.5, 1.7163)
         """
-        from .autodiff import _fix_shape_dtype
 
         outs = [o for o in self.outputs if isinstance(o, Node)]
         if cotangent is None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .api import jvp, vjp
 from .tree import tree_flatten
 
 __all__ = ["check_grads"]
@@ -59,7 +60,6 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, 
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.check_grads(fnp.sin, (fnp.array([0.5, 1.0]),), order=2)
     """
-    from .api import jvp, vjp
 
     args = tuple(args)
     leaves = _leaves(args)
@@ -91,6 +91,7 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, 
     if order > 1:
         n = len(args)
         if "fwd" in modes:
+
             def jvp_fun(*primals_and_tangents):
                 return jvp(fun, primals_and_tangents[:n], primals_and_tangents[n:])[1]
 

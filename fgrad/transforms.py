@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import numpy as fnp
+from .api import _check_differentiable, grad, jvp, vjp
+from .batching import vmap
 from .core import Primitive, Trace, Tracer, concrete
 from .tree import tree_flatten, tree_map
 
@@ -129,7 +132,6 @@ def linearize(fun, *primals):
         >>> float(out), float(f_jvp(2.0)), float(f_jvp(3.0))
         (0.0, 2.0, 3.0)
     """
-    from .api import _check_differentiable, jvp
 
     p_leaves, p_tree = tree_flatten(tuple(primals))
     for p in p_leaves:
@@ -169,8 +171,6 @@ def linearize(fun, *primals):
             if not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=dtype)
             elif _dtype(t) != dtype:
-                from . import numpy as fnp
-
                 t = fnp.astype(t, dtype)
             inputs.append(t)
         return t_tree.unflatten(program(inputs))
@@ -208,7 +208,6 @@ def linear_transpose(fun, *primals):
         >>> f_t(fnp.array([1.0, 0.0]))
         (array([1., 2.]),)
     """
-    from .api import jvp, vjp
 
     zeros = tuple(tree_map(lambda p: np.zeros(_shape(p), dtype=_dtype(p)), tuple(primals)))
     out, f_vjp = vjp(fun, *zeros)
@@ -265,7 +264,6 @@ def hvp(fun, primals, tangents):
         >>> fgrad.hvp(f, (fnp.array([1.0, 2.0]),), (fnp.array([1.0, 0.0]),))
         array([6., 0.])
     """
-    from .api import grad, jvp
 
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(
@@ -369,7 +367,6 @@ def _packing(call):
     raveled and concatenated (in their common dtype) and split again after.
     The output structure is learned on the first evaluation.
     """
-    from . import numpy as fnp
 
     layout = {}
 
@@ -410,7 +407,6 @@ def _packing(call):
 
 def _checkpoint_primitive(packed_fn, n, name):
     """A row (not registered in the table) for one checkpointed call with ``n`` arrays."""
-    from .api import jvp, vjp
 
     def impl(*arrays, memo=None):
         out = packed_fn(*arrays)
@@ -439,6 +435,7 @@ def _checkpoint_primitive(packed_fn, n, name):
         memo.g, memo.cts = g, cts
 
     def make_vjp(i):
+
         def rule(g, ans, *arrays, memo=None):
             if memo.g is not g or memo.cts is None or memo.cts[i] is _TAKEN:
                 cotangents(g, arrays, memo)
@@ -457,7 +454,9 @@ def _checkpoint_primitive(packed_fn, n, name):
         return rule
 
     def make_jvp(i):
+
         def rule(t, ans, *arrays, memo=None):
+
             def of_one(a):
                 full = list(arrays)
                 full[i] = a
@@ -468,8 +467,6 @@ def _checkpoint_primitive(packed_fn, n, name):
         return rule
 
     def batch(args, dims, memo=None):
-        from .batching import vmap
-
         return checkpoint(vmap(packed_fn, in_axes=tuple(dims)))(*args), 0
 
     return Primitive(

@@ -3,8 +3,7 @@
 import fgrad
 import fgrad.numpy as fnp
 import fgrad.scipy
-from fgrad import _coverage
-from fgrad.numpy import _dispatch
+from fgrad import _coverage, core
 
 
 def test_committed_coverage_page_is_current():
@@ -38,7 +37,7 @@ def test_rows_reached_by_composites():
 
 
 def test_unsupported_error_points_to_the_page():
-    err = _dispatch._unsupported("numpy.example")
+    err = core._unsupported("numpy.example")
     assert "docs/coverage.md" in str(err) and _coverage.PAGE.name == "coverage.md"
     assert _coverage.PAGE.parent.name == "docs"
 

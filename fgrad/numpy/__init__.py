@@ -12,6 +12,8 @@ Example:
 """
 
 # ruff: noqa: I001  (import order is the namespace layering: later modules build on earlier)
+import sys as _sys
+
 import numpy as _np
 
 from ..primitives.elementwise import *  # noqa: F401,F403
@@ -36,4 +38,4 @@ shape, ndim, size, result_type = _np.shape, _np.ndim, _np.size, _np.result_type
 
 from ._dispatch import install as _install  # noqa: E402
 
-_install()
+_install(_sys.modules[__name__])  # tracers' methods and numpy's protocols reach these functions

@@ -28,6 +28,7 @@ from ..primitives.elementwise import (
 )
 from ..primitives.elementwise import divide as _divide
 from ..primitives.reductions import _NO_VALUE, _norm_axis, amax, amin, mean, prod, sum
+from ..primitives.shape import broadcast_to, reshape, transpose
 
 __all__ = [
     "var", "std", "ptp", "average", "nansum", "nanprod", "nanmean", "nanvar", "nanstd",
@@ -147,7 +148,6 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO_VALUE):
     if not _traced(a, weights):
         return np.average(a, axis=axis, weights=weights, returned=returned,
                           **_kw(keepdims=keepdims))
-    from ..primitives.shape import broadcast_to, reshape, transpose
 
     ndim = np.ndim(concrete(a))
     shape = np.shape(concrete(a))

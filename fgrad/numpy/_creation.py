@@ -5,7 +5,7 @@ import numpy as np
 
 from ..core import Tracer, concrete
 from ..primitives.elementwise import astype
-from ..primitives.shape import stack
+from ..primitives.shape import expand_dims, stack
 
 __all__ = [
     "array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like",
@@ -45,8 +45,6 @@ def array(object, dtype=None, copy=True, ndmin=0):
     if dtype is not None:
         out = astype(out, dtype)
     while np.ndim(concrete(out)) < ndmin:
-        from ..primitives.shape import expand_dims
-
         out = expand_dims(out, 0)
     return out
 
@@ -70,6 +68,7 @@ asanyarray = asarray
 
 
 def _like(np_fn):
+
     def fn(a, *args, **kwargs):
         return np_fn(concrete(a), *args, **kwargs)
 

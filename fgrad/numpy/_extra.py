@@ -10,8 +10,7 @@ numpy work out which element goes where and then gather.
 
 import numpy as np
 
-from ..batching import BatchedValue, BatchedValueError
-from ..core import any_tracer, concrete, defprim
+from ..core import BatchedValueError, any_tracer, concrete, defprim, is_batched
 from ..primitives.elementwise import (
     absolute,
     add,
@@ -65,7 +64,7 @@ def _dtype(x):
 
 def _batched(x):
     """True when ``x`` is batched by an enclosing ``fgrad.vmap``."""
-    return isinstance(concrete(x), BatchedValue)
+    return is_batched(x)
 
 
 def _plain(x, name, what):

@@ -20,8 +20,7 @@ import operator
 
 import numpy as np
 
-from ..batching import BatchedValueError
-from ..core import Tracer, any_tracer, concrete
+from ..core import BatchedValueError, Tracer, any_tracer, concrete
 from ..primitives import linalg as _p
 from ..primitives.elementwise import (
     absolute,

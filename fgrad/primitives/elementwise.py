@@ -19,7 +19,15 @@ non-differentiable rows: on tracers they return plain arrays.
 
 import numpy as np
 
-from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defelementwise, defprim
+from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
+    PRIMITIVES,
+    Tracer,
+    any_tracer,
+    concrete,
+    defelementwise,
+    defprim,
+    examples_of,
+)
 
 __all__ = [
     # arithmetic
@@ -55,18 +63,6 @@ __all__ = [
 ]
 
 _traced = any_tracer
-
-
-def examples_of(x):
-    """The concrete value of ``x`` with a leading axis over vmap's examples.
-
-    A plain value is one example (``value[None]``); under ``fgrad.vmap`` it is
-    every example's value.  For static decisions that must hold for all of them.
-    """
-    v = concrete(x)
-    if hasattr(type(v), "examples"):  # fgrad.batching.BatchedValue
-        return np.asarray(v.examples())
-    return np.asarray(v)[None]
 
 
 def decide(pred, x):
@@ -696,20 +692,18 @@ def _sum_to_shape_impl(x, shape):
 
 
 def _broadcast_like(g, ans, x, shape):
-    from ..numpy import broadcast_to
-
-    return broadcast_to(g, x.shape)
+    return PRIMITIVES["broadcast_to"].fn(g, shape=tuple(x.shape))  # a row of shape.py, above
 
 
 def _sum_to_shape_batch(args, dims, shape):
     # the leading axes are the ones summed away: park the batch axis right before
     # the axes that line up with `shape`, and keep it
-    from ..numpy import moveaxis
-
     x, d = args[0], dims[0]
     lead = np.ndim(concrete(x)) - 1 - len(shape)
-    if d != lead:
-        x = moveaxis(x, d, lead)
+    if d != lead:  # move axis d to lead with the transpose row (shape.py, above)
+        order = [n for n in range(np.ndim(concrete(x))) if n != d]
+        order.insert(lead, d)
+        x = PRIMITIVES["transpose"].fn(x, axes=tuple(order))
     return _sum_to_shape(x, shape=(np.shape(concrete(x))[lead],) + tuple(shape)), 0
 
 

@@ -22,7 +22,7 @@ real transforms need care with the half spectrum:
 
 import numpy as np
 
-from ..core import concrete, defprim
+from ..core import PRIMITIVES, concrete, defprim
 from .elementwise import multiply, real
 from .shape import concatenate, getitem, moveaxis
 
@@ -54,6 +54,7 @@ def fit(x, sizes, axes):
 
 
 def _impl(one, many):
+
     def impl(x, s, axes, norm=None):
         if len(axes) == 1:
             return one(x, n=s[0], axis=axes[0], norm=norm)
@@ -70,9 +71,8 @@ def _sizes(x, axes):
 
 
 def _batch_front(name):
-    def rule(args, dims, **params):
-        from ..core import PRIMITIVES
 
+    def rule(args, dims, **params):
         return PRIMITIVES[name].fn(moveaxis(args[0], dims[0], 0), **params), 0
 
     rule.__name__ = f"{name}_batch"
@@ -80,6 +80,7 @@ def _batch_front(name):
 
 
 def _make(shape_, s, axes, norm=None):
+
     def make(rng, shape):
         return (rng.standard_normal(shape_),), {"s": s, "axes": axes, "norm": norm}
 

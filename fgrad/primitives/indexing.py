@@ -11,8 +11,21 @@ argument.  Everything therefore also works under ``vmap``.  ``take``,
 
 import numpy as np
 
-from ..core import Tracer, any_tracer, concrete, defprim
-from .elementwise import add, divide, maximum, minimum, mod, multiply, subtract, where
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim
+from .elementwise import (
+    add,
+    divide,
+    equal,
+    greater,
+    less,
+    less_equal,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    subtract,
+    where,
+)
 from .shape import (
     _axis,
     _batched,
@@ -327,15 +340,13 @@ def _searchsorted_batch(args, dims, side, sorter=None):
             "(fnp.take_along_axis(a, sorter, 0)) and drop sorter"
         )
     # a different sorted array per example: count the entries below each value
-    from .elementwise import less, less_equal
-    from .reductions import sum as _sum
-
     a = moveaxis(a, da, 0)
     v = _front(v, dv)
     extra = _ndim(v) - 1
     a = reshape(a, (_shape(a)[0],) + (1,) * extra + (-1,))
     below = (less if side == "left" else less_equal)(a, expand_dims(v, -1))
-    return _sum(below, axis=-1), 0
+    # the "sum" row of reductions.py (a row module above this one: looked up by name)
+    return PRIMITIVES["sum"].fn(below, axis=_ndim(below) - 1), 0
 
 
 _searchsorted = defprim(
@@ -457,7 +468,6 @@ def interp(x, xp, fp, left=None, right=None, period=None):
                           add(getitem(xp, slice(0, 1)), period)])
         fp = concatenate([getitem(fp, slice(-1, None)), fp, getitem(fp, slice(0, 1))])
         left = right = None
-    from .elementwise import equal, greater, less, maximum, minimum
 
     n = _shape(xp)[0]
     shape = _shape(x)

@@ -38,6 +38,7 @@ from .elementwise import (
     logical_and,
     multiply,
     negative,
+    power,
     real,
     reciprocal,
     sign,
@@ -48,7 +49,7 @@ from .elementwise import (
     where,
 )
 from .products import matmul
-from .reductions import amax, amin, expand_reduced
+from .reductions import amax, amin, expand_reduced, prod
 from .reductions import sum as _sum
 from .shape import concatenate, expand_dims, getitem, moveaxis, reshape, swapaxes
 
@@ -172,7 +173,6 @@ def _pack_np(parts, lead):
 
 def _pack_as(parts, cores):
     """fgrad: the traced counterpart of :func:`_pack_np`; ``cores`` are the parts' core shapes."""
-    from .elementwise import astype
 
     first = _shape(parts[0])
     lead = first[: len(first) - len(cores[0])]
@@ -306,12 +306,9 @@ def _adjugate(a):
 
     With A = U S V^H: adj(A) = det(U) det(V^H) V diag(prod_{j != i} s_j) U^H.
     """
-    from ..numpy.linalg import svd as _svd
-
-    u, s, vh = _svd(a, full_matrices=False)
+    u, s, vh = _svd_parts(a)
     k = _shape(s)[-1]
     others = where(np.eye(k, dtype=bool), 1, expand_dims(s, -2))
-    from .reductions import prod
 
     c = multiply(det(u), det(vh))
     adj_s = prod(others, axis=-1)
@@ -348,7 +345,6 @@ def _slogdet_jvp(t, ans, a):
                             expand_dims(tr, -1)], axis=-1)
     sgn = getitem(ans, (Ellipsis, 0))
     dsign = multiply(sgn, multiply(1j, imag(tr)))
-    from .elementwise import astype
 
     dlog = astype(real(tr), np.result_type(concrete(ans)))
     return concatenate([expand_dims(dsign, -1), expand_dims(dlog, -1)], axis=-1)
@@ -474,9 +470,7 @@ eigh = defprim(
 
 
 def _eigh_parts(a, UPLO):
-    from ..numpy.linalg import eigh as _eigh_public
-
-    return _eigh_public(a, UPLO=UPLO)
+    return eigh_unpack(eigh(a, UPLO=UPLO))  # what fgrad.numpy.linalg.eigh returns
 
 
 def _eigvalsh_jvp(t, ans, a, UPLO="L"):
@@ -587,6 +581,7 @@ def _distinct_singular(rng, lead=(), m=3, n=3):
 
 
 def _make_svd(m, n, batch=False):
+
     def make(rng, shape):
         lead = tuple(shape[:1]) if batch else ()
         return (_distinct_singular(rng, lead, m, n),), {"shape": (m, n)}
@@ -603,9 +598,9 @@ svd = defprim(
 
 
 def _svd_parts(a):
-    from ..numpy.linalg import svd as _svd_public
-
-    return _svd_public(a, full_matrices=False)
+    # what fgrad.numpy.linalg.svd(a, full_matrices=False) returns
+    shape = tuple(_shape(a)[-2:])
+    return svd_unpack(svd(a, full_matrices=False, shape=shape), shape, False)
 
 
 def _svdvals_jvp(t, ans, a):
@@ -705,6 +700,7 @@ def _qr_vjp(g, ans, a, mode="reduced", shape=None):
 
 
 def _make_qr(m, n, batch=False, mode="reduced"):
+
     def make(rng, shape):
         lead = tuple(shape[:1]) if batch else ()
         return (_distinct_singular(rng, lead, m, n),), {"mode": mode, "shape": (m, n)}
@@ -818,6 +814,7 @@ def _lstsq_batch(args, dims, rcond=None):
 
 
 def _make_lstsq(m, n, k):
+
     def make(rng, shape):
         a = _distinct_singular(rng, (), m, n)
         b = rng.standard_normal((m,) if k is None else (m, k))
@@ -991,7 +988,6 @@ def _norm_direction(x, ans, ord, axis, keepdims):
         if ord in (np.inf, -np.inf):
             absx = absolute(stop_gradient(x))
             return multiply(_sgn(x), _tie_weights(absx, amax if ord == np.inf else amin, axes))
-        from .elementwise import power
 
         ratio = multiply(absolute(x), _safe_reciprocal(full))
         return multiply(_sgn(x), power(ratio, ord - 1))
@@ -1047,6 +1043,7 @@ def _norm_batch(args, dims, ord=None, axis=None, keepdims=False):
 
 
 def _make_norm(shape_, **params):
+
     def make(rng, shape):
         x = rng.uniform(0.3, 1.5, shape_) * rng.choice([-1.0, 1.0], shape_)
         return (x,), params

@@ -16,7 +16,8 @@ import string
 import numpy as np
 
 from ..core import Tracer, any_tracer, concrete, defprim, variadic
-from .elementwise import astype, conjugate, multiply, subtract, where
+from .elementwise import astype, conjugate, multiply, negative, subtract, where
+from .reductions import sum as _sum
 from .shape import (
     atleast_1d,
     broadcast_to,
@@ -245,7 +246,6 @@ def vecdot(x1, x2, /, *, axis=-1, **kwargs):
     if not _any_tracer(x1, x2):
         return np.vecdot(x1, x2, axis=axis, **kwargs)
     _no_gufunc_kwargs("vecdot", kwargs)
-    from .reductions import sum as _sum
 
     return _sum(multiply(conjugate(x1), x2), axis=axis)
 
@@ -568,7 +568,6 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """
     if not _any_tracer(a):
         return np.trace(a, offset, axis1, axis2, dtype=dtype, out=out)
-    from .reductions import sum as _sum
 
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
@@ -702,8 +701,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     def minus(x, y):
         if x is None:
-            from .elementwise import negative
-
             return negative(y)
         return x if y is None else subtract(x, y)
 

@@ -27,10 +27,10 @@ import builtins
 
 import numpy as np
 
-from ..autodiff import ForwardTracer, ReverseTracer
-from ..core import Tracer, any_tracer, concrete, defprim
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim
 from .elementwise import (
     _where,
+    absolute,
     add,
     astype,
     decide,
@@ -38,16 +38,24 @@ from .elementwise import (
     equal,
     examples_of,
     exp,
+    floor,
     fmax,
     fmin,
+    greater_equal,
     isfinite,
+    isnan,
+    less,
+    less_equal,
     logical_and,
+    logical_not,
     maximum,
     minimum,
     multiply,
+    stop_gradient,
     subtract,
 )
-from .shape import broadcast_to, moveaxis, reshape
+from .indexing import _scatter_along, _sort_order, take_along_axis
+from .shape import broadcast_to, getitem, moveaxis, reshape, transpose
 
 __all__ = [
     "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
@@ -87,7 +95,6 @@ def _one_axis(axis, ndim):
 
 
 _ndarray = np.ndarray
-_AD_TRACERS = (ForwardTracer, ReverseTracer)  # tracers whose values are the real ones
 _KEPT = {}  # (shape, axis) -> the reduced shape with its axes kept as length 1
 _FILL_MAX = 4096  # plain results up to this size are filled, larger ones are views
 
@@ -300,7 +307,6 @@ _mean = defprim(
 
 def _lanes(x, axes):
     """Move the reduced ``axes`` last and merge them: ``(lanes..., n)`` plus the undo."""
-    from .shape import reshape, transpose
 
     shape = np.shape(concrete(x))
     ndim = len(shape)
@@ -347,15 +353,12 @@ class _Small:
     """
 
     def __init__(self, lanes):
-        from .elementwise import absolute, greater_equal, less, less_equal, stop_gradient
-        from .scans import _cumsum
-        from .shape import getitem
-
         a = absolute(stop_gradient(lanes))
         self.mask = mask = less_equal(a, multiply(_SMALL, _amax(a, axis=-1, keepdims=True)))
         k = int(np.max(np.sum(examples_of(mask), axis=-1), initial=0))
         self.dtype = dtype = np.result_type(concrete(lanes))
-        rank = _cumsum(astype(mask, np.float64), axis=-1)
+        # the "cumsum" row of scans.py (a row module above this one: looked up by name)
+        rank = PRIMITIVES["cumsum"].fn(astype(mask, np.float64), axis=-1)
         count = getitem(rank, (Ellipsis, slice(-1, None)))
         self.first = [logical_and(mask, equal(rank, r + 1)) for r in range(k)]
         self.after = [greater_equal(rank, r + 1) for r in range(k)]
@@ -450,7 +453,7 @@ def _known(x):
     """``x``'s numpy value when only forward/reverse autodiff tracers wrap it (their
     values are the real ones), else ``None`` (vmap, graph tracing: use the rows)."""
     while isinstance(x, Tracer):
-        if type(x) not in _AD_TRACERS:
+        if not x.holds_value:
             return None
         x = x.value
     return x
@@ -485,6 +488,7 @@ def _weights(ans, x, axis, keepdims, where, initial):
 
 
 def _chooser(name, impl, test):
+
     def jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
         w = _weights(ans, x, axis, keepdims, where, initial)
         return _sum(multiply(t, w), axis=axis, keepdims=keepdims)
@@ -550,7 +554,6 @@ def _logsumexp_impl(x, axis=None, keepdims=False):
 def _softmax_weights(ans, x, axis, keepdims):
     # exp(x - logsumexp(x)); where the answer is infinite (all -inf, or a +inf
     # entry) the weights are shared by the elements equal to it
-    from .elementwise import logical_not
 
     full = expand_reduced(ans, x.shape, axis, keepdims)
     if decide(lambda v: np.all(np.isfinite(v)), ans):
@@ -614,10 +617,6 @@ class _QuantileSetup:
     """
 
     def __init__(self, a, q, axis, method, keepdims, kind):
-        from .elementwise import floor, isnan, logical_not, maximum, minimum, stop_gradient
-        from .indexing import _sort_order, take_along_axis
-        from .shape import broadcast_to, reshape, transpose
-
         shape = np.shape(concrete(a))
         axes = _axes(axis, len(shape))
         keep = [i for i in range(len(shape)) if i not in axes]
@@ -662,24 +661,17 @@ class _QuantileSetup:
         self._q = q
 
     def lanes(self, x):
-        from .shape import reshape, transpose
-
         return reshape(transpose(x, self.perm), (self.m, self.n))
 
     def unlanes(self, x):
-        from .shape import reshape, transpose
-
         return transpose(reshape(x, self.moved), self.inverse)
 
     def to_out(self, x):
         """``(m, nq)`` -> the result's shape (quantile axes first)."""
-        from .shape import reshape, transpose
 
         return reshape(transpose(x, (1, 0)), self.out)
 
     def from_out(self, g):
-        from .shape import reshape, transpose
-
         return transpose(reshape(g, (self.nq, self.m)), (1, 0))
 
     def weights(self, like):
@@ -689,7 +681,6 @@ class _QuantileSetup:
 
     def pick(self, x):
         """``x``'s two interpolated elements per lane and quantile: ``(m, nq)`` each."""
-        from .indexing import take_along_axis
 
         lanes = self.lanes(x)
         return (take_along_axis(lanes, self.idx_lo, axis=-1),
@@ -697,8 +688,6 @@ class _QuantileSetup:
 
     def slope(self):
         """dr/dq, ``(m, nq)``: zero for the discrete methods and where r is clamped."""
-        from .elementwise import greater_equal, less, stop_gradient
-        from .shape import reshape
 
         if self.method not in _Q_ALPHA_BETA or self.kind in ("median", "nanmedian"):
             return None
@@ -723,8 +712,6 @@ def _quantile_jvp_a(t, ans, a, q, axis=None, method="linear", keepdims=False, ki
 
 
 def _quantile_vjp_a(g, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
-    from .indexing import _scatter_along
-
     setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
     w_lo, w_hi = setup.weights(g)
     g = setup.from_out(g)
@@ -744,8 +731,6 @@ def _quantile_q_factor(setup, a):
 
 
 def _quantile_jvp_q(t, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
-    from .shape import reshape
-
     setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
     factor = _quantile_q_factor(setup, a)
     if factor is None:
@@ -754,8 +739,6 @@ def _quantile_jvp_q(t, ans, a, q, axis=None, method="linear", keepdims=False, ki
 
 
 def _quantile_vjp_q(g, ans, a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
-    from .shape import reshape
-
     setup = _QuantileSetup(a, q, axis, method, keepdims, kind)
     factor = _quantile_q_factor(setup, a)
     if factor is None:
@@ -769,14 +752,11 @@ def _quantile_batch(args, dims, axis=None, method="linear", keepdims=False, kind
     axis, after the batch axis (numpy mis-shapes the results of a tuple
     ``axis`` with a 2-d ``q`` in the nan functions); a batched ``q`` adds a
     leading quantile axis, and the diagonal is taken when both are batched."""
-    from .shape import getitem, moveaxis, reshape, transpose
 
     (a, q), (da, dq) = args, dims
     median = kind in ("median", "nanmedian")
     if median and dq is not None:  # the median does not read q
         if da is None:
-            from .shape import broadcast_to
-
             out = _quantile(a, 0.5, axis=axis, method=method, keepdims=keepdims, kind=kind)
             size = np.shape(concrete(q))[dq]
             return broadcast_to(out, (size,) + np.shape(concrete(out))), 0
@@ -1031,7 +1011,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALU
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _add_reduce(a, axis, dtype, out)  # what numpy.sum does for an ndarray
-    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and dtype is out is None:
+    if isinstance(a, Tracer) and a.holds_value and initial is where is _NO_VALUE and dtype is out is None:
         return _reduce_traced(_sum, a, axis, keepdims)
     if not _traced(a, initial):
         return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
@@ -1096,7 +1076,7 @@ def amax(a, axis=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALUE, where=_N
     """
     if type(a) is _ndarray and keepdims is initial is where is _NO_VALUE:
         return _maximum_reduce(a, axis, None, out)  # what numpy.max does for an ndarray
-    if type(a) in _AD_TRACERS and initial is where is _NO_VALUE and out is None:
+    if isinstance(a, Tracer) and a.holds_value and initial is where is _NO_VALUE and out is None:
         return _reduce_traced(_amax, a, axis, keepdims)
     return _extremum(_amax, np.max, "max", maximum, a, axis, out, keepdims, initial, where)
 

@@ -14,8 +14,9 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 import numpy as np
 
 from ..core import any_tracer, concrete, defprim
-from .elementwise import _where, add, divide, isnan, multiply
+from .elementwise import _where, add, astype, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
+from .shape import concatenate, diff, flip, getitem, moveaxis, ravel, reshape
 
 __all__ = [
     "cumsum", "cumprod", "nancumsum", "nancumprod", "cumulative_sum", "cumulative_prod",
@@ -27,6 +28,7 @@ _traced = any_tracer
 
 
 def _scan_case(lo, hi, zeros=0.0):
+
     def make(rng, shape):
         shape = (3,) + tuple(shape)
         x = rng.uniform(lo, hi, shape)
@@ -42,7 +44,6 @@ def _scan_case(lo, hi, zeros=0.0):
 
 def _revcumsum(h, axis):
     """Sums from the end: ``out[i] = sum(h[i:])`` along ``axis``."""
-    from .shape import flip
 
     return flip(_cumsum(flip(h, axis=axis), axis=axis), axis=axis)
 
@@ -67,8 +68,6 @@ class _ZeroLanes:
     """
 
     def __init__(self, x, axis):
-        from .shape import moveaxis
-
         self.axis = axis
         self.lanes = lanes = moveaxis(x, axis, -1)
         self.small = small = _Small(lanes)
@@ -79,13 +78,9 @@ class _ZeroLanes:
         self.excl, self.q = _products_excluding(self.f, np.ones((), small.dtype))
 
     def back(self, y):
-        from .shape import moveaxis
-
         return moveaxis(y, -1, self.axis)
 
     def jvp(self, t):
-        from .shape import moveaxis
-
         t = moveaxis(t, self.axis, -1)
         dp = multiply(self.p, _cumsum(divide(_where(self.zero, 0.0, t), self.ones_at), axis=-1))
         out = multiply(dp, self.q)
@@ -95,8 +90,6 @@ class _ZeroLanes:
         return self.back(out)
 
     def vjp(self, g):
-        from .shape import moveaxis
-
         g = moveaxis(g, self.axis, -1)
         gp = multiply(g, self.p)
         out = _where(self.zero, 0.0, divide(_revcumsum(multiply(gp, self.q), -1), self.ones_at))
@@ -131,9 +124,6 @@ _cumprod = defprim(
 
 
 def _prepare(a, axis, dtype):
-    from .elementwise import astype
-    from .shape import ravel
-
     if dtype is not None:
         a = astype(a, dtype)
     if axis is None:
@@ -211,7 +201,6 @@ def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial)
     if not _traced(x):
         return np_fn(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
     _no_out(out, name)
-    from .shape import concatenate, reshape
 
     ndim = np.ndim(concrete(x))
     if ndim == 0:
@@ -269,7 +258,6 @@ def ediff1d(ary, to_end=None, to_begin=None):
     """
     if not _traced(ary, to_end, to_begin):
         return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
-    from .shape import concatenate, diff, ravel
 
     parts = []
     if to_begin is not None:
@@ -292,7 +280,6 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     """
     if not _traced(y, x, dx):
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
-    from .shape import diff, getitem, reshape
 
     ndim = np.ndim(concrete(y))
     axis = axis % ndim

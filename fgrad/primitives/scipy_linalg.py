@@ -12,8 +12,10 @@ conjugation): the transpose of the real-linear map, JAX's convention.
 
 import numpy as np
 
-from .. import numpy as fnp
 from ..core import defprim
+from . import elementwise as _ew
+from . import products as _pr
+from . import shape as _sh
 from .special import scipy_module
 from .special import solve_triangular_row as tri
 
@@ -21,7 +23,7 @@ __all__ = []
 
 
 def _mT(x):
-    return fnp.swapaxes(x, -1, -2)
+    return _sh.swapaxes(x, -1, -2)
 
 
 def _mask(n, k, lower, dtype):
@@ -66,8 +68,8 @@ def _lu_packed_2d(a):
 
 def _lu_parts(packed):
     n = np.shape(packed)[-1]
-    low = fnp.add(fnp.multiply(packed, _mask(n, -1, True, packed.dtype)), np.eye(n))
-    up = fnp.multiply(packed, _mask(n, 0, False, packed.dtype))
+    low = _ew.add(_ew.multiply(packed, _mask(n, -1, True, packed.dtype)), np.eye(n))
+    up = _ew.multiply(packed, _mask(n, 0, False, packed.dtype))
     return low, up
 
 
@@ -77,18 +79,18 @@ def _lu_jvp(t, ans, a):
     n = np.shape(ans)[-1]
     y = tri(low, t, lower=True, unit_diagonal=True)
     f = _mT(tri(up, _mT(y), trans=1, lower=False))
-    dl = fnp.matmul(low, fnp.multiply(f, _mask(n, -1, True, f.dtype)))
-    du = fnp.matmul(fnp.multiply(f, _mask(n, 0, False, f.dtype)), up)
-    return fnp.add(dl, du)
+    dl = _pr.matmul(low, _ew.multiply(f, _mask(n, -1, True, f.dtype)))
+    du = _pr.matmul(_ew.multiply(f, _mask(n, 0, False, f.dtype)), up)
+    return _ew.add(dl, du)
 
 
 def _lu_vjp(g, ans, a):
     low, up = _lu_parts(ans)
     n = np.shape(ans)[-1]
-    gl = fnp.multiply(g, _mask(n, -1, True, g.dtype))
-    gu = fnp.multiply(g, _mask(n, 0, False, g.dtype))
-    x = fnp.add(fnp.multiply(fnp.matmul(_mT(low), gl), _mask(n, -1, True, g.dtype)),
-                fnp.multiply(fnp.matmul(gu, _mT(up)), _mask(n, 0, False, g.dtype)))
+    gl = _ew.multiply(g, _mask(n, -1, True, g.dtype))
+    gu = _ew.multiply(g, _mask(n, 0, False, g.dtype))
+    x = _ew.add(_ew.multiply(_pr.matmul(_mT(low), gl), _mask(n, -1, True, g.dtype)),
+                _ew.multiply(_pr.matmul(gu, _mT(up)), _mask(n, 0, False, g.dtype)))
     # gA = L^-T X U^-T
     z = tri(low, x, trans=1, lower=True, unit_diagonal=True)
     return _mT(tri(up, _mT(z), lower=False))
@@ -132,13 +134,13 @@ def _syl_transposed(g, a, b):
 solve_sylvester_row = defprim(
     "scipy.linalg.solve_sylvester", _leading(_sylvester_2d),
     jvp=[
-        lambda t, ans, a, b, q: _syl(a, b, fnp.negative(fnp.matmul(t, ans))),
-        lambda t, ans, a, b, q: _syl(a, b, fnp.negative(fnp.matmul(ans, t))),
+        lambda t, ans, a, b, q: _syl(a, b, _ew.negative(_pr.matmul(t, ans))),
+        lambda t, ans, a, b, q: _syl(a, b, _ew.negative(_pr.matmul(ans, t))),
         lambda t, ans, a, b, q: _syl(a, b, t),
     ],
     vjp=[
-        lambda g, ans, a, b, q: fnp.negative(fnp.matmul(_syl_transposed(g, a, b), _mT(ans))),
-        lambda g, ans, a, b, q: fnp.negative(fnp.matmul(_mT(ans), _syl_transposed(g, a, b))),
+        lambda g, ans, a, b, q: _ew.negative(_pr.matmul(_syl_transposed(g, a, b), _mT(ans))),
+        lambda g, ans, a, b, q: _ew.negative(_pr.matmul(_mT(ans), _syl_transposed(g, a, b))),
         lambda g, ans, a, b, q: _syl_transposed(g, a, b),
     ],
     batch="leading",

@@ -9,8 +9,19 @@ other ``.at`` updates ...) are written with them, so they are differentiable
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim, variadic
-from .elementwise import astype, subtract, where
+from ..core import (
+    FUNCTIONS,
+    PRIMITIVES,
+    BatchedValueError,
+    Tracer,
+    concrete,
+    defprim,
+    is_basic_index,
+    is_batched,
+    variadic,
+)
+from .elementwise import astype, divide, floor, maximum, minimum, multiply, power, subtract, where
+from .elementwise import round as round_
 
 __all__ = [
     "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
@@ -841,7 +852,6 @@ def _pad_ramps(x, ax, before, after, end_before, end_after):
             block = end + steps * (delta / width)
         block = broadcast_to(block, shape[:ax] + (width,) + shape[ax + 1:])
         if kind in "iub":  # numpy's integer linspace rounds towards -inf
-            from .elementwise import floor
 
             block = floor(block)
         return astype(block, np.result_type(concrete(x)))
@@ -857,8 +867,6 @@ def _pad_ramps(x, ax, before, after, end_before, end_after):
 def _any_zero(x):
     """Is any entry of ``x`` zero?  False under vmap, where entries differ per example
     (the answer only picks between two roundings of the same ramp)."""
-    from ..batching import BatchedValueError
-
     try:
         return bool(np.any(np.asarray(concrete(x)) == 0))
     except BatchedValueError:
@@ -866,9 +874,9 @@ def _any_zero(x):
 
 
 def _pad_stats(x, ax, before, after, mode, stat_length, nd):
-    from .reductions import amax, amin, mean, median
-
-    stat = {"maximum": amax, "minimum": amin, "mean": mean, "median": median}[mode]
+    # reductions.py is a row module above this one: its functions are looked up by name
+    stat = FUNCTIONS[{"maximum": "amax", "minimum": "amin", "mean": "mean",
+                      "median": "median"}[mode]]
     shape = _shape(x)
     n = shape[ax]
     if stat_length is None:
@@ -893,7 +901,6 @@ def _pad_stats(x, ax, before, after, mode, stat_length, nd):
                              "least 1 (or None for the whole axis)")
         value = stat(getitem(x, head + (side,)), axis=ax, keepdims=True)
         if mode in ("mean", "median") and kind in "iub":  # numpy rounds for integers
-            from .elementwise import round as round_
 
             value = astype(round_(value), np.result_type(concrete(x)))
         blocks.append(_pad_block(value, x, ax, width))
@@ -1104,13 +1111,6 @@ def _static_index(idx):
     return idx
 
 
-def _is_basic(idx):
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return all(
-        i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in items
-    )
-
-
 def _int_arrays(idx):
     items = idx if isinstance(idx, tuple) else (idx,)
     return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
@@ -1151,9 +1151,7 @@ _getitem.primitive.indexed = True  # reverse mode keeps its cotangent sparse (au
 
 
 def _batched(i):
-    from ..batching import BatchedValue
-
-    return isinstance(i, Tracer) and isinstance(concrete(i), BatchedValue)
+    return isinstance(i, Tracer) and is_batched(i)
 
 
 def take_traced_index(x, i, axis):
@@ -1162,15 +1160,14 @@ def take_traced_index(x, i, axis):
     ``take_along_axis``, whose rules take the index as an argument, not a constant.
     The result has shape ``x.shape[:axis] + i.shape + x.shape[axis + 1:]``.
     """
-    from .indexing import take_along_axis
-
     shape, ishape, nd = _shape(x), _shape(i), _ndim(x)
     if np.result_type(concrete(i)).kind not in "iu":
         raise IndexError("arrays used as indices must be of integer type")
     k = int(np.prod(ishape, dtype=int))
     flat = reshape(i, (1,) * axis + (k,) + (1,) * (nd - axis - 1))
     flat = broadcast_to(flat, shape[:axis] + (k,) + shape[axis + 1:])
-    out = take_along_axis(x, flat, axis=axis)
+    # the "take_along_axis" row of indexing.py (a row module above: looked up by name)
+    out = PRIMITIVES["take_along_axis"].fn(x, flat, axis=axis % nd)
     return reshape(out, shape[:axis] + ishape + shape[axis + 1:])
 
 
@@ -1223,7 +1220,7 @@ def _index_add_impl(x, y, idx):
         array([2., 0., 1.])
     """
     out = np.array(x, copy=True)
-    if _is_basic(idx):
+    if is_basic_index(idx):
         out[idx] += y
     else:
         np.add.at(out, idx, y)
@@ -1388,7 +1385,6 @@ class _IndexUpdateRef:
 
     def multiply(self, values):
         """A copy with the entries at ``idx`` multiplied by ``values`` (all repeats)."""
-        from .elementwise import multiply
 
         return _scatter(self.array, self.idx, values, multiply)
 
@@ -1396,25 +1392,21 @@ class _IndexUpdateRef:
 
     def divide(self, values):
         """A copy with the entries at ``idx`` divided by ``values`` (all repeats)."""
-        from .elementwise import divide
 
         return _scatter(self.array, self.idx, values, divide)
 
     def power(self, values):
         """A copy with the entries at ``idx`` raised to ``values`` (all repeats)."""
-        from .elementwise import power
 
         return _scatter(self.array, self.idx, values, power)
 
     def min(self, values):
         """A copy with ``x[idx] = minimum(x[idx], values)``, over all repeats."""
-        from .elementwise import minimum
 
         return _scatter(self.array, self.idx, values, minimum)
 
     def max(self, values):
         """A copy with ``x[idx] = maximum(x[idx], values)``, over all repeats."""
-        from .elementwise import maximum
 
         return _scatter(self.array, self.idx, values, maximum)
 

@@ -18,8 +18,7 @@ import inspect
 import numpy as np
 
 from .. import numpy as fnp
-from ..core import Tracer, concrete
-from ..numpy._dispatch import UFUNCS
+from ..core import NUMPY_UFUNCS, Tracer, concrete
 from ..primitives import special as _rows
 from ..tree import tree_leaves
 
@@ -408,7 +407,7 @@ def _register_scipy_ufuncs():
     for name in _UFUNC_NAMES:
         theirs = getattr(sc, name, None)
         if isinstance(theirs, np.ufunc):
-            UFUNCS[theirs] = mine[name]
+            NUMPY_UFUNCS[theirs] = mine[name]  # np-style calls on tracers reach these
 
 
 _register_scipy_ufuncs()

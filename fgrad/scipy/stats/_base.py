@@ -42,8 +42,7 @@ import math
 import numpy as np
 
 from ... import numpy as fnp
-from ...batching import BatchedValue
-from ...core import any_tracer
+from ...core import any_tracer, is_batched
 from ...primitives import special as _rows
 from ._docs import DOCS
 
@@ -100,7 +99,7 @@ def shapes_first(*fns):
 
 def unbatched(c):
     """True when ``c`` (a ``concrete()`` value) has one value, not one per vmapped example."""
-    return not isinstance(c, BatchedValue)
+    return not is_batched(c)
 
 
 def squeezed_shape(shape):
