@@ -581,6 +581,16 @@ def _concatenate(trace, prim, args, dims, axis, **params):
 def _matmul(trace, prim, args, dims, **params):
     (a, b), (da, db) = args, dims
     nda, ndb = _ndim(a) - (da is not None), _ndim(b) - (db is not None)
+    if not nda or not ndb:
+        # numpy refuses scalars in matmul; the batched arrays are not 0-d, so numpy
+        # would not notice on the whole batch: say it here, for one example
+        which = "first" if not nda else "second"
+        raise ValueError(
+            f"{prim.name}: the {which} operand of one example is 0-d (a scalar), and "
+            "matmul needs arrays of rank >= 1 (numpy raises the same for one example). "
+            "Multiply by a scalar with `*`, or give the operand an axis (x[None] or "
+            "fnp.atleast_1d(x))."
+        )
     if da is not None and db is None and nda >= 2 and nda >= ndb:
         return prim.fn(to_front(a, da), b, **params), 0  # a stack of matrices times b
     size = _batch_size(args, dims)
@@ -957,6 +967,19 @@ def _axis_size(leaves, axes, axis_size):
     return found.pop()
 
 
+def _out_axis(ax, rank):
+    """``out_axes`` entry ``ax`` for a batched output of ``rank`` (batch axis included),
+    as a non-negative position; negative entries count from the end as in numpy."""
+    ax = int(ax)
+    if not -rank <= ax < rank:
+        raise ValueError(
+            f"vmap out_axes={ax} is out of range for an output of rank {rank} (one "
+            f"example's rank {rank - 1} plus the batch axis): give an axis in "
+            f"[{-rank}, {rank - 1}], negative axes counting from the end."
+        )
+    return ax % rank
+
+
 def _unbatch(o, ax, trace, size):
     fnp = _fnp()
     if isinstance(o, BatchTracer) and o._trace is trace:
@@ -967,14 +990,14 @@ def _unbatch(o, ax, trace, size):
                 "mapped inputs."
             )
         val, d = o.val, o.bdim
-        target = int(ax) % _ndim(val)
+        target = _out_axis(ax, _ndim(val))
         return val if target == d else fnp.moveaxis(val, d, target)
     if ax is None:
         return o
     if not isinstance(o, Tracer):
         o = np.asarray(o)
     nd = _ndim(o)
-    target = int(ax) % (nd + 1)
+    target = _out_axis(ax, nd + 1)
     expanded = fnp.expand_dims(o, target)
     shape = _shape(expanded)
     shape = shape[:target] + (size,) + shape[target + 1 :]

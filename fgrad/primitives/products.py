@@ -187,6 +187,14 @@ def tensordot(a, b, axes=2):
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    for name, ax, shape in (("a", axes_a, sa), ("b", axes_b, sb)):
+        bad = [i for i in ax if not -len(shape) <= int(i) < len(shape)]
+        if bad:  # numpy would raise an IndexError from inside tensordot
+            raise ValueError(
+                f"tensordot: axes {list(ax)} of {name} are out of range for its shape "
+                f"{shape} (rank {len(shape)}); contract over axes that exist (axes=1 "
+                "needs both operands of rank >= 1)."
+            )
     if len(axes_a) != len(axes_b) or any(
         sa[i] != sb[j] for i, j in zip(axes_a, axes_b)
     ):
@@ -384,6 +392,13 @@ def _einsum_batch(args, dims, subscripts, optimize=False):
     if all(d is None for d in dims):
         return _einsum(*args, subscripts=subscripts, optimize=optimize), None
     terms, out = _parse_einsum(subscripts, ndims)
+    for k, (t, nd) in enumerate(zip(terms, ndims)):
+        if len(t) != nd:  # numpy's check, made on one example's rank
+            raise ValueError(
+                f"einsum: operand {k} of one example has rank {nd}, but the subscripts "
+                f"{subscripts!r} give it {len(t)} label(s) ({t!r}); vmap maps over one "
+                "axis, so write the subscripts for one example."
+            )
     b = next(c for c in _LETTERS if c not in out and all(c not in t for t in terms))
     new_terms = []
     for t, d, a in zip(terms, dims, args):
@@ -683,6 +698,9 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
+    if not _ndim(a) or not _ndim(b):  # numpy's check (under vmap: one example's rank)
+        raise ValueError("cross: at least one array has zero dimension (a scalar); the "
+                         "cross product needs vectors of length 2 or 3")
     a = moveaxis(a, axisa, -1)
     b = moveaxis(b, axisb, -1)
     na, nb = _shape(a)[-1], _shape(b)[-1]

@@ -1,0 +1,172 @@
+"""vmap's axes and per-example ranks (issue 16, items 6 and 13).
+
+* ``in_axes``/``out_axes`` outside the rank raise a ValueError naming the axis
+  and the rank; negative axes count from the end as in numpy (``-1`` is the last).
+* A batching rule never computes what numpy (and fgrad without vmap) refuses on
+  one example: products with a 0-d per-example operand, mismatched core sizes.
+  Every outcome is compared with a Python loop over the examples.
+"""
+
+import numpy as np
+import pytest
+
+import fgrad
+import fgrad.numpy as fnp
+
+RNG = np.random.default_rng(16)
+
+
+def randn(*shape):
+    return RNG.standard_normal(shape)
+
+
+def loop(f, xs):
+    return np.stack([f(x) for x in xs])
+
+
+# --- out_axes / in_axes range (item 6) -----------------------------------------------
+
+
+@pytest.mark.parametrize("out_axes", [2, 5, -3, -7])
+def test_out_axes_out_of_range_raises(out_axes):
+    # the result of one example is 1-d: the batched output has rank 2, axes -2..1
+    f = fgrad.vmap(lambda x: x * 2.0, out_axes=out_axes)
+    with pytest.raises(ValueError, match=rf"out_axes.*{out_axes}.*rank 2"):
+        f(np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("out_axes", [2, -3])
+def test_out_axes_out_of_range_unbatched_output_raises(out_axes):
+    # an output that does not depend on the batch is broadcast: same range check
+    f = fgrad.vmap(lambda x: fnp.ones(4), out_axes=out_axes)
+    with pytest.raises(ValueError, match=rf"out_axes.*{out_axes}.*rank 2"):
+        f(np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("out_axes", [0, 1, -1, -2])
+def test_out_axes_in_range_as_numpy(out_axes):
+    x = randn(3, 4)
+    got = fgrad.vmap(lambda v: v * 2.0, out_axes=out_axes)(x)
+    want = np.moveaxis(np.stack([v * 2.0 for v in x]), 0, out_axes)
+    np.testing.assert_array_equal(got, want)
+    got = fgrad.vmap(lambda v: fnp.arange(4.0), out_axes=out_axes)(x)
+    want = np.moveaxis(np.stack([np.arange(4.0)] * 3), 0, out_axes)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_out_axes_checked_per_output_leaf():
+    f = fgrad.vmap(lambda x: (x, fnp.sum(x)), out_axes=(1, 1))
+    with pytest.raises(ValueError, match=r"out_axes.*1.*rank 1"):
+        f(np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("in_axes", [2, 5, -3])
+def test_in_axes_out_of_range_raises(in_axes):
+    with pytest.raises(ValueError, match=rf"axis {in_axes}.*rank 2"):
+        fgrad.vmap(lambda x: x, in_axes=in_axes)(np.ones((3, 4)))
+
+
+def test_in_axes_negative_counts_from_the_end():
+    x = randn(3, 4)
+    np.testing.assert_array_equal(fgrad.vmap(lambda v: v * 2.0, in_axes=-1)(x), (x * 2.0).T)
+    np.testing.assert_array_equal(fgrad.vmap(lambda v: v * 2.0, in_axes=-2)(x), x * 2.0)
+
+
+# --- per-example ranks of the products (item 13) ----------------------------------------
+
+
+def _numpy_raises(f, *args):
+    with pytest.raises((ValueError, TypeError)):
+        f(*args)
+
+
+M = np.array([[2.0]])
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: M @ x,
+    lambda x: x @ M,
+    lambda x: fnp.matmul(M, x),
+    lambda x: x @ x,
+    lambda x: np.matmul(x, np.ones(1)),
+], ids=["M@x", "x@M", "fnp.matmul", "x@x", "np.matmul"])
+def test_matmul_with_0d_example_raises(f):
+    xs = np.array([3.0, 4.0])
+    _numpy_raises(f, xs[0])  # numpy refuses one example ...
+    with pytest.raises(ValueError, match="matmul"):  # ... and so does vmap, clearly
+        fgrad.vmap(f)(xs)
+
+
+def test_matmul_core_size_mismatch_raises_like_numpy():
+    A = np.ones((2, 3))
+    xs = randn(5, 4)
+    _numpy_raises(lambda x: A @ x, xs[0])
+    with pytest.raises(ValueError, match="matmul"):
+        fgrad.vmap(lambda x: A @ x)(xs)
+
+
+@pytest.mark.parametrize("shapes", [
+    ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,)), ((4, 2, 3), (3, 5)), ((2, 3), (1, 3, 2)),
+])
+@pytest.mark.parametrize("which", ["a", "b", "both"])
+def test_matmul_valid_ranks_match_loop(shapes, which):
+    sa, sb = shapes
+    a, b = randn(*sa), randn(*sb)
+    if which in ("a", "both"):
+        a = randn(4, *sa)
+    if which in ("b", "both"):
+        b = randn(4, *sb)
+    in_axes = (0 if which in ("a", "both") else None, 0 if which in ("b", "both") else None)
+    got = fgrad.vmap(lambda u, v: u @ v, in_axes=in_axes)(a, b)
+    want = np.stack([(a[i] if in_axes[0] == 0 else a) @ (b[i] if in_axes[1] == 0 else b)
+                     for i in range(4)])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+OTHER_PRODUCTS = {
+    "dot": lambda x: fnp.dot(M, x),
+    "inner": lambda x: fnp.inner(M, x),
+    "tensordot": lambda x: fnp.tensordot(M, x, axes=1),
+    "einsum": lambda x: fnp.einsum("ij,j->i", M, x),
+    "vdot": lambda x: fnp.vdot(M, x),
+    "outer": lambda x: fnp.outer(M, x),
+    "kron": lambda x: fnp.kron(M, x),
+    "cross": lambda x: fnp.cross(np.ones(3), x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_PRODUCTS))
+def test_other_products_with_0d_example_agree_with_loop(name):
+    """Each product on a batch of 0-d examples: raises (with a clear error, not an
+    internal one) exactly when numpy raises on one example, else equals the loop."""
+    f = OTHER_PRODUCTS[name]
+    xs = np.array([3.0, 4.0])
+    try:
+        want = loop(lambda x: np.asarray(f(x)), xs)
+    except (ValueError, TypeError, IndexError):  # numpy's tensordot: an IndexError
+        with pytest.raises((ValueError, TypeError)) as info:
+            fgrad.vmap(f)(xs)
+        assert "fgrad" in str(info.value) or name in str(info.value), str(info.value)
+        return
+    np.testing.assert_allclose(fgrad.vmap(f)(xs), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["dot", "inner", "tensordot", "einsum", "vdot", "outer"])
+def test_products_core_size_mismatch_raise(name):
+    A = np.ones((2, 3))
+    fs = {
+        "dot": lambda x: fnp.dot(A, x), "inner": lambda x: fnp.inner(A, x),
+        "tensordot": lambda x: fnp.tensordot(A, x, axes=1),
+        "einsum": lambda x: fnp.einsum("ij,j->i", A, x), "vdot": lambda x: fnp.vdot(A, x),
+        "outer": lambda x: fnp.outer(A, x),
+    }
+    f = fs[name]
+    xs = randn(5, 4)
+    try:
+        want = loop(lambda x: np.asarray(f(x)), xs)
+    except (ValueError, TypeError):
+        with pytest.raises((ValueError, TypeError)) as info:
+            fgrad.vmap(f)(xs)
+        assert not isinstance(info.value, (IndexError, AttributeError))
+        return
+    np.testing.assert_allclose(fgrad.vmap(f)(xs), want, rtol=1e-12)
