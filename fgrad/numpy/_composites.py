@@ -115,8 +115,22 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
     if not _traced(a, mean):
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                       **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                    where=where, mean=mean, correction=correction))
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+            mean=mean, correction=correction)
+    if mean is not _NO_VALUE:
+        return sqrt(v)
+    # Where a slice holds one element, the variance is identically 0 (or nan when
+    # ddof >= 1): the centred value x - mean(x) is x - x.  sqrt at 0 has an infinite
+    # slope, so sqrt(v) would give 0 * inf = nan derivatives; v itself has the same
+    # value there (sqrt(0) = 0, sqrt(nan) = nan) and the right derivative (0).
+    n = _count(a, _norm_axis(axis, np.ndim(concrete(a))),
+               bool(keepdims) if keepdims is not _NO_VALUE else False, where)
+    single = np.equal(n, 1)
+    if not np.any(single):
+        return sqrt(v)
+    if np.all(single):
+        return v
+    return _where(single, v, sqrt(_where(single, 1.0, v)))
 
 
 def ptp(a, axis=None, out=None, keepdims=_NO_VALUE):

@@ -149,6 +149,13 @@ def expand_reduced(g, shape, axis, keepdims):
     return broadcast_to(g, shape)
 
 
+def _xshape(x):
+    """The shape of a rule's argument: an array, a tracer, or the Python float or
+    complex a traced Python scalar holds (which has no ``.shape``)."""
+    shape = getattr(x, "shape", None)
+    return shape if type(shape) is tuple else np.shape(x)
+
+
 def _strip_ones(shape):
     """``shape`` without its leading ones: broadcasting adds them back."""
     i = 0
@@ -235,7 +242,7 @@ def _sum_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 
 def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
-    return _masked(expand_reduced(g, x.shape, axis, keepdims), where)
+    return _masked(expand_reduced(g, _xshape(x), axis, keepdims), where)
 
 
 _sum = defprim(
@@ -264,11 +271,11 @@ def _mean_jvp(t, ans, x, axis=None, keepdims=False, where=None):
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
     if where is None and not isinstance(g, Tracer):  # plain: divide, then expand
-        shape = x.shape
+        shape = _xshape(x)
         return _expand_plain(np.divide(g, _mean_count(shape, axis, None)), shape, axis,
                              keepdims)
-    g = expand_reduced(g, x.shape, axis, keepdims)
-    return _masked(divide(g, _mean_count(x.shape, axis, where)), where)
+    g = expand_reduced(g, _xshape(x), axis, keepdims)
+    return _masked(divide(g, _mean_count(_xshape(x), axis, where)), where)
 
 
 def _mean_impl(x, axis=None, keepdims=False, where=None):
@@ -412,7 +419,7 @@ def _prod_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 def _prod_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
     d = _prod_partial(ans, x, axis, keepdims, where, initial)
-    return multiply(expand_reduced(g, x.shape, axis, keepdims), d)
+    return multiply(expand_reduced(g, _xshape(x), axis, keepdims), d)
 
 
 def _prod_zeros(rng, shape):
@@ -434,7 +441,7 @@ _prod = defprim(
 def _chooser_weights(ans, x, axis, keepdims, where=None, initial=None):
     # the subgradient of max/min: split evenly among the elements that tie (an
     # `initial` value that ties takes its share too)
-    full = ans if keepdims else reshape(ans, _kept_shape(x.shape, axis))  # broadcasts
+    full = ans if keepdims else reshape(ans, _kept_shape(_xshape(x), axis))  # broadcasts
     hit = equal(x, full)
     if where is not None:
         hit = logical_and(hit, where)
@@ -459,6 +466,7 @@ def _known(x):
 def _chooser_weights_known(ans, x, axis, keepdims, where, initial):
     # _chooser_weights on numpy values: the weights are piecewise constant (their
     # derivative is zero at every order), so the values are all that is needed
+    x = np.asarray(x)  # a traced Python scalar's value is a float or complex
     kept = _kept_shape(x.shape, axis)
     ans = np.asarray(ans)
     full = ans if keepdims else ans.reshape(kept)
@@ -492,7 +500,7 @@ def _chooser(name, impl, test):
     def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
         w = _weights(ans, x, axis, keepdims, where, initial)  # of x's shape
         if not keepdims:  # g broadcasts against the weights once its axes are back
-            kept = _kept_shape(x.shape, axis)
+            kept = _kept_shape(_xshape(x), axis)
             if not isinstance(g, Tracer):
                 g = np.asarray(g).reshape(kept)
             elif _strip_ones(kept) != g.shape:  # not only leading axes reduced
@@ -552,7 +560,7 @@ def _softmax_weights(ans, x, axis, keepdims):
     # entry) the weights are shared by the elements equal to it
     from .elementwise import logical_not
 
-    full = expand_reduced(ans, x.shape, axis, keepdims)
+    full = expand_reduced(ans, _xshape(x), axis, keepdims)
     if decide(lambda v: np.all(np.isfinite(v)), ans):
         return exp(subtract(x, full))
     fin = isfinite(full)
@@ -567,7 +575,7 @@ _logsumexp = defprim(
     jvp=[lambda t, ans, x, axis=None, keepdims=False: _sum(
         multiply(t, _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, x, axis=None, keepdims=False: multiply(
-        expand_reduced(g, x.shape, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
+        expand_reduced(g, _xshape(x), axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
     batch=_reduce_rule(lambda: _logsumexp),
     test={"make": _reduce_case(-30.0, 30.0)},
 )
