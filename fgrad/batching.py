@@ -57,6 +57,8 @@ import operator
 import numpy as np
 
 from .core import Trace, Tracer, concrete
+from .numpy._subclasses import REFUSED as _REFUSED
+from .numpy._subclasses import check_value, check_values
 from .tree import tree_flatten
 
 __all__ = [
@@ -382,6 +384,8 @@ class BatchTrace(Trace):
                 vals.append(a.val)
                 dims.append(a.bdim)
             else:
+                if type(a) is not np.ndarray and isinstance(a, _REFUSED):
+                    check_value(a, f"fgrad.vmap ({prim.name!r})")
                 vals.append(a)
                 dims.append(None)
         rule = batch_rule_of(prim)
@@ -907,6 +911,8 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
         leaves, treedef = tree_flatten(args)
         axes = _prefix_leaves(in_axes, args, "in_axes")
         kw_leaves, kw_tree = tree_flatten(kwargs)
+        check_values(leaves, "vmap")
+        check_values(kw_leaves, "vmap")
         all_leaves = leaves + kw_leaves
         all_axes = axes + [0] * len(kw_leaves)
         size = _axis_size(all_leaves, all_axes, axis_size)

@@ -170,3 +170,29 @@ def test_products_core_size_mismatch_raise(name):
         assert not isinstance(info.value, (IndexError, AttributeError))
         return
     np.testing.assert_allclose(fgrad.vmap(f)(xs), want, rtol=1e-12)
+
+
+# --- randomness inside vmap (documented in the sharp bits) ------------------------------
+
+
+def test_numpy_random_inside_vmap_is_one_draw_for_the_batch():
+    # documented behaviour: f runs once, so a draw inside it is shared by all examples
+    rng = np.random.default_rng(3)
+    out = fgrad.vmap(lambda x: x + rng.standard_normal(x.shape))(np.zeros((4, 3)))
+    assert np.all(out == out[0])
+
+
+def test_per_example_noise_passed_in_matches_a_loop():
+    rng = np.random.default_rng(4)
+    xs = randn(4, 3)
+    noise = rng.standard_normal(xs.shape)
+
+    def f(x, e):
+        return fnp.sin(x) + e
+
+    np.testing.assert_array_equal(fgrad.vmap(f)(xs, noise),
+                                  np.stack([f(x, e) for x, e in zip(xs, noise)]))
+    g = fgrad.vmap(fgrad.grad(lambda x, e: fnp.sum(f(x, e) ** 2)))(xs, noise)
+    np.testing.assert_allclose(g, 2 * (np.sin(xs) + noise) * np.cos(xs), rtol=1e-12)
+    shared = fgrad.vmap(f, in_axes=(0, None))(xs, noise[0])
+    np.testing.assert_array_equal(shared, np.sin(xs) + noise[0])

@@ -13,6 +13,7 @@ import types
 import numpy as np
 
 from ..core import Tracer, concrete
+from ._subclasses import REFUSED, check_value, check_values
 
 UFUNCS = {}
 FUNCTIONS = {}
@@ -31,6 +32,7 @@ def _unsupported(name):
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    check_values(inputs, f"numpy.{ufunc.__name__}")
     if kwargs.get("out") is not None:
         raise TypeError(
             f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "
@@ -50,6 +52,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 
 def _array_function(self, func, types, args, kwargs):
+    check_values(args, f"numpy.{func.__name__}")
+    check_values(kwargs.values(), f"numpy.{func.__name__}")
     fn = FUNCTIONS.get(func)
     if fn is None:
         mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -112,20 +116,23 @@ def install():
 
 
 def _install_operators(fnp):
+    ndarray, refused = np.ndarray, REFUSED
+
     def binary(fn):
+        # `x * m` with a masked array or np.matrix m is refused by type (see
+        # _subclasses.py); the check costs a type comparison for the usual operands
+        name = f"the operator for {getattr(fn, '__name__', 'an operation')}"
+
         def op(self, other):
+            if type(other) is not ndarray and isinstance(other, refused):
+                check_value(other, name)
             return fn(self, other)
 
         def rop(self, other):
+            if type(other) is not ndarray and isinstance(other, refused):
+                check_value(other, name)
             return fn(other, self)
 
-        if isinstance(fn, types.FunctionType):
-            # A copy of the row's function (same code and closure, no docstring)
-            # binds as a method, so `x * y` runs it directly: one Python call
-            # less per operation on the hottest path.
-            op = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__,
-                                    fn.__defaults__, fn.__closure__)
-            op.__kwdefaults__ = fn.__kwdefaults__
         return op, rop
 
     for name, fn in [
@@ -141,7 +148,13 @@ def _install_operators(fnp):
         ("ge", fnp.greater_equal), ("eq", fnp.equal), ("ne", fnp.not_equal),
     ]:
         setattr(Tracer, f"__{name}__", binary(fn)[0])
-    Tracer.__neg__ = binary(fnp.negative)[0]
+    neg = fnp.negative
+    if isinstance(neg, types.FunctionType):
+        # a copy of the row's function binds as the method: `-x` runs it directly
+        neg = types.FunctionType(neg.__code__, neg.__globals__, neg.__name__,
+                                 neg.__defaults__, neg.__closure__)
+        neg.__kwdefaults__ = fnp.negative.__kwdefaults__
+    Tracer.__neg__ = neg
     Tracer.__pos__ = lambda self: self
     Tracer.__abs__ = lambda self: fnp.absolute(self)
     Tracer.__divmod__, Tracer.__rdivmod__ = binary(fnp.divmod)
@@ -214,6 +227,13 @@ def _install_methods(fnp):
 
         m.__name__ = name
         return m
+
+    # numpy.ma reads `._data` of every operand (np.ma.getdata) before falling back to
+    # np.array: `masked * x` lands here, and gets the masked-array refusal itself
+    def _masked_operand(self):
+        check_value(np.ma.masked_array([]), "numpy.ma (a masked array operation)")
+
+    Tracer._data = property(_masked_operand)
 
     Tracer.sort = _in_place("sort")
     Tracer.partition = _in_place("partition")
