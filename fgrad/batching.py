@@ -504,10 +504,19 @@ def _elementwise(trace, prim, args, dims, **params):
     return prim.fn(*new, **params), 0
 
 
+def _one_axis(a, nd):
+    a = int(a)
+    if not -nd <= a < nd:  # numpy's error for one example, not a silent wrap-around
+        raise np.exceptions.AxisError(a, nd)
+    return a % nd + 1
+
+
 def _norm_axes(axis, nd):
+    """An ``axis`` parameter of one example (rank ``nd``) as axes of the batch, whose
+    batch axis is in front; out-of-range axes raise numpy's AxisError."""
     if isinstance(axis, (tuple, list)):
-        return tuple(int(a) % nd + 1 if nd else int(a) + 1 for a in axis)
-    return int(axis) % nd + 1 if nd else int(axis) + 1
+        return tuple(_one_axis(a, nd) for a in axis)
+    return _one_axis(axis, nd)
 
 
 def _reduce(trace, prim, args, dims, **params):
@@ -627,6 +636,14 @@ def _matmul(trace, prim, args, dims, **params):
 
 def _leading(trace, prim, args, dims, **params):
     nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    for k, nd in enumerate(nds):
+        if nd < 2:  # the batched array may be 2-d: numpy would not notice on the batch
+            raise np.linalg.LinAlgError(
+                f"{prim.name}: argument {k} of one example is {nd}-dimensional, and this "
+                "function needs matrices (at least two dimensions), as numpy says for one "
+                "example. vmap maps over one axis: pass a batch of matrices, e.g. shape "
+                "(batch, n, n), or map over a different axis with in_axes."
+            )
     out_nd = max(nds)
     size = _batch_size(args, dims)
     new = []

@@ -196,3 +196,78 @@ def test_per_example_noise_passed_in_matches_a_loop():
     np.testing.assert_allclose(g, 2 * (np.sin(xs) + noise) * np.cos(xs), rtol=1e-12)
     shared = fgrad.vmap(f, in_axes=(0, None))(xs, noise[0])
     np.testing.assert_array_equal(shared, np.sin(xs) + noise[0])
+
+
+# --- axes and core ranks of one example, for the other batching rules -------------------
+
+
+def _special():
+    import fgrad.scipy.special as sp
+
+    return sp
+
+
+AXIS_FUNCTIONS = {
+    "sum": lambda x: fnp.sum(x, axis=1), "mean": lambda x: fnp.mean(x, axis=1),
+    "max": lambda x: fnp.max(x, axis=1), "prod": lambda x: fnp.prod(x, axis=1),
+    "cumsum": lambda x: fnp.cumsum(x, axis=1), "cumprod": lambda x: fnp.cumprod(x, axis=1),
+    "argmax": lambda x: fnp.argmax(x, axis=1), "argsort": lambda x: fnp.argsort(x, axis=1),
+    "ptp": lambda x: fnp.ptp(x, axis=1), "average": lambda x: fnp.average(x, axis=1),
+    "nansum": lambda x: fnp.nansum(x, axis=1), "var": lambda x: fnp.var(x, axis=1),
+    "norm": lambda x: fnp.linalg.norm(x, axis=1),
+    "vector_norm": lambda x: fnp.linalg.vector_norm(x, axis=1),
+    "trapezoid": lambda x: fnp.trapezoid(x, axis=1),
+    "swapaxes": lambda x: fnp.swapaxes(x, 0, 1), "matrix_transpose": fnp.matrix_transpose,
+    "transpose": lambda x: fnp.transpose(x, (1, 0)), "moveaxis": lambda x: fnp.moveaxis(x, 1, 0),
+    "flip": lambda x: fnp.flip(x, axis=1), "concatenate": lambda x: fnp.concatenate([x, x], 1),
+    "logsumexp": lambda x: _special().logsumexp(x, axis=1),
+    "logsumexp_b": lambda x: _special().logsumexp(x, axis=1, b=np.ones(4)),
+    "softmax": lambda x: _special().softmax(x, axis=1),
+    "sum-neg": lambda x: fnp.sum(x, axis=-2), "sum-ok": lambda x: fnp.sum(x, axis=-1),
+    "cumsum-ok": lambda x: fnp.cumsum(x, axis=-1),
+}
+
+MATRIX_FUNCTIONS = {
+    "inv": fnp.linalg.inv, "det": fnp.linalg.det, "slogdet": fnp.linalg.slogdet,
+    "cholesky": fnp.linalg.cholesky, "eigh": fnp.linalg.eigh, "eigvalsh": fnp.linalg.eigvalsh,
+    "eig": fnp.linalg.eig, "eigvals": fnp.linalg.eigvals, "pinv": fnp.linalg.pinv,
+    "svd": fnp.linalg.svd, "svdvals": fnp.linalg.svdvals, "qr": fnp.linalg.qr,
+    "cond": fnp.linalg.cond, "matvec": lambda x: fnp.matvec(x, np.ones(4)),
+    "vecmat": lambda x: fnp.vecmat(np.ones(4), x), "trace": fnp.trace,
+    "solve": lambda x: fnp.linalg.solve(x, np.ones(4)),
+    "solve-vector": lambda x: fnp.linalg.solve(np.eye(4), x),
+    "matrix_rank": fnp.linalg.matrix_rank,
+}
+
+
+def _agrees_with_loop(f, xs):
+    """vmap(f) raises a ValueError/TypeError exactly when numpy raises on one example,
+    and otherwise equals the Python loop."""
+    try:
+        outs = [f(x) for x in xs]
+    except (ValueError, TypeError, IndexError) as e:  # numpy's trapezoid: IndexError
+        with pytest.raises((ValueError, TypeError)) as info:
+            fgrad.vmap(f)(xs)
+        assert not isinstance(info.value, (ZeroDivisionError, AttributeError))
+        assert type(info.value).__name__ != "IndexError", info.value
+        return e
+    leaves = [fgrad.tree.tree_flatten(o)[0] for o in outs]
+    got = fgrad.tree.tree_flatten(fgrad.vmap(f)(xs))[0]
+    for k, g in enumerate(got):
+        np.testing.assert_allclose(g, np.stack([lv[k] for lv in leaves]), rtol=1e-10, atol=1e-12)
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(AXIS_FUNCTIONS))
+def test_axis_out_of_range_for_one_example_is_not_wrapped(name):
+    xs = randn(4, 4) + 3.0  # a batch of 1-d examples (4 of them, each of length 4)
+    err = _agrees_with_loop(AXIS_FUNCTIONS[name], xs)
+    assert (err is None) == name.endswith("-ok")
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_FUNCTIONS))
+def test_matrix_functions_on_vector_examples(name):
+    # a (4, 4) batch of 4-vectors: square as a whole, so only a per-example check catches it
+    xs = randn(4, 4) + 4 * np.eye(4)
+    err = _agrees_with_loop(MATRIX_FUNCTIONS[name], xs)
+    assert (err is None) == (name in ("solve-vector", "matrix_rank"))

@@ -166,8 +166,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO_VALUE):
     ndim = np.ndim(concrete(a))
     shape = np.shape(concrete(a))
     if axis is not None:
-        axis = tuple(sorted(int(ax) % ndim for ax in (axis if isinstance(axis, (tuple, list))
-                                                        else (axis,))))
+        axis = tuple(sorted(_norm_axis(ax, ndim) for ax in (
+            axis if isinstance(axis, (tuple, list)) else (axis,))))
         if len(set(axis)) != len(axis):
             raise ValueError("repeated axis")
     kw = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}

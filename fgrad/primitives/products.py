@@ -212,6 +212,17 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(a2, b2), out_shape)
 
 
+def _core_ranks(name, *specs):
+    # numpy's gufunc check of the core dimensions, made on one example's rank (under
+    # vmap the batched array has one more axis, and the product would go through)
+    for x, need, arg, sig in specs:
+        if _ndim(x) < need:
+            raise ValueError(
+                f"{name}: {arg} has {_ndim(x)} dimension(s) (per example, under vmap), but "
+                f"the signature needs {sig}: at least {need}."
+            )
+
+
 def matvec(x1, x2, /, **kwargs):
     """Matrix-vector product over the last axes (``numpy.matvec``):
     ``(..., m, n), (..., n) -> (..., m)``.
@@ -224,6 +235,7 @@ def matvec(x1, x2, /, **kwargs):
     if not _any_tracer(x1, x2):
         return np.matvec(x1, x2, **kwargs)
     _no_gufunc_kwargs("matvec", kwargs)
+    _core_ranks("matvec", (x1, 2, "x1", "(..., m, n)"), (x2, 1, "x2", "(..., n)"))
     return getitem(matmul(x1, expand_dims(x2, -1)), (Ellipsis, 0))
 
 
@@ -239,6 +251,7 @@ def vecmat(x1, x2, /, **kwargs):
     if not _any_tracer(x1, x2):
         return np.vecmat(x1, x2, **kwargs)
     _no_gufunc_kwargs("vecmat", kwargs)
+    _core_ranks("vecmat", (x1, 1, "x1", "(..., n)"), (x2, 2, "x2", "(..., n, m)"))
     return getitem(matmul(expand_dims(conjugate(x1), -2), x2), (Ellipsis, 0, slice(None)))
 
 

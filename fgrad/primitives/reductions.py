@@ -182,6 +182,16 @@ def _reduce_impl(np_fn, ufunc=None):
     return impl
 
 
+def _example_axis(axis, nd):
+    """An axis of one example of rank ``nd`` (under vmap), with numpy's AxisError when
+    it is out of range: the batched array has one more axis, so numpy would not
+    notice and a wrap-around would reduce the wrong axis."""
+    axis = int(axis)
+    if not -nd <= axis < nd:
+        raise np.exceptions.AxisError(axis, nd)
+    return axis % nd
+
+
 def _reduce_rule(get_prim):
     """vmap rule of a reduction row: the batch axis goes first and is never reduced
     (``axis=None`` becomes every other axis, so ``where=`` masks still broadcast)."""
@@ -193,9 +203,9 @@ def _reduce_rule(get_prim):
         if axis is None:
             axis = tuple(range(1, nd + 1))
         elif isinstance(axis, tuple):
-            axis = tuple(int(a) % nd + 1 for a in axis)
+            axis = tuple(_example_axis(a, nd) + 1 for a in axis)
         else:
-            axis = int(axis) % nd + 1
+            axis = _example_axis(axis, nd) + 1
         return get_prim()(x, axis=axis, keepdims=keepdims, **params), 0
 
     return rule
