@@ -327,3 +327,23 @@ def test_plain_arrays_and_other_ndarray_subclasses_still_work():
     np.testing.assert_array_equal(fgrad.grad(lambda v: fnp.sum(v * v))(t), 2 * x)
     np.testing.assert_array_equal(fgrad.vmap(lambda v: v * 2.0)(t), 2 * x)
     np.testing.assert_array_equal(fgrad.grad(lambda v: fnp.sum(v * t))(x), x)
+
+
+@pytest.mark.parametrize("x", [np.array([2.0, np.nan]), np.array([2.0]),
+                               np.array([[2.0, np.nan], [1.0, 3.0]])])
+def test_nanstd_of_single_non_nan_values(x):
+    axis = -1 if x.ndim == 2 else None
+
+    def f(v):
+        return fnp.sum(fnp.nanstd(v, axis=axis))
+
+    def ref(v):
+        return np.sum(np.nanstd(v, axis=axis))
+
+    np.testing.assert_allclose(f(x), ref(x))
+    want = np.where(np.isnan(x), 0.0, fd(lambda v: ref(np.where(np.isnan(x), np.nan, v)),
+                                         np.nan_to_num(x)))
+    g = fgrad.grad(f)(x)
+    np.testing.assert_allclose(g, want, atol=1e-7)
+    _, t = fgrad.jvp(f, (x,), (np.ones_like(x),))
+    np.testing.assert_allclose(t, np.sum(want), atol=1e-7)

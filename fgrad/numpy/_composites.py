@@ -15,6 +15,7 @@ from ..primitives.elementwise import (
     _where,
     add,
     astype,
+    equal,
     greater,
     imag,
     isnan,
@@ -314,8 +315,15 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
     if not _traced(a, mean):
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                          **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    return sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                       where=where, mean=mean, correction=correction))
+    v = nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+               mean=mean, correction=correction)
+    if mean is not _NO_VALUE:
+        return sqrt(v)
+    # as in std: where one non-nan element is left, the variance is identically 0 and
+    # its own value and derivative are the right ones (sqrt's slope at 0 is infinite)
+    keep = bool(keepdims) if keepdims is not _NO_VALUE else False
+    single = equal(_nan_count(a, _norm_axis(axis, np.ndim(concrete(a))), keep, where), 1)
+    return _where(single, v, sqrt(_where(single, 1.0, v)))
 
 
 def clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_NO_VALUE,
