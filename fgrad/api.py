@@ -13,7 +13,7 @@ import numpy as np
 from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import BatchingError, vmap
-from .core import Tracer, concrete
+from .core import Tracer, check_value, concrete
 from .tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
@@ -41,6 +41,8 @@ def _shape(x):
 
 def _check_differentiable(x, transform):
     t = type(x)
+    if t is not np.ndarray and t is not float:  # masked arrays, np.matrix: refused
+        check_value(x, transform)
     kind = x.dtype.kind if t is np.ndarray else "f" if t is float else _dtype(x).kind
     if kind not in "fc":
         raise TypeError(

@@ -58,11 +58,14 @@ import numpy as np
 
 from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     PRIMITIVES,
+    REFUSED,
     BatchedValueError,
     BatchingError,
     ManyValues,
     Trace,
     Tracer,
+    check_value,
+    check_values,
     concrete,
 )
 from .tree import _children, tree_flatten
@@ -382,6 +385,8 @@ class BatchTrace(Trace):
                 vals.append(a.val)
                 dims.append(a.bdim)
             else:
+                if type(a) is not np.ndarray and isinstance(a, REFUSED):
+                    check_value(a, f"fgrad.vmap ({prim.name!r})")
                 vals.append(a)
                 dims.append(None)
         rule = batch_rule_of(prim)
@@ -511,10 +516,19 @@ def _elementwise(trace, prim, args, dims, **params):
     return prim.fn(*new, **params), 0
 
 
+def _one_axis(a, nd):
+    a = int(a)
+    if not -nd <= a < nd:  # numpy's error for one example, not a silent wrap-around
+        raise np.exceptions.AxisError(a, nd)
+    return a % nd + 1
+
+
 def _norm_axes(axis, nd):
+    """An ``axis`` parameter of one example (rank ``nd``) as axes of the batch, whose
+    batch axis is in front; out-of-range axes raise numpy's AxisError."""
     if isinstance(axis, (tuple, list)):
-        return tuple(int(a) % nd + 1 if nd else int(a) + 1 for a in axis)
-    return int(axis) % nd + 1 if nd else int(axis) + 1
+        return tuple(_one_axis(a, nd) for a in axis)
+    return _one_axis(axis, nd)
 
 
 def _reduce(trace, prim, args, dims, **params):
@@ -592,6 +606,16 @@ def _concatenate(trace, prim, args, dims, axis, **params):
 def _matmul(trace, prim, args, dims, **params):
     (a, b), (da, db) = args, dims
     nda, ndb = _ndim(a) - (da is not None), _ndim(b) - (db is not None)
+    if not nda or not ndb:
+        # numpy refuses scalars in matmul; the batched arrays are not 0-d, so numpy
+        # would not notice on the whole batch: say it here, for one example
+        which = "first" if not nda else "second"
+        raise ValueError(
+            f"{prim.name}: the {which} operand of one example is 0-d (a scalar), and "
+            "matmul needs arrays of rank >= 1 (numpy raises the same for one example). "
+            "Multiply by a scalar with `*`, or give the operand an axis (x[None] or "
+            "fnp.atleast_1d(x))."
+        )
     if da is not None and db is None and nda >= 2 and nda >= ndb:
         return prim.fn(to_front(a, da), b, **params), 0  # a stack of matrices times b
     size = _batch_size(args, dims)
@@ -624,6 +648,14 @@ def _matmul(trace, prim, args, dims, **params):
 
 def _leading(trace, prim, args, dims, **params):
     nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    for k, nd in enumerate(nds):
+        if nd < 2:  # the batched array may be 2-d: numpy would not notice on the batch
+            raise np.linalg.LinAlgError(
+                f"{prim.name}: argument {k} of one example is {nd}-dimensional, and this "
+                "function needs matrices (at least two dimensions), as numpy says for one "
+                "example. vmap maps over one axis: pass a batch of matrices, e.g. shape "
+                "(batch, n, n), or map over a different axis with in_axes."
+            )
     out_nd = max(nds)
     size = _batch_size(args, dims)
     new = []
@@ -906,6 +938,8 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
         leaves, treedef = tree_flatten(args)
         axes = _prefix_leaves(in_axes, args, "in_axes")
         kw_leaves, kw_tree = tree_flatten(kwargs)
+        check_values(leaves, "vmap")
+        check_values(kw_leaves, "vmap")
         all_leaves = leaves + kw_leaves
         all_axes = axes + [0] * len(kw_leaves)
         size = _axis_size(all_leaves, all_axes, axis_size)
@@ -966,6 +1000,19 @@ def _axis_size(leaves, axes, axis_size):
     return found.pop()
 
 
+def _out_axis(ax, rank):
+    """``out_axes`` entry ``ax`` for a batched output of ``rank`` (batch axis included),
+    as a non-negative position; negative entries count from the end as in numpy."""
+    ax = int(ax)
+    if not -rank <= ax < rank:
+        raise ValueError(
+            f"vmap out_axes={ax} is out of range for an output of rank {rank} (one "
+            f"example's rank {rank - 1} plus the batch axis): give an axis in "
+            f"[{-rank}, {rank - 1}], negative axes counting from the end."
+        )
+    return ax % rank
+
+
 def _unbatch(o, ax, trace, size):
     if isinstance(o, BatchTracer) and o._trace is trace:
         if ax is None:
@@ -975,14 +1022,14 @@ def _unbatch(o, ax, trace, size):
                 "mapped inputs."
             )
         val, d = o.val, o.bdim
-        target = int(ax) % _ndim(val)
+        target = _out_axis(ax, _ndim(val))
         return val if target == d else _moveaxis(val, d, target)
     if ax is None:
         return o
     if not isinstance(o, Tracer):
         o = np.asarray(o)
     nd = _ndim(o)
-    target = int(ax) % (nd + 1)
+    target = _out_axis(ax, nd + 1)
     shape = _shape(o)
     expanded = PRIMITIVES["reshape"].fn(o, shape=shape[:target] + (1,) + shape[target:])
     out = _broadcast_to(expanded, shape[:target] + (size,) + shape[target:])

@@ -52,6 +52,9 @@ __all__ = [
     "variadic",
     "concrete",
     "is_tracer",
+    "REFUSED",
+    "check_value",
+    "check_values",
 ]
 
 class _Table(dict):
@@ -666,6 +669,12 @@ class Tracer:
             "concatenate."
         )
 
+    @property
+    def _data(self):
+        # numpy.ma reads ``._data`` of every operand (np.ma.getdata) before anything
+        # else: ``masked * x`` lands here and gets the masked-array refusal
+        check_value(np.ma.masked_array([]), "numpy.ma (a masked array operation)")
+
     # Operators: rows of the table -------------------------------------------
     __add__, __radd__ = _row_method("__add__", "add"), _reflected_row_method("__radd__", "add")
     __sub__ = _row_method("__sub__", "subtract")
@@ -752,6 +761,7 @@ class Tracer:
 
     # numpy's protocols: numpy code called on tracers reaches fgrad -----------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        check_values(inputs, f"numpy.{ufunc.__name__}")
         if kwargs.get("out") is not None:
             raise TypeError(
                 f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "
@@ -770,6 +780,8 @@ class Tracer:
         raise _unsupported(ufunc.__name__ + ("" if method == "__call__" else "." + method))
 
     def __array_function__(self, func, types, args, kwargs):
+        check_values(args, f"numpy.{func.__name__}")
+        check_values(kwargs.values(), f"numpy.{func.__name__}")
         fn = NUMPY_FUNCTIONS.get(func)
         if fn is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -795,6 +807,76 @@ def any_tracer(*xs):
         if isinstance(x, Tracer):
             return True
     return False
+
+
+# --------------------------------------------------------------------------
+# Values fgrad refuses: masked arrays and np.matrix
+# --------------------------------------------------------------------------
+
+#: ndarray subclasses whose operations mean something else than ndarray's (a masked
+#: array's reductions skip masked entries; ``*`` on ``np.matrix`` is the matrix
+#: product).  Traced values follow ndarray semantics and rules know nothing of masks,
+#: so accepting them would give values that follow the subclass and derivatives that
+#: do not: they are refused by type wherever they meet a transform.
+REFUSED = (np.ma.MaskedArray, np.matrix)
+
+
+def _refusal(x, where):
+    if isinstance(x, np.ma.MaskedArray):
+        return (
+            f"{where}: got a numpy masked array (np.ma.MaskedArray), which fgrad does not "
+            "support: numpy's values follow the mask but derivatives would not, so the "
+            "result would be silently wrong. Pass plain arrays instead: the data and the "
+            "mask separately (np.ma.getdata(x), np.ma.getmaskarray(x)), selecting with "
+            "fnp.where(mask, 0.0, x) or weighting by ~mask (e.g. fnp.sum(w * x) / fnp.sum(w) "
+            "for a masked mean), or x.filled(value) for a fixed fill value."
+        )
+    return (
+        f"{where}: got an np.matrix, which fgrad does not support: for np.matrix `*` and "
+        "`**` are matrix products and reductions keep two dimensions, while traced values "
+        "follow ndarray semantics, so the result would silently differ from the plain "
+        "call. Convert with np.asarray(m) and write matrix products with `@` "
+        "(or fnp.matmul)."
+    )
+
+
+def check_value(x, where):
+    """Raise a TypeError naming the type and the fix when ``x`` is a masked array or
+    an ``np.matrix`` (see :data:`REFUSED`); ``where`` names the transform or function.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import check_value
+        >>> check_value(np.ones(2), "grad")  # plain arrays pass
+        >>> check_value(np.matrix([[1.0]]), "grad")
+        Traceback (most recent call last):
+        ...
+        TypeError: grad: got an np.matrix, which fgrad does not support: ...
+    """
+    if type(x) is not np.ndarray and isinstance(x, REFUSED):
+        raise TypeError(_refusal(x, where))
+
+
+def check_values(values, where):
+    """:func:`check_value` on each of ``values`` and on the entries of lists and
+    tuples among them (``np.concatenate([x, m])``).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import check_values
+        >>> check_values([1.0, [np.ones(2)]], "vmap")
+    """
+    ndarray = np.ndarray
+    for v in values:
+        t = type(v)
+        if t is ndarray or t is float:
+            continue
+        if t is list or t is tuple:
+            for item in v:
+                if type(item) is not ndarray and isinstance(item, REFUSED):
+                    raise TypeError(_refusal(item, where))
+        elif isinstance(v, REFUSED):
+            raise TypeError(_refusal(v, where))
 
 
 def concrete(x):
@@ -927,7 +1009,7 @@ def _make_function(prim):
     impl, plain = prim.call, prim.impl
     op = _SCALAR_OPERATORS.get(plain)  # the scalar shortcut, inlined below
     floats, scalars = _NUMPY_FLOATS, _SCALARS
-    tracer = Tracer
+    tracer, ndarray, refused = Tracer, np.ndarray, REFUSED
 
     def bind_all(args, params):
         top = None
@@ -938,6 +1020,7 @@ def _make_function(prim):
                     top = t
         if top is None:
             return impl(*args, **params)
+        check_values(args, repr(prim.name))  # a masked array / np.matrix meeting a tracer
         return top.process(prim, args, params)
 
     def fn(x=_NOT_GIVEN, y=_NOT_GIVEN, /, *rest, **params):
@@ -953,8 +1036,12 @@ def _make_function(prim):
                 tx, ty = x._trace, y._trace
                 top = tx if tx is ty or tx.level > ty.level else ty
                 return top.process(prim, (x, y), params)
+            if type(y) is not ndarray and isinstance(y, refused):
+                check_value(y, repr(prim.name))
             return x._trace.process(prim, (x, y), params)
         if isinstance(y, tracer):
+            if type(x) is not ndarray and isinstance(x, refused):
+                check_value(x, repr(prim.name))
             return y._trace.process(prim, (x, y), params)
         if op is not None:
             tx, ty = type(x), type(y)

@@ -15,6 +15,7 @@ from ..primitives.elementwise import (
     _where,
     add,
     astype,
+    equal,
     greater,
     imag,
     isnan,
@@ -116,8 +117,22 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
     if not _traced(a, mean):
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                       **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                    where=where, mean=mean, correction=correction))
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+            mean=mean, correction=correction)
+    if mean is not _NO_VALUE:
+        return sqrt(v)
+    # Where a slice holds one element, the variance is identically 0 (or nan when
+    # ddof >= 1): the centred value x - mean(x) is x - x.  sqrt at 0 has an infinite
+    # slope, so sqrt(v) would give 0 * inf = nan derivatives; v itself has the same
+    # value there (sqrt(0) = 0, sqrt(nan) = nan) and the right derivative (0).
+    n = _count(a, _norm_axis(axis, np.ndim(concrete(a))),
+               bool(keepdims) if keepdims is not _NO_VALUE else False, where)
+    single = np.equal(n, 1)
+    if not np.any(single):
+        return sqrt(v)
+    if np.all(single):
+        return v
+    return _where(single, v, sqrt(_where(single, 1.0, v)))
 
 
 def ptp(a, axis=None, out=None, keepdims=_NO_VALUE):
@@ -152,8 +167,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO_VALUE):
     ndim = np.ndim(concrete(a))
     shape = np.shape(concrete(a))
     if axis is not None:
-        axis = tuple(sorted(int(ax) % ndim for ax in (axis if isinstance(axis, (tuple, list))
-                                                        else (axis,))))
+        axis = tuple(sorted(_norm_axis(ax, ndim) for ax in (
+            axis if isinstance(axis, (tuple, list)) else (axis,))))
         if len(set(axis)) != len(axis):
             raise ValueError("repeated axis")
     kw = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
@@ -300,8 +315,15 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
     if not _traced(a, mean):
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                          **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    return sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                       where=where, mean=mean, correction=correction))
+    v = nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+               mean=mean, correction=correction)
+    if mean is not _NO_VALUE:
+        return sqrt(v)
+    # as in std: where one non-nan element is left, the variance is identically 0 and
+    # its own value and derivative are the right ones (sqrt's slope at 0 is infinite)
+    keep = bool(keepdims) if keepdims is not _NO_VALUE else False
+    single = equal(_nan_count(a, _norm_axis(axis, np.ndim(concrete(a))), keep, where), 1)
+    return _where(single, v, sqrt(_where(single, 1.0, v)))
 
 
 def clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_NO_VALUE,

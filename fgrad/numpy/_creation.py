@@ -1,20 +1,24 @@
 """Array creation.  Results are constants (no derivative flows into them),
 except ``array``/``asarray`` of sequences holding tracers, which stack them."""
 
+import operator
+
 import numpy as np
 
 from ..core import Tracer, concrete
+from ..primitives import elementwise as el
 from ..primitives.elementwise import astype
-from ..primitives.shape import expand_dims, stack
+from ..primitives.indexing import getitem
+from ..primitives.shape import broadcast_to, concatenate, expand_dims, moveaxis, reshape, stack
 
 __all__ = [
     "array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like",
-    "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace", "eye",
-    "identity",
+    "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace", "geomspace",
+    "eye", "identity",
 ]
 
 zeros, ones, empty, full = np.zeros, np.ones, np.empty, np.full
-arange, linspace, logspace, eye, identity = np.arange, np.linspace, np.logspace, np.eye, np.identity
+arange, eye, identity = np.arange, np.eye, np.identity
 
 
 def _contains_tracer(obj):
@@ -86,3 +90,144 @@ zeros_like = _like(np.zeros_like)
 ones_like = _like(np.ones_like)
 empty_like = _like(np.empty_like)
 full_like = _like(np.full_like)
+
+
+# --- evenly spaced values: differentiable in the endpoints ----------------------------
+
+
+def _spaced_arrays(*xs):
+    """Tracers unchanged, everything else as numpy arrays (lists of endpoints)."""
+    return [x if isinstance(x, Tracer) else asarray(x) for x in xs]
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
+    """Evenly spaced numbers over an interval (``numpy.linspace``); differentiable in
+    ``start`` and ``stop``.
+
+    The sample ``k`` is ``start + k * step`` with ``step = (stop - start) / div``
+    (``div = num - 1``, or ``num`` without the endpoint), and with the endpoint the
+    last sample is ``stop`` itself, as in numpy.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.sum(fnp.linspace(x, 2 * x, 5)))(1.0)
+        np.float64(7.5)
+    """
+    if not _contains_tracer([start, stop]):
+        return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                           axis=axis, device=device)
+
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    start, stop = _spaced_arrays(start, stop)
+    dt = np.result_type(concrete(start), concrete(stop), float(num))
+    start, stop = astype(start, dt), astype(stop, dt)
+    shape = np.broadcast_shapes(np.shape(concrete(start)), np.shape(concrete(stop)))
+    div = num - 1 if endpoint else num
+    delta = el.subtract(stop, start)
+    k = np.arange(num, dtype=dt).reshape((-1,) + (1,) * len(shape))
+    if div > 0:
+        step = el.divide(delta, float(div))
+        y = el.add(el.multiply(k, reshape(step, (1,) + np.shape(concrete(step)))), start)
+        if endpoint and num > 1:  # the last sample is stop itself
+            last = np.arange(num).reshape(k.shape) == num - 1
+            y = el.where(last, broadcast_to(stop, shape), y)
+    else:  # one sample without a step (numpy: step is nan, the sample is start)
+        step = np.nan
+        y = el.add(el.multiply(k, delta), start)
+    y = broadcast_to(y, (num,) + shape)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    if dtype is not None and np.dtype(dtype) != dt:
+        if np.issubdtype(dtype, np.integer):
+            y = el.floor(y)
+        y = astype(y, dtype)
+    return (y, step) if retstep else y
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """Numbers spaced evenly on a log scale, ``base ** linspace(start, stop)``
+    (``numpy.logspace``); differentiable in ``start``, ``stop`` and ``base``.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> float(fgrad.grad(lambda x: fnp.logspace(0.0, x, 3)[-1])(1.0))  # d 10**x / dx
+        23.02585092994046
+    """
+    if not _contains_tracer([start, stop, base]):
+        return np.logspace(start, stop, num, endpoint=endpoint, base=base, dtype=dtype,
+                           axis=axis)
+
+    start, stop, base = _spaced_arrays(start, stop, base)
+    nd = max(np.ndim(concrete(v)) for v in (start, stop, base))
+
+    def lift(v):  # numpy's ndmin: leading axes of length 1
+        s = np.shape(concrete(v))
+        return v if len(s) == nd else reshape(v, (1,) * (nd - len(s)) + s)
+
+    start, stop, base = lift(start), lift(stop), lift(base)
+    y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = el.power(expand_dims(base, axis), y)
+    return out if dtype is None else astype(out, dtype)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """Numbers spaced evenly on a log scale between the endpoints themselves
+    (``numpy.geomspace``); differentiable in real ``start`` and ``stop``.
+
+    The first (and with the endpoint, the last) sample is the endpoint itself,
+    as in numpy.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> round(float(fgrad.grad(lambda x: fnp.geomspace(1.0, x, 3)[1])(4.0)), 12)  # d sqrt(x)/dx
+        0.25
+    """
+    if not _contains_tracer([start, stop]):
+        return np.geomspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
+
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    start, stop = _spaced_arrays(start, stop)
+    s0, s1 = concrete(start), concrete(stop)
+    if np.iscomplexobj(s0) or np.iscomplexobj(s1):
+        raise TypeError(
+            "fgrad.numpy.geomspace: traced complex endpoints are not supported; use "
+            "fnp.exp(fnp.linspace(fnp.log(start), fnp.log(stop), num)) with the branch "
+            "of the logarithm you mean, or stop_gradient the endpoints."
+        )
+    if np.any(np.equal(s0, 0)) or np.any(np.equal(s1, 0)):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(s0, s1, float(num))
+    start, stop = astype(start, dt), astype(stop, dt)
+    shape = np.broadcast_shapes(np.shape(s0), np.shape(s1))
+    sign = np.sign(s0)  # a constant: the sequence keeps the start's sign
+    a, b = el.multiply(start, sign), el.multiply(stop, sign)
+    y = logspace(el.log10(a), el.log10(b), num=num, endpoint=endpoint, base=10.0)
+    y = broadcast_to(y, (num,) + shape)
+    # numpy puts the endpoints themselves at the ends (no rounding through log/exp)
+    ends = []
+    if num > 0:
+        ends.append((0, a))
+    if num > 1 and endpoint:
+        ends.append((num - 1, b))
+    if ends:
+
+        pieces, at = [], 0
+        for pos, v in ends:
+            if pos > at:
+                pieces.append(getitem(y, slice(at, pos)))
+            pieces.append(reshape(broadcast_to(v, shape), (1,) + shape))
+            at = pos + 1
+        if at < num:
+            pieces.append(getitem(y, slice(at, num)))
+        y = concatenate(pieces, axis=0) if len(pieces) > 1 else pieces[0]
+    y = el.multiply(y, sign)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    if dtype is not None and np.dtype(dtype) != dt:
+        y = astype(y, dtype)
+    return y

@@ -36,6 +36,7 @@ from ..primitives.products import dot as _dot
 from ..primitives.products import matmul as _matmul
 from ..primitives.products import outer as _outer
 from ..primitives.products import tensordot as _tensordot
+from ..primitives.reductions import _norm_axis
 from ..primitives.reductions import sum as _sum
 from ..primitives.shape import (
     getitem,
@@ -622,13 +623,13 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         y = reshape(x, (-1,))
         _axis = 0
     elif isinstance(axis, tuple):
-        normalized = tuple(int(ax) % ndim for ax in axis)
+        normalized = tuple(_norm_axis(ax, ndim) for ax in axis)
         rest = tuple(i for i in range(ndim) if i not in normalized)
         y = reshape(transpose(x, axis + rest),
                     (int(np.prod([shape[i] for i in axis], dtype=int)), *[shape[i] for i in rest]))
         _axis = 0
     else:
-        y, _axis = x, axis
+        y, _axis = x, _norm_axis(axis, ndim)
     res = norm(y, axis=_axis, ord=ord)
     if keepdims:
         axes = range(ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))

@@ -450,6 +450,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     """
     if not _traced(x, xp, fp, left, right):
         return np.interp(x, xp, fp, left=left, right=right, period=period)
+    # sample points and values given as lists (numpy accepts any sequence)
+    x, xp, fp = (v if isinstance(v, Tracer) else np.asarray(v) * 1.0 for v in (x, xp, fp))
     if _ndim(xp) != 1 or _ndim(fp) != 1:
         raise ValueError("interp: xp and fp must be 1-D sequences")
     if _shape(xp) != _shape(fp):

@@ -948,6 +948,9 @@ def norm_axes(ndim, ord, axis):
         axis = tuple(range(ndim))
     elif not isinstance(axis, tuple):
         axis = (int(axis),)
+    for ax in axis:  # numpy's error (under vmap: for one example), not a wrap-around
+        if not -ndim <= int(ax) < ndim:
+            raise np.exceptions.AxisError(int(ax), ndim)
     axes = tuple(int(ax) % ndim for ax in axis)
     if len(axes) == 1:
         return axes, "vector"

@@ -188,6 +188,14 @@ def tensordot(a, b, axes=2):
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    for name, ax, shape in (("a", axes_a, sa), ("b", axes_b, sb)):
+        bad = [i for i in ax if not -len(shape) <= int(i) < len(shape)]
+        if bad:  # numpy would raise an IndexError from inside tensordot
+            raise ValueError(
+                f"tensordot: axes {list(ax)} of {name} are out of range for its shape "
+                f"{shape} (rank {len(shape)}); contract over axes that exist (axes=1 "
+                "needs both operands of rank >= 1)."
+            )
     if len(axes_a) != len(axes_b) or any(
         sa[i] != sb[j] for i, j in zip(axes_a, axes_b)
     ):
@@ -205,6 +213,17 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(a2, b2), out_shape)
 
 
+def _core_ranks(name, *specs):
+    # numpy's gufunc check of the core dimensions, made on one example's rank (under
+    # vmap the batched array has one more axis, and the product would go through)
+    for x, need, arg, sig in specs:
+        if _ndim(x) < need:
+            raise ValueError(
+                f"{name}: {arg} has {_ndim(x)} dimension(s) (per example, under vmap), but "
+                f"the signature needs {sig}: at least {need}."
+            )
+
+
 def matvec(x1, x2, /, **kwargs):
     """Matrix-vector product over the last axes (``numpy.matvec``):
     ``(..., m, n), (..., n) -> (..., m)``.
@@ -217,6 +236,7 @@ def matvec(x1, x2, /, **kwargs):
     if not _any_tracer(x1, x2):
         return np.matvec(x1, x2, **kwargs)
     _no_gufunc_kwargs("matvec", kwargs)
+    _core_ranks("matvec", (x1, 2, "x1", "(..., m, n)"), (x2, 1, "x2", "(..., n)"))
     return getitem(matmul(x1, expand_dims(x2, -1)), (Ellipsis, 0))
 
 
@@ -232,6 +252,7 @@ def vecmat(x1, x2, /, **kwargs):
     if not _any_tracer(x1, x2):
         return np.vecmat(x1, x2, **kwargs)
     _no_gufunc_kwargs("vecmat", kwargs)
+    _core_ranks("vecmat", (x1, 1, "x1", "(..., n)"), (x2, 2, "x2", "(..., n, m)"))
     return getitem(matmul(expand_dims(conjugate(x1), -2), x2), (Ellipsis, 0, slice(None)))
 
 
@@ -384,6 +405,13 @@ def _einsum_batch(args, dims, subscripts, optimize=False):
     if all(d is None for d in dims):
         return _einsum(*args, subscripts=subscripts, optimize=optimize), None
     terms, out = _parse_einsum(subscripts, ndims)
+    for k, (t, nd) in enumerate(zip(terms, ndims)):
+        if len(t) != nd:  # numpy's check, made on one example's rank
+            raise ValueError(
+                f"einsum: operand {k} of one example has rank {nd}, but the subscripts "
+                f"{subscripts!r} give it {len(t)} label(s) ({t!r}); vmap maps over one "
+                "axis, so write the subscripts for one example."
+            )
     b = next(c for c in _LETTERS if c not in out and all(c not in t for t in terms))
     new_terms = []
     for t, d, a in zip(terms, dims, args):
@@ -682,6 +710,9 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
+    if not _ndim(a) or not _ndim(b):  # numpy's check (under vmap: one example's rank)
+        raise ValueError("cross: at least one array has zero dimension (a scalar); the "
+                         "cross product needs vectors of length 2 or 3")
     a = moveaxis(a, axisa, -1)
     b = moveaxis(b, axisb, -1)
     na, nb = _shape(a)[-1], _shape(b)[-1]

@@ -156,6 +156,13 @@ def expand_reduced(g, shape, axis, keepdims):
     return broadcast_to(g, shape)
 
 
+def _xshape(x):
+    """The shape of a rule's argument: an array, a tracer, or the Python float or
+    complex a traced Python scalar holds (which has no ``.shape``)."""
+    shape = getattr(x, "shape", None)
+    return shape if type(shape) is tuple else np.shape(x)
+
+
 def _strip_ones(shape):
     """``shape`` without its leading ones: broadcasting adds them back."""
     i = 0
@@ -182,6 +189,16 @@ def _reduce_impl(np_fn, ufunc=None):
     return impl
 
 
+def _example_axis(axis, nd):
+    """An axis of one example of rank ``nd`` (under vmap), with numpy's AxisError when
+    it is out of range: the batched array has one more axis, so numpy would not
+    notice and a wrap-around would reduce the wrong axis."""
+    axis = int(axis)
+    if not -nd <= axis < nd:
+        raise np.exceptions.AxisError(axis, nd)
+    return axis % nd
+
+
 def _reduce_rule(get_prim):
     """vmap rule of a reduction row: the batch axis goes first and is never reduced
     (``axis=None`` becomes every other axis, so ``where=`` masks still broadcast)."""
@@ -193,9 +210,9 @@ def _reduce_rule(get_prim):
         if axis is None:
             axis = tuple(range(1, nd + 1))
         elif isinstance(axis, tuple):
-            axis = tuple(int(a) % nd + 1 for a in axis)
+            axis = tuple(_example_axis(a, nd) + 1 for a in axis)
         else:
-            axis = int(axis) % nd + 1
+            axis = _example_axis(axis, nd) + 1
         return get_prim()(x, axis=axis, keepdims=keepdims, **params), 0
 
     return rule
@@ -242,7 +259,7 @@ def _sum_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 
 def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
-    return _masked(expand_reduced(g, x.shape, axis, keepdims), where)
+    return _masked(expand_reduced(g, _xshape(x), axis, keepdims), where)
 
 
 _sum = defprim(
@@ -271,11 +288,11 @@ def _mean_jvp(t, ans, x, axis=None, keepdims=False, where=None):
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
     if where is None and not isinstance(g, Tracer):  # plain: divide, then expand
-        shape = x.shape
+        shape = _xshape(x)
         return _expand_plain(np.divide(g, _mean_count(shape, axis, None)), shape, axis,
                              keepdims)
-    g = expand_reduced(g, x.shape, axis, keepdims)
-    return _masked(divide(g, _mean_count(x.shape, axis, where)), where)
+    g = expand_reduced(g, _xshape(x), axis, keepdims)
+    return _masked(divide(g, _mean_count(_xshape(x), axis, where)), where)
 
 
 def _mean_impl(x, axis=None, keepdims=False, where=None):
@@ -415,7 +432,7 @@ def _prod_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 def _prod_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
     d = _prod_partial(ans, x, axis, keepdims, where, initial)
-    return multiply(expand_reduced(g, x.shape, axis, keepdims), d)
+    return multiply(expand_reduced(g, _xshape(x), axis, keepdims), d)
 
 
 def _prod_zeros(rng, shape):
@@ -437,7 +454,7 @@ _prod = defprim(
 def _chooser_weights(ans, x, axis, keepdims, where=None, initial=None):
     # the subgradient of max/min: split evenly among the elements that tie (an
     # `initial` value that ties takes its share too)
-    full = ans if keepdims else reshape(ans, _kept_shape(x.shape, axis))  # broadcasts
+    full = ans if keepdims else reshape(ans, _kept_shape(_xshape(x), axis))  # broadcasts
     hit = equal(x, full)
     if where is not None:
         hit = logical_and(hit, where)
@@ -462,6 +479,7 @@ def _known(x):
 def _chooser_weights_known(ans, x, axis, keepdims, where, initial):
     # _chooser_weights on numpy values: the weights are piecewise constant (their
     # derivative is zero at every order), so the values are all that is needed
+    x = np.asarray(x)  # a traced Python scalar's value is a float or complex
     kept = _kept_shape(x.shape, axis)
     ans = np.asarray(ans)
     full = ans if keepdims else ans.reshape(kept)
@@ -496,7 +514,7 @@ def _chooser(name, impl, test):
     def vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
         w = _weights(ans, x, axis, keepdims, where, initial)  # of x's shape
         if not keepdims:  # g broadcasts against the weights once its axes are back
-            kept = _kept_shape(x.shape, axis)
+            kept = _kept_shape(_xshape(x), axis)
             if not isinstance(g, Tracer):
                 g = np.asarray(g).reshape(kept)
             elif _strip_ones(kept) != g.shape:  # not only leading axes reduced
@@ -555,7 +573,7 @@ def _softmax_weights(ans, x, axis, keepdims):
     # exp(x - logsumexp(x)); where the answer is infinite (all -inf, or a +inf
     # entry) the weights are shared by the elements equal to it
 
-    full = expand_reduced(ans, x.shape, axis, keepdims)
+    full = expand_reduced(ans, _xshape(x), axis, keepdims)
     if decide(lambda v: np.all(np.isfinite(v)), ans):
         return exp(subtract(x, full))
     fin = isfinite(full)
@@ -570,7 +588,7 @@ _logsumexp = defprim(
     jvp=[lambda t, ans, x, axis=None, keepdims=False: _sum(
         multiply(t, _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, x, axis=None, keepdims=False: multiply(
-        expand_reduced(g, x.shape, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
+        expand_reduced(g, _xshape(x), axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
     batch=_reduce_rule(lambda: _logsumexp),
     test={"make": _reduce_case(-30.0, 30.0)},
 )

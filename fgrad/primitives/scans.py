@@ -128,7 +128,11 @@ def _prepare(a, axis, dtype):
         a = astype(a, dtype)
     if axis is None:
         return ravel(a), 0
-    return a, int(axis) % max(np.ndim(concrete(a)), 1)
+    nd = max(np.ndim(concrete(a)), 1)  # numpy scans a 0-d array as a 1-d one
+    axis = int(axis)
+    if not -nd <= axis < nd:  # numpy's error (under vmap: for one example)
+        raise np.exceptions.AxisError(axis, nd)
+    return a, axis % nd
 
 
 def _no_out(out, name):
@@ -282,7 +286,9 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
 
     ndim = np.ndim(concrete(y))
-    axis = axis % ndim
+    if not -ndim <= int(axis) < ndim:  # (numpy raises an IndexError from inside)
+        raise np.exceptions.AxisError(int(axis), ndim)
+    axis = int(axis) % ndim
     if x is None:
         d = dx
     elif np.ndim(concrete(x)) == 1:

@@ -160,7 +160,7 @@ def transpose(a, axes=None):
     if axes is None:
         axes = tuple(range(ndim))[::-1]
     else:
-        axes = tuple(int(ax) % ndim for ax in axes)
+        axes = tuple(_axis(ax, ndim) for ax in axes)
     return _transpose(a, axes=axes)
 
 
@@ -197,7 +197,7 @@ def moveaxis(a, source, destination):
 def _norm(axis, ndim):
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    return tuple(int(a) % ndim for a in axis)
+    return tuple(_axis(a, ndim) for a in axis)
 
 
 def swapaxes(a, axis1, axis2):
@@ -212,7 +212,7 @@ def swapaxes(a, axis1, axis2):
         return a.swapaxes(axis1, axis2)
     ndim = np.ndim(concrete(a))
     order = list(range(ndim))
-    i, j = axis1 % ndim, axis2 % ndim
+    i, j = _axis(axis1, ndim), _axis(axis2, ndim)  # numpy's AxisError (per example)
     order[i], order[j] = order[j], order[i]
     return transpose(a, order)
 

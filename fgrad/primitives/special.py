@@ -24,7 +24,7 @@ from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _rd
 from . import shape as _sh
-from .reductions import expand_reduced
+from .reductions import _example_axis, expand_reduced
 
 __all__ = []
 
@@ -619,6 +619,8 @@ logsumexp_b_row = defprim(
 )
 
 
+
+
 def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     # a and b have the same per-example shape (the public wrapper broadcasts them)
     size = next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
@@ -629,7 +631,8 @@ def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
         out = logsumexp_b_row(_sh.reshape(a, (size, -1)), _sh.reshape(b, (size, -1)), axis=1,
                               return_sign=return_sign)
         return (_sh.reshape(out, (size,) + (1,) * nd) if keepdims else out), 0
-    ax = tuple(x % nd + 1 for x in axis) if isinstance(axis, (tuple, list)) else axis % nd + 1
+    ax = (tuple(_example_axis(x, nd) + 1 for x in axis) if isinstance(axis, (tuple, list))
+          else _example_axis(axis, nd) + 1)
     return logsumexp_b_row(a, b, axis=ax, keepdims=keepdims, return_sign=return_sign), 0
 
 
@@ -646,9 +649,9 @@ def _batch_axis_rule(prim_fn):
         if axis is None:
             ax = tuple(range(1, nd + 1))
         elif isinstance(axis, (tuple, list)):
-            ax = tuple(a % nd + 1 for a in axis)
+            ax = tuple(_example_axis(a, nd) + 1 for a in axis)
         else:
-            ax = axis % nd + 1
+            ax = _example_axis(axis, nd) + 1
         return prim_fn(x, axis=ax, **params), 0
 
     return rule

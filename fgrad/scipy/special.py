@@ -206,6 +206,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if not _traced(a, b):
         return _rows.scipy_module().logsumexp(
             a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    if keepdims and not np.ndim(concrete(a)) and not np.ndim(concrete(b)):
+        # scipy keeps a 0-d input's "reduced axis" as shape (1,); the rows reduce to 0-d
+        # and the shape is added here, so every rule sees numpy's keepdims semantics
+        out = logsumexp(a, axis=axis, b=b, return_sign=return_sign)
+        if return_sign:
+            return tuple(fnp.reshape(o, (1,)) for o in out)
+        return fnp.reshape(out, (1,))
     if b is None:
         out = _rows.logsumexp_row(a, axis=axis, keepdims=keepdims)
     else:
