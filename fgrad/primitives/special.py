@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import numpy as fnp
-from ..core import defelementwise, defprim
+from ..core import PRIMITIVES, defelementwise, defprim
 
 __all__ = []
 
@@ -60,8 +60,8 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _elementwise(name, *partials, test=None):
-    return defelementwise(f"special.{name}", _sc(name), *partials, test=test)
+def _elementwise(name, *partials, test=None, reads=None):
+    return defelementwise(f"special.{name}", _sc(name), *partials, test=test, reads=reads)
 
 
 # --- error function and the normal distribution --------------------------------
@@ -69,21 +69,26 @@ def _elementwise(name, *partials, test=None):
 erf = _elementwise(
     "erf", lambda ans, x: fnp.multiply(2.0 / _SQRT_PI, fnp.exp(fnp.negative(fnp.square(x)))),
     test={"complex": True},
+    reads=(0,),
 )
 erfc = _elementwise(
     "erfc", lambda ans, x: fnp.multiply(-2.0 / _SQRT_PI, fnp.exp(fnp.negative(fnp.square(x)))),
     test={"complex": True},
+    reads=(0,),
 )
 erfcx = _elementwise(  # exp(x^2) erfc(x): d = 2 x erfcx(x) - 2/sqrt(pi)
     "erfcx", lambda ans, x: fnp.subtract(fnp.multiply(fnp.multiply(2.0, x), ans), 2.0 / _SQRT_PI),
+    reads=("ans", 0),
 )
 erfinv = _elementwise(
     "erfinv", lambda ans, x: fnp.multiply(_SQRT_PI / 2.0, fnp.exp(fnp.square(ans))),
     test={"domain": [(-0.9, 0.9)]},
+    reads=("ans",),
 )
 erfcinv = _elementwise(
     "erfcinv", lambda ans, x: fnp.multiply(-_SQRT_PI / 2.0, fnp.exp(fnp.square(ans))),
     test={"domain": [(0.1, 1.9)]},
+    reads=("ans",),
 )
 
 
@@ -91,10 +96,11 @@ def _normal_density(x):
     return fnp.exp(fnp.subtract(fnp.multiply(-0.5, fnp.square(x)), _HALF_LOG_2PI))
 
 
-ndtr = _elementwise("ndtr", lambda ans, x: _normal_density(x))
+ndtr = _elementwise("ndtr", lambda ans, x: _normal_density(x), reads=(0,))
 ndtri = _elementwise(
     "ndtri", lambda ans, x: fnp.multiply(_SQRT_2PI, fnp.exp(fnp.multiply(0.5, fnp.square(ans)))),
     test={"domain": [(0.05, 0.95)]},
+    reads=("ans",),
 )
 # d log(Phi(x)) = phi(x) / Phi(x) = exp(-x^2/2 - log(2 pi)/2 - log_ndtr(x)): stable in the tail
 log_ndtr = _elementwise(
@@ -102,17 +108,19 @@ log_ndtr = _elementwise(
     lambda ans, x: fnp.exp(fnp.subtract(
         fnp.subtract(fnp.multiply(-0.5, fnp.square(x)), _HALF_LOG_2PI), ans)),
     test={"domain": [(-4.0, 2.0)]},
+    reads=("ans", 0),
 )
 
 # --- logistic ----------------------------------------------------------------------
 
-expit = _elementwise("expit", lambda ans, x: fnp.multiply(ans, fnp.subtract(1.0, ans)))
+expit = _elementwise("expit", lambda ans, x: fnp.multiply(ans, fnp.subtract(1.0, ans)), reads=("ans",))
 logit = _elementwise(
     "logit", lambda ans, x: fnp.reciprocal(fnp.multiply(x, fnp.subtract(1.0, x))),
     test={"domain": [(0.05, 0.95)]},
+    reads=(0,),
 )
 # log(expit(x)): d = 1 - expit(x) = expit(-x), never overflows
-log_expit = _elementwise("log_expit", lambda ans, x: expit(fnp.negative(x)))
+log_expit = _elementwise("log_expit", lambda ans, x: expit(fnp.negative(x)), reads=(0,))
 
 
 def _softplus_impl(x):
@@ -123,7 +131,7 @@ def _softplus_impl(x):
 
 
 # log(1 + exp(x)): d = expit(x)
-softplus = defelementwise("special.softplus", _softplus_impl, lambda ans, x: expit(x))
+softplus = defelementwise("special.softplus", _softplus_impl, lambda ans, x: expit(x), reads=(0,))
 
 # --- gamma family ------------------------------------------------------------------
 
@@ -133,17 +141,21 @@ polygamma = defelementwise(
     lambda ans, n, x: polygamma(fnp.add(n, 1), x),
     test={"make": lambda rng, shape: (
         (rng.integers(0, 3, size=shape), rng.uniform(0.5, 3.0, size=shape)), {})},
+        reads=(0, 1),
 )
 digamma = _elementwise(
-    "digamma", lambda ans, x: polygamma(1, x), test={"domain": [(0.5, 3.0)]}
+    "digamma", lambda ans, x: polygamma(1, x), test={"domain": [(0.5, 3.0)]},
+    reads=(0,),
 )
-gammaln = _elementwise("gammaln", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]})
+gammaln = _elementwise("gammaln", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]}, reads=(0,))
 gamma = _elementwise(
-    "gamma", lambda ans, x: fnp.multiply(ans, digamma(x)), test={"domain": [(0.5, 3.0)]}
+    "gamma", lambda ans, x: fnp.multiply(ans, digamma(x)), test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 rgamma = _elementwise(
     "rgamma", lambda ans, x: fnp.negative(fnp.multiply(ans, digamma(x))),
     test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 
 
@@ -156,12 +168,14 @@ betaln = _elementwise(
     lambda ans, a, b: _digamma_diff(a, b),
     lambda ans, a, b: _digamma_diff(b, a),
     test={"domain": [(0.5, 3.0), (0.5, 3.0)]},
+    reads=(0, 1),
 )
 beta = _elementwise(
     "beta",
     lambda ans, a, b: fnp.multiply(ans, _digamma_diff(a, b)),
     lambda ans, a, b: fnp.multiply(ans, _digamma_diff(b, a)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -175,6 +189,7 @@ zeta = defelementwise(
     None,
     lambda ans, x, q: fnp.negative(fnp.multiply(x, zeta(fnp.add(x, 1.0), q))),
     test={"domain": [(1.5, 4.0), (0.5, 2.0)]},
+    reads=(0, 1),
 )
 
 
@@ -186,11 +201,13 @@ def _gammainc_dx(ans, a, x):
 
 
 gammainc = _elementwise(
-    "gammainc", None, _gammainc_dx, test={"domain": [(0.5, 3.0), (0.2, 3.0)]}
+    "gammainc", None, _gammainc_dx, test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
+    reads=(0, 1),
 )
 gammaincc = _elementwise(
     "gammaincc", None, lambda ans, a, x: fnp.negative(_gammainc_dx(ans, a, x)),
     test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -204,6 +221,7 @@ def _betainc_dx(ans, a, b, x):
 betainc = _elementwise(
     "betainc", None, None, _betainc_dx,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
+    reads=(0, 1, 2),
 )
 
 
@@ -216,12 +234,13 @@ def _stdtr_dt(ans, df, t):
     return fnp.exp(fnp.subtract(log_c, fnp.multiply(half, fnp.log1p(fnp.divide(fnp.square(t), df)))))
 
 
-stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]})
+stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]}, reads=(0, 1))
 
 # upper regularised incomplete beta 1 - betainc, computed directly (accurate near 1)
 betaincc = _elementwise(
     "betaincc", None, None, lambda ans, a, b, x: fnp.negative(_betainc_dx(ans, a, b, x)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
+    reads=("ans", 0, 1, 2),
 )
 
 # --- inverses of the distribution functions ----------------------------------------------
@@ -237,11 +256,13 @@ def _gammaincinv_dy(ans, a, y):
 
 
 gammaincinv = _elementwise(
-    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]}
+    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0),
 )
 gammainccinv = _elementwise(  # gammaincc = 1 - gammainc: the same density, negated
     "gammainccinv", None, lambda ans, a, y: fnp.negative(_gammaincinv_dy(ans, a, y)),
     test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -255,10 +276,12 @@ def _betaincinv_dy(ans, a, b, y):
 betaincinv = _elementwise(
     "betaincinv", None, None, _betaincinv_dy,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1),
 )
 betainccinv = _elementwise(
     "betainccinv", None, None, lambda ans, a, b, y: fnp.negative(_betaincinv_dy(ans, a, b, y)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1, 2),
 )
 
 
@@ -271,7 +294,7 @@ def _stdtrit_dp(ans, df, p):
     return fnp.exp(fnp.subtract(fnp.multiply(half, fnp.log1p(fnp.divide(fnp.square(ans), df))), log_c))
 
 
-stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]})
+stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]}, reads=("ans", 0))
 
 
 def _poisson_quantile(name):
@@ -283,8 +306,8 @@ def _poisson_quantile(name):
     return impl
 
 
-def _broadcasting_batch(fn):
-    """A batching rule for a function that broadcasts all its arguments like a ufunc:
+def _broadcasting_batch(name):
+    """A batching rule for row ``name`` when it broadcasts all its arguments like a ufunc:
     batch axes to the front, per-example ranks aligned, unbatched arguments as they are."""
 
     def rule(args, dims, **params):
@@ -296,17 +319,17 @@ def _broadcasting_batch(fn):
                 x = fnp.moveaxis(x, d, 0)
                 x = fnp.reshape(x, np.shape(x)[:1] + (1,) * (nd - k) + np.shape(x)[1:])
             new.append(x)
-        return fn(*new, **params), 0
+        return PRIMITIVES[name].fn(*new, **params), 0
 
     return rule
 
 
 # Quantiles of the Poisson distribution are integers, piecewise constant in q and mu:
 # rows with no derivative (like floor), so they still trace and batch.
-poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True)
-poisson_ppf.primitive.batch = _broadcasting_batch(poisson_ppf)
-poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True)
-poisson_isf.primitive.batch = _broadcasting_batch(poisson_isf)
+poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True,
+                      batch=_broadcasting_batch("scipy.stats.poisson.ppf"))
+poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True,
+                      batch=_broadcasting_batch("scipy.stats.poisson.isf"))
 
 # --- x log y and entropy ---------------------------------------------------------------
 
@@ -322,15 +345,18 @@ xlogy = _elementwise(
     lambda ans, x, y: fnp.log(y),
     lambda ans, x, y: _safe_ratio(x, y),
     test={"domain": [(-1.5, 1.5), (0.2, 2.0)]},
+    reads=[(1,), (0, 1)],
 )
 xlog1py = _elementwise(
     "xlog1py",
     lambda ans, x, y: fnp.log1p(y),
     lambda ans, x, y: _safe_ratio(x, fnp.add(y, 1.0)),
     test={"domain": [(-1.5, 1.5), (-0.7, 2.0)]},
+    reads=[(1,), (0, 1)],
 )
 entr = _elementwise(
-    "entr", lambda ans, x: fnp.negative(fnp.add(fnp.log(x), 1.0)), test={"domain": [(0.1, 2.0)]}
+    "entr", lambda ans, x: fnp.negative(fnp.add(fnp.log(x), 1.0)), test={"domain": [(0.1, 2.0)]},
+    reads=(0,),
 )
 
 # x log(x / y): d/dx = log(x / y) + 1, d/dy = -x / y
@@ -339,6 +365,7 @@ rel_entr = _elementwise(
     lambda ans, x, y: fnp.add(fnp.log(fnp.divide(x, y)), 1.0),
     lambda ans, x, y: fnp.negative(_safe_ratio(x, y)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    reads=(0, 1),
 )
 
 # --- modified Bessel functions ------------------------------------------------------------
@@ -350,16 +377,18 @@ def _i1_d(i0x, i1x, x):
     return fnp.where(zero, 0.5, fnp.subtract(i0x, fnp.divide(i1x, fnp.where(zero, 1.0, x))))
 
 
-i0 = _elementwise("i0", lambda ans, x: i1(x))
-i1 = _elementwise("i1", lambda ans, x: _i1_d(i0(x), ans, x))
+i0 = _elementwise("i0", lambda ans, x: i1(x), reads=(0,))
+i1 = _elementwise("i1", lambda ans, x: _i1_d(i0(x), ans, x), reads=("ans", 0))
 # exponentially scaled: i0e = exp(-|x|) i0 (a kink at 0), i1e = exp(-|x|) i1
 i0e = _elementwise(
     "i0e", lambda ans, x: fnp.subtract(i1e(x), fnp.multiply(fnp.sign(x), ans)),
     test={"avoid": 0.0},
+    reads=("ans", 0),
 )
 i1e = _elementwise(
     "i1e", lambda ans, x: fnp.subtract(_i1_d(i0e(x), ans, x), fnp.multiply(fnp.sign(x), ans)),
     test={"avoid": 0.0},
+    reads=("ans", 0),
 )
 
 # x log(x / y) - x + y: d/dx = log(x / y), d/dy = 1 - x / y
@@ -368,9 +397,11 @@ kl_div = _elementwise(
     lambda ans, x, y: fnp.log(fnp.divide(x, y)),
     lambda ans, x, y: fnp.subtract(1.0, _safe_ratio(x, y)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    reads=(0, 1),
 )
 loggamma = _elementwise(  # real arguments: the same derivative as gammaln
-    "loggamma", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]}
+    "loggamma", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]},
+    reads=(0,),
 )
 
 # --- exponential integrals and Dawson's integral -----------------------------------------
@@ -378,9 +409,11 @@ loggamma = _elementwise(  # real arguments: the same derivative as gammaln
 exp1 = _elementwise(  # E1'(x) = -exp(-x) / x
     "exp1", lambda ans, x: fnp.negative(fnp.divide(fnp.exp(fnp.negative(x)), x)),
     test={"domain": [(0.2, 3.0)]},
+    reads=(0,),
 )
 expi = _elementwise(  # Ei'(x) = exp(x) / x
-    "expi", lambda ans, x: fnp.divide(fnp.exp(x), x), test={"domain": [(0.2, 3.0)]}
+    "expi", lambda ans, x: fnp.divide(fnp.exp(x), x), test={"domain": [(0.2, 3.0)]},
+    reads=(0,),
 )
 
 
@@ -397,9 +430,11 @@ expn = defelementwise(
     "special.expn", _sc("expn"), None, _expn_dx,
     test={"make": lambda rng, shape: (
         (rng.integers(0, 4, size=shape), rng.uniform(0.3, 3.0, size=shape)), {})},
+        reads=(0, 1),
 )
 dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
-    "dawsn", lambda ans, x: fnp.subtract(1.0, fnp.multiply(fnp.multiply(2.0, x), ans))
+    "dawsn", lambda ans, x: fnp.subtract(1.0, fnp.multiply(fnp.multiply(2.0, x), ans)),
+    reads=("ans", 0),
 )
 
 # --- Bessel functions of the first and second kind ----------------------------------------
@@ -411,11 +446,12 @@ def _bessel_d1(f0x, f1x, x):
     return fnp.where(zero, 0.5, fnp.subtract(f0x, fnp.divide(f1x, fnp.where(zero, 1.0, x))))
 
 
-j0 = _elementwise("j0", lambda ans, x: fnp.negative(j1(x)))
-j1 = _elementwise("j1", lambda ans, x: _bessel_d1(j0(x), ans, x))
-y0 = _elementwise("y0", lambda ans, x: fnp.negative(y1(x)), test={"domain": [(0.5, 3.0)]})
+j0 = _elementwise("j0", lambda ans, x: fnp.negative(j1(x)), reads=(0,))
+j1 = _elementwise("j1", lambda ans, x: _bessel_d1(j0(x), ans, x), reads=("ans", 0))
+y0 = _elementwise("y0", lambda ans, x: fnp.negative(y1(x)), test={"domain": [(0.5, 3.0)]}, reads=(0,))
 y1 = _elementwise(
-    "y1", lambda ans, x: _bessel_d1(y0(x), ans, x), test={"domain": [(0.5, 3.0)]}
+    "y1", lambda ans, x: _bessel_d1(y0(x), ans, x), test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 
 
@@ -427,18 +463,22 @@ def _order_pair(f, v, x):
 jv = _elementwise(
     "jv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.subtract(*_order_pair(jv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 yv = _elementwise(
     "yv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.subtract(*_order_pair(yv, v, x))),
     test={"domain": [(0.0, 2.0), (0.5, 3.0)]},
+    reads=(0, 1),
 )
 iv = _elementwise(
     "iv", None, lambda ans, v, x: fnp.multiply(0.5, fnp.add(*_order_pair(iv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 kv = _elementwise(
     "kv", None, lambda ans, v, x: fnp.multiply(-0.5, fnp.add(*_order_pair(kv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 # exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
 ive = _elementwise(
@@ -446,11 +486,13 @@ ive = _elementwise(
     lambda ans, v, x: fnp.subtract(fnp.multiply(0.5, fnp.add(*_order_pair(ive, v, x))),
                                    fnp.multiply(fnp.sign(x), ans)),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=("ans", 0, 1),
 )
 kve = _elementwise(
     "kve", None,
     lambda ans, v, x: fnp.add(fnp.multiply(-0.5, fnp.add(*_order_pair(kve, v, x))), ans),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 # --- Owen's T, Lambert W, hypergeometric functions, Faddeeva ------------------------------
@@ -477,6 +519,7 @@ def _owens_t_da(ans, h, a):
 owens_t = defelementwise(
     "special.owens_t", _owens_t_impl, _owens_t_dh, _owens_t_da,
     test={"domain": [(-2.0, 2.0), (-2.0, 2.0)]},
+    reads=(0, 1),
 )
 
 
@@ -498,6 +541,7 @@ lambertw = defprim(
     batch="elementwise",
     # k = 0 off the cut (-inf, -1/e]: real part > -0.3, imaginary parts < 0.3
     test={"domain": [(-0.3, 3.0)], "complex": True},
+    reads=("ans",),
 )
 
 
@@ -513,6 +557,7 @@ hyp1f1 = defelementwise(
     lambda ans, a, b, x: fnp.multiply(fnp.divide(a, b),
                                       hyp1f1(fnp.add(a, 1.0), fnp.add(b, 1.0), x)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (-1.5, 1.5)], "complex": True},
+    reads=(0, 1, 2),
 )
 
 
@@ -527,6 +572,7 @@ hyp2f1 = defelementwise(
         fnp.divide(fnp.multiply(a, b), c),
         hyp2f1(fnp.add(a, 1.0), fnp.add(b, 1.0), fnp.add(c, 1.0), z)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (0.5, 2.0), (-0.7, 0.7)], "complex": True},
+    reads=(0, 1, 2, 3),
 )
 
 
@@ -540,6 +586,7 @@ wofz = defelementwise(
     "special.wofz", _wofz_impl,
     lambda ans, z: fnp.add(fnp.multiply(fnp.multiply(-2.0, z), ans), 2j / _SQRT_PI),
     test={"complex": True},
+    reads=("ans", 0),
 )
 
 # --- reductions over an axis: logsumexp, softmax, log_softmax ---------------------------------
@@ -567,6 +614,7 @@ logsumexp_row = defprim(
         _expand(g, a, axis, keepdims), _lse_weights(ans, a, axis, keepdims))],
     batch="reduce",
     test={"params": _REDUCE_PARAMS, "domain": [(-3.0, 3.0)]},
+    reads=("ans", 0, 1, 2),
 )
 
 
@@ -587,36 +635,6 @@ def _lse_b_db(ans, a, b, axis, keepdims):
     return fnp.multiply(w, s)
 
 
-logsumexp_b_row = defprim(
-    "special.logsumexp_b", _lse_b_impl,
-    jvp=[
-        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.sum(
-            fnp.multiply(t, _lse_b_weights(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
-        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.sum(
-            fnp.multiply(t, _lse_b_db(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
-    ],
-    vjp=[
-        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.multiply(
-            _expand(g, a, axis, keepdims), _lse_b_weights(ans, a, b, axis, keepdims)),
-        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.multiply(
-            _expand(g, a, axis, keepdims), _lse_b_db(ans, a, b, axis, keepdims)),
-    ],
-    batch="reduce",
-    test={
-        "make": lambda rng, shape: (
-            (rng.uniform(-3, 3, size=shape or (2,)), rng.uniform(0.5, 1.5, size=shape or (2,))),
-            {"axis": -1}),
-        "also": [lambda rng, shape: (
-            # weights of both signs with a negative sum: only return_sign is finite
-            (np.concatenate([rng.uniform(1, 2, size=(1,) + shape),
-                             rng.uniform(-1, 0, size=(2,) + shape)]),
-             np.broadcast_to(np.array([-2.0, 0.3, 0.4]).reshape((3,) + (1,) * len(shape)),
-                             (3,) + shape).copy()),
-            {"axis": 0, "return_sign": True})],
-    },
-)
-
-
 def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     # a and b have the same per-example shape (the public wrapper broadcasts them)
     size = next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
@@ -631,11 +649,41 @@ def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     return logsumexp_b_row(a, b, axis=ax, keepdims=keepdims, return_sign=return_sign), 0
 
 
-logsumexp_b_row.primitive.batch = _lse_b_batch
+logsumexp_b_row = defprim(
+    "special.logsumexp_b", _lse_b_impl,
+    jvp=[
+        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.sum(
+            fnp.multiply(t, _lse_b_weights(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
+        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.sum(
+            fnp.multiply(t, _lse_b_db(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
+    ],
+    vjp=[
+        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.multiply(
+            _expand(g, a, axis, keepdims), _lse_b_weights(ans, a, b, axis, keepdims)),
+        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: fnp.multiply(
+            _expand(g, a, axis, keepdims), _lse_b_db(ans, a, b, axis, keepdims)),
+    ],
+    batch=_lse_b_batch,
+    test={
+        "make": lambda rng, shape: (
+            (rng.uniform(-3, 3, size=shape or (2,)), rng.uniform(0.5, 1.5, size=shape or (2,))),
+            {"axis": -1}),
+        "also": [lambda rng, shape: (
+            # weights of both signs with a negative sum: only return_sign is finite
+            (np.concatenate([rng.uniform(1, 2, size=(1,) + shape),
+                             rng.uniform(-1, 0, size=(2,) + shape)]),
+             np.broadcast_to(np.array([-2.0, 0.3, 0.4]).reshape((3,) + (1,) * len(shape)),
+                             (3,) + shape).copy()),
+            {"axis": 0, "return_sign": True})],
+    },
+    reads=("ans", 0, 1, 2, 3),
+)
 
 
-def _batch_axis_rule(prim_fn):
-    """Batching rule for rows with an ``axis`` parameter and same-shape output."""
+
+
+def _batch_axis_rule(name):
+    """Batching rule for row ``name``, with an ``axis`` parameter and same-shape output."""
 
     def rule(args, dims, axis=None, **params):
         (x,), (d,) = args, dims
@@ -647,7 +695,7 @@ def _batch_axis_rule(prim_fn):
             ax = tuple(a % nd + 1 for a in axis)
         else:
             ax = axis % nd + 1
-        return prim_fn(x, axis=ax, **params), 0
+        return PRIMITIVES[name].fn(x, axis=ax, **params), 0
 
     return rule
 
@@ -662,8 +710,9 @@ softmax_row = defprim(
     jvp=[_softmax_jvp],
     vjp=[_softmax_jvp],  # the Jacobian diag(s) - s s^T is symmetric
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
+    reads=("ans", 1),
+    batch=_batch_axis_rule("special.softmax"),
 )
-softmax_row.primitive.batch = _batch_axis_rule(softmax_row)
 
 log_softmax_row = defprim(
     "special.log_softmax",
@@ -673,8 +722,9 @@ log_softmax_row = defprim(
     vjp=[lambda g, ans, x, axis=None: fnp.subtract(
         g, fnp.multiply(fnp.exp(ans), fnp.sum(g, axis=axis, keepdims=True)))],
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
+    reads=("ans", 1),
+    batch=_batch_axis_rule("special.log_softmax"),
 )
-log_softmax_row.primitive.batch = _batch_axis_rule(log_softmax_row)
 
 # --- scipy.linalg: triangular solves and the matrix exponential ----------------------------
 
@@ -803,6 +853,7 @@ solve_triangular_row = defprim(
         ],
         "complex": True,
     },
+    reads=[("ans", 0, 2, 3, 4), (0, 2, 3, 4)],
 )
 
 
@@ -830,6 +881,7 @@ expm_row = defprim(
     vjp=[lambda g, ans, a: _expm_frechet(_mT(a), g)],
     batch="leading",
     test={"make": _make_expm, "complex": True},
+    reads=(0,),
 )
 
 
@@ -903,4 +955,5 @@ cholesky_row = defprim(
     vjp=[_cholesky_vjp],
     batch="leading",
     test={"make": _make_spd(True), "also": [_make_spd(False)]},
+    reads=("ans", 1),
 )
