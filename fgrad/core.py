@@ -310,7 +310,7 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         ...                    jvp=[lambda t, ans, x, y: t * x / ans,
         ...                         lambda t, ans, x, y: t * y / ans],
         ...                    vjp_joint=hypot_vjp, reads=("ans", 0, 1))
-        >>> [float(d) for d in fgrad.grad(my_hypot, argnums=(0, 1))(3.0, 4.0)]
+        >>> [round(float(d), 12) for d in fgrad.grad(my_hypot, argnums=(0, 1))(3.0, 4.0)]
         [0.6, 0.8]
 
     Args:
