@@ -492,68 +492,55 @@ class ReverseTrace(Trace):
             g = cts[k]
             if g is None:
                 continue
-            entry = tape[k]
-            if entry[0] is None:  # an input: its cotangent is part of the result
+            prim, params, parents, saved, ans, _, _, _ = tape[k]
+            if prim is None:  # an input: its cotangent is part of the result
                 continue
+            if type(g) is IndexedCotangent:
+                g = g.dense()
+            if type(saved) is _SavedWithRemat:
+                saved = saved.resolve()
             cts[k] = None
             if consume:
                 tape[k] = None
-            self._send(entry, g, cts, owned, indexed)
-            g = entry = None  # free them before the next entry
+            if (
+                prim.indexed
+                and not isinstance(g, Tracer)
+                and getattr(g, "dtype", None) == tape[parents[0][1]][6]
+            ):
+                self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)
+                g = saved = ans = None
+                continue
+            if prim.vjp_joint is not None:
+                results = _joint_cotangents(prim, g, ans, saved, params, parents)
+            rules = prim.vjp
+            for pos, j in parents:
+                if prim.vjp_joint is not None:
+                    c = results[pos]
+                else:
+                    rule = rules[pos] if pos < len(rules) else None
+                    if rule is None:
+                        raise prim.not_differentiable(pos)
+                    c = rule(g, ans, *saved, **params)
+                parent = tape[j]
+                mine = prim.fresh
+                v = c
+                while isinstance(v, Tracer):  # under an enclosing transform
+                    v = v.value
+                if v.shape != parent[5] or v.dtype != parent[6]:
+                    c, mine = _fix_cotangent(c, mine, parent[5], parent[6])
+                prev = cts[j]
+                if prev is None:
+                    cts[j] = c
+                    owned[j] = mine
+                elif type(prev) is IndexedCotangent:
+                    cts[j] = prev.add(c)
+                else:
+                    cts[j], owned[j] = _add_cotangents(prev, owned[j], c, mine)
+            g = c = v = prev = saved = ans = results = None  # free them before the next entry
         for j in indexed:  # inputs' cotangents leave as arrays
             if type(cts[j]) is IndexedCotangent:
                 cts[j] = cts[j].dense()
         return cts
-
-    def _send(self, entry, g, cts, owned, indexed):
-        """Add the cotangents one tape entry's rules give for output cotangent ``g``
-        into its parents' slots of ``cts``."""
-        prim, params, parents, saved, ans, _, _, _ = entry
-        tape = self.tape
-        if type(g) is IndexedCotangent:
-            g = g.dense()
-        if (
-            prim.indexed
-            and not isinstance(g, Tracer)
-            and getattr(g, "dtype", None) == tape[parents[0][1]][6]
-        ):
-            self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)
-            return
-        if type(saved) is _SavedWithRemat:
-            saved = saved.resolve()
-        results = None
-        if prim.vjp_joint is not None:
-            results = _joint_cotangents(prim, g, ans, saved, params, parents)
-        fresh = prim.fresh
-        rules = prim.vjp
-        for n, (pos, j) in enumerate(parents):
-            if results is not None:
-                c = results[n]
-            else:
-                rule = rules[pos] if pos < len(rules) else None
-                if rule is None:
-                    raise prim.not_differentiable(pos)
-                c = rule(g, ans, *saved, **params)
-            parent = tape[j]
-            mine = fresh
-            v = c
-            while isinstance(v, Tracer):  # under an enclosing transform
-                v = v.value
-            if v.shape != parent[5] or v.dtype != parent[6]:
-                fixed = _fix_shape_dtype(c, parent[5], parent[6])
-                # a sum or cast of c made here is ours, whoever holds c
-                mine = mine or (
-                    fixed is not c and type(fixed) is np.ndarray and fixed.base is None
-                )
-                c = fixed
-            prev = cts[j]
-            if prev is None:
-                cts[j] = c
-                owned[j] = mine
-            elif type(prev) is IndexedCotangent:
-                cts[j] = prev.add(c)
-            else:
-                cts[j], owned[j] = _add_cotangents(prev, owned[j], c, mine)
 
     def _scatter(self, cts, owned, indexed, j, idx, g):
         """``x[idx]`` on plain values: its cotangent is ``g`` at ``idx`` and zero
@@ -574,7 +561,8 @@ class ReverseTrace(Trace):
 
 
 def _joint_cotangents(prim, g, ans, saved, params, parents):
-    """Every differentiated argument's cotangent from the row's joint vjp, checked."""
+    """``{position: cotangent}`` for every differentiated argument, from the row's
+    joint vjp (checked)."""
     wrt = tuple(pos for pos, _ in parents)
     results = prim.vjp_joint(g, ans, *saved, wrt=wrt, **params)
     if not isinstance(results, (tuple, list)) or len(results) != len(wrt):
@@ -583,7 +571,16 @@ def _joint_cotangents(prim, g, ans, saved, params, parents):
             f"position in wrt={wrt}, but it returned {type(results).__name__}"
             + (f" of length {len(results)}" if isinstance(results, (tuple, list)) else "")
         )
-    return results
+    return dict(zip(wrt, results))
+
+
+def _fix_cotangent(c, owned, shape, dtype):
+    """``(c summed to shape and cast to dtype, owned)``: a sum or cast made here is
+    an array the backward pass owns, whoever holds ``c``."""
+    fixed = _fix_shape_dtype(c, shape, dtype)
+    if fixed is not c and type(fixed) is np.ndarray and fixed.base is None:
+        owned = True
+    return fixed, owned
 
 
 def _add_cotangents(prev, prev_owned, c, c_owned):

@@ -128,8 +128,10 @@ class Primitive:
         self.name = name
         self.impl = impl
         self.jvp = jvp
-        if vjp is None and vjp_joint is not None:
+        if vjp is None and vjp_joint is not None:  # per-argument rules, for fgrad.graph
             vjp = _JointRules(vjp_joint)
+            if isinstance(jvp, (tuple, list)):  # as many as jvp has
+                vjp = tuple(None if r is None else vjp[i] for i, r in enumerate(jvp))
         self.vjp = vjp
         self.vjp_joint = vjp_joint
         self.nondiff = nondiff
