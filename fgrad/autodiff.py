@@ -520,7 +520,10 @@ class ReverseTrace(Trace):
                     rule = rules[pos] if pos < len(rules) else None
                     if rule is None:
                         raise prim.not_differentiable(pos)
-                    c = rule(g, ans, *saved, **params)
+                    try:
+                        c = rule(g, ans, *saved, **params)
+                    except (TypeError, AttributeError) as err:
+                        raise _misdeclared(prim, saved, ans, err) from err
                 parent = tape[j]
                 mine = prim.fresh
                 v = c
@@ -564,7 +567,10 @@ def _joint_cotangents(prim, g, ans, saved, params, parents):
     """``{position: cotangent}`` for every differentiated argument, from the row's
     joint vjp (checked)."""
     wrt = tuple(pos for pos, _ in parents)
-    results = prim.vjp_joint(g, ans, *saved, wrt=wrt, **params)
+    try:
+        results = prim.vjp_joint(g, ans, *saved, wrt=wrt, **params)
+    except (TypeError, AttributeError) as err:
+        raise _misdeclared(prim, saved, ans, err) from err
     if not isinstance(results, (tuple, list)) or len(results) != len(wrt):
         raise TypeError(
             f"the joint vjp of {prim.name!r} must return a tuple with one cotangent per "
@@ -572,6 +578,21 @@ def _joint_cotangents(prim, g, ans, saved, params, parents):
             + (f" of length {len(results)}" if isinstance(results, (tuple, list)) else "")
         )
     return dict(zip(wrt, results))
+
+
+def _misdeclared(prim, saved, ans, err):
+    """The error of a vjp rule that failed: ``err`` itself, or when reverse mode left
+    out values by the row's ``reads=`` declaration, a TypeError that says so."""
+    left_out = [f"argument {i}" for i, a in enumerate(saved) if a is None]
+    if ans is None:
+        left_out.insert(0, "ans")
+    if not left_out or prim.reads is None:
+        return err
+    return TypeError(
+        f"the vjp rule of {prim.name!r} failed ({type(err).__name__}: {err}). Reverse mode "
+        f"passed None for {', '.join(left_out)}, which reads={prim.reads!r} does not "
+        "name; if the rule reads them, add them to its reads= declaration."
+    )
 
 
 def _fix_cotangent(c, owned, shape, dtype):

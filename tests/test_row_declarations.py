@@ -131,3 +131,16 @@ def test_bad_declarations_are_refused_clearly():
                        ((-1,), ValueError)]:
         with pytest.raises(err, match="reads="):
             fgrad.core.Primitive("test_refused", lambda x: x, jvp=[None], vjp=[None], reads=reads)
+
+
+def test_a_rule_reading_what_its_row_leaves_out_fails_with_a_clear_error():
+    from fgrad.core import defprim
+
+    cube = defprim(
+        "test_reads_misdeclared_cube", lambda x: x ** 3,
+        jvp=[lambda t, ans, x: 3 * x ** 2 * t], vjp=[lambda g, ans, x: 3 * x ** 2 * g],
+        reads=("ans",), batch="elementwise",  # wrong: the rule reads x, not ans
+        test={"skip": "misdeclared on purpose (tests/test_row_declarations.py)"},
+    )
+    with pytest.raises(TypeError, match=r"argument 0.*add them to its reads="):
+        fgrad.grad(cube)(2.0)
