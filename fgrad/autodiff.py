@@ -11,13 +11,6 @@ import numpy as np
 
 from .core import PRIMITIVES, Trace, Tracer, is_basic_index
 
-try:
-    from sys import getrefcount
-except ImportError:  # no reference counts (not CPython): cotangents are never summed in place
-
-    def getrefcount(obj):
-        return 1 << 30
-
 __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
 
 
@@ -482,9 +475,16 @@ class ReverseTrace(Trace):
         A cotangent is dropped as soon as its entry has been processed; with
         ``consume`` the tape entries are dropped too, so the values they saved
         are freed during the backward pass.
+
+        Cotangents arriving at one entry are summed.  ``owned[j]`` is set while
+        ``cts[j]`` is an array this pass allocated (a sum it made, a broadcast it
+        summed back, the result of a ``fresh`` row's rule): only such an array is
+        ever added into in place.  Anything else (the caller's cotangent, ``g``
+        handed on by ``add``, an array a user's rule keeps) is only read.
         """
         tape = self.tape
         cts = [None] * len(tape)
+        owned = bytearray(len(tape))
         indexed = []  # slots that received an IndexedCotangent (densified at the end)
         start = -1
         for index, g in seeds:
@@ -510,55 +510,115 @@ class ReverseTrace(Trace):
                 and not isinstance(g, Tracer)
                 and getattr(g, "dtype", None) == tape[parents[0][1]][6]
             ):
-                # x[idx] on plain values: its cotangent is g at idx and zero elsewhere,
-                # kept as that part rather than a dense array (a loop over x[i] would
-                # otherwise cost O(len(x)) per step in the backward pass)
-                j = parents[0][1]
-                parent = tape[j]
-                c = IndexedCotangent(parent[5], parent[6], params["idx"], g)
-                prev = cts[j]
-                if prev is None:
-                    cts[j] = c
-                    indexed.append(j)
-                elif type(prev) is IndexedCotangent:  # (appending to the longer list)
-                    prev.add(c)
-                else:
-                    cts[j] = c.add(prev)
-                    indexed.append(j)
-                g = c = prev = saved = ans = None
+                self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)
+                g = saved = ans = None
                 continue
+            if prim.vjp_joint is not None:
+                results = _joint_cotangents(prim, g, ans, saved, params, parents)
             rules = prim.vjp
             for pos, j in parents:
-                rule = rules[pos] if pos < len(rules) else None
-                if rule is None:
-                    raise prim.not_differentiable(pos)
-                c = rule(g, ans, *saved, **params)
+                if prim.vjp_joint is not None:
+                    c = results[pos]
+                else:
+                    rule = rules[pos] if pos < len(rules) else None
+                    if rule is None:
+                        raise prim.not_differentiable(pos)
+                    try:
+                        c = rule(g, ans, *saved, **params)
+                    except (TypeError, AttributeError) as err:
+                        raise _misdeclared(prim, saved, ans, err) from err
                 parent = tape[j]
+                mine = prim.fresh
                 v = c
                 while isinstance(v, Tracer):  # under an enclosing transform
                     v = v.value
                 if v.shape != parent[5] or v.dtype != parent[6]:
-                    c = _fix_shape_dtype(c, parent[5], parent[6])
-                v = None  # c's reference count decides the in-place sum below
+                    c, mine = _fix_cotangent(c, mine, parent[5], parent[6])
                 prev = cts[j]
                 if prev is None:
                     cts[j] = c
+                    owned[j] = mine
                 elif type(prev) is IndexedCotangent:
                     cts[j] = prev.add(c)
-                elif (
-                    type(c) is np.ndarray
-                    and type(prev) is np.ndarray
-                    and c.ndim  # (0-d sums stay numpy scalars, as numpy gives them)
-                    and c.base is None
-                    and getrefcount(c) == 2  # the rule's fresh result, ours alone
-                    and c.flags.writeable
-                ):
-                    # shapes and dtypes were both fixed to the parent's above
-                    cts[j] = np.add(c, prev, out=c)
-                else:  # prev first when it is a tracer: no numpy override path
-                    cts[j] = c + prev if type(prev) is np.ndarray else prev + c
-            g = c = prev = saved = ans = None  # free them before the next entry
+                else:
+                    cts[j], owned[j] = _add_cotangents(prev, owned[j], c, mine)
+            g = c = v = prev = saved = ans = results = None  # free them before the next entry
         for j in indexed:  # inputs' cotangents leave as arrays
             if type(cts[j]) is IndexedCotangent:
                 cts[j] = cts[j].dense()
         return cts
+
+    def _scatter(self, cts, owned, indexed, j, idx, g):
+        """``x[idx]`` on plain values: its cotangent is ``g`` at ``idx`` and zero
+        elsewhere, kept as that part rather than a dense array (a loop over ``x[i]``
+        would otherwise cost O(len(x)) per step in the backward pass)."""
+        parent = self.tape[j]
+        c = IndexedCotangent(parent[5], parent[6], idx, g)
+        prev = cts[j]
+        if prev is None:
+            cts[j] = c
+            indexed.append(j)
+        elif type(prev) is IndexedCotangent:  # (appending to the longer list)
+            prev.add(c)
+        else:
+            cts[j] = c.add(prev)
+            owned[j] = 0
+            indexed.append(j)
+
+
+def _joint_cotangents(prim, g, ans, saved, params, parents):
+    """``{position: cotangent}`` for every differentiated argument, from the row's
+    joint vjp (checked)."""
+    wrt = tuple(pos for pos, _ in parents)
+    try:
+        results = prim.vjp_joint(g, ans, *saved, wrt=wrt, **params)
+    except (TypeError, AttributeError) as err:
+        raise _misdeclared(prim, saved, ans, err) from err
+    if not isinstance(results, (tuple, list)) or len(results) != len(wrt):
+        raise TypeError(
+            f"the joint vjp of {prim.name!r} must return a tuple with one cotangent per "
+            f"position in wrt={wrt}, but it returned {type(results).__name__}"
+            + (f" of length {len(results)}" if isinstance(results, (tuple, list)) else "")
+        )
+    return dict(zip(wrt, results))
+
+
+def _misdeclared(prim, saved, ans, err):
+    """The error of a vjp rule that failed: ``err`` itself, or when reverse mode left
+    out values by the row's ``reads=`` declaration, a TypeError that says so."""
+    left_out = [f"argument {i}" for i, a in enumerate(saved) if a is None]
+    if ans is None:
+        left_out.insert(0, "ans")
+    if not left_out or prim.reads is None:
+        return err
+    return TypeError(
+        f"the vjp rule of {prim.name!r} failed ({type(err).__name__}: {err}). Reverse mode "
+        f"passed None for {', '.join(left_out)}, which reads={prim.reads!r} does not "
+        "name; if the rule reads them, add them to its reads= declaration."
+    )
+
+
+def _fix_cotangent(c, owned, shape, dtype):
+    """``(c summed to shape and cast to dtype, owned)``: a sum or cast made here is
+    an array the backward pass owns, whoever holds ``c``."""
+    fixed = _fix_shape_dtype(c, shape, dtype)
+    if fixed is not c and type(fixed) is np.ndarray and fixed.base is None:
+        owned = True
+    return fixed, owned
+
+
+def _add_cotangents(prev, prev_owned, c, c_owned):
+    """``(prev + c, owned)``: in place into whichever of the two this pass owns.
+
+    Both were fixed to the entry's shape and dtype.  0-d sums stay numpy
+    scalars, as numpy gives them; tracers (an enclosing transform) are never
+    written to.
+    """
+    if type(prev) is np.ndarray and type(c) is np.ndarray and c.ndim:
+        if prev_owned and prev.flags.writeable:
+            return np.add(prev, c, out=prev), 1
+        if c_owned and c.flags.writeable:
+            return np.add(c, prev, out=c), 1
+        return c + prev, 1  # a new array: ours
+    # prev first when it is a tracer: no numpy override path
+    return (c + prev if type(prev) is np.ndarray else prev + c), 0

@@ -23,7 +23,6 @@ methods (``x.sum()``) and numpy's protocols (``np.sin(x)``) look functions up in
 
 from __future__ import annotations
 
-import dis
 import inspect
 import itertools
 import operator
@@ -176,7 +175,6 @@ class variadic:
             def fn(*rest, **params):
                 return rule(i, *rest, **params)
 
-            fn._fgrad_uses = _used_parameters(rule, skip=1)
             self._cache[i] = fn
         return fn
 
@@ -197,6 +195,14 @@ class Primitive:
             returning the cotangent of argument ``i`` for output cotangent ``g``.
             Results may be broadcast against the argument's shape; the traces
             sum them back and cast them to the argument's dtype.
+        vjp_joint: ``None``, or one rule for every differentiated argument at once,
+            ``vjp_joint(g, ans, *args, wrt=positions, **params)`` returning one
+            cotangent per position in ``wrt``; reverse mode calls it instead of the
+            ``vjp`` rules, so work they share is done once.
+        reads: what the vjp rules read besides ``g`` and the keyword parameters, as
+            declared to :func:`defprim`; reverse mode keeps only that on its tape.
+        fresh: every vjp result is, on plain numpy values, an array newly
+            allocated by the rule: reverse mode may add other cotangents into it.
         nondiff: the output carries no derivative (comparisons, ``argmax``,
             ``stop_gradient``): AD traces pass it through as a constant.
         batch: the batching rule, or a batching category name (used by vmap).
@@ -215,21 +221,30 @@ class Primitive:
     """
 
     __slots__ = (
-        "name", "impl", "jvp", "vjp", "nondiff", "batch", "fn", "call", "test", "remat",
-        "indexed",
-        "_saves", "_plans", "__dict__",
+        "name", "impl", "jvp", "vjp", "vjp_joint", "reads", "fresh", "nondiff", "batch",
+        "fn", "call", "test", "remat", "indexed",
+        "_reads_each", "_reads_row", "_saves", "_plans", "__dict__",
     )
 
-    def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None):
+    def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None,
+                 *, vjp_joint=None, reads=None, fresh=False, remat=0, indexed=False):
         self.name = name
         self.impl = impl
         self.jvp = jvp
+        if vjp is None and vjp_joint is not None:  # per-argument rules, for fgrad.graph
+            vjp = _JointRules(vjp_joint)
+            if isinstance(jvp, (tuple, list)):  # as many as jvp has
+                vjp = tuple(None if r is None else vjp[i] for i, r in enumerate(jvp))
         self.vjp = vjp
+        self.vjp_joint = vjp_joint
         self.nondiff = nondiff
         self.batch = batch
         self.test = test
-        self.remat = 0
-        self.indexed = False
+        self.fresh = bool(fresh)
+        self.remat = remat
+        self.indexed = bool(indexed)
+        self.reads = reads
+        self._reads_row, self._reads_each = _parse_reads(name, reads)
         self._saves = {}
         self._plans = {}
         self.call = _scalar_shortcut(impl)
@@ -255,24 +270,35 @@ class Primitive:
             f"{where}; wrap that argument in fgrad.stop_gradient if it is meant as a constant"
         )
 
+    def reads_of(self, pos):
+        """``(reads ans, argument positions read or None for all)`` of argument
+        ``pos``'s vjp rule, from the declaration; ``None`` when undeclared."""
+        if self._reads_each is None:
+            return self._reads_row
+        return self._reads_each[pos] if pos < len(self._reads_each) else None
+
     def saves_for(self, positions):
         """Which arguments (and whether ``ans``) reverse mode must keep.
 
         ``positions`` are the argument positions being differentiated; the
-        answer is cached per tuple of positions, so this costs one dict look-up
-        per recorded operation.
+        answer comes from the row's ``reads`` declaration (everything when a
+        rule's reads are undeclared) and is cached per tuple of positions.
         """
         keep = self._saves.get(positions)
         if keep is None:
             args_used, ans_used = set(), False
             for pos in positions:
-                params_used = getattr(self.vjp[pos], "_fgrad_uses", None)
-                if params_used is None:  # an opaque callable: keep everything
-                    args_used, ans_used = None, True
+                spec = self.reads_of(pos)
+                if spec is None:  # undeclared: keep everything
+                    keep = (None, True)
                     break
-                ans_used |= params_used[0]
-                args_used |= params_used[1]
-            keep = (None if args_used is None else frozenset(args_used), ans_used)
+                ans_used |= spec[0]
+                if spec[1] is None:  # "args": every argument
+                    args_used = None
+                elif args_used is not None:
+                    args_used |= spec[1]
+            else:
+                keep = (None if args_used is None else frozenset(args_used), ans_used)
             self._saves[positions] = keep
         return keep
 
@@ -296,67 +322,131 @@ class Primitive:
         return plan
 
 
-def _used_parameters(rule, skip=0):
-    """Inspect a rule's bytecode: does it read ``ans``, and which positional args?
+def _parse_reads(name, reads):
+    """``(row spec, per-argument specs)`` from a ``reads=`` declaration.
 
-    Returns ``(uses_ans, {arg positions used})`` or ``None`` when unknown.
-    Rules are ``rule([i,] g, ans, *args)``; the first ``skip + 2`` parameters
-    are bookkeeping.  Reverse mode keeps only what the rules read, so an
-    elementwise chain does not hold every intermediate alive.
+    A spec is ``(reads ans, frozenset of argument positions or None for all)``;
+    ``None`` stands for undeclared (reverse mode then keeps everything).
     """
-    code = getattr(rule, "__code__", None)
-    if code is None:
-        return None
-    if code.co_flags & 0x04:  # *args: cannot tell which positions are read
-        return None
-    names = code.co_varnames[: code.co_argcount]
-    read = set(code.co_cellvars)
-    for ins in dis.get_instructions(code):
-        if ins.opname.startswith("LOAD_"):
-            val = ins.argval
-            read.update(val if isinstance(val, tuple) else (val,))
-    uses_ans = len(names) > skip + 1 and names[skip + 1] in read
-    args_used = {k for k, name in enumerate(names[skip + 2 :]) if name in read}
-    return uses_ans, args_used
+    if reads is None:
+        return None, None
+    if isinstance(reads, tuple):
+        return _parse_spec(name, reads), None
+    if isinstance(reads, list):
+        return None, tuple(None if r is None else _parse_spec(name, r) for r in reads)
+    raise TypeError(
+        f"defprim({name!r}): reads= must be a tuple (what every vjp rule reads, e.g. "
+        f"('ans', 1)) or a list with one such tuple per argument, not {type(reads).__name__}"
+    )
 
 
-def _annotate(rules, skip=0):
-    if rules is None or isinstance(rules, variadic):
+def _parse_spec(name, spec):
+    if not isinstance(spec, tuple):
+        raise TypeError(
+            f"defprim({name!r}): each entry of reads= must be a tuple such as ('ans', 0) "
+            f"or (), not {spec!r}"
+        )
+    ans, args = False, set()
+    for item in spec:
+        if item == "ans":
+            ans = True
+        elif item == "args":
+            args = None
+        elif isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+            if args is not None:
+                args.add(item)
+        else:
+            raise ValueError(
+                f"defprim({name!r}): reads= names 'ans', 'args' (every argument) or "
+                f"argument positions (ints >= 0), not {item!r}"
+            )
+    return ans, None if args is None else frozenset(args)
+
+
+class _JointRules:
+    """Per-argument vjp rules that call a joint vjp for one position each (for code
+    that asks one argument at a time, e.g. :mod:`fgrad.graph`)."""
+
+    __slots__ = ("joint",)
+
+    def __init__(self, joint):
+        self.joint = joint
+
+    def __getitem__(self, i):
+        joint = self.joint
+
+        def rule(g, ans, *args, **params):
+            return joint(g, ans, *args, wrt=(i,), **params)[0]
+
+        return rule
+
+    def __len__(self):  # any position is differentiable
+        return 1 << 30
+
+
+def _rule_table(rules):
+    if rules is None or isinstance(rules, (variadic, _JointRules)):
         return rules
-    rules = tuple(rules)
-    for r in rules:
-        if r is not None and not hasattr(r, "_fgrad_uses"):
-            try:
-                r._fgrad_uses = _used_parameters(r, skip)
-            except (AttributeError, TypeError):
-                pass
-    return rules
+    return tuple(rules)
 
 
-def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None):
+def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None,
+            reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False):
     """Declare a primitive: its numpy implementation and derivative rules.
 
-    This is how fgrad itself fills its rule table, and how users extend it.
-    Rules are written with fgrad functions (``fgrad.numpy``), never raw numpy,
-    so that derivatives of derivatives are traced too.
+    This is how fgrad itself fills its rule table, and how users extend it; a
+    row is declared by this one call.  Rules are written with fgrad functions
+    (``fgrad.numpy``), never raw numpy, so that derivatives of derivatives are
+    traced too.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> from fgrad.core import defprim
         >>> cube = defprim("my_cube", lambda x: x**3,
         ...                jvp=[lambda t, ans, x: 3 * x**2 * t],
-        ...                vjp=[lambda g, ans, x: 3 * x**2 * g])
+        ...                vjp=[lambda g, ans, x: 3 * x**2 * g],
+        ...                reads=[(0,)])          # the vjp reads x, not the output
         >>> float(fgrad.grad(cube)(2.0))
         12.0
+        >>> def hypot_vjp(g, ans, x, y, *, wrt):  # one division serves both
+        ...     scale = g / ans
+        ...     return tuple(scale * (x, y)[i] for i in wrt)
+        >>> my_hypot = defprim("my_hypot", lambda x, y: (x * x + y * y) ** 0.5,
+        ...                    jvp=[lambda t, ans, x, y: t * x / ans,
+        ...                         lambda t, ans, x, y: t * y / ans],
+        ...                    vjp_joint=hypot_vjp, reads=("ans", 0, 1))
+        >>> [round(float(d), 12) for d in fgrad.grad(my_hypot, argnums=(0, 1))(3.0, 4.0)]
+        [0.6, 0.8]
 
     Args:
         name: unique name, also shown in error messages and graph listings.
         impl: numpy implementation ``impl(*args, **params)``.
         jvp: sequence of per-argument tangent rules (or :class:`variadic`).
-        vjp: sequence of per-argument cotangent rules (or :class:`variadic`).
+        vjp: sequence of per-argument cotangent rules (or :class:`variadic`);
+            may be left out when ``vjp_joint`` is given.
         nondiff: mark the output as carrying no derivative.
         batch: batching rule or category, for ``vmap``.
         test: hints for the systematic test (domain, sample arguments).
+        reads: what the vjp rules read, so reverse mode keeps only that alive:
+            a tuple for every rule of the row, or a list with one tuple per
+            argument (in ``vjp``'s order).  A tuple holds ``"ans"`` (the output),
+            argument positions (``0``, ``1``...) or ``"args"`` (every argument);
+            ``()`` means only ``g`` and the keyword parameters.  Left out (or a
+            ``None`` entry): everything is kept, which is always correct.  A
+            declaration that misses something a rule reads makes the rule see
+            ``None`` there (tests/test_row_declarations.py checks fgrad's rows).
+        vjp_joint: ``vjp_joint(g, ans, *args, wrt, **params)`` returning a tuple
+            with the cotangent of each argument position in ``wrt``; reverse mode
+            uses it instead of the per-argument rules, so work the cotangents
+            share (a factorisation, a re-run) is done once.
+        fresh: declare that every vjp result, on plain numpy values, is a new
+            array no one else holds (``g * d``, never ``g`` itself or a stored
+            array): reverse mode may then add other cotangents into it in place.
+        remat: the cost of recomputing the output (1 arithmetic, 4 a function
+            like ``sin``; 0, the default, never): reverse mode may recompute a
+            large output instead of keeping it alive.
+        indexed: the vjp is ``g`` scattered at ``params["idx"]`` into zeros
+            shaped like the only argument (``getitem``).
 
     Returns:
         The user-facing function (``prim.fn``); the :class:`Primitive` itself is
@@ -364,16 +454,19 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
     """
     if dict.__contains__(PRIMITIVES, name):  # the rows declared so far (loads nothing)
         raise ValueError(f"a primitive named {name!r} is already in the table")
-    if not nondiff and (jvp is None or vjp is None):
+    if not nondiff and (jvp is None or vjp is None and vjp_joint is None):
         raise ValueError(
             f"primitive {name!r} needs both jvp and vjp rules, or nondiff=True"
         )
-    prim = Primitive(name, impl, _annotate(jvp), _annotate(vjp), nondiff, batch, test)
+    prim = Primitive(name, impl, _rule_table(jvp), _rule_table(vjp), nondiff, batch, test,
+                     vjp_joint=vjp_joint, reads=reads, fresh=fresh, remat=remat,
+                     indexed=indexed)
     PRIMITIVES[name] = prim
     return prim.fn
 
 
-def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=None):
+def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=None,
+                   reads=None, remat=0):
     """Declare an elementwise primitive from its partial derivatives.
 
     ``partials[i](ans, *args)`` is the derivative of the output with respect to
@@ -381,12 +474,15 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
     non-differentiable argument.  Then ``jvp_i = t * d_i`` and ``vjp_i = g * d_i``.
     Broadcasting is undone centrally by the traces.
     ``vjp`` may override the derived cotangent rules (e.g. for complex inputs).
+    ``reads`` declares what the partials (or the ``vjp`` override) read, as for
+    :func:`defprim`; ``remat`` is the cost of recomputing the output.
 
     Example:
         >>> from fgrad.core import defelementwise
         >>> import fgrad, fgrad.numpy as fnp, numpy as np
         >>> softsign = defelementwise("my_softsign", lambda x: x / (1 + np.abs(x)),
-        ...                           lambda ans, x: 1 / (1 + fnp.abs(x)) ** 2)
+        ...                           lambda ans, x: 1 / (1 + fnp.abs(x)) ** 2,
+        ...                           reads=(0,))
         >>> float(fgrad.grad(softsign)(0.0))
         1.0
     """
@@ -396,10 +492,11 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
             jvps.append(None)
             vjps.append(None)
             continue
-        jvps.append(_elementwise_rule(d))
-        vjps.append(_elementwise_rule(d))
+        jvps.append(_elementwise_rule(d, len(partials)))
+        vjps.append(_elementwise_rule(d, len(partials)))
     return defprim(
-        name, impl, jvps, vjp if vjp is not None else vjps, batch=batch, test=test
+        name, impl, jvps, vjp if vjp is not None else vjps, batch=batch, test=test,
+        reads=reads, fresh=vjp is None, remat=remat,
     )
 
 
@@ -407,26 +504,24 @@ def _mul(a, b):
     return PRIMITIVES["multiply"].fn(a, b)
 
 
-def _elementwise_rule(d):
+def _elementwise_rule(d, nargs):
     """``rule(t, ans, *args) = t * d(ans, *args)``, specialised for one or two args."""
     # the ``multiply`` row's function itself when it exists (no look-up per call)
     mul = PRIMITIVES["multiply"].fn if "multiply" in PRIMITIVES else _mul
-    code = getattr(d, "__code__", None)
-    fixed = code is not None and not code.co_flags & 0x04 and not d.__defaults__
     # On plain arrays the product is written as an operator: numpy then multiplies
     # into ``d``'s result when that is a fresh temporary (its temporary elision),
     # so a backward pass over large arrays allocates one array per rule, not two.
     # When ``ans`` or an argument is a tracer (reverse mode passes None for what a rule
     # does not read), so is ``d``'s result: an array times a tracer would take numpy's
     # slow override path, so those go through ``mul``.
-    if fixed and code.co_argcount == 2:
+    if nargs == 1:
 
         def rule(t, ans, x):
             if type(t) is np.ndarray and not isinstance(ans, Tracer) and not isinstance(x, Tracer):
                 return t * d(ans, x)
             return mul(t, d(ans, x))
 
-    elif fixed and code.co_argcount == 3:
+    elif nargs == 2:
 
         def rule(t, ans, x, y):
             if (
@@ -443,7 +538,7 @@ def _elementwise_rule(d):
         def rule(t, ans, *args):
             return mul(t, d(ans, *args))
 
-    rule._fgrad_uses = _used_parameters(d, skip=-1)  # d(ans, *args): ans is parameter 0
+    rule.partial = d  # what the rule multiplies by (its reads are d's)
     return rule
 
 

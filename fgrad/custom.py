@@ -120,20 +120,16 @@ def _resolve_args(fun, args, kwargs, kind):
 class _Rules:
     """Per-position rules of a custom row, for any number of arguments."""
 
-    __slots__ = ("_make", "_cache", "_uses")
+    __slots__ = ("_make", "_cache")
 
-    def __init__(self, make, uses):
+    def __init__(self, make):
         self._make = make
         self._cache = {}
-        self._uses = uses
 
     def __getitem__(self, i):
         rule = self._cache.get(i)
         if rule is None:
-            rule = self._make(i)
-            if self._uses is not None:
-                rule._fgrad_uses = self._uses
-            self._cache[i] = rule
+            rule = self._cache[i] = self._make(i)
         return rule
 
     def __len__(self):
@@ -149,7 +145,7 @@ class _Call:
 
     __slots__ = (
         "owner", "nargs", "static", "in_tree", "in_meta", "out_tree", "out_meta",
-        "single", "dtype", "res", "_g", "_cts", "top",
+        "single", "dtype", "res", "top",
     )
 
     def __init__(self, owner, nargs, static, in_tree, leaves):
@@ -161,7 +157,7 @@ class _Call:
         self.in_meta = [(np.shape(concrete(x)), _dtype(x)) if _is_array(x) else (None, None)
                         for x in leaves]
         self.out_tree = self.out_meta = self.single = self.dtype = None
-        self.res = self._g = self._cts = self.top = None
+        self.res = self.top = None
 
     def check_closure(self, tree, what):
         """A rule's result must not hold tracers of the transform being applied."""
@@ -467,8 +463,9 @@ class custom_vjp(_Custom):
         self.fwd = self.bwd = None
         prim = Primitive(
             f"custom_vjp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule, None),
-            vjp=_Rules(self._vjp_rule, (False, set())),  # residuals only: nothing else kept
+            jvp=_Rules(self._jvp_rule),
+            vjp_joint=self._vjp_joint,  # bwd gives every cotangent at once
+            reads=(),  # bwd reads the residuals (in the call's parameters) only
             batch=self._batch,
         )
         _set_call(prim, self._run_fwd)
@@ -519,17 +516,10 @@ class custom_vjp(_Custom):
         out, _call.res = pair
         return _call.pack(out, "the fwd rule")
 
-    def _vjp_rule(self, i):
-
-        def rule(g, ans, *saved, _call):
-            if _call._g is not g:
-                ct = _call.cotangent_tree(g)
-                cts = self.bwd(*_call.nondiff_values(), _call.res, ct)
-                _call._cts = _call.input_cotangents(cts, "the bwd rule")
-                _call._g = g
-            return _call._cts[i]
-
-        return rule
+    def _vjp_joint(self, g, ans, *saved, wrt, _call):
+        cts = self.bwd(*_call.nondiff_values(), _call.res, _call.cotangent_tree(g))
+        cts = _call.input_cotangents(cts, "the bwd rule")
+        return tuple(cts[i] for i in wrt)
 
     def _batched(self, call, in_axes):
 
@@ -605,8 +595,9 @@ class custom_jvp(_Custom):
         self.jvp = None
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule, None),
-            vjp=_Rules(self._vjp_rule, None),  # the transpose needs the primal inputs
+            jvp=_Rules(self._jvp_rule),
+            vjp_joint=self._vjp_joint,  # one transpose gives every cotangent
+            reads=("args",),  # the transpose needs the primal inputs, not the output
             batch=self._batch,
         )
         _set_call(prim, self._run_primal)
@@ -719,15 +710,9 @@ class custom_jvp(_Custom):
         _call.check_closure(out, "the function")
         return _call.pack(out, "the function")
 
-    def _vjp_rule(self, i):
-
-        def rule(g, ans, *primal_leaves, _call):
-            if _call._g is not g:
-                _call._cts = self._transpose(_call, primal_leaves, g)
-                _call._g = g
-            return _call._cts[i]
-
-        return rule
+    def _vjp_joint(self, g, ans, *primal_leaves, wrt, _call):
+        cts = self._transpose(_call, primal_leaves, g)
+        return tuple(cts[i] for i in wrt)
 
     def _transpose(self, call, primal_leaves, g):
         """The transpose of the rule's tangent map at these primals, applied to ``g``."""

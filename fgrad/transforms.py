@@ -287,24 +287,6 @@ def _is_array_leaf(x):
     )
 
 
-class _Once:
-    """Cotangents of one checkpointed application for one output cotangent.
-
-    Reverse mode asks a row for the cotangent of each argument separately, with
-    the same output cotangent ``g``; this computes all of them with one re-run
-    of the function and hands them out one by one.
-    """
-
-    __slots__ = ("g", "cts")
-
-    def __init__(self):
-        self.g = None
-        self.cts = None
-
-
-_TAKEN = object()
-
-
 def checkpoint(fun, *, static_argnums=()):
     """Rematerialisation: reverse mode re-runs ``fun`` instead of storing its intermediates.
 
@@ -349,7 +331,7 @@ def checkpoint(fun, *, static_argnums=()):
         name = getattr(fun, "__name__", type(fun).__name__)
         packed_fn, unpack = _packing(call)
         prim = _checkpoint_primitive(packed_fn, len(arr_pos), name)
-        packed = prim.fn(*(leaves[k] for k in arr_pos), memo=_Once())
+        packed = prim.fn(*(leaves[k] for k in arr_pos))
         return unpack(packed)
 
     name = getattr(fun, "__name__", type(fun).__name__)
@@ -408,7 +390,7 @@ def _packing(call):
 def _checkpoint_primitive(packed_fn, n, name):
     """A row (not registered in the table) for one checkpointed call with ``n`` arrays."""
 
-    def impl(*arrays, memo=None):
+    def impl(*arrays):
         out = packed_fn(*arrays)
         if isinstance(out, Tracer):
             raise TypeError(
@@ -418,45 +400,25 @@ def _checkpoint_primitive(packed_fn, n, name):
             )
         return out
 
-    def cotangents(g, arrays, memo):
-        # all input cotangents for output cotangent g, from one re-run under vjp
-        diff = [k for k, a in enumerate(arrays) if _dtype(a).kind in "fc"]
-
-        def of_diff(*d):
-            full = list(arrays)
-            for k, v in zip(diff, d):
-                full[k] = v
-            return packed_fn(*full)
-
-        _, f_vjp = vjp(of_diff, *(arrays[k] for k in diff))
-        cts = [None] * len(arrays)
-        for k, c in zip(diff, f_vjp(g)):
-            cts[k] = c
-        memo.g, memo.cts = g, cts
-
-    def make_vjp(i):
-
-        def rule(g, ans, *arrays, memo=None):
-            if memo.g is not g or memo.cts is None or memo.cts[i] is _TAKEN:
-                cotangents(g, arrays, memo)
-            c = memo.cts[i]
-            memo.cts[i] = _TAKEN
-            if all(x is _TAKEN or x is None for x in memo.cts):
-                memo.g = memo.cts = None
-            if c is None:
+    def vjp_joint(g, ans, *arrays, wrt):
+        # every differentiated input's cotangent from one re-run of the function
+        for i in wrt:
+            if _dtype(arrays[i]).kind not in "fc":
                 raise TypeError(
                     f"checkpoint({name}): argument {i} has no derivative (dtype "
                     f"{_dtype(arrays[i])}); pass it as a static argument (static_argnums)."
                 )
-            return c
 
-        rule._fgrad_uses = (False, set(range(n)))  # keep the inputs, not the output
-        return rule
+        def of_wrt(*d):
+            full = list(arrays)
+            for k, v in zip(wrt, d):
+                full[k] = v
+            return packed_fn(*full)
+
+        return tuple(vjp(of_wrt, *(arrays[k] for k in wrt))[1](g))
 
     def make_jvp(i):
-
-        def rule(t, ans, *arrays, memo=None):
-
+        def rule(t, ans, *arrays):
             def of_one(a):
                 full = list(arrays)
                 full[i] = a
@@ -466,13 +428,14 @@ def _checkpoint_primitive(packed_fn, n, name):
 
         return rule
 
-    def batch(args, dims, memo=None):
+    def batch(args, dims):
         return checkpoint(vmap(packed_fn, in_axes=tuple(dims)))(*args), 0
 
     return Primitive(
         f"checkpoint({name})", impl,
         jvp=tuple(make_jvp(i) for i in range(n)),
-        vjp=tuple(make_vjp(i) for i in range(n)),
+        vjp_joint=vjp_joint,
+        reads=("args",),  # the inputs, not the output
         batch=batch,
         test={"skip": "created per call by fgrad.checkpoint; tested in tests/test_transforms.py"},
     )

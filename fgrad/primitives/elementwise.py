@@ -86,6 +86,12 @@ def _all_finite(x):
 
 
 # --- arithmetic ------------------------------------------------------------
+#
+# remat=: cheap to recompute, so reverse mode may replay these on large arrays instead
+# of keeping their outputs alive until the backward pass (fgrad.autodiff.ReverseTrace).
+# The number weighs the work: arithmetic is bound by memory traffic (replaying it costs
+# about what keeping its output costs, 1), a function like sin several times more (4).
+# fresh=True: the vjp rules compute new arrays (g * y, -g ...), never hand back g.
 
 add = defprim(
     "add", np.add,
@@ -93,6 +99,8 @@ add = defprim(
     vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
+    remat=1,
 )
 subtract = defprim(
     "subtract", np.subtract,
@@ -100,6 +108,8 @@ subtract = defprim(
     vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
+    remat=1,
 )
 multiply = defprim(
     "multiply", np.multiply,
@@ -107,6 +117,8 @@ multiply = defprim(
     vjp=[lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(x, g)],
     batch="elementwise",
     test={"complex": True},
+    reads=[(1,), (0,)],
+    remat=1, fresh=True,
 )
 def _divide_vjp_denominator(g, ans, x, y):
     # -g x / y**2, with x / y recomputed rather than read from ``ans``: keeping x
@@ -127,6 +139,8 @@ divide = defprim(
     vjp=[lambda g, ans, x, y: divide(g, y), _divide_vjp_denominator],
     batch="elementwise",
     test={"domain": [(-1.5, 1.5), (0.5, 2.0)], "complex": True},
+    reads=[(1,), (0, 1)],
+    remat=1, fresh=True,
 )
 true_divide = divide
 negative = defprim(
@@ -135,6 +149,8 @@ negative = defprim(
     vjp=[lambda g, ans, x: negative(g)],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
+    remat=1, fresh=True,
 )
 positive = defprim(
     "positive", np.positive,
@@ -142,6 +158,8 @@ positive = defprim(
     vjp=[lambda g, ans, x: g],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
+    remat=1,
 )
 
 
@@ -169,27 +187,35 @@ def _power_d_exponent(ans, x, y):
 power = defelementwise(
     "power", np.power, _power_d_base, _power_d_exponent,
     test={"domain": [(0.2, 2.0), (-1.5, 1.5)], "complex": True},
+    reads=[(0, 1), ("ans", 0)],
 )
 pow = power
 float_power = defelementwise(
     "float_power", np.float_power, _power_d_base, _power_d_exponent,
     test={"domain": [(0.2, 2.0), (-1.5, 1.5)], "float32": False, "complex": True},
+    reads=[(0, 1), ("ans", 0)],
 )
 square = defelementwise(
-    "square", np.square, lambda ans, x: multiply(2.0, x), test={"complex": True}
+    "square", np.square, lambda ans, x: multiply(2.0, x), test={"complex": True},
+    reads=(0,),
+    remat=1,
 )
 reciprocal = defelementwise(
     "reciprocal", np.reciprocal, lambda ans, x: negative(square(ans)),
     test={"domain": [(0.3, 2.0)], "complex": True},
+    reads=("ans",),
 )
 # sqrt and cbrt read the answer: at 0 the derivative is +inf (the true one), not nan
 sqrt = defelementwise(
     "sqrt", np.sqrt, lambda ans, x: divide(0.5, ans),
     test={"domain": [(0.1, 3.0)], "complex": True},
+    reads=("ans",),
+    remat=4,
 )
 cbrt = defelementwise(
     "cbrt", np.cbrt, lambda ans, x: divide(1.0 / 3.0, square(ans)),
     test={"domain": [(0.1, 3.0)]},
+    reads=("ans",),
 )
 
 
@@ -204,6 +230,7 @@ mod = defelementwise(
     lambda ans, x, y: 1.0,
     lambda ans, x, y: negative(_quotient(ans, x, y)),
     test={"domain": [(0.3, 3.0), (0.7, 1.3)], "float32": False},
+    reads=[(), ("ans", 0, 1)],
 )
 remainder = mod
 # fmod(x, y) = x - trunc(x / y) * y
@@ -212,10 +239,12 @@ fmod = defelementwise(
     lambda ans, x, y: 1.0,
     lambda ans, x, y: negative(_quotient(ans, x, y)),
     test={"domain": [(-3.0, 3.0), (0.7, 1.3)], "float32": False},
+    reads=[(), ("ans", 0, 1)],
 )
 _modf_fraction = defelementwise(
     "modf_fraction", lambda x: np.modf(x)[0], lambda ans, x: 1.0,
     test={"domain": [(-2.9, 2.9)]},
+    reads=(),
 )
 
 
@@ -251,12 +280,15 @@ def divmod(x, y):
 
 # --- exponentials and logarithms --------------------------------------------
 
-exp = defelementwise("exp", np.exp, lambda ans, x: ans, test={"complex": True})
+exp = defelementwise("exp", np.exp, lambda ans, x: ans, test={"complex": True}, reads=("ans",), remat=4)
 exp2 = defelementwise(
-    "exp2", np.exp2, lambda ans, x: multiply(ans, np.log(2.0)), test={"complex": True}
+    "exp2", np.exp2, lambda ans, x: multiply(ans, np.log(2.0)), test={"complex": True},
+    reads=("ans",),
 )
 expm1 = defelementwise(
-    "expm1", np.expm1, lambda ans, x: add(ans, 1.0), test={"complex": True}
+    "expm1", np.expm1, lambda ans, x: add(ans, 1.0), test={"complex": True},
+    reads=("ans",),
+    remat=4,
 )
 log = defprim(  # t / x in one division, rather than t * (1 / x) as defelementwise would
     "log", np.log,
@@ -264,18 +296,24 @@ log = defprim(  # t / x in one division, rather than t * (1 / x) as defelementwi
     vjp=[lambda g, ans, x: divide(g, x)],
     batch="elementwise",
     test={"domain": [(0.1, 3.0)], "complex": True},
+    reads=(0,),
+    remat=4, fresh=True,
 )
 log2 = defelementwise(
     "log2", np.log2, lambda ans, x: divide(1.0 / np.log(2.0), x),
     test={"domain": [(0.1, 3.0)], "complex": True},
+    reads=(0,),
 )
 log10 = defelementwise(
     "log10", np.log10, lambda ans, x: divide(1.0 / np.log(10.0), x),
     test={"domain": [(0.1, 3.0)], "complex": True},
+    reads=(0,),
 )
 log1p = defelementwise(
     "log1p", np.log1p, lambda ans, x: reciprocal(add(x, 1.0)),
     test={"domain": [(-0.7, 3.0)], "complex": True},
+    reads=(0,),
+    remat=4,
 )
 
 
@@ -305,12 +343,14 @@ logaddexp = defelementwise(
     lambda ans, x, y: _lae_x(ans, x, y),
     lambda ans, x, y: _lae_x(ans, y, x),
     test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
+    reads=("ans", 0, 1),
 )
 logaddexp2 = defelementwise(
     "logaddexp2", np.logaddexp2,
     lambda ans, x, y: _lae2_x(ans, x, y),
     lambda ans, x, y: _lae2_x(ans, y, x),
     test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -323,6 +363,7 @@ ldexp = defelementwise(
     "ldexp", np.ldexp, _ldexp_scale, None,
     test={"make": lambda rng, shape: (
         (rng.uniform(-2.0, 2.0, shape), rng.integers(-3, 4, shape)), {})},
+        reads=(0, 1),
 )
 
 
@@ -344,23 +385,27 @@ def frexp(x):
 
 # --- trigonometric and hyperbolic -------------------------------------------
 
-sin = defelementwise("sin", np.sin, lambda ans, x: cos(x), test={"complex": True})
-cos = defelementwise("cos", np.cos, lambda ans, x: negative(sin(x)), test={"complex": True})
+sin = defelementwise("sin", np.sin, lambda ans, x: cos(x), test={"complex": True}, reads=(0,), remat=4)
+cos = defelementwise("cos", np.cos, lambda ans, x: negative(sin(x)), test={"complex": True}, reads=(0,), remat=4)
 tan = defelementwise(
-    "tan", np.tan, lambda ans, x: add(1.0, square(ans)), test={"complex": True}
+    "tan", np.tan, lambda ans, x: add(1.0, square(ans)), test={"complex": True},
+    reads=("ans",),
 )
 arcsin = defelementwise(
     "arcsin", np.arcsin, lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x)))),
     test={"domain": [(-0.8, 0.8)], "complex": True},
+    reads=(0,),
 )
 arccos = defelementwise(
     "arccos", np.arccos,
     lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x))))),
     test={"domain": [(-0.8, 0.8)], "complex": True},
+    reads=(0,),
 )
 arctan = defelementwise(
     "arctan", np.arctan, lambda ans, x: reciprocal(add(1.0, square(x))),
     test={"complex": True},
+    reads=(0,),
 )
 
 
@@ -379,36 +424,43 @@ arctan2 = defelementwise(
     lambda ans, y, x: divide(x, _arctan2_den(y, x)),
     lambda ans, y, x: divide(negative(y), _arctan2_den(y, x)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    reads=(0, 1),
 )
 hypot = defelementwise(
     "hypot", np.hypot,
     lambda ans, x, y: divide(x, _nonzero_or_one(ans)),
     lambda ans, x, y: divide(y, _nonzero_or_one(ans)),
     test={"domain": [(0.2, 2.0), (-2.0, -0.2)]},
+    reads=[("ans", 0), ("ans", 1)],
 )
-sinh = defelementwise("sinh", np.sinh, lambda ans, x: cosh(x), test={"complex": True})
-cosh = defelementwise("cosh", np.cosh, lambda ans, x: sinh(x), test={"complex": True})
+sinh = defelementwise("sinh", np.sinh, lambda ans, x: cosh(x), test={"complex": True}, reads=(0,))
+cosh = defelementwise("cosh", np.cosh, lambda ans, x: sinh(x), test={"complex": True}, reads=(0,))
 tanh = defelementwise(
-    "tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)), test={"complex": True}
+    "tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)), test={"complex": True},
+    reads=("ans",),
+    remat=4,
 )
 arcsinh = defelementwise(
     "arcsinh", np.arcsinh, lambda ans, x: reciprocal(sqrt(add(square(x), 1.0))),
     test={"complex": True},
+    reads=(0,),
 )
 arccosh = defelementwise(
     "arccosh", np.arccosh,
     # sqrt(x - 1) * sqrt(x + 1) rather than sqrt(x**2 - 1): right branch for complex x
     lambda ans, x: reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))),
     test={"domain": [(1.2, 3.0)], "complex": True},
+    reads=(0,),
 )
 arctanh = defelementwise(
     "arctanh", np.arctanh, lambda ans, x: reciprocal(subtract(1.0, square(x))),
     test={"domain": [(-0.8, 0.8)], "complex": True},
+    reads=(0,),
 )
 asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
 asinh, acosh, atanh = arcsinh, arccosh, arctanh
-deg2rad = defelementwise("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
-rad2deg = defelementwise("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
+deg2rad = defelementwise("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0, reads=())
+rad2deg = defelementwise("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi, reads=())
 radians, degrees = deg2rad, rad2deg
 
 # sinc'(x) = (cos(pi x) - sinc(x)) / x cancels badly near 0; there its Taylor
@@ -442,7 +494,8 @@ def _sinc_test_args(rng, shape):
 
 
 sinc = defelementwise(
-    "sinc", np.sinc, _sinc_d, test={"make": _sinc_test_args, "complex": True}
+    "sinc", np.sinc, _sinc_d, test={"make": _sinc_test_args, "complex": True},
+    reads=(0,),
 )
 
 # --- piecewise ----------------------------------------------------------------
@@ -468,9 +521,11 @@ def _abs_vjp(g, ans, x):
 absolute = defprim(
     "absolute", np.absolute, jvp=[_abs_jvp], vjp=[_abs_vjp], batch="elementwise",
     test={"avoid": 0.0, "complex": True},
+    reads=("ans", 0),
+    remat=1, fresh=True,
 )
 abs = absolute
-fabs = defelementwise("fabs", np.fabs, lambda ans, x: sign(x), test={"avoid": 0.0})
+fabs = defelementwise("fabs", np.fabs, lambda ans, x: sign(x), test={"avoid": 0.0}, reads=(0,))
 
 
 def _csign_jvp(t, ans, x):
@@ -488,6 +543,7 @@ _sign_real = defprim("sign", np.sign, nondiff=True, batch="elementwise")
 _sign_complex = defprim(
     "sign_complex", np.sign, jvp=[_csign_jvp], vjp=[_csign_vjp], batch="elementwise",
     test={"avoid": 0.0, "complex": True},
+    reads=("ans", 0),
 )
 
 
@@ -514,6 +570,7 @@ copysign = defelementwise(
     lambda ans, x, y: _where(equal(signbit(x), signbit(y)), 1.0, -1.0),
     lambda ans, x, y: 0.0,
     test={"avoid": 0.0},
+    reads=[(0, 1), ()],
 )
 
 
@@ -528,21 +585,25 @@ maximum = defelementwise(
     "maximum", np.maximum,
     lambda ans, x, y: _balanced_eq(x, ans, y),
     lambda ans, x, y: _balanced_eq(y, ans, x),
+    reads=("ans", 0, 1),
 )
 minimum = defelementwise(
     "minimum", np.minimum,
     lambda ans, x, y: _balanced_eq(x, ans, y),
     lambda ans, x, y: _balanced_eq(y, ans, x),
+    reads=("ans", 0, 1),
 )
 fmax = defelementwise(
     "fmax", np.fmax,
     lambda ans, x, y: _balanced_eq(x, ans, y),
     lambda ans, x, y: _balanced_eq(y, ans, x),
+    reads=("ans", 0, 1),
 )
 fmin = defelementwise(
     "fmin", np.fmin,
     lambda ans, x, y: _balanced_eq(x, ans, y),
     lambda ans, x, y: _balanced_eq(y, ans, x),
+    reads=("ans", 0, 1),
 )
 
 _where = defprim(
@@ -553,6 +614,7 @@ _where = defprim(
     test={"make": lambda rng, shape: (
         (rng.standard_normal(shape) > 0, rng.standard_normal(shape), rng.standard_normal(shape[1:])),
         {})},
+        reads=(0,),
 )
 
 
@@ -606,6 +668,7 @@ real = defprim(
     vjp=[lambda g, ans, x: g],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
 )
 imag = defprim(
     "imag", np.imag,
@@ -613,6 +676,7 @@ imag = defprim(
     vjp=[lambda g, ans, x: multiply(-1j, g)],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
 )
 conjugate = defprim(
     "conjugate", np.conjugate,
@@ -620,6 +684,7 @@ conjugate = defprim(
     vjp=[lambda g, ans, x: conjugate(g)],
     batch="elementwise",
     test={"complex": True},
+    reads=(),
 )
 conj = conjugate
 
@@ -656,6 +721,7 @@ _astype_float = defprim(
     vjp=[lambda g, ans, x, dtype: g],  # cast back to x's dtype centrally
     batch="elementwise",
     test={"skip": "a dtype conversion: its rules are exercised by every float32 test"},
+    reads=(),
 )
 _astype_nondiff = defprim(
     "astype_nondiff", lambda x, dtype: np.asarray(x).astype(dtype), nondiff=True,
@@ -713,6 +779,7 @@ _sum_to_shape = defprim(
     vjp=[_broadcast_like],
     batch=_sum_to_shape_batch,
     test={"make": lambda rng, shape: ((rng.standard_normal((2,) + shape),), {"shape": shape})},
+    reads=(0, 1),
 )
 
 
@@ -782,13 +849,3 @@ bitwise_count = _nondiff("bitwise_count", np.bitwise_count)
 left_shift = _nondiff("left_shift", np.left_shift)
 right_shift = _nondiff("right_shift", np.right_shift)
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
-
-# Cheap to recompute: reverse mode may replay these on large arrays instead of keeping
-# their outputs alive until the backward pass (see fgrad.autodiff.ReverseTrace).  The
-# number weighs the work: arithmetic is bound by memory traffic (replaying it costs
-# about what keeping its output costs), a function like sin costs several times more.
-for _name in ("add", "subtract", "multiply", "divide", "negative", "positive", "square",
-              "absolute"):
-    PRIMITIVES[_name].remat = 1
-for _name in ("sqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tanh"):
-    PRIMITIVES[_name].remat = 4

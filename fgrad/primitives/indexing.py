@@ -159,6 +159,7 @@ _take_along = defprim(
     batch=_take_along_batch,
     test={"make": lambda rng, shape: (lambda x, i, a: ((x, i), {"axis": a}))(*_along_case(rng, shape)),
           "complex": True},
+          reads=(0, 1, 2),
 )
 
 
@@ -175,6 +176,7 @@ _scatter_along = defprim(
     vjp=[lambda c, ans, g, idx, shape, axis: _take_along(c, idx, axis=axis), None],
     batch=_scatter_along_batch,
     test={"make": _scatter_case},
+    reads=(1, 3),
 )
 
 

@@ -229,15 +229,16 @@ def _solve_cotangent_b(g, ans, a):
     return solve(_T(a), g)
 
 
-def _solve_vjp_a(g, ans, a, b):
+def _solve_vjp(g, ans, a, b, *, wrt):
+    # one solve with a^T gives b's cotangent, and a's is built from it
     gb = _solve_cotangent_b(g, ans, a)
+    return tuple(gb if i == 1 else _solve_cotangent_a(gb, ans, a) for i in wrt)
+
+
+def _solve_cotangent_a(gb, ans, a):
     if _is_vector_rhs(ans, a):
         return negative(multiply(expand_dims(gb, -1), expand_dims(ans, -2)))
     return negative(matmul(gb, _T(ans)))
-
-
-def _solve_vjp_b(g, ans, a, b):
-    return _solve_cotangent_b(g, ans, a)
 
 
 def _solve_batch(args, dims):
@@ -282,13 +283,14 @@ def _make_solve(rng, shape):
 solve = defprim(
     "solve", np.linalg.solve,
     jvp=[_solve_jvp_a, _solve_jvp_b],
-    vjp=[_solve_vjp_a, _solve_vjp_b],
+    vjp_joint=_solve_vjp,
     batch=_solve_batch,
     test={"make": _make_solve, "complex": True, "also": [
         lambda rng, shape: ((_square(rng), rng.standard_normal(3)), {}),
         lambda rng, shape: ((_square(rng, (2,)), rng.standard_normal(3)), {}),
         lambda rng, shape: ((_square(rng), rng.standard_normal((2, 3, 1))), {}),
     ]},
+    reads=("ans", 0),
 )
 
 
@@ -298,6 +300,7 @@ inv = defprim(
     vjp=[lambda g, ans, a: negative(matmul(_T(ans), matmul(g, _T(ans))))],
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
+    reads=("ans",),
 )
 
 
@@ -330,6 +333,7 @@ det = defprim(
                                     _T(_det_times_inv(ans, a)))],
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
+    reads=("ans", 0),
 )
 
 
@@ -366,6 +370,7 @@ slogdet = defprim(
     jvp=[_slogdet_jvp], vjp=[_slogdet_vjp],
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
+    reads=("ans", 0),
 )
 
 # ---------------------------------------------------------------------------
@@ -415,6 +420,7 @@ cholesky = defprim(
     test={"make": lambda rng, shape: ((_half_garbage(rng, _spd(rng, tuple(shape[:1]))),), {}),
           "complex": True,
           "also": [lambda rng, shape: ((_half_garbage(rng, _spd(rng), False),), {"upper": True})]},
+          reads=("ans", 1),
 )
 
 
@@ -466,6 +472,7 @@ eigh = defprim(
     test={"make": lambda rng, shape: ((_half_garbage(rng, _distinct_spectrum(rng, tuple(shape[:1]))),), {}),
           "also": [lambda rng, shape: ((_half_garbage(rng, _distinct_spectrum(rng), False),),
                                        {"UPLO": "U"})]},
+                                       reads=("ans", 1),
 )
 
 
@@ -493,6 +500,7 @@ eigvalsh = defprim(
           "complex": True,
           "also": [lambda rng, shape: ((_half_garbage(rng, _distinct_spectrum(rng), False),),
                                        {"UPLO": "U"})]},
+                                       reads=(0, 1),
 )
 
 # ---------------------------------------------------------------------------
@@ -594,6 +602,7 @@ svd = defprim(
     jvp=[_svd_jvp], vjp=[_svd_vjp],
     batch="leading",
     test={"make": _make_svd(3, 3, True), "also": [_make_svd(4, 2), _make_svd(2, 4, True)]},
+    reads=("ans", 1, 2),
 )
 
 
@@ -620,6 +629,7 @@ svdvals = defprim(
     test={"make": lambda rng, shape: ((_distinct_singular(rng, tuple(shape[:1]), 3, 2),), {}),
           "complex": True,
           "also": [lambda rng, shape: ((_distinct_singular(rng, (), 2, 4),), {})]},
+          reads=(0,),
 )
 
 # ---------------------------------------------------------------------------
@@ -714,6 +724,7 @@ qr = defprim(
     batch="leading",
     test={"make": _make_qr(3, 3, True), "complex": True,
           "also": [_make_qr(4, 2), _make_qr(2, 4, True), _make_qr(2, 3, mode="complete")]},
+          reads=("ans", 1, 2),
 )
 
 # ---------------------------------------------------------------------------
@@ -766,6 +777,7 @@ pinv = defprim(
           "also": [lambda rng, shape: ((_distinct_singular(rng, (), 2, 4),), {}),
                    lambda rng, shape: ((_square(rng),), {}),
                    lambda rng, shape: ((_half_garbage(rng, _spd(rng)),), {"hermitian": True})]},
+                   reads=("ans", 0),
 )
 
 
@@ -789,15 +801,17 @@ def _lstsq_jvp_b(t, ans, a, b, rcond=None):
     return matmul(pinv(a, rcond=lstsq_rcond(rcond, a)), t)
 
 
-def _lstsq_vjp_a(g, ans, a, b, rcond=None):
-    # x = pinv(a) b: the cotangent of pinv(a) is g b^T, pushed through pinv's vjp
+def _lstsq_vjp(g, ans, a, b, rcond=None, *, wrt):
+    # x = pinv(a) b: one pseudo-inverse serves both cotangents
     p = pinv(a, rcond=lstsq_rcond(rcond, a))
+    return tuple(_lstsq_cotangent_a(g, ans, b, p, a) if i == 0 else matmul(_T(p), g)
+                 for i in wrt)
+
+
+def _lstsq_cotangent_a(g, ans, b, p, a):
+    # the cotangent of pinv(a) is g b^T, pushed through pinv's vjp
     pbar = matmul(_lstsq_matrix(g, ans), _T(_lstsq_matrix(b, ans)))
     return _conj(_pinv_adjoint(_conj(pbar), p, a))
-
-
-def _lstsq_vjp_b(g, ans, a, b, rcond=None):
-    return matmul(_T(pinv(a, rcond=lstsq_rcond(rcond, a))), g)
 
 
 def _lstsq_batch(args, dims, rcond=None):
@@ -825,10 +839,11 @@ def _make_lstsq(m, n, k):
 
 lstsq = defprim(
     "lstsq", lambda a, b, rcond=None: np.linalg.lstsq(a, b, rcond=rcond)[0],
-    jvp=[_lstsq_jvp_a, _lstsq_jvp_b], vjp=[_lstsq_vjp_a, _lstsq_vjp_b],
+    jvp=[_lstsq_jvp_a, _lstsq_jvp_b], vjp_joint=_lstsq_vjp,
     batch=_lstsq_batch,
     test={"make": _make_lstsq(4, 2, 3), "complex": True,
           "also": [_make_lstsq(4, 3, None), _make_lstsq(2, 3, 2), _make_lstsq(3, 3, None)]},
+          reads=[("ans", 0, 1, 2), (0, 2)],
 )
 
 # ---------------------------------------------------------------------------
@@ -905,6 +920,7 @@ eig = defprim(
     test={"make": lambda rng, shape: ((_distinct_eig(rng, tuple(shape[:1])),), {}),
           "complex": True,
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
+          reads=("ans",),
 )
 
 
@@ -930,6 +946,7 @@ eigvals = defprim(
     test={"make": lambda rng, shape: ((_distinct_eig(rng, tuple(shape[:1])),), {}),
           "complex": True,
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
+          reads=(0,),
 )
 
 # ---------------------------------------------------------------------------
@@ -1078,4 +1095,5 @@ norm = defprim(
               _make_norm((2, 3), ord=-2),
               _make_norm((2, 3, 2), ord="nuc", axis=(2, 1), keepdims=True),
           ]},
+          reads=("ans", 0, 1, 2, 3),
 )

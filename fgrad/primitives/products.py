@@ -106,6 +106,7 @@ matmul = defprim(
         lambda rng, shape: ((rng.standard_normal((2, 3)), rng.standard_normal(3)), {}),
         lambda rng, shape: ((rng.standard_normal(3), rng.standard_normal(3)), {}),
     ], "complex": True},
+    reads=(0, 1),
 )
 
 
@@ -451,6 +452,7 @@ _einsum = defprim(
     vjp=variadic(_einsum_vjp),
     batch=_einsum_batch,
     test={"make": _EINSUM_CASES[0], "also": _EINSUM_CASES[1:], "complex": True},
+    reads=("args",),
 )
 
 
@@ -553,6 +555,7 @@ _diagonal = defprim(
         g, shape=x.shape, offset=offset, axis1=axis1, axis2=axis2)],
     batch=_diagonal_batch,
     test={"make": _diagonal_case, "complex": True},
+    reads=(0, 1, 2, 3),
 )
 _diagonal_embed = defprim(
     "diagonal_embed", _diagonal_embed_impl,
@@ -562,6 +565,7 @@ _diagonal_embed = defprim(
         c, offset=offset, axis1=axis1, axis2=axis2)],
     batch=_diagonal_embed_batch,
     test={"make": _diagonal_embed_case},
+    reads=(2, 3, 4),
 )
 
 
@@ -796,6 +800,7 @@ _convolve = defprim(
         (rng.standard_normal(int(rng.integers(1, 6))), rng.standard_normal(int(rng.integers(1, 6)))),
         {"mode": ["full", "same", "valid"][int(rng.integers(3))]}),
           "complex": True},
+          reads=(0, 1, 2),
 )
 
 

@@ -265,6 +265,7 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
 _sum = defprim(
     "sum", _reduce_impl(np.sum, np.add), jvp=[_sum_jvp], vjp=[_sum_vjp], batch=_reduce_rule(lambda: _sum),
     test={"make": _reduce_case(), "also": [_where_case], "complex": True},
+    reads=(0, 1, 2, 3),
 )
 
 # --- mean ---------------------------------------------------------------------
@@ -317,6 +318,7 @@ def _mean_impl(x, axis=None, keepdims=False, where=None):
 _mean = defprim(
     "mean", _mean_impl, jvp=[_mean_jvp], vjp=[_mean_vjp], batch=_reduce_rule(lambda: _mean),
     test={"make": _reduce_case(), "also": [_where_case], "complex": True},
+    reads=(0, 1, 2, 3),
 )
 
 # --- prod (exact at zeros) -------------------------------------------------------
@@ -446,6 +448,7 @@ _prod = defprim(
     "prod", _reduce_impl(np.prod), jvp=[_prod_jvp], vjp=[_prod_vjp],
     batch=_reduce_rule(lambda: _prod),
     test={"make": _reduce_case(0.5, 1.5), "also": [_where_case, _prod_zeros], "complex": True},
+    reads=("ans", 0, 1, 2, 3, 4),
 )
 
 # --- max / min (ties split evenly) --------------------------------------------------
@@ -521,8 +524,8 @@ def _chooser(name, impl, test):
                 g = reshape(g, kept)
         return multiply(g, w)
 
-    prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test)
-    prim.primitive.batch = _reduce_rule(lambda: prim)
+    prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test,
+                   batch=_reduce_rule(lambda: prim), reads=("ans", 0, 1, 2, 3, 4))
     return prim
 
 
@@ -591,6 +594,7 @@ _logsumexp = defprim(
         expand_reduced(g, _xshape(x), axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
     batch=_reduce_rule(lambda: _logsumexp),
     test={"make": _reduce_case(-30.0, 30.0)},
+    reads=("ans", 0, 1, 2),
 )
 # --- order statistics: median, quantile, percentile -----------------------------------
 
@@ -831,6 +835,7 @@ _quantile = defprim(
     jvp=[_quantile_jvp_a, _quantile_jvp_q], vjp=[_quantile_vjp_a, _quantile_vjp_q],
     batch=_quantile_batch,
     test={"make": _quantile_case},
+    reads=(0, 1, 2, 3, 4, 5),
 )
 
 

@@ -54,6 +54,7 @@ _cumsum = defprim(
     vjp=[lambda g, ans, x, axis: _revcumsum(g, axis)],
     batch="reduce",
     test={"make": _scan_case(-1.5, 1.5), "complex": True},
+    reads=(1,),
 )
 
 # --- cumprod (exact at zeros) -------------------------------------------------------
@@ -117,6 +118,7 @@ _cumprod = defprim(
     batch="reduce",
     test={"make": _scan_case(0.5, 1.5), "also": [_scan_case(0.5, 1.5, zeros=0.3)],
           "complex": True},
+          reads=("ans", 0, 1),
 )
 
 

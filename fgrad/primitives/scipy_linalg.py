@@ -108,6 +108,7 @@ lu_packed_row = defprim(
     jvp=[_lu_jvp], vjp=[_lu_vjp],
     batch="leading",
     test={"make": _make_lu, "complex": True},
+    reads=("ans",),
 )
 
 
@@ -131,6 +132,15 @@ def _syl_transposed(g, a, b):
     return solve_sylvester_row(_mT(a), _mT(b), g)
 
 
+def _sylvester_vjp(g, ans, a, b, q, *, wrt):
+    # one transposed solve serves all three cotangents
+    gq = _syl_transposed(g, a, b)
+    parts = {0: lambda: _ew.negative(_pr.matmul(gq, _mT(ans))),
+             1: lambda: _ew.negative(_pr.matmul(_mT(ans), gq)),
+             2: lambda: gq}
+    return tuple(parts[i]() for i in wrt)
+
+
 solve_sylvester_row = defprim(
     "scipy.linalg.solve_sylvester", _leading(_sylvester_2d),
     jvp=[
@@ -138,11 +148,7 @@ solve_sylvester_row = defprim(
         lambda t, ans, a, b, q: _syl(a, b, _ew.negative(_pr.matmul(ans, t))),
         lambda t, ans, a, b, q: _syl(a, b, t),
     ],
-    vjp=[
-        lambda g, ans, a, b, q: _ew.negative(_pr.matmul(_syl_transposed(g, a, b), _mT(ans))),
-        lambda g, ans, a, b, q: _ew.negative(_pr.matmul(_mT(ans), _syl_transposed(g, a, b))),
-        lambda g, ans, a, b, q: _syl_transposed(g, a, b),
-    ],
+    vjp_joint=_sylvester_vjp,
     batch="leading",
     test={
         "make": lambda rng, shape: (
@@ -155,6 +161,7 @@ solve_sylvester_row = defprim(
              rng.standard_normal((2, 2, 2))), {})],
         "complex": True,
     },
+    reads=[("ans", 0, 1), ("ans", 0, 1), (0, 1)],
 )
 
 
@@ -179,4 +186,5 @@ sqrtm_row = defprim(
     vjp=[lambda g, ans, a: solve_sylvester_row(_mT(ans), _mT(ans), g)],
     batch="leading",
     test={"make": _make_sqrtm, "complex": True},
+    reads=("ans",),
 )

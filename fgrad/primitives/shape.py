@@ -99,6 +99,7 @@ _reshape = defprim(
     vjp=[lambda g, ans, x, shape: _reshape(g, shape=np.shape(x))],
     batch="reshape",
     test={"params": [{"shape": (-1,)}]},
+    reads=(0, 1),
 )
 
 
@@ -143,6 +144,7 @@ _transpose = defprim(
     batch="transpose",
     test={"make": lambda rng, shape: ((rng.standard_normal(shape),),
                                       {"axes": tuple(rng.permutation(len(shape)))})},
+                                      reads=(1,),
 )
 
 
@@ -223,6 +225,7 @@ _broadcast_to = defprim(
     vjp=[lambda g, ans, x, shape: g],  # summed back to x's shape centrally
     batch="broadcast_to",
     test={"make": lambda rng, shape: ((rng.standard_normal(shape),), {"shape": (2,) + shape})},
+    reads=(),
 )
 
 
@@ -275,6 +278,7 @@ _flip = defprim(
     vjp=[lambda g, ans, x, axis: _flip(g, axis=axis)],
     batch="axis",
     test={"params": [{"axis": None}, {"axis": 0}]},
+    reads=(1,),
 )
 
 
@@ -416,6 +420,7 @@ _concatenate = defprim(
               (rng.standard_normal((2, 1)), rng.standard_normal((2, 3)),
                rng.standard_normal((2, 2))), {"axis": 1})],
           "complex": True},
+          reads=("args",),
 )
 
 
@@ -1144,10 +1149,9 @@ _getitem = defprim(
                    _getitem_case((Ellipsis, np.array([True, False, True]))),
                    _getitem_case((np.array([1, 1]), slice(None), np.array([0, 2])), (2, 3, 4))],
           "complex": True},
+    reads=(0, 1),
+    indexed=True,  # reverse mode keeps its cotangent sparse (autodiff.py)
 )
-
-
-_getitem.primitive.indexed = True  # reverse mode keeps its cotangent sparse (autodiff.py)
 
 
 def _batched(i):
@@ -1296,6 +1300,7 @@ index_add = defprim(
               (rng.standard_normal((4, 3)), rng.standard_normal(3)),
               {"idx": (slice(None, None, -1), np.array([2, 0, 2]))})],
           "complex": True},
+          reads=[(), (2,)],
 )
 index_set = defprim(
     "index_set", _index_set_impl,
@@ -1318,6 +1323,7 @@ index_set = defprim(
               (rng.standard_normal((3, 3)), rng.standard_normal(())),
               {"idx": (np.array([0, 0]), np.array([1, 1]))})],
           "complex": True},
+          reads=(2,),
 )
 
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..core import defelementwise, defprim
+from ..core import PRIMITIVES, defelementwise, defprim
 from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _rd
@@ -63,8 +63,8 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _elementwise(name, *partials, test=None):
-    return defelementwise(f"special.{name}", _sc(name), *partials, test=test)
+def _elementwise(name, *partials, test=None, reads=None):
+    return defelementwise(f"special.{name}", _sc(name), *partials, test=test, reads=reads)
 
 
 # --- error function and the normal distribution --------------------------------
@@ -72,21 +72,26 @@ def _elementwise(name, *partials, test=None):
 erf = _elementwise(
     "erf", lambda ans, x: _ew.multiply(2.0 / _SQRT_PI, _ew.exp(_ew.negative(_ew.square(x)))),
     test={"complex": True},
+    reads=(0,),
 )
 erfc = _elementwise(
     "erfc", lambda ans, x: _ew.multiply(-2.0 / _SQRT_PI, _ew.exp(_ew.negative(_ew.square(x)))),
     test={"complex": True},
+    reads=(0,),
 )
 erfcx = _elementwise(  # exp(x^2) erfc(x): d = 2 x erfcx(x) - 2/sqrt(pi)
     "erfcx", lambda ans, x: _ew.subtract(_ew.multiply(_ew.multiply(2.0, x), ans), 2.0 / _SQRT_PI),
+    reads=("ans", 0),
 )
 erfinv = _elementwise(
     "erfinv", lambda ans, x: _ew.multiply(_SQRT_PI / 2.0, _ew.exp(_ew.square(ans))),
     test={"domain": [(-0.9, 0.9)]},
+    reads=("ans",),
 )
 erfcinv = _elementwise(
     "erfcinv", lambda ans, x: _ew.multiply(-_SQRT_PI / 2.0, _ew.exp(_ew.square(ans))),
     test={"domain": [(0.1, 1.9)]},
+    reads=("ans",),
 )
 
 
@@ -94,10 +99,11 @@ def _normal_density(x):
     return _ew.exp(_ew.subtract(_ew.multiply(-0.5, _ew.square(x)), _HALF_LOG_2PI))
 
 
-ndtr = _elementwise("ndtr", lambda ans, x: _normal_density(x))
+ndtr = _elementwise("ndtr", lambda ans, x: _normal_density(x), reads=(0,))
 ndtri = _elementwise(
     "ndtri", lambda ans, x: _ew.multiply(_SQRT_2PI, _ew.exp(_ew.multiply(0.5, _ew.square(ans)))),
     test={"domain": [(0.05, 0.95)]},
+    reads=("ans",),
 )
 # d log(Phi(x)) = phi(x) / Phi(x) = exp(-x^2/2 - log(2 pi)/2 - log_ndtr(x)): stable in the tail
 log_ndtr = _elementwise(
@@ -105,17 +111,19 @@ log_ndtr = _elementwise(
     lambda ans, x: _ew.exp(_ew.subtract(
         _ew.subtract(_ew.multiply(-0.5, _ew.square(x)), _HALF_LOG_2PI), ans)),
     test={"domain": [(-4.0, 2.0)]},
+    reads=("ans", 0),
 )
 
 # --- logistic ----------------------------------------------------------------------
 
-expit = _elementwise("expit", lambda ans, x: _ew.multiply(ans, _ew.subtract(1.0, ans)))
+expit = _elementwise("expit", lambda ans, x: _ew.multiply(ans, _ew.subtract(1.0, ans)), reads=("ans",))
 logit = _elementwise(
     "logit", lambda ans, x: _ew.reciprocal(_ew.multiply(x, _ew.subtract(1.0, x))),
     test={"domain": [(0.05, 0.95)]},
+    reads=(0,),
 )
 # log(expit(x)): d = 1 - expit(x) = expit(-x), never overflows
-log_expit = _elementwise("log_expit", lambda ans, x: expit(_ew.negative(x)))
+log_expit = _elementwise("log_expit", lambda ans, x: expit(_ew.negative(x)), reads=(0,))
 
 
 def _softplus_impl(x):
@@ -126,7 +134,7 @@ def _softplus_impl(x):
 
 
 # log(1 + exp(x)): d = expit(x)
-softplus = defelementwise("special.softplus", _softplus_impl, lambda ans, x: expit(x))
+softplus = defelementwise("special.softplus", _softplus_impl, lambda ans, x: expit(x), reads=(0,))
 
 # --- gamma family ------------------------------------------------------------------
 
@@ -136,17 +144,21 @@ polygamma = defelementwise(
     lambda ans, n, x: polygamma(_ew.add(n, 1), x),
     test={"make": lambda rng, shape: (
         (rng.integers(0, 3, size=shape), rng.uniform(0.5, 3.0, size=shape)), {})},
+        reads=(0, 1),
 )
 digamma = _elementwise(
-    "digamma", lambda ans, x: polygamma(1, x), test={"domain": [(0.5, 3.0)]}
+    "digamma", lambda ans, x: polygamma(1, x), test={"domain": [(0.5, 3.0)]},
+    reads=(0,),
 )
-gammaln = _elementwise("gammaln", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]})
+gammaln = _elementwise("gammaln", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]}, reads=(0,))
 gamma = _elementwise(
-    "gamma", lambda ans, x: _ew.multiply(ans, digamma(x)), test={"domain": [(0.5, 3.0)]}
+    "gamma", lambda ans, x: _ew.multiply(ans, digamma(x)), test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 rgamma = _elementwise(
     "rgamma", lambda ans, x: _ew.negative(_ew.multiply(ans, digamma(x))),
     test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 
 
@@ -159,12 +171,14 @@ betaln = _elementwise(
     lambda ans, a, b: _digamma_diff(a, b),
     lambda ans, a, b: _digamma_diff(b, a),
     test={"domain": [(0.5, 3.0), (0.5, 3.0)]},
+    reads=(0, 1),
 )
 beta = _elementwise(
     "beta",
     lambda ans, a, b: _ew.multiply(ans, _digamma_diff(a, b)),
     lambda ans, a, b: _ew.multiply(ans, _digamma_diff(b, a)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -178,6 +192,7 @@ zeta = defelementwise(
     None,
     lambda ans, x, q: _ew.negative(_ew.multiply(x, zeta(_ew.add(x, 1.0), q))),
     test={"domain": [(1.5, 4.0), (0.5, 2.0)]},
+    reads=(0, 1),
 )
 
 
@@ -189,11 +204,13 @@ def _gammainc_dx(ans, a, x):
 
 
 gammainc = _elementwise(
-    "gammainc", None, _gammainc_dx, test={"domain": [(0.5, 3.0), (0.2, 3.0)]}
+    "gammainc", None, _gammainc_dx, test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
+    reads=(0, 1),
 )
 gammaincc = _elementwise(
     "gammaincc", None, lambda ans, a, x: _ew.negative(_gammainc_dx(ans, a, x)),
     test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -207,6 +224,7 @@ def _betainc_dx(ans, a, b, x):
 betainc = _elementwise(
     "betainc", None, None, _betainc_dx,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
+    reads=(0, 1, 2),
 )
 
 
@@ -219,12 +237,13 @@ def _stdtr_dt(ans, df, t):
     return _ew.exp(_ew.subtract(log_c, _ew.multiply(half, _ew.log1p(_ew.divide(_ew.square(t), df)))))
 
 
-stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]})
+stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]}, reads=(0, 1))
 
 # upper regularised incomplete beta 1 - betainc, computed directly (accurate near 1)
 betaincc = _elementwise(
     "betaincc", None, None, lambda ans, a, b, x: _ew.negative(_betainc_dx(ans, a, b, x)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
+    reads=("ans", 0, 1, 2),
 )
 
 # --- inverses of the distribution functions ----------------------------------------------
@@ -240,11 +259,13 @@ def _gammaincinv_dy(ans, a, y):
 
 
 gammaincinv = _elementwise(
-    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]}
+    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0),
 )
 gammainccinv = _elementwise(  # gammaincc = 1 - gammainc: the same density, negated
     "gammainccinv", None, lambda ans, a, y: _ew.negative(_gammaincinv_dy(ans, a, y)),
     test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1),
 )
 
 
@@ -258,10 +279,12 @@ def _betaincinv_dy(ans, a, b, y):
 betaincinv = _elementwise(
     "betaincinv", None, None, _betaincinv_dy,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1),
 )
 betainccinv = _elementwise(
     "betainccinv", None, None, lambda ans, a, b, y: _ew.negative(_betaincinv_dy(ans, a, b, y)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1, 2),
 )
 
 
@@ -274,7 +297,7 @@ def _stdtrit_dp(ans, df, p):
     return _ew.exp(_ew.subtract(_ew.multiply(half, _ew.log1p(_ew.divide(_ew.square(ans), df))), log_c))
 
 
-stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]})
+stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]}, reads=("ans", 0))
 
 
 def _poisson_quantile(name):
@@ -287,8 +310,8 @@ def _poisson_quantile(name):
     return impl
 
 
-def _broadcasting_batch(fn):
-    """A batching rule for a function that broadcasts all its arguments like a ufunc:
+def _broadcasting_batch(name):
+    """A batching rule for row ``name`` when it broadcasts all its arguments like a ufunc:
     batch axes to the front, per-example ranks aligned, unbatched arguments as they are."""
 
     def rule(args, dims, **params):
@@ -300,17 +323,17 @@ def _broadcasting_batch(fn):
                 x = _sh.moveaxis(x, d, 0)
                 x = _sh.reshape(x, np.shape(x)[:1] + (1,) * (nd - k) + np.shape(x)[1:])
             new.append(x)
-        return fn(*new, **params), 0
+        return PRIMITIVES[name].fn(*new, **params), 0
 
     return rule
 
 
 # Quantiles of the Poisson distribution are integers, piecewise constant in q and mu:
 # rows with no derivative (like floor), so they still trace and batch.
-poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True)
-poisson_ppf.primitive.batch = _broadcasting_batch(poisson_ppf)
-poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True)
-poisson_isf.primitive.batch = _broadcasting_batch(poisson_isf)
+poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True,
+                      batch=_broadcasting_batch("scipy.stats.poisson.ppf"))
+poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True,
+                      batch=_broadcasting_batch("scipy.stats.poisson.isf"))
 
 # --- x log y and entropy ---------------------------------------------------------------
 
@@ -326,15 +349,18 @@ xlogy = _elementwise(
     lambda ans, x, y: _ew.log(y),
     lambda ans, x, y: _safe_ratio(x, y),
     test={"domain": [(-1.5, 1.5), (0.2, 2.0)]},
+    reads=[(1,), (0, 1)],
 )
 xlog1py = _elementwise(
     "xlog1py",
     lambda ans, x, y: _ew.log1p(y),
     lambda ans, x, y: _safe_ratio(x, _ew.add(y, 1.0)),
     test={"domain": [(-1.5, 1.5), (-0.7, 2.0)]},
+    reads=[(1,), (0, 1)],
 )
 entr = _elementwise(
-    "entr", lambda ans, x: _ew.negative(_ew.add(_ew.log(x), 1.0)), test={"domain": [(0.1, 2.0)]}
+    "entr", lambda ans, x: _ew.negative(_ew.add(_ew.log(x), 1.0)), test={"domain": [(0.1, 2.0)]},
+    reads=(0,),
 )
 
 # x log(x / y): d/dx = log(x / y) + 1, d/dy = -x / y
@@ -343,6 +369,7 @@ rel_entr = _elementwise(
     lambda ans, x, y: _ew.add(_ew.log(_ew.divide(x, y)), 1.0),
     lambda ans, x, y: _ew.negative(_safe_ratio(x, y)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    reads=(0, 1),
 )
 
 # --- modified Bessel functions ------------------------------------------------------------
@@ -354,16 +381,18 @@ def _i1_d(i0x, i1x, x):
     return _ew.where(zero, 0.5, _ew.subtract(i0x, _ew.divide(i1x, _ew.where(zero, 1.0, x))))
 
 
-i0 = _elementwise("i0", lambda ans, x: i1(x))
-i1 = _elementwise("i1", lambda ans, x: _i1_d(i0(x), ans, x))
+i0 = _elementwise("i0", lambda ans, x: i1(x), reads=(0,))
+i1 = _elementwise("i1", lambda ans, x: _i1_d(i0(x), ans, x), reads=("ans", 0))
 # exponentially scaled: i0e = exp(-|x|) i0 (a kink at 0), i1e = exp(-|x|) i1
 i0e = _elementwise(
     "i0e", lambda ans, x: _ew.subtract(i1e(x), _ew.multiply(_ew.sign(x), ans)),
     test={"avoid": 0.0},
+    reads=("ans", 0),
 )
 i1e = _elementwise(
     "i1e", lambda ans, x: _ew.subtract(_i1_d(i0e(x), ans, x), _ew.multiply(_ew.sign(x), ans)),
     test={"avoid": 0.0},
+    reads=("ans", 0),
 )
 
 # x log(x / y) - x + y: d/dx = log(x / y), d/dy = 1 - x / y
@@ -372,9 +401,11 @@ kl_div = _elementwise(
     lambda ans, x, y: _ew.log(_ew.divide(x, y)),
     lambda ans, x, y: _ew.subtract(1.0, _safe_ratio(x, y)),
     test={"domain": [(0.2, 2.0), (0.2, 2.0)]},
+    reads=(0, 1),
 )
 loggamma = _elementwise(  # real arguments: the same derivative as gammaln
-    "loggamma", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]}
+    "loggamma", lambda ans, x: digamma(x), test={"domain": [(0.5, 3.0)]},
+    reads=(0,),
 )
 
 # --- exponential integrals and Dawson's integral -----------------------------------------
@@ -382,9 +413,11 @@ loggamma = _elementwise(  # real arguments: the same derivative as gammaln
 exp1 = _elementwise(  # E1'(x) = -exp(-x) / x
     "exp1", lambda ans, x: _ew.negative(_ew.divide(_ew.exp(_ew.negative(x)), x)),
     test={"domain": [(0.2, 3.0)]},
+    reads=(0,),
 )
 expi = _elementwise(  # Ei'(x) = exp(x) / x
-    "expi", lambda ans, x: _ew.divide(_ew.exp(x), x), test={"domain": [(0.2, 3.0)]}
+    "expi", lambda ans, x: _ew.divide(_ew.exp(x), x), test={"domain": [(0.2, 3.0)]},
+    reads=(0,),
 )
 
 
@@ -401,9 +434,11 @@ expn = defelementwise(
     "special.expn", _sc("expn"), None, _expn_dx,
     test={"make": lambda rng, shape: (
         (rng.integers(0, 4, size=shape), rng.uniform(0.3, 3.0, size=shape)), {})},
+        reads=(0, 1),
 )
 dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
-    "dawsn", lambda ans, x: _ew.subtract(1.0, _ew.multiply(_ew.multiply(2.0, x), ans))
+    "dawsn", lambda ans, x: _ew.subtract(1.0, _ew.multiply(_ew.multiply(2.0, x), ans)),
+    reads=("ans", 0),
 )
 
 # --- Bessel functions of the first and second kind ----------------------------------------
@@ -415,11 +450,12 @@ def _bessel_d1(f0x, f1x, x):
     return _ew.where(zero, 0.5, _ew.subtract(f0x, _ew.divide(f1x, _ew.where(zero, 1.0, x))))
 
 
-j0 = _elementwise("j0", lambda ans, x: _ew.negative(j1(x)))
-j1 = _elementwise("j1", lambda ans, x: _bessel_d1(j0(x), ans, x))
-y0 = _elementwise("y0", lambda ans, x: _ew.negative(y1(x)), test={"domain": [(0.5, 3.0)]})
+j0 = _elementwise("j0", lambda ans, x: _ew.negative(j1(x)), reads=(0,))
+j1 = _elementwise("j1", lambda ans, x: _bessel_d1(j0(x), ans, x), reads=("ans", 0))
+y0 = _elementwise("y0", lambda ans, x: _ew.negative(y1(x)), test={"domain": [(0.5, 3.0)]}, reads=(0,))
 y1 = _elementwise(
-    "y1", lambda ans, x: _bessel_d1(y0(x), ans, x), test={"domain": [(0.5, 3.0)]}
+    "y1", lambda ans, x: _bessel_d1(y0(x), ans, x), test={"domain": [(0.5, 3.0)]},
+    reads=("ans", 0),
 )
 
 
@@ -431,18 +467,22 @@ def _order_pair(f, v, x):
 jv = _elementwise(
     "jv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.subtract(*_order_pair(jv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 yv = _elementwise(
     "yv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.subtract(*_order_pair(yv, v, x))),
     test={"domain": [(0.0, 2.0), (0.5, 3.0)]},
+    reads=(0, 1),
 )
 iv = _elementwise(
     "iv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.add(*_order_pair(iv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 kv = _elementwise(
     "kv", None, lambda ans, v, x: _ew.multiply(-0.5, _ew.add(*_order_pair(kv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=(0, 1),
 )
 # exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
 ive = _elementwise(
@@ -450,11 +490,13 @@ ive = _elementwise(
     lambda ans, v, x: _ew.subtract(_ew.multiply(0.5, _ew.add(*_order_pair(ive, v, x))),
                                    _ew.multiply(_ew.sign(x), ans)),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=("ans", 0, 1),
 )
 kve = _elementwise(
     "kve", None,
     lambda ans, v, x: _ew.add(_ew.multiply(-0.5, _ew.add(*_order_pair(kve, v, x))), ans),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
+    reads=("ans", 0, 1),
 )
 
 # --- Owen's T, Lambert W, hypergeometric functions, Faddeeva ------------------------------
@@ -481,6 +523,7 @@ def _owens_t_da(ans, h, a):
 owens_t = defelementwise(
     "special.owens_t", _owens_t_impl, _owens_t_dh, _owens_t_da,
     test={"domain": [(-2.0, 2.0), (-2.0, 2.0)]},
+    reads=(0, 1),
 )
 
 
@@ -502,6 +545,7 @@ lambertw = defprim(
     batch="elementwise",
     # k = 0 off the cut (-inf, -1/e]: real part > -0.3, imaginary parts < 0.3
     test={"domain": [(-0.3, 3.0)], "complex": True},
+    reads=("ans",),
 )
 
 
@@ -517,6 +561,7 @@ hyp1f1 = defelementwise(
     lambda ans, a, b, x: _ew.multiply(_ew.divide(a, b),
                                       hyp1f1(_ew.add(a, 1.0), _ew.add(b, 1.0), x)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (-1.5, 1.5)], "complex": True},
+    reads=(0, 1, 2),
 )
 
 
@@ -531,6 +576,7 @@ hyp2f1 = defelementwise(
         _ew.divide(_ew.multiply(a, b), c),
         hyp2f1(_ew.add(a, 1.0), _ew.add(b, 1.0), _ew.add(c, 1.0), z)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (0.5, 2.0), (-0.7, 0.7)], "complex": True},
+    reads=(0, 1, 2, 3),
 )
 
 
@@ -544,6 +590,7 @@ wofz = defelementwise(
     "special.wofz", _wofz_impl,
     lambda ans, z: _ew.add(_ew.multiply(_ew.multiply(-2.0, z), ans), 2j / _SQRT_PI),
     test={"complex": True},
+    reads=("ans", 0),
 )
 
 # --- reductions over an axis: logsumexp, softmax, log_softmax ---------------------------------
@@ -569,6 +616,7 @@ logsumexp_row = defprim(
         _expand(g, a, axis, keepdims), _lse_weights(ans, a, axis, keepdims))],
     batch="reduce",
     test={"params": _REDUCE_PARAMS, "domain": [(-3.0, 3.0)]},
+    reads=("ans", 0, 1, 2),
 )
 
 
@@ -589,38 +637,6 @@ def _lse_b_db(ans, a, b, axis, keepdims):
     return _ew.multiply(w, s)
 
 
-logsumexp_b_row = defprim(
-    "special.logsumexp_b", _lse_b_impl,
-    jvp=[
-        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: _rd.sum(
-            _ew.multiply(t, _lse_b_weights(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
-        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: _rd.sum(
-            _ew.multiply(t, _lse_b_db(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
-    ],
-    vjp=[
-        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: _ew.multiply(
-            _expand(g, a, axis, keepdims), _lse_b_weights(ans, a, b, axis, keepdims)),
-        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: _ew.multiply(
-            _expand(g, a, axis, keepdims), _lse_b_db(ans, a, b, axis, keepdims)),
-    ],
-    batch="reduce",
-    test={
-        "make": lambda rng, shape: (
-            (rng.uniform(-3, 3, size=shape or (2,)), rng.uniform(0.5, 1.5, size=shape or (2,))),
-            {"axis": -1}),
-        "also": [lambda rng, shape: (
-            # weights of both signs with a negative sum: only return_sign is finite
-            (np.concatenate([rng.uniform(1, 2, size=(1,) + shape),
-                             rng.uniform(-1, 0, size=(2,) + shape)]),
-             np.broadcast_to(np.array([-2.0, 0.3, 0.4]).reshape((3,) + (1,) * len(shape)),
-                             (3,) + shape).copy()),
-            {"axis": 0, "return_sign": True})],
-    },
-)
-
-
-
-
 def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     # a and b have the same per-example shape (the public wrapper broadcasts them)
     size = next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
@@ -636,11 +652,41 @@ def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     return logsumexp_b_row(a, b, axis=ax, keepdims=keepdims, return_sign=return_sign), 0
 
 
-logsumexp_b_row.primitive.batch = _lse_b_batch
+logsumexp_b_row = defprim(
+    "special.logsumexp_b", _lse_b_impl,
+    jvp=[
+        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: _rd.sum(
+            _ew.multiply(t, _lse_b_weights(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
+        lambda t, ans, a, b, axis=None, keepdims=False, return_sign=False: _rd.sum(
+            _ew.multiply(t, _lse_b_db(ans, a, b, axis, keepdims)), axis=axis, keepdims=keepdims),
+    ],
+    vjp=[
+        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: _ew.multiply(
+            _expand(g, a, axis, keepdims), _lse_b_weights(ans, a, b, axis, keepdims)),
+        lambda g, ans, a, b, axis=None, keepdims=False, return_sign=False: _ew.multiply(
+            _expand(g, a, axis, keepdims), _lse_b_db(ans, a, b, axis, keepdims)),
+    ],
+    batch=_lse_b_batch,
+    test={
+        "make": lambda rng, shape: (
+            (rng.uniform(-3, 3, size=shape or (2,)), rng.uniform(0.5, 1.5, size=shape or (2,))),
+            {"axis": -1}),
+        "also": [lambda rng, shape: (
+            # weights of both signs with a negative sum: only return_sign is finite
+            (np.concatenate([rng.uniform(1, 2, size=(1,) + shape),
+                             rng.uniform(-1, 0, size=(2,) + shape)]),
+             np.broadcast_to(np.array([-2.0, 0.3, 0.4]).reshape((3,) + (1,) * len(shape)),
+                             (3,) + shape).copy()),
+            {"axis": 0, "return_sign": True})],
+    },
+    reads=("ans", 0, 1, 2, 3),
+)
 
 
-def _batch_axis_rule(prim_fn):
-    """Batching rule for rows with an ``axis`` parameter and same-shape output."""
+
+
+def _batch_axis_rule(name):
+    """Batching rule for row ``name``, with an ``axis`` parameter and same-shape output."""
 
     def rule(args, dims, axis=None, **params):
         (x,), (d,) = args, dims
@@ -652,7 +698,7 @@ def _batch_axis_rule(prim_fn):
             ax = tuple(_example_axis(a, nd) + 1 for a in axis)
         else:
             ax = _example_axis(axis, nd) + 1
-        return prim_fn(x, axis=ax, **params), 0
+        return PRIMITIVES[name].fn(x, axis=ax, **params), 0
 
     return rule
 
@@ -667,8 +713,9 @@ softmax_row = defprim(
     jvp=[_softmax_jvp],
     vjp=[_softmax_jvp],  # the Jacobian diag(s) - s s^T is symmetric
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
+    reads=("ans", 1),
+    batch=_batch_axis_rule("special.softmax"),
 )
-softmax_row.primitive.batch = _batch_axis_rule(softmax_row)
 
 log_softmax_row = defprim(
     "special.log_softmax",
@@ -678,8 +725,9 @@ log_softmax_row = defprim(
     vjp=[lambda g, ans, x, axis=None: _ew.subtract(
         g, _ew.multiply(_ew.exp(ans), _rd.sum(g, axis=axis, keepdims=True)))],
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
+    reads=("ans", 1),
+    batch=_batch_axis_rule("special.log_softmax"),
 )
-log_softmax_row.primitive.batch = _batch_axis_rule(log_softmax_row)
 
 # --- scipy.linalg: triangular solves and the matrix exponential ----------------------------
 
@@ -809,6 +857,7 @@ solve_triangular_row = defprim(
         ],
         "complex": True,
     },
+    reads=[("ans", 0, 2, 3, 4), (0, 2, 3, 4)],
 )
 
 
@@ -836,6 +885,7 @@ expm_row = defprim(
     vjp=[lambda g, ans, a: _expm_frechet(_mT(a), g)],
     batch="leading",
     test={"make": _make_expm, "complex": True},
+    reads=(0,),
 )
 
 
@@ -910,4 +960,5 @@ cholesky_row = defprim(
     vjp=[_cholesky_vjp],
     batch="leading",
     test={"make": _make_spd(True), "also": [_make_spd(False)]},
+    reads=("ans", 1),
 )
