@@ -611,7 +611,7 @@ class custom_jvp(_Custom):
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
             jvp=_Rules(self._jvp_rule, None),
-            vjp=_Rules(self._vjp_rule, None),  # the transpose needs the primal inputs
+            vjp=_Rules(self._vjp_rule, (False, set())),  # the recorded linear map only
             batch=self._batch,
         )
         _set_call(prim, self._run_primal)
@@ -719,43 +719,44 @@ class custom_jvp(_Custom):
             result.append(ForwardTracer(o, top, t))
         return out_tree.unflatten(result)
 
-    # the row's implementation, one level down: the custom function itself, so that
-    # enclosing transforms use the rule too
+    # the row's implementation, one level down (reverse mode): the rule linearised at
+    # the primals.  Its primal output is what the rule returns, computed on the values
+    # of the enclosing transforms, so those differentiate the rule's expressions (as
+    # forward mode does); its tangent map is recorded once, and the vjp rule plays it
+    # back transposed.
     def _run_primal(self, *leaves, _call):
-        out = self(*_call.args(leaves))
-        _call.check_closure(out, "the function")
-        return _call.pack(out, "the function")
-
-    def _vjp_rule(self, i):
-        def rule(g, ans, *primal_leaves, _call):
-            if _call._g is not g:
-                _call._cts = self._transpose(_call, primal_leaves, g)
-                _call._g = g
-            return _call._cts[i]
-
-        return rule
-
-    def _transpose(self, call, primal_leaves, g):
-        """The transpose of the rule's tangent map at these primals, applied to ``g``."""
         from .api import vjp
 
-        which = [k for k, (_, dtype) in enumerate(call.in_meta)
+        which = [k for k, (_, dtype) in enumerate(_call.in_meta)
                  if dtype is not None and dtype.kind in "fc"]
-        zeros = [_zeros(meta) for meta in call.in_meta]
+        zeros = [_zeros(meta) for meta in _call.in_meta]
+        primal = {}
 
         def tangent_map(*ts):
             tangents = list(zeros)
             for k, t in zip(which, ts):
                 tangents[k] = t
-            _, t_out = self._apply_rule(call, primal_leaves, tangents)
-            return call.pack_like(t_out, "the jvp rule")
+            out, t_out = self._apply_rule(_call, leaves, tangents)
+            _call.check_closure(out, "the jvp rule")
+            primal["out"] = _call.pack(out, "the jvp rule")
+            return _call.pack_like(t_out, "the jvp rule")
 
         _, f_vjp = vjp(tangent_map, *(zeros[k] for k in which))
-        cts = f_vjp(g)
-        out = list(zeros)
-        for k, c in zip(which, cts):
-            out[k] = c
-        return out
+        _call.res = (which, f_vjp)
+        return primal["out"]
+
+    def _vjp_rule(self, i):
+        def rule(g, ans, *unused, _call):
+            if _call._g is not g:
+                which, f_vjp = _call.res
+                out = [_zeros(meta) for meta in _call.in_meta]
+                for k, c in zip(which, f_vjp(g)):
+                    out[k] = c
+                _call._cts = out
+                _call._g = g
+            return _call._cts[i]
+
+        return rule
 
     def _batched(self, call, in_axes):
         from .batching import vmap
