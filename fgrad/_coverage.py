@@ -404,8 +404,9 @@ def generate():
         f"{len(reached) - diff} rows without derivative.\n\n")
     _SEEN.clear()
     parts.append("\nDerivatives that scipy has no formula for raise a TypeError when asked "
-                 "for: `gammainc`, `gammaincc`, `betainc`, `stdtr` in their shape parameters "
-                 "(hence the CDFs of `gamma`, `beta`, `t` in `a`, `b`, `df`), `zeta` in `x`.\n")
+                 "for: `betainc`, `stdtr`, `gammaincinv`, `betaincinv` in their shape "
+                 "parameters (hence the CDFs of `beta`, `t` in `a`, `b`, `df` and the "
+                 "quantiles of `gamma`, `beta`, `t` in theirs), `zeta` in `x`.\n")
     return "".join(parts)
 
 

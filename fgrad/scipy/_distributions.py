@@ -11,10 +11,12 @@ Outside the support the values are scipy's (``-inf`` log densities, ``0`` or
 stand-in values there.  Counts are not differentiable: ``k`` of every pmf and
 ``n`` of ``binom`` go through a pass-through row without derivative rules, so
 asking for a derivative in them raises a TypeError instead of returning a
-number.  Where scipy has no formula for a derivative (the shape arguments of
-``gammainc`` and ``betainc``: ``chi2.cdf`` in ``df``, ``binom``/``nbinom``
-CDFs in ``n``) the same TypeError names the special function, as for
-``gamma.cdf``.
+number.  Where fgrad has no formula for a derivative (the shape arguments of
+``betainc`` and of the inverses ``gammaincinv``/``gammainccinv``: ``binom``/
+``nbinom`` CDFs in ``n``, ``beta.cdf`` in ``a``, ``gamma.ppf`` in ``a``) the same
+TypeError names the special function.  ``gammainc``/``gammaincc`` are
+differentiable in their shape, so ``gamma.cdf`` in ``a`` and ``chi2.cdf`` in
+``df`` are too.
 
 Example:
     >>> import fgrad
@@ -1125,9 +1127,10 @@ class weibull_min:
 class chi2:
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``).
 
-    The CDF, the survival function and their inverses go through ``gammainc``/
-    ``gammaincc``/``gammaincinv``/``gammainccinv``: they are not differentiable in
-    ``df`` (a TypeError names the special function).
+    The CDF and the survival function go through ``gammainc``/``gammaincc`` and are
+    differentiable in ``df`` too; their inverses go through ``gammaincinv``/
+    ``gammainccinv``, which are not differentiable in ``df`` (a TypeError names the
+    special function).
     """
 
     @staticmethod
@@ -1171,7 +1174,7 @@ class chi2:
 
     @staticmethod
     def cdf(x, df, loc=0, scale=1):
-        """CDF ``gammainc(df/2, y/2)``; differentiable in ``x``, ``loc``, ``scale``, not ``df``.
+        """CDF ``gammainc(df/2, y/2)``; differentiable in ``x``, ``loc``, ``scale`` and ``df``.
 
         Example:
             >>> import fgrad
@@ -1202,7 +1205,7 @@ class chi2:
 
     @staticmethod
     def sf(x, df, loc=0, scale=1):
-        """Survival function ``gammaincc(df/2, y/2)`` (not differentiable in ``df``).
+        """Survival function ``gammaincc(df/2, y/2)`` (differentiable in every argument).
 
         Example:
             >>> import fgrad

@@ -321,13 +321,18 @@ def zeta(x, q=None):
 def gammainc(a, x):
     """Regularised lower incomplete gamma function (``scipy.special.gammainc``).
 
-    Differentiable in ``x`` only (the derivative in ``a`` has no closed form).
+    Differentiable in both arguments, to any order.  The derivatives in the shape
+    ``a`` have no closed form: they are computed by the series (``x < a + 1``) or
+    the continued fraction (otherwise) that give the function itself, carried out
+    on Taylor polynomials in ``a``.
 
     Example:
         >>> import fgrad
         >>> from fgrad.scipy.special import gammainc
         >>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1
         1.0
+        >>> round(float(fgrad.grad(gammainc)(1.0, 2.0)), 6)  # in a
+        -0.220825
     """
     return _rows.gammainc(a, x)
 
@@ -335,7 +340,8 @@ def gammainc(a, x):
 def gammaincc(a, x):
     """Regularised upper incomplete gamma function (``scipy.special.gammaincc``).
 
-    Differentiable in ``x`` only.
+    Differentiable in both arguments, to any order (in ``a`` as for :func:`gammainc`,
+    negated: ``gammaincc = 1 - gammainc``).
 
     Example:
         >>> import fgrad
