@@ -406,7 +406,7 @@ def generate():
     parts.append("\nDerivatives that scipy has no formula for raise a TypeError when asked "
                  "for: `betainc`, `stdtr`, `gammaincinv`, `betaincinv` in their shape "
                  "parameters (hence the CDFs of `beta`, `t` in `a`, `b`, `df` and the "
-                 "quantiles of `gamma`, `beta`, `t` in theirs), `zeta` in `x`.\n")
+                 "quantiles of `gamma`, `beta`, `t` in theirs).\n")
     return "".join(parts)
 
 

@@ -115,3 +115,54 @@ def test_gammainc_derivative_in_a_at_the_edges():
     # outside the domain (a <= 0, x < 0) scipy gives nan, and so do the derivatives
     assert np.isnan(float(fgrad.grad(fsp.gammainc)(-1.0, 2.0)))
     assert np.isnan(float(fgrad.grad(fsp.gammainc)(1.0, -2.0)))
+
+
+# --- Hurwitz zeta in x ------------------------------------------------------------------
+
+ZETA_POINTS = list(itertools.product([1.05, 1.5, 2.0, 3.7, 8.0, 25.0, 60.0],
+                                     [0.02, 0.5, 1.0, 3.0, 40.0, 1e3]))
+
+
+def test_zeta_derivative_in_x_matches_scipy_differences():
+    for x, q in ZETA_POINTS:
+        h = 1e-3 * min(1.0, x - 1.0) / max(1.0, abs(np.log(q)))  # the pole at x = 1
+        vals = [sc.zeta(x + k * h, q) for k in (-2, -1, 1, 2)]
+        want = (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * h)
+        rev = float(fgrad.grad(fsp.zeta)(x, q))
+        fwd = float(fgrad.jvp(lambda x_: fsp.zeta(x_, q), (x,), (1.0,))[1])
+        assert abs(rev - fwd) <= 1e-13 * abs(rev), (x, q, rev, fwd)
+        # (differences of zeta near 1 lose digits: the second term of the tolerance)
+        tol = 1e-7 * abs(want) + 1e-15 * abs(sc.zeta(x, q)) / h
+        assert abs(rev - want) <= tol, (x, q, rev, want)
+
+
+def test_zeta_derivative_in_x_known_values():
+    # zeta'(2) = pi^2 / 6 (gamma + log(2 pi) - 12 log(Glaisher's A)), the Riemann case
+    glaisher = 1.2824271291006226
+    want = np.pi**2 / 6 * (np.euler_gamma + np.log(2 * np.pi) - 12 * np.log(glaisher))
+    assert float(fgrad.grad(fsp.zeta)(2.0)) == pytest.approx(want, rel=1e-13)
+    # d/dx zeta(x, q) = -sum log(n + q) / (n + q)^x, summed directly where that converges fast
+    n = np.arange(200000.0)
+    for x, q in [(6.0, 0.7), (9.0, 2.5)]:
+        direct = -np.sum(np.log(n + q) / (n + q) ** x)
+        assert float(fgrad.grad(fsp.zeta)(x, q)) == pytest.approx(direct, rel=1e-12)
+
+
+def test_zeta_second_derivatives():
+    for x, q in [(1.5, 0.5), (2.0, 1.0), (4.0, 3.0), (12.0, 0.3)]:
+        dxx = float(fgrad.grad(fgrad.grad(fsp.zeta))(x, q))
+        h = 1e-4
+        want = (float(fgrad.grad(fsp.zeta)(x + h, q))
+                - float(fgrad.grad(fsp.zeta)(x - h, q))) / (2 * h)
+        assert dxx == pytest.approx(want, rel=1e-7)
+        dxq = float(fgrad.grad(fgrad.grad(fsp.zeta), argnums=1)(x, q))
+        dqx = float(fgrad.grad(fgrad.grad(fsp.zeta, argnums=1), argnums=0)(x, q))
+        assert dxq == pytest.approx(dqx, rel=1e-12)
+        fgrad.check_grads(fsp.zeta, (x, q), order=2)
+
+
+def test_zeta_in_x_batches():
+    xs, qs = np.array([1.5, 2.0, 7.0]), np.array([0.5, 1.0, 2.0])
+    batched = fgrad.vmap(fgrad.grad(fsp.zeta))(xs, qs)
+    looped = [float(fgrad.grad(fsp.zeta)(x, q)) for x, q in zip(xs, qs)]
+    np.testing.assert_allclose(batched, looped, rtol=1e-14)

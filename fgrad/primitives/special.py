@@ -169,10 +169,81 @@ def _zeta_impl(x, q):
     return scipy_module().zeta(x, q)
 
 
-# Hurwitz zeta(x, q): d/dq = -x zeta(x + 1, q); scipy has no derivative in x.
+# Hurwitz zeta(x, q): d/dq = -x zeta(x + 1, q).  scipy has no derivative in x:
+# d^n/dx^n zeta(x, q) = sum_k (-log(k + q))^n (k + q)^-x is computed here by the
+# Euler-Maclaurin formula for zeta itself, on Taylor polynomials in x (jets, as for
+# gammainc below): sum_{k<N} (k + q)^-x + u^(1-x) / (x - 1) + u^-x / 2
+# + sum_j B_2j / (2j)! x (x + 1) ... (x + 2j - 2) u^(-x-2j+1), with u = N + q.
+_BERNOULLI_2J = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
+                 43867 / 798, -174611 / 330, 854513 / 138, -236364091 / 2730]
+
+
+def _zeta_jet(x, q, n):
+    """Jet in x (coefficients d^k zeta / dx^k / k!, k <= n) of zeta(x, q), 1-d inputs."""
+    # N terms summed directly, so that u = N + q is large beside x (the correction
+    # terms then shrink like ((x + 2j) / (2 pi u))^2j)
+    terms = np.ceil(np.maximum(0.0, 2.0 * np.abs(x) + 25.0 - q)).astype(int)
+    total = np.zeros((n + 1,) + x.shape)
+
+    def power(x, log_base, shift=0.0):  # jet of base^-(x + shift)
+        e = np.zeros((n + 1,) + x.shape)
+        e[0] = -(x + shift) * log_base
+        if n:
+            e[1] = -log_base
+        return _jet_exp(e)
+
+    for k in range(int(terms.max(initial=0))):
+        live = k < terms
+        total[:, live] += power(x[live], np.log(k + q[live]))
+    u = terms + q
+    log_u = np.log(u)
+    xm1 = _jet_var(x, n, -1.0)
+    total += _jet_div(power(x, log_u, -1.0), xm1)  # u^(1-x) / (x - 1)
+    total += 0.5 * power(x, log_u)
+    rising = _jet_var(x, n)  # x (x + 1) ... (x + 2j - 2), the rising factorial
+    for j, b in enumerate(_BERNOULLI_2J, start=1):
+        if j > 1:
+            rising = _jet_mul(rising, _jet_mul(_jet_var(x, n, 2.0 * j - 3.0),
+                                               _jet_var(x, n, 2.0 * j - 2.0)))
+        total += (b / math.factorial(2 * j)) * _jet_mul(rising, power(x, log_u, 2.0 * j - 1.0))
+    return total
+
+
+def _zeta_dx_impl(x, q, n=1):
+    """``d^n zeta(x, q) / dx^n`` (n >= 1), elementwise, in numpy."""
+    n = int(n)
+    dtype = np.result_type(np.asarray(x).dtype, np.asarray(q).dtype, np.float16)
+    x, q = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(q, dtype=float))
+    out = np.full(x.shape, np.nan)
+    ok = (x > 1.0) & (q > 0.0) & np.isfinite(x) & np.isfinite(q)
+    # the pole at x = 1: zeta ~ 1 / (x - 1), whose n-th derivative is (-1)^n n! / (x - 1)^(n+1)
+    out[(x == 1.0) & (q > 0.0)] = -np.inf if n % 2 else np.inf
+    if ok.any():
+        out[ok] = math.factorial(n) * _zeta_jet(x[ok], q[ok], n)[n]
+    return out.astype(dtype, copy=False)[()]
+
+
+def _zeta_dx_dq(x, q, n):
+    # d/dq d^n/dx^n zeta = d^n/dx^n (-x zeta(x + 1, q)) = -x z_n(x + 1) - n z_(n-1)(x + 1)
+    x1 = fnp.add(x, 1.0)
+    lower = zeta(x1, q) if n == 1 else zeta_dx(x1, q, n=n - 1)
+    return fnp.negative(fnp.add(fnp.multiply(x, zeta_dx(x1, q, n=n)),
+                                fnp.multiply(float(n), lower)))
+
+
+zeta_dx = defprim(
+    "special.zeta_dx", _zeta_dx_impl,
+    jvp=[lambda t, ans, x, q, n=1: fnp.multiply(t, zeta_dx(x, q, n=int(n) + 1)),
+         lambda t, ans, x, q, n=1: fnp.multiply(t, _zeta_dx_dq(x, q, int(n)))],
+    vjp=[lambda g, ans, x, q, n=1: fnp.multiply(g, zeta_dx(x, q, n=int(n) + 1)),
+         lambda g, ans, x, q, n=1: fnp.multiply(g, _zeta_dx_dq(x, q, int(n)))],
+    batch="elementwise",
+    test={"domain": [(1.5, 4.0), (0.5, 2.0)], "params": [{"n": 1}, {"n": 2}]},
+)
+
 zeta = defelementwise(
     "special.zeta", _zeta_impl,
-    None,
+    lambda ans, x, q: zeta_dx(x, q, n=1),
     lambda ans, x, q: fnp.negative(fnp.multiply(x, zeta(fnp.add(x, 1.0), q))),
     test={"domain": [(1.5, 4.0), (0.5, 2.0)]},
 )

@@ -304,14 +304,18 @@ def multigammaln(a, d):
 def zeta(x, q=None):
     """Riemann zeta ``zeta(x)`` or Hurwitz zeta ``zeta(x, q)`` (``scipy.special.zeta``).
 
-    Differentiable in ``q`` (``d/dq zeta(x, q) = -x zeta(x + 1, q)``); scipy has no
-    derivative in ``x``, so differentiating with respect to ``x`` raises a TypeError.
+    Differentiable in both arguments, to any order: in ``q``,
+    ``d/dq zeta(x, q) = -x zeta(x + 1, q)``; in ``x``,
+    ``d/dx zeta(x, q) = -sum_k log(k + q) / (k + q)^x``, computed by the
+    Euler-Maclaurin formula (``x > 1``; nan elsewhere, as scipy's Hurwitz zeta).
 
     Example:
         >>> import fgrad
         >>> from fgrad.scipy.special import zeta
         >>> round(float(fgrad.grad(zeta, argnums=1)(2.0, 1.0)), 6)  # -2 zeta(3)
         -2.404114
+        >>> round(float(fgrad.grad(zeta)(2.0)), 6)  # zeta'(2)
+        -0.937548
     """
     if not _traced(x, q):
         return _rows.scipy_module().zeta(x, q)
