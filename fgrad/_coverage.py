@@ -403,10 +403,14 @@ def generate():
         f"The names below reach {diff} differentiable rows of the table and "
         f"{len(reached) - diff} rows without derivative.\n\n")
     _SEEN.clear()
-    parts.append("\nDerivatives that scipy has no formula for raise a TypeError when asked "
-                 "for: `betainc`, `stdtr`, `gammaincinv`, `betaincinv` in their shape "
-                 "parameters (hence the CDFs of `beta`, `t` in `a`, `b`, `df` and the "
-                 "quantiles of `gamma`, `beta`, `t` in theirs).\n")
+    # refused derivatives with their reason (a row's ``no_derivative``), as the TypeError says
+    from .core import PRIMITIVES
+
+    parts.append("\nDerivatives refused with a reason (asking for one raises a TypeError that "
+                 "gives it):\n\n" + "".join(
+                     f"- `{p.name}` in argument {i}: because {why}.\n"
+                     for p in sorted(PRIMITIVES.values(), key=lambda p: p.name)
+                     for i, why in sorted(getattr(p, "no_derivative", {}).items())))
     return "".join(parts)
 
 

@@ -166,3 +166,48 @@ def test_zeta_in_x_batches():
     batched = fgrad.vmap(fgrad.grad(fsp.zeta))(xs, qs)
     looped = [float(fgrad.grad(fsp.zeta)(x, q)) for x, q in zip(xs, qs)]
     np.testing.assert_allclose(batched, looped, rtol=1e-14)
+
+
+# --- the inverses of gammainc in a, by the implicit function theorem ---------------------
+
+
+@pytest.mark.parametrize("name, forward", [("gammaincinv", "gammainc"),
+                                           ("gammainccinv", "gammaincc")])
+def test_gammaincinv_derivative_in_a(name, forward):
+    f_sc, f_fg = getattr(sc, name), getattr(fsp, name)
+    for a, y in [(0.3, 0.2), (1.0, 0.5), (4.0, 0.9), (40.0, 0.01), (200.0, 0.6)]:
+        h = 1e-4 * a
+        want = (f_sc(a + h, y) - f_sc(a - h, y)) / (2 * h)
+        got = float(fgrad.grad(f_fg)(a, y))
+        assert got == pytest.approx(want, rel=1e-6), (a, y, got, want)
+        # the identity gammainc(a, gammaincinv(a, y)) = y holds along a: derivative 0
+        ident = float(fgrad.grad(lambda a_: getattr(fsp, forward)(a_, f_fg(a_, y)))(a))
+        assert abs(ident) < 1e-9
+        fgrad.check_grads(f_fg, (a, y), order=2)
+
+
+# --- derivatives that stay refused say why ------------------------------------------------
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: fgrad.grad(fsp.betainc)(1.5, 2.0, 0.3), "shape parameters"),
+    (lambda: fgrad.grad(fsp.betaincinv)(1.5, 2.0, 0.3), "shape parameters"),
+    (lambda: fgrad.grad(fsp.stdtr)(3.0, 0.5), "degrees of freedom"),
+    (lambda: fgrad.grad(fsp.jv)(1.5, 0.5), "order"),
+    (lambda: fgrad.jvp(lambda b: fsp.hyp1f1(0.5, b, 0.3), (1.5,), (1.0,)), "parameters"),
+    (lambda: fgrad.grad(lambda n: fsp.expn(n, 0.5))(2.0), "integer"),
+])
+def test_refused_derivatives_say_why(call, words):
+    with pytest.raises(TypeError) as info:
+        call()
+    message = str(info.value)
+    assert "not differentiable with respect to its argument" in message
+    assert "because" in message and words in message, message
+
+
+def test_coverage_page_lists_the_reasons():
+    from fgrad._coverage import generate
+
+    text = generate()
+    assert "`special.betainc` in argument 0" in text
+    assert "because" in text.split("`special.betainc` in argument 0", 1)[1].splitlines()[0]

@@ -491,8 +491,9 @@ betaincc = _elementwise(
 # --- inverses of the distribution functions ----------------------------------------------
 # x = F^-1(y) with F(x) = y: the implicit function theorem gives dx/dy = 1 / F'(x), and
 # F' is the density above, evaluated at the answer.  The rules read ``ans``, so second
-# derivatives differentiate through the row itself.  The shape parameters get no rule
-# (the forward functions have none in scipy): asking for them raises a TypeError.
+# derivatives differentiate through the row itself.  In a shape parameter,
+# dx/da = -(dF/da) / (dF/dx): given for gammaincinv (gammainc has dF/da); betainc and
+# stdtr have no derivative in their shapes, so neither do their inverses.
 
 
 def _gammaincinv_dy(ans, a, y):
@@ -500,11 +501,17 @@ def _gammaincinv_dy(ans, a, y):
     return fnp.exp(fnp.add(fnp.subtract(gammaln(a), xlogy(fnp.subtract(a, 1.0), ans)), ans))
 
 
+def _gammaincinv_da(ans, a, y):
+    # P(a, x) = y (or Q(a, x) = y) along a: dx/da = -(dP/da) / (dP/dx), the same for Q
+    return fnp.negative(fnp.multiply(gammainc_da(a, ans, n=1), _gammaincinv_dy(ans, a, y)))
+
+
 gammaincinv = _elementwise(
-    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]}
+    "gammaincinv", _gammaincinv_da, _gammaincinv_dy,
+    test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
 )
 gammainccinv = _elementwise(  # gammaincc = 1 - gammainc: the same density, negated
-    "gammainccinv", None, lambda ans, a, y: fnp.negative(_gammaincinv_dy(ans, a, y)),
+    "gammainccinv", _gammaincinv_da, lambda ans, a, y: fnp.negative(_gammaincinv_dy(ans, a, y)),
     test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
 )
 
@@ -1168,3 +1175,57 @@ cholesky_row = defprim(
     batch="leading",
     test={"make": _make_spd(True), "also": [_make_spd(False)]},
 )
+
+
+# --- why a derivative is refused -----------------------------------------------------------
+# A row's ``no_derivative`` maps an argument position without a rule to the reason, which
+# the TypeError for that derivative and the coverage page (fgrad/_coverage.py) show.
+
+_SHAPES = ("the derivative in the shape parameters has no closed form and scipy offers no "
+           "formula; fgrad has no numerical rule for it yet")
+_ORDER = ("the derivative in the order of a Bessel function has no closed form in general; "
+          "fgrad has no numerical rule for it yet")
+_HYP = ("the derivatives in the parameters of a hypergeometric function have no closed form "
+        "in general; fgrad has no numerical rule for them yet")
+_INTEGER = "it is an integer order: the function is defined at integers only"
+_REFUSED = {
+    "special.betainc": {0: _SHAPES, 1: _SHAPES},
+    "special.betaincc": {0: _SHAPES, 1: _SHAPES},
+    "special.betaincinv": {0: _SHAPES, 1: _SHAPES},
+    "special.betainccinv": {0: _SHAPES, 1: _SHAPES},
+    "special.stdtr": {0: "fgrad has no rule for the derivative in the degrees of freedom "
+                         "(no closed form; scipy offers no formula)"},
+    "special.stdtrit": {0: "fgrad has no rule for the derivative in the degrees of freedom "
+                           "(stdtr has none)"},
+    "special.polygamma": {0: _INTEGER},
+    "special.expn": {0: _INTEGER},
+    "special.jv": {0: _ORDER}, "special.yv": {0: _ORDER}, "special.iv": {0: _ORDER},
+    "special.kv": {0: _ORDER}, "special.ive": {0: _ORDER}, "special.kve": {0: _ORDER},
+    "special.hyp1f1": {0: _HYP, 1: _HYP},
+    "special.hyp2f1": {0: _HYP, 1: _HYP, 2: _HYP},
+}
+
+
+def _explain(prim, reasons):
+    """Give the row its reasons, and make its TypeError for those arguments say them."""
+    prim.no_derivative = dict(reasons)
+    plain = type(prim).not_differentiable.__get__(prim)
+
+    def not_differentiable(pos, where=""):
+        err = plain(pos, where)
+        reason = prim.no_derivative.get(pos)
+        if reason is None:
+            return err
+        return TypeError(f"{err}. It has no derivative there because {reason}.")
+
+    prim.not_differentiable = not_differentiable
+
+
+def _explain_all():
+    from ..core import PRIMITIVES
+
+    for name, reasons in _REFUSED.items():
+        _explain(PRIMITIVES[name], reasons)
+
+
+_explain_all()

@@ -12,11 +12,10 @@ stand-in values there.  Counts are not differentiable: ``k`` of every pmf and
 ``n`` of ``binom`` go through a pass-through row without derivative rules, so
 asking for a derivative in them raises a TypeError instead of returning a
 number.  Where fgrad has no formula for a derivative (the shape arguments of
-``betainc`` and of the inverses ``gammaincinv``/``gammainccinv``: ``binom``/
-``nbinom`` CDFs in ``n``, ``beta.cdf`` in ``a``, ``gamma.ppf`` in ``a``) the same
-TypeError names the special function.  ``gammainc``/``gammaincc`` are
-differentiable in their shape, so ``gamma.cdf`` in ``a`` and ``chi2.cdf`` in
-``df`` are too.
+``betainc`` and ``stdtr`` and their inverses: ``binom``/``nbinom`` CDFs in ``n``,
+``beta.cdf`` in ``a``, ``t.cdf`` in ``df``) the same TypeError names the special
+function and says why.  ``gammainc``/``gammaincc`` and their inverses are
+differentiable in their shape, so ``gamma`` and ``chi2`` are in ``a`` and ``df``.
 
 Example:
     >>> import fgrad
@@ -1127,10 +1126,8 @@ class weibull_min:
 class chi2:
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``).
 
-    The CDF and the survival function go through ``gammainc``/``gammaincc`` and are
-    differentiable in ``df`` too; their inverses go through ``gammaincinv``/
-    ``gammainccinv``, which are not differentiable in ``df`` (a TypeError names the
-    special function).
+    The CDF, the survival function and their inverses go through ``gammainc``/
+    ``gammaincc``/``gammaincinv``/``gammainccinv``, differentiable in ``df`` too.
     """
 
     @staticmethod
@@ -1189,7 +1186,7 @@ class chi2:
 
     @staticmethod
     def logcdf(x, df, loc=0, scale=1):
-        """Log of the CDF (not differentiable in ``df``).
+        """Log of the CDF (differentiable in every argument).
 
         Example:
             >>> import fgrad
@@ -1220,7 +1217,7 @@ class chi2:
 
     @staticmethod
     def logsf(x, df, loc=0, scale=1):
-        """Log survival function (not differentiable in ``df``).
+        """Log survival function (differentiable in every argument).
 
         Example:
             >>> import fgrad
@@ -1236,7 +1233,7 @@ class chi2:
 
     @staticmethod
     def ppf(q, df, loc=0, scale=1):
-        """Quantile function, ``2 gammaincinv(df / 2, q)`` (not differentiable in ``df``).
+        """Quantile function, ``2 gammaincinv(df / 2, q)`` (differentiable in every argument).
 
         Example:
             >>> import fgrad
@@ -1251,8 +1248,8 @@ class chi2:
 
     @staticmethod
     def isf(q, df, loc=0, scale=1):
-        """Inverse survival function, ``2 gammainccinv(df / 2, q)`` (not differentiable
-        in ``df``).
+        """Inverse survival function, ``2 gammainccinv(df / 2, q)`` (differentiable in
+        every argument).
 
         Example:
             >>> import fgrad

@@ -403,8 +403,8 @@ def gammaincinv(a, y):
     """Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``
     (``scipy.special.gammaincinv``).
 
-    Differentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``, to any order);
-    not in ``a``: that derivative raises a TypeError.
+    Differentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``) and in ``a``
+    (``dx/da = -(d gammainc / da) / (d gammainc / dx)``), to any order.
 
     Example:
         >>> import fgrad
@@ -419,7 +419,7 @@ def gammaincinv(a, y):
 
 def gammainccinv(a, y):
     """Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``
-    (``scipy.special.gammainccinv``); differentiable in ``y`` only.
+    (``scipy.special.gammainccinv``); differentiable in ``a`` and ``y``, to any order.
 
     Example:
         >>> import fgrad
