@@ -11,9 +11,11 @@ function takes part in every transform like a built-in primitive:
   functions.  Forward mode applied directly to a custom_vjp function raises a
   TypeError, as in JAX: use :class:`custom_jvp` for that.
 * ``custom_jvp``: forward mode calls the rule with all tangents at once.  Reverse
-  mode transposes the rule: the tangent output is linear in the tangents, so
-  its vjp with respect to them (taken by fgrad's own reverse mode) is the
-  transpose, as JAX does by linearising.  The tangent part of the rule must
+  mode runs the rule once at the primal values, records its tangent map (linear
+  in the tangents) with fgrad's own reverse mode, and plays it back transposed,
+  as JAX does by linearising.  In every mode the value under a transform is the
+  rule's primal output, and higher orders differentiate the expressions the rule
+  returns (see docs/adding-a-primitive.md).  The tangent part of the rule must
   therefore be linear in the tangents and written with fgrad functions.
 
 Functions may take and return pytrees; ``nondiff_argnums`` marks static
@@ -588,7 +590,9 @@ class custom_jvp(_Custom):
     ``nondiff_argnums`` come first: ``rule(*nondiff_args, primals, tangents)``.
     Reverse mode (``grad``, ``vjp``, ``jacrev``) transposes the rule's tangent
     map with fgrad's own reverse mode, so it must be linear in the tangents and
-    written with fgrad functions; every order of every transform then works.
+    written with fgrad functions; every order of every transform then works, and
+    gives the same answer in every mode: higher orders differentiate the primal
+    and tangent expressions the rule returns (as in JAX).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
