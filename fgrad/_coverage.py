@@ -29,6 +29,7 @@ import numpy as np
 from . import numpy as fnp
 from . import scipy as fsp
 from .batching import batch_rule_of
+from .core import PRIMITIVES
 
 __all__ = ["generate", "main", "reached_rows"]
 
@@ -402,9 +403,12 @@ def generate():
         f"The names below reach {diff} differentiable rows of the table and "
         f"{len(reached) - diff} rows without derivative.\n\n")
     _SEEN.clear()
-    parts.append("\nDerivatives that scipy has no formula for raise a TypeError when asked "
-                 "for: `gammainc`, `gammaincc`, `betainc`, `stdtr` in their shape parameters "
-                 "(hence the CDFs of `gamma`, `beta`, `t` in `a`, `b`, `df`), `zeta` in `x`.\n")
+    # refused derivatives with their reason (a row's ``no_derivative``), as the TypeError says
+    parts.append("\nDerivatives refused with a reason (asking for one raises a TypeError that "
+                 "gives it):\n\n" + "".join(
+                     f"- `{p.name}` in argument {i}: because {why}.\n"
+                     for p in sorted(PRIMITIVES.values(), key=lambda p: p.name)
+                     for i, why in sorted(getattr(p, "no_derivative", {}).items())))
     return "".join(parts)
 
 

@@ -218,16 +218,19 @@ class Primitive:
             may store how to recompute a large output instead of keeping it
             alive (see :class:`fgrad.autodiff.ReverseTrace`).  1 for arithmetic,
             4 for the common elementwise functions.
+        no_derivative: argument position -> why that argument has no derivative
+            rule; the TypeError for it and the coverage page give the reason.
     """
 
     __slots__ = (
         "name", "impl", "jvp", "vjp", "vjp_joint", "reads", "fresh", "nondiff", "batch",
-        "fn", "call", "test", "remat", "indexed",
+        "fn", "call", "test", "remat", "indexed", "no_derivative",
         "_reads_each", "_reads_row", "_saves", "_plans", "__dict__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None,
-                 *, vjp_joint=None, reads=None, fresh=False, remat=0, indexed=False):
+                 *, vjp_joint=None, reads=None, fresh=False, remat=0, indexed=False,
+                 no_derivative=None):
         self.name = name
         self.impl = impl
         self.jvp = jvp
@@ -243,6 +246,7 @@ class Primitive:
         self.fresh = bool(fresh)
         self.remat = remat
         self.indexed = bool(indexed)
+        self.no_derivative = dict(no_derivative or {})
         self.reads = reads
         self._reads_row, self._reads_each = _parse_reads(name, reads)
         self._saves = {}
@@ -265,9 +269,12 @@ class Primitive:
         except (TypeError, ValueError):  # a ufunc or builtin: no signature
             names = []
         name = f" (`{names[pos]}`)" if pos < len(names) else ""
+        reason = self.no_derivative.get(pos)
+        reason = f". It has no derivative there because {reason}" if reason else ""
         return TypeError(
             f"{self.name!r} is not differentiable with respect to its argument {pos}{name}"
-            f"{where}; wrap that argument in fgrad.stop_gradient if it is meant as a constant"
+            f"{where}{reason}; wrap that argument in fgrad.stop_gradient if it is meant as "
+            "a constant"
         )
 
     def reads_of(self, pos):
@@ -391,7 +398,8 @@ def _rule_table(rules):
 
 
 def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None,
-            reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False):
+            reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False,
+            no_derivative=None):
     """Declare a primitive: its numpy implementation and derivative rules.
 
     This is how fgrad itself fills its rule table, and how users extend it; a
@@ -447,6 +455,8 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
             large output instead of keeping it alive.
         indexed: the vjp is ``g`` scattered at ``params["idx"]`` into zeros
             shaped like the only argument (``getitem``).
+        no_derivative: ``{position: reason}`` for arguments without a rule: the
+            TypeError for such a derivative says why, and so does docs/coverage.md.
 
     Returns:
         The user-facing function (``prim.fn``); the :class:`Primitive` itself is
@@ -460,13 +470,13 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         )
     prim = Primitive(name, impl, _rule_table(jvp), _rule_table(vjp), nondiff, batch, test,
                      vjp_joint=vjp_joint, reads=reads, fresh=fresh, remat=remat,
-                     indexed=indexed)
+                     indexed=indexed, no_derivative=no_derivative)
     PRIMITIVES[name] = prim
     return prim.fn
 
 
 def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=None,
-                   reads=None, remat=0):
+                   reads=None, remat=0, no_derivative=None):
     """Declare an elementwise primitive from its partial derivatives.
 
     ``partials[i](ans, *args)`` is the derivative of the output with respect to
@@ -496,7 +506,7 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
         vjps.append(_elementwise_rule(d, len(partials)))
     return defprim(
         name, impl, jvps, vjp if vjp is not None else vjps, batch=batch, test=test,
-        reads=reads, fresh=vjp is None, remat=remat,
+        reads=reads, fresh=vjp is None, remat=remat, no_derivative=no_derivative,
     )
 
 

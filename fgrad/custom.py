@@ -11,9 +11,11 @@ function takes part in every transform like a built-in primitive:
   functions.  Forward mode applied directly to a custom_vjp function raises a
   TypeError, as in JAX: use :class:`custom_jvp` for that.
 * ``custom_jvp``: forward mode calls the rule with all tangents at once.  Reverse
-  mode transposes the rule: the tangent output is linear in the tangents, so
-  its vjp with respect to them (taken by fgrad's own reverse mode) is the
-  transpose, as JAX does by linearising.  The tangent part of the rule must
+  mode runs the rule once at the primal values, records its tangent map (linear
+  in the tangents) with fgrad's own reverse mode, and plays it back transposed,
+  as JAX does by linearising.  In every mode the value under a transform is the
+  rule's primal output, and higher orders differentiate the expressions the rule
+  returns (see docs/adding-a-primitive.md).  The tangent part of the rule must
   therefore be linear in the tangents and written with fgrad functions.
 
 Functions may take and return pytrees; ``nondiff_argnums`` marks static
@@ -573,7 +575,9 @@ class custom_jvp(_Custom):
     ``nondiff_argnums`` come first: ``rule(*nondiff_args, primals, tangents)``.
     Reverse mode (``grad``, ``vjp``, ``jacrev``) transposes the rule's tangent
     map with fgrad's own reverse mode, so it must be linear in the tangents and
-    written with fgrad functions; every order of every transform then works.
+    written with fgrad functions; every order of every transform then works, and
+    gives the same answer in every mode: higher orders differentiate the primal
+    and tangent expressions the rule returns (as in JAX).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -596,8 +600,8 @@ class custom_jvp(_Custom):
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
             jvp=_Rules(self._jvp_rule),
-            vjp_joint=self._vjp_joint,  # one transpose gives every cotangent
-            reads=("args",),  # the transpose needs the primal inputs, not the output
+            vjp_joint=self._vjp_joint,  # the recorded linear map, transposed once
+            reads=(),  # nothing but that map (kept on the call, see _run_primal)
             batch=self._batch,
         )
         _set_call(prim, self._run_primal)
@@ -703,37 +707,37 @@ class custom_jvp(_Custom):
             result.append(ForwardTracer(o, top, t))
         return out_tree.unflatten(result)
 
-    # the row's implementation, one level down: the custom function itself, so that
-    # enclosing transforms use the rule too
+    # the row's implementation, one level down (reverse mode): the rule linearised at
+    # the primals.  Its primal output is what the rule returns, computed on the values
+    # of the enclosing transforms, so those differentiate the rule's expressions (as
+    # forward mode does); its tangent map is recorded once, and the vjp rule plays it
+    # back transposed.
     def _run_primal(self, *leaves, _call):
-        out = self(*_call.args(leaves))
-        _call.check_closure(out, "the function")
-        return _call.pack(out, "the function")
-
-    def _vjp_joint(self, g, ans, *primal_leaves, wrt, _call):
-        cts = self._transpose(_call, primal_leaves, g)
-        return tuple(cts[i] for i in wrt)
-
-    def _transpose(self, call, primal_leaves, g):
-        """The transpose of the rule's tangent map at these primals, applied to ``g``."""
-
-        which = [k for k, (_, dtype) in enumerate(call.in_meta)
+        which = [k for k, (_, dtype) in enumerate(_call.in_meta)
                  if dtype is not None and dtype.kind in "fc"]
-        zeros = [_zeros(meta) for meta in call.in_meta]
+        zeros = [_zeros(meta) for meta in _call.in_meta]
+        primal = {}
 
         def tangent_map(*ts):
             tangents = list(zeros)
             for k, t in zip(which, ts):
                 tangents[k] = t
-            _, t_out = self._apply_rule(call, primal_leaves, tangents)
-            return call.pack_like(t_out, "the jvp rule")
+            out, t_out = self._apply_rule(_call, leaves, tangents)
+            _call.check_closure(out, "the jvp rule")
+            primal["out"] = _call.pack(out, "the jvp rule")
+            return _call.pack_like(t_out, "the jvp rule")
 
         _, f_vjp = vjp(tangent_map, *(zeros[k] for k in which))
-        cts = f_vjp(g)
-        out = list(zeros)
-        for k, c in zip(which, cts):
+        _call.res = (which, f_vjp)
+        return primal["out"]
+
+    def _vjp_joint(self, g, ans, *unused, wrt, _call):
+        # the recorded tangent map, transposed once for every differentiated input
+        which, f_vjp = _call.res
+        out = [_zeros(meta) for meta in _call.in_meta]
+        for k, c in zip(which, f_vjp(g)):
             out[k] = c
-        return out
+        return tuple(out[i] for i in wrt)
 
     def _batched(self, call, in_axes):
 

@@ -188,3 +188,42 @@ sqrtm_row = defprim(
     test={"make": _make_sqrtm, "complex": True},
     reads=("ans",),
 )
+
+
+# --- constants chosen per matrix: pivots and signs (nondifferentiable rows) --------------------
+# A factorisation's pivots, and the signs that make traced factors equal scipy's, are chosen at
+# the concrete value; as rows (batch "leading") they are chosen per example under vmap.
+
+
+def _lu_piv_2d(a):
+    return scipy_module("linalg").lu_factor(a)[1]
+
+
+def _lu_perm_2d(a, inverse=False):
+    piv = _lu_piv_2d(a)
+    perm = np.arange(len(piv))
+    for i, p in enumerate(piv):
+        perm[i], perm[p] = perm[p], perm[i]
+    return np.argsort(perm).astype(np.int32) if inverse else perm
+
+
+def _qr_pivots_2d(a):
+    return scipy_module("linalg").qr(a, mode="r", pivoting=True)[1]
+
+
+def _qr_signs_2d(q, a, mode="full", pivoting=False):
+    # the unit factors (a sign, a phase when complex) turning q's columns into scipy's
+    ref = scipy_module("linalg").qr(a, mode="economic" if mode == "r" else mode,
+                                    pivoting=pivoting)[0]
+    inner = np.sum(np.conj(q) * ref, axis=-2)
+    size = np.abs(inner)
+    return np.where(size > 0, inner / np.where(size > 0, size, 1), 1).astype(q.dtype)
+
+
+lu_piv_row = defprim("scipy.linalg.lu_piv", _leading(_lu_piv_2d), nondiff=True, batch="leading")
+lu_perm_row = defprim("scipy.linalg.lu_perm", _leading(_lu_perm_2d), nondiff=True,
+                      batch="leading")
+qr_pivots_row = defprim("scipy.linalg.qr_pivots", _leading(_qr_pivots_2d), nondiff=True,
+                        batch="leading")
+qr_signs_row = defprim("scipy.linalg.qr_signs", _leading(_qr_signs_2d), nondiff=True,
+                       batch="leading")

@@ -26,6 +26,18 @@ from . import reductions as _rd
 from . import shape as _sh
 from .reductions import _example_axis, expand_reduced
 
+# --- why a derivative is refused -----------------------------------------------------------
+# A row's ``no_derivative`` maps an argument position without a rule to the reason, which
+# the TypeError for that derivative and the coverage page (fgrad/_coverage.py) show.
+
+_SHAPES = ("the derivative in the shape parameters has no closed form and scipy offers no "
+           "formula; fgrad has no numerical rule for it yet")
+_ORDER = ("the derivative in the order of a Bessel function has no closed form in general; "
+          "fgrad has no numerical rule for it yet")
+_HYP = ("the derivatives in the parameters of a hypergeometric function have no closed form "
+        "in general; fgrad has no numerical rule for them yet")
+_INTEGER = "it is an integer order: the function is defined at integers only"
+
 __all__ = []
 
 _SCIPY = {}
@@ -63,8 +75,9 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def _elementwise(name, *partials, test=None, reads=None):
-    return defelementwise(f"special.{name}", _sc(name), *partials, test=test, reads=reads)
+def _elementwise(name, *partials, test=None, reads=None, no_derivative=None):
+    return defelementwise(f"special.{name}", _sc(name), *partials, test=test, reads=reads,
+                          no_derivative=no_derivative)
 
 
 # --- error function and the normal distribution --------------------------------
@@ -145,6 +158,7 @@ polygamma = defelementwise(
     test={"make": lambda rng, shape: (
         (rng.integers(0, 3, size=shape), rng.uniform(0.5, 3.0, size=shape)), {})},
         reads=(0, 1),
+    no_derivative={0: _INTEGER},
 )
 digamma = _elementwise(
     "digamma", lambda ans, x: polygamma(1, x), test={"domain": [(0.5, 3.0)]},
@@ -186,10 +200,82 @@ def _zeta_impl(x, q):
     return scipy_module().zeta(x, q)
 
 
-# Hurwitz zeta(x, q): d/dq = -x zeta(x + 1, q); scipy has no derivative in x.
+# Hurwitz zeta(x, q): d/dq = -x zeta(x + 1, q).  scipy has no derivative in x:
+# d^n/dx^n zeta(x, q) = sum_k (-log(k + q))^n (k + q)^-x is computed here by the
+# Euler-Maclaurin formula for zeta itself, on Taylor polynomials in x (jets, as for
+# gammainc below): sum_{k<N} (k + q)^-x + u^(1-x) / (x - 1) + u^-x / 2
+# + sum_j B_2j / (2j)! x (x + 1) ... (x + 2j - 2) u^(-x-2j+1), with u = N + q.
+_BERNOULLI_2J = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
+                 43867 / 798, -174611 / 330, 854513 / 138, -236364091 / 2730]
+
+
+def _zeta_jet(x, q, n):
+    """Jet in x (coefficients d^k zeta / dx^k / k!, k <= n) of zeta(x, q), 1-d inputs."""
+    # N terms summed directly, so that u = N + q is large beside x (the correction
+    # terms then shrink like ((x + 2j) / (2 pi u))^2j)
+    terms = np.ceil(np.maximum(0.0, 2.0 * np.abs(x) + 25.0 - q)).astype(int)
+    total = np.zeros((n + 1,) + x.shape)
+
+    def power(x, log_base, shift=0.0):  # jet of base^-(x + shift)
+        e = np.zeros((n + 1,) + x.shape)
+        e[0] = -(x + shift) * log_base
+        if n:
+            e[1] = -log_base
+        return _jet_exp(e)
+
+    for k in range(int(terms.max(initial=0))):
+        live = k < terms
+        total[:, live] += power(x[live], np.log(k + q[live]))
+    u = terms + q
+    log_u = np.log(u)
+    xm1 = _jet_var(x, n, -1.0)
+    total += _jet_div(power(x, log_u, -1.0), xm1)  # u^(1-x) / (x - 1)
+    total += 0.5 * power(x, log_u)
+    rising = _jet_var(x, n)  # x (x + 1) ... (x + 2j - 2), the rising factorial
+    for j, b in enumerate(_BERNOULLI_2J, start=1):
+        if j > 1:
+            rising = _jet_mul(rising, _jet_mul(_jet_var(x, n, 2.0 * j - 3.0),
+                                               _jet_var(x, n, 2.0 * j - 2.0)))
+        total += (b / math.factorial(2 * j)) * _jet_mul(rising, power(x, log_u, 2.0 * j - 1.0))
+    return total
+
+
+def _zeta_dx_impl(x, q, n=1):
+    """``d^n zeta(x, q) / dx^n`` (n >= 1), elementwise, in numpy."""
+    n = int(n)
+    dtype = np.result_type(np.asarray(x).dtype, np.asarray(q).dtype, np.float16)
+    x, q = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(q, dtype=float))
+    out = np.full(x.shape, np.nan)
+    ok = (x > 1.0) & (q > 0.0) & np.isfinite(x) & np.isfinite(q)
+    # the pole at x = 1: zeta ~ 1 / (x - 1), whose n-th derivative is (-1)^n n! / (x - 1)^(n+1)
+    out[(x == 1.0) & (q > 0.0)] = -np.inf if n % 2 else np.inf
+    if ok.any():
+        out[ok] = math.factorial(n) * _zeta_jet(x[ok], q[ok], n)[n]
+    return out.astype(dtype, copy=False)[()]
+
+
+def _zeta_dx_dq(x, q, n):
+    # d/dq d^n/dx^n zeta = d^n/dx^n (-x zeta(x + 1, q)) = -x z_n(x + 1) - n z_(n-1)(x + 1)
+    x1 = _ew.add(x, 1.0)
+    lower = zeta(x1, q) if n == 1 else zeta_dx(x1, q, n=n - 1)
+    return _ew.negative(_ew.add(_ew.multiply(x, zeta_dx(x1, q, n=n)),
+                                _ew.multiply(float(n), lower)))
+
+
+zeta_dx = defprim(
+    "special.zeta_dx", _zeta_dx_impl,
+    jvp=[lambda t, ans, x, q, *, n=1: _ew.multiply(t, zeta_dx(x, q, n=int(n) + 1)),
+         lambda t, ans, x, q, *, n=1: _ew.multiply(t, _zeta_dx_dq(x, q, int(n)))],
+    vjp=[lambda g, ans, x, q, *, n=1: _ew.multiply(g, zeta_dx(x, q, n=int(n) + 1)),
+         lambda g, ans, x, q, *, n=1: _ew.multiply(g, _zeta_dx_dq(x, q, int(n)))],
+    batch="elementwise",
+    test={"domain": [(1.5, 4.0), (0.5, 2.0)], "params": [{"n": 1}, {"n": 2}]},
+    reads=(0, 1),
+)
+
 zeta = defelementwise(
     "special.zeta", _zeta_impl,
-    None,
+    lambda ans, x, q: zeta_dx(x, q, n=1),
     lambda ans, x, q: _ew.negative(_ew.multiply(x, zeta(_ew.add(x, 1.0), q))),
     test={"domain": [(1.5, 4.0), (0.5, 2.0)]},
     reads=(0, 1),
@@ -203,12 +289,206 @@ def _gammainc_dx(ans, a, x):
     return _ew.exp(_ew.subtract(_ew.subtract(xlogy(_ew.subtract(a, 1.0), x), x), gammaln(a)))
 
 
+# --- derivatives of gammainc in its shape parameter a ------------------------------
+# scipy has no formula for d^n P(a, x) / da^n, so it is computed here in numpy by
+# Taylor arithmetic in a: the series (x < a + 1) and the continued fraction for
+# Q = 1 - P (x >= a + 1) that compute P itself are evaluated on truncated Taylor
+# polynomials in a ("jets", arrays of coefficients f^(k)(a) / k!, k = 0..n), so the
+# n-th coefficient times n! is the n-th derivative of that approximation.  Both
+# converge for the derivatives as for the value (the approach of Moore (1982),
+# also used by TensorFlow's and JAX's igamma gradients).  The row
+# ``special.gammainc_da`` (d^n P / da^n) has derivative rules of its own: in a,
+# the same row with n + 1; in x, d^n/da^n of the density x^(a-1) e^(-x) / Gamma(a),
+# written with fgrad functions (complete Bell polynomials of its log's derivatives).
+
+_JET_EPS = 1e-16  # a relative change below this ends a sum (about half an ulp)
+_JET_MAX_TERMS = 100_000
+
+
+def _jet_mul(f, g):
+    n = f.shape[0]
+    out = np.zeros(np.broadcast_shapes(f.shape, g.shape))
+    for k in range(n):
+        for j in range(k + 1):
+            out[k] += f[j] * g[k - j]
+    return out
+
+
+def _jet_div(f, g):
+    f, g = np.broadcast_arrays(f, g)
+    out = np.zeros(f.shape)
+    for k in range(f.shape[0]):
+        acc = f[k].copy()
+        for j in range(1, k + 1):
+            acc -= g[j] * out[k - j]
+        out[k] = acc / g[0]
+    return out
+
+
+def _jet_exp(f):
+    out = np.zeros(f.shape)
+    out[0] = np.exp(f[0])
+    for k in range(1, f.shape[0]):
+        for j in range(1, k + 1):
+            out[k] += j * f[j] * out[k - j]
+        out[k] /= k
+    return out
+
+
+def _jet_gammaln(a, n):
+    """The Taylor coefficients of gammaln at ``a``: psi^(k-1)(a) / k!."""
+    sc = scipy_module()
+    out = np.zeros((n + 1,) + a.shape)
+    out[0] = sc.gammaln(a)
+    for k in range(1, n + 1):
+        out[k] = sc.polygamma(k - 1, a) / math.factorial(k)
+    return out
+
+
+def _jet_const(value, n, shape):
+    out = np.zeros((n + 1,) + shape)
+    out[0] = value
+    return out
+
+
+def _jet_var(a, n, shift=0.0):
+    """The jet of ``a + shift`` as a function of a: (a + shift, 1, 0, ...)."""
+    out = np.zeros((n + 1,) + a.shape)
+    out[0] = a + shift
+    if n:
+        out[1] = 1.0
+    return out
+
+
+def _igamma_series(a, x, n):
+    """Jet of P(a, x) = x^a e^-x / Gamma(a + 1) sum_k x^k / ((a+1)...(a+k)), for 1-d
+    ``a`` and ``x``; elements leave the loop as their sums converge."""
+    logx = np.log(x)
+    pre = -_jet_gammaln(a + 1.0, n)
+    pre[0] += a * logx - x
+    if n:
+        pre[1] += logx
+    total = _jet_const(1.0, n, a.shape)
+    term, active = total.copy(), np.arange(a.size)
+    for k in range(1, _JET_MAX_TERMS):
+        term = _jet_div(term * x[active], _jet_var(a[active], n, float(k)))
+        now = total[:, active] + term
+        total[:, active] = now
+        done = np.all(np.abs(term) <= _JET_EPS * (np.abs(now) + np.abs(now[0])), axis=0)
+        if done.any():
+            active, term = active[~done], term[:, ~done]
+            if not active.size:
+                break
+    else:  # pragma: no cover - a beyond about 1e9
+        total[:, active] = np.nan
+    return _jet_mul(_jet_exp(pre), total)
+
+
+def _igammac_fraction(a, x, n):
+    """Jet of Q(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...)),
+    by the modified Lentz algorithm, for 1-d ``a`` and ``x``; elements leave the loop
+    as their fractions converge."""
+    tiny = 1e-300
+    logx = np.log(x)
+    pre = -_jet_gammaln(a, n)
+    pre[0] += a * logx - x
+    if n:
+        pre[1] += logx
+    one = _jet_const(1.0, n, a.shape)
+    minus_a = -_jet_var(a, n)
+    b = minus_a.copy()
+    b[0] += x + 1.0
+    c = _jet_const(1.0 / tiny, n, a.shape)
+    d = _jet_div(one, b)
+    out = d.copy()
+    h, active = d, np.arange(a.size)
+    for i in range(1, _JET_MAX_TERMS):
+        an = -i * minus_a  # -i (i - a) = i a - i^2
+        an[0] -= i * i
+        b = b.copy()
+        b[0] += 2.0
+        d = _jet_mul(an, d) + b
+        d[0] = np.where(np.abs(d[0]) < tiny, tiny, d[0])
+        c = b + _jet_div(an, c)
+        c[0] = np.where(np.abs(c[0]) < tiny, tiny, c[0])
+        d = _jet_div(one[:, :1], d)
+        previous, h = h, _jet_mul(h, _jet_mul(d, c))
+        out[:, active] = h
+        done = np.all(np.abs(h - previous) <= _JET_EPS * (np.abs(h) + np.abs(h[0])), axis=0)
+        if done.any():
+            keep = ~done
+            active = active[keep]
+            if not active.size:
+                break
+            minus_a, b, c, d, h = (v[:, keep] for v in (minus_a, b, c, d, h))
+    else:  # pragma: no cover - x beyond about 1e9
+        out[:, active] = np.nan
+    return _jet_mul(_jet_exp(pre), out)
+
+
+def _gammainc_da_impl(a, x, n=1):
+    """``d^n P(a, x) / da^n`` (n >= 1), elementwise, in numpy."""
+    n = int(n)
+    dtype = np.result_type(np.asarray(a).dtype, np.asarray(x).dtype, np.float16)
+    a, x = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(x, dtype=float))
+    out = np.full(a.shape, np.nan)
+    ok = (a > 0) & (x >= 0)
+    # P is 0 at x = 0 and 1 at x = inf for every a > 0: no change in a
+    out[ok & ((x == 0) | np.isinf(x))] = 0.0
+    inner = ok & (x > 0) & np.isfinite(x) & np.isfinite(a)
+    series = inner & (x < a + 1.0)
+    fraction = inner & ~series
+    scale = math.factorial(n)
+    if series.any():
+        out[series] = scale * _igamma_series(a[series], x[series], n)[n]
+    if fraction.any():  # from Q = 1 - P: the derivatives of P are minus those of Q
+        out[fraction] = -scale * _igammac_fraction(a[fraction], x[fraction], n)[n]
+    return out.astype(dtype, copy=False)[()]
+
+
+def _bell(derivs):
+    """The complete Bell polynomial Y_n of ``derivs = [h', h'', ...]``: d^n e^h / e^h,
+    by Y_(m+1) = sum_i C(m, i) Y_(m-i) h^(i+1)."""
+    y = [1.0]
+    for m in range(len(derivs)):
+        total = None
+        for i in range(m + 1):
+            term = _ew.multiply(_ew.multiply(float(math.comb(m, i)), y[m - i]), derivs[i])
+            total = term if total is None else _ew.add(total, term)
+        y.append(total)
+    return y[-1]
+
+
+def _gammainc_da_dx(ans, a, x, n=1):
+    # d^n/da^n of the density e^h, h = (a - 1) log x - x - gammaln(a):
+    # h' = log x - psi(a), h^(k) = -psi^(k-1)(a) for k >= 2
+    derivs = [_ew.subtract(_ew.log(x), digamma(a))]
+    derivs += [_ew.negative(polygamma(k - 1, a)) for k in range(2, int(n) + 1)]
+    return _ew.multiply(_gammainc_dx(None, a, x), _bell(derivs))
+
+
+gammainc_da = defprim(
+    "special.gammainc_da", _gammainc_da_impl,
+    jvp=[lambda t, ans, a, x, *, n=1: _ew.multiply(t, gammainc_da(a, x, n=int(n) + 1)),
+         lambda t, ans, a, x, *, n=1: _ew.multiply(t, _gammainc_da_dx(ans, a, x, n))],
+    vjp=[lambda g, ans, a, x, *, n=1: _ew.multiply(g, gammainc_da(a, x, n=int(n) + 1)),
+         lambda g, ans, a, x, *, n=1: _ew.multiply(g, _gammainc_da_dx(ans, a, x, n))],
+    batch="elementwise",
+    test={"domain": [(0.5, 3.0), (0.2, 5.0)], "params": [{"n": 1}, {"n": 2}]},
+    reads=[(0, 1), ("ans", 0, 1)],
+)
+
 gammainc = _elementwise(
-    "gammainc", None, _gammainc_dx, test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
+    "gammainc",
+    lambda ans, a, x: gammainc_da(a, x, n=1),
+    _gammainc_dx,
+    test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
     reads=(0, 1),
 )
 gammaincc = _elementwise(
-    "gammaincc", None, lambda ans, a, x: _ew.negative(_gammainc_dx(ans, a, x)),
+    "gammaincc",
+    lambda ans, a, x: _ew.negative(gammainc_da(a, x, n=1)),
+    lambda ans, a, x: _ew.negative(_gammainc_dx(ans, a, x)),
     test={"domain": [(0.5, 3.0), (0.2, 3.0)]},
     reads=("ans", 0, 1),
 )
@@ -225,6 +505,7 @@ betainc = _elementwise(
     "betainc", None, None, _betainc_dx,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
     reads=(0, 1, 2),
+    no_derivative={0: _SHAPES, 1: _SHAPES},
 )
 
 
@@ -237,20 +518,25 @@ def _stdtr_dt(ans, df, t):
     return _ew.exp(_ew.subtract(log_c, _ew.multiply(half, _ew.log1p(_ew.divide(_ew.square(t), df)))))
 
 
-stdtr = _elementwise("stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]}, reads=(0, 1))
+stdtr = _elementwise(
+    "stdtr", None, _stdtr_dt, test={"domain": [(1.0, 10.0), (-2.0, 2.0)]}, reads=(0, 1),
+    no_derivative={0: "fgrad has no rule for the derivative in the degrees of freedom "
+                         "(no closed form; scipy offers no formula)"})
 
 # upper regularised incomplete beta 1 - betainc, computed directly (accurate near 1)
 betaincc = _elementwise(
     "betaincc", None, None, lambda ans, a, b, x: _ew.negative(_betainc_dx(ans, a, b, x)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.1, 0.9)]},
     reads=("ans", 0, 1, 2),
+    no_derivative={0: _SHAPES, 1: _SHAPES},
 )
 
 # --- inverses of the distribution functions ----------------------------------------------
 # x = F^-1(y) with F(x) = y: the implicit function theorem gives dx/dy = 1 / F'(x), and
 # F' is the density above, evaluated at the answer.  The rules read ``ans``, so second
-# derivatives differentiate through the row itself.  The shape parameters get no rule
-# (the forward functions have none in scipy): asking for them raises a TypeError.
+# derivatives differentiate through the row itself.  In a shape parameter,
+# dx/da = -(dF/da) / (dF/dx): given for gammaincinv (gammainc has dF/da); betainc and
+# stdtr have no derivative in their shapes, so neither do their inverses.
 
 
 def _gammaincinv_dy(ans, a, y):
@@ -258,12 +544,18 @@ def _gammaincinv_dy(ans, a, y):
     return _ew.exp(_ew.add(_ew.subtract(gammaln(a), xlogy(_ew.subtract(a, 1.0), ans)), ans))
 
 
+def _gammaincinv_da(ans, a, y):
+    # P(a, x) = y (or Q(a, x) = y) along a: dx/da = -(dP/da) / (dP/dx), the same for Q
+    return _ew.negative(_ew.multiply(gammainc_da(a, ans, n=1), _gammaincinv_dy(ans, a, y)))
+
+
 gammaincinv = _elementwise(
-    "gammaincinv", None, _gammaincinv_dy, test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
-    reads=("ans", 0),
+    "gammaincinv", _gammaincinv_da, _gammaincinv_dy,
+    test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
+    reads=("ans", 0, 1),
 )
 gammainccinv = _elementwise(  # gammaincc = 1 - gammainc: the same density, negated
-    "gammainccinv", None, lambda ans, a, y: _ew.negative(_gammaincinv_dy(ans, a, y)),
+    "gammainccinv", _gammaincinv_da, lambda ans, a, y: _ew.negative(_gammaincinv_dy(ans, a, y)),
     test={"domain": [(0.5, 3.0), (0.05, 0.95)]},
     reads=("ans", 0, 1),
 )
@@ -280,11 +572,13 @@ betaincinv = _elementwise(
     "betaincinv", None, None, _betaincinv_dy,
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
     reads=("ans", 0, 1),
+    no_derivative={0: _SHAPES, 1: _SHAPES},
 )
 betainccinv = _elementwise(
     "betainccinv", None, None, lambda ans, a, b, y: _ew.negative(_betaincinv_dy(ans, a, b, y)),
     test={"domain": [(0.5, 3.0), (0.5, 3.0), (0.05, 0.95)]},
     reads=("ans", 0, 1, 2),
+    no_derivative={0: _SHAPES, 1: _SHAPES},
 )
 
 
@@ -297,7 +591,11 @@ def _stdtrit_dp(ans, df, p):
     return _ew.exp(_ew.subtract(_ew.multiply(half, _ew.log1p(_ew.divide(_ew.square(ans), df))), log_c))
 
 
-stdtrit = _elementwise("stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]}, reads=("ans", 0))
+stdtrit = _elementwise(
+    "stdtrit", None, _stdtrit_dp, test={"domain": [(1.0, 10.0), (0.05, 0.95)]},
+    reads=("ans", 0),
+    no_derivative={0: "fgrad has no rule for the derivative in the degrees of freedom "
+                           "(stdtr has none)"})
 
 
 def _poisson_quantile(name):
@@ -435,6 +733,7 @@ expn = defelementwise(
     test={"make": lambda rng, shape: (
         (rng.integers(0, 4, size=shape), rng.uniform(0.3, 3.0, size=shape)), {})},
         reads=(0, 1),
+    no_derivative={0: _INTEGER},
 )
 dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
     "dawsn", lambda ans, x: _ew.subtract(1.0, _ew.multiply(_ew.multiply(2.0, x), ans)),
@@ -468,21 +767,25 @@ jv = _elementwise(
     "jv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.subtract(*_order_pair(jv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=(0, 1),
+    no_derivative={0: _ORDER},
 )
 yv = _elementwise(
     "yv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.subtract(*_order_pair(yv, v, x))),
     test={"domain": [(0.0, 2.0), (0.5, 3.0)]},
     reads=(0, 1),
+    no_derivative={0: _ORDER},
 )
 iv = _elementwise(
     "iv", None, lambda ans, v, x: _ew.multiply(0.5, _ew.add(*_order_pair(iv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=(0, 1),
+    no_derivative={0: _ORDER},
 )
 kv = _elementwise(
     "kv", None, lambda ans, v, x: _ew.multiply(-0.5, _ew.add(*_order_pair(kv, v, x))),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=(0, 1),
+    no_derivative={0: _ORDER},
 )
 # exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
 ive = _elementwise(
@@ -491,12 +794,14 @@ ive = _elementwise(
                                    _ew.multiply(_ew.sign(x), ans)),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=("ans", 0, 1),
+    no_derivative={0: _ORDER},
 )
 kve = _elementwise(
     "kve", None,
     lambda ans, v, x: _ew.add(_ew.multiply(-0.5, _ew.add(*_order_pair(kve, v, x))), ans),
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=("ans", 0, 1),
+    no_derivative={0: _ORDER},
 )
 
 # --- Owen's T, Lambert W, hypergeometric functions, Faddeeva ------------------------------
@@ -562,6 +867,7 @@ hyp1f1 = defelementwise(
                                       hyp1f1(_ew.add(a, 1.0), _ew.add(b, 1.0), x)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (-1.5, 1.5)], "complex": True},
     reads=(0, 1, 2),
+    no_derivative={0: _HYP, 1: _HYP},
 )
 
 
@@ -577,6 +883,7 @@ hyp2f1 = defelementwise(
         hyp2f1(_ew.add(a, 1.0), _ew.add(b, 1.0), _ew.add(c, 1.0), z)),
     test={"domain": [(0.5, 2.0), (0.5, 2.0), (0.5, 2.0), (-0.7, 0.7)], "complex": True},
     reads=(0, 1, 2, 3),
+    no_derivative={0: _HYP, 1: _HYP, 2: _HYP},
 )
 
 

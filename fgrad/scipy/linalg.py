@@ -395,10 +395,12 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
                      check_finite=check_finite)
     if mode not in ("full", "economic", "r"):
         raise _refuse("qr", "mode", mode, "use 'full', 'economic' or 'r'")
-    ref = sl.qr(concrete(a), mode="economic" if mode == "r" else mode, pivoting=pivoting)
     m, n = np.shape(concrete(a))[-2:]
-    if pivoting:
-        a = fnp.take(a, ref[2], axis=-1)
+    original = a
+    perm = None
+    if pivoting:  # the column pivots, chosen per matrix (per example under vmap) by a row
+        perm = _more.qr_pivots_row(a)
+        a = fnp.take_along_axis(a, fnp.broadcast_to(perm[..., None, :], (m, n)), axis=-1)
     if mode == "r" and m > n:  # scipy's R is m x n: zero rows below the n x n block
         q, r = fnp.linalg.qr(a, mode="reduced")
         zeros = np.zeros(np.shape(concrete(r))[:-2] + (m - n, n), np.result_type(concrete(r)))
@@ -406,14 +408,20 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     else:
         q, r = fnp.linalg.qr(a, mode="complete" if mode == "full" else "reduced")
     k = min(m, n)
-    d = _align(q[..., :, :k], ref[0][..., :, :k])
-    if np.shape(concrete(q))[-1] > k:  # the extra columns of a square-complete Q
-        d = np.concatenate([d, _align(q[..., :, k:], ref[0][..., :, k:])], axis=-1)
+    # the unit factors turning the columns of q into scipy's (a row, as the pivots are);
+    # the columns of a square-complete Q beyond k are aligned too
+    d = _more.qr_signs_row(q, original, mode=mode, pivoting=pivoting)
     q = fnp.multiply(q, d[..., None, :])
-    extra = np.ones(d.shape[:-1] + (np.shape(concrete(r))[-2] - k,), d.dtype)
-    r = fnp.multiply(r, np.conj(np.concatenate([d[..., :k], extra], axis=-1))[..., :, None])
+    rows = np.shape(concrete(r))[-2]
+    if rows > k:
+        extra = np.ones(rows - k, np.result_type(concrete(q)))
+        d = fnp.concatenate([d[..., :k], fnp.broadcast_to(extra, np.shape(d)[:-1] + (rows - k,))],
+                            axis=-1)
+    else:
+        d = d[..., :rows]
+    r = fnp.multiply(r, fnp.conjugate(d)[..., :, None])
     out = (r,) if mode == "r" else (q, r)
-    return out + (ref[2],) if pivoting else out
+    return out + (perm,) if pivoting else out
 
 
 def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
@@ -523,9 +531,15 @@ def _traced_lu(a, name):
         raise NotImplementedError(
             f"fgrad.scipy.linalg.{name} differentiates square 2-D matrices only, got shape "
             f"{shape}; loop over a stack, or pad a rectangular matrix to a square one.")
-    piv = _rows.scipy_module("linalg").lu_factor(concrete(a))[1]
-    perm = _perm_from_piv(piv)
-    return _more.lu_packed_row(fnp.take(a, perm, axis=0)), piv, perm
+    # the pivots are constants chosen at the value, by rows: per example under vmap
+    piv, perm = _more.lu_piv_row(a), _more.lu_perm_row(a)
+    return _more.lu_packed_row(_take_rows(a, perm)), piv, perm
+
+
+def _take_rows(x, perm):
+    """``x[perm]`` for a square ``x``, also when ``perm`` is batched by vmap."""
+    n = np.shape(concrete(x))[-1]
+    return fnp.take_along_axis(x, fnp.broadcast_to(perm[:, None], (n, n)), axis=0)
 
 
 def lu_factor(a, overwrite_a=False, check_finite=True):
@@ -606,16 +620,16 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
                                                check_finite=check_finite, p_indices=p_indices)
     packed, _, perm = _traced_lu(a, "lu")
     low, up = _more._lu_parts(packed)
-    inv_perm = np.argsort(perm)
+    inv_perm = _more.lu_perm_row(a, inverse=True)
     if permute_l:
-        return fnp.take(low, inv_perm, axis=0), up
+        return _take_rows(low, inv_perm), up
     if p_indices:
-        return inv_perm.astype(np.int32), low, up
-    n = len(perm)
+        return inv_perm, low, up
+    n = np.shape(concrete(a))[-1]
     dtype = np.result_type(concrete(a))
-    p = np.zeros((n, n), dtype=np.finfo(dtype).dtype if dtype.kind in "fc" else np.float64)
-    p[perm, np.arange(n)] = 1
-    return p, low, up
+    # p[i, j] = 1 where perm[j] == i
+    p = fnp.equal(perm[None, :], np.arange(n)[:, None])
+    return fnp.astype(p, np.finfo(dtype).dtype if dtype.kind in "fc" else np.float64), low, up
 
 
 # --- matrix equations and functions -----------------------------------------------------------

@@ -51,13 +51,13 @@ _WRAPPERS = {  # name: (parameters, summary, example after the two usual imports
     "rgamma": ("z", "The reciprocal of the gamma function (``scipy.special.rgamma``).", ">>> round(float(fgrad.grad(rgamma)(1.0)), 6)\n0.577216"),
     "beta": ("a b", "The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)`` (``scipy.special.beta``).", ">>> float(fgrad.grad(beta)(1.0, 1.0))\n-1.0"),
     "betaln": ("a b", "Log of the absolute value of the beta function (``scipy.special.betaln``).", ">>> float(fgrad.grad(betaln, argnums=1)(1.0, 1.0))\n-1.0"),
-    "gammainc": ("a x", "Regularised lower incomplete gamma function (``scipy.special.gammainc``).\n\nDifferentiable in ``x`` only (the derivative in ``a`` has no closed form).", ">>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1\n1.0"),
-    "gammaincc": ("a x", "Regularised upper incomplete gamma function (``scipy.special.gammaincc``).\n\nDifferentiable in ``x`` only.", ">>> round(float(fgrad.grad(gammaincc, argnums=1)(1.0, 0.0)), 6)\n-1.0"),
+    "gammainc": ("a x", "Regularised lower incomplete gamma function (``scipy.special.gammainc``).\n\nDifferentiable in both arguments, to any order.  The derivatives in the shape\n``a`` have no closed form: they are computed by the series (``x < a + 1``) or\nthe continued fraction (otherwise) that give the function itself, carried out\non Taylor polynomials in ``a``.", ">>> round(float(fgrad.grad(gammainc, argnums=1)(1.0, 0.0)), 6)  # = exp(-x) for a = 1\n1.0\n>>> round(float(fgrad.grad(gammainc)(1.0, 2.0)), 6)  # in a\n-0.220825"),
+    "gammaincc": ("a x", "Regularised upper incomplete gamma function (``scipy.special.gammaincc``).\n\nDifferentiable in both arguments, to any order (in ``a`` as for ``gammainc``,\nnegated: ``gammaincc = 1 - gammainc``).", ">>> round(float(fgrad.grad(gammaincc, argnums=1)(1.0, 0.0)), 6)\n-1.0"),
     "betainc": ("a b x", "Regularised incomplete beta function (``scipy.special.betainc``).\n\nDifferentiable in ``x`` only.", ">>> float(fgrad.grad(betainc, argnums=2)(1.0, 1.0, 0.5))  # the uniform density\n1.0"),
     "stdtr": ("df t", "Student's t CDF (``scipy.special.stdtr``); differentiable in ``t`` only.", ">>> round(float(fgrad.grad(stdtr, argnums=1)(1.0, 0.0)), 6)  # Cauchy density 1/pi\n0.31831"),
     "betaincc": ("a b x", "Regularised upper incomplete beta function ``1 - betainc`` (``scipy.special.betaincc``).\n\nComputed directly (accurate where betainc is close to 1); differentiable in ``x`` only.", ">>> float(fgrad.grad(betaincc, argnums=2)(1.0, 1.0, 0.5))  # minus the uniform density\n-1.0"),
-    "gammaincinv": ("a y", "Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``\n(``scipy.special.gammaincinv``).\n\nDifferentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``, to any order);\nnot in ``a``: that derivative raises a TypeError.", ">>> round(float(gammaincinv(1.0, 0.5)), 6)  # a = 1: -log(1 - y)\n0.693147\n>>> round(float(fgrad.grad(gammaincinv, argnums=1)(1.0, 0.5)), 12)  # 1 / (1 - y)\n2.0"),
-    "gammainccinv": ("a y", "Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``\n(``scipy.special.gammainccinv``); differentiable in ``y`` only.", ">>> round(float(gammainccinv(1.0, 0.5)), 6)  # a = 1: -log(y)\n0.693147\n>>> round(float(fgrad.grad(gammainccinv, argnums=1)(1.0, 0.5)), 12)  # -1 / y\n-2.0"),
+    "gammaincinv": ("a y", "Inverse of gammainc in ``x``: ``gammainc(a, gammaincinv(a, y)) == y``\n(``scipy.special.gammaincinv``).\n\nDifferentiable in ``y`` (``dx/dy = Gamma(a) exp(x) x**(1 - a)``) and in ``a``\n(``dx/da = -(d gammainc / da) / (d gammainc / dx)``), to any order.", ">>> round(float(gammaincinv(1.0, 0.5)), 6)  # a = 1: -log(1 - y)\n0.693147\n>>> round(float(fgrad.grad(gammaincinv, argnums=1)(1.0, 0.5)), 12)  # 1 / (1 - y)\n2.0"),
+    "gammainccinv": ("a y", "Inverse of gammaincc in ``x``: ``gammaincc(a, gammainccinv(a, y)) == y``\n(``scipy.special.gammainccinv``); differentiable in ``a`` and ``y``, to any order.", ">>> round(float(gammainccinv(1.0, 0.5)), 6)  # a = 1: -log(y)\n0.693147\n>>> round(float(fgrad.grad(gammainccinv, argnums=1)(1.0, 0.5)), 12)  # -1 / y\n-2.0"),
     "betaincinv": ("a b y", "Inverse of betainc in ``x``: ``betainc(a, b, betaincinv(a, b, y)) == y``\n(``scipy.special.betaincinv``).\n\nDifferentiable in ``y`` (``dx/dy = B(a, b) x**(1 - a) (1 - x)**(1 - b)``); not in\n``a`` or ``b``: those derivatives raise a TypeError.", ">>> float(betaincinv(2.0, 1.0, 0.25))  # betainc(2, 1, x) = x**2\n0.5\n>>> float(fgrad.grad(betaincinv, argnums=2)(2.0, 1.0, 0.25))  # 1 / (2 x)\n1.0"),
     "betainccinv": ("a b y", "Inverse of betaincc in ``x``: ``betaincc(a, b, betainccinv(a, b, y)) == y``\n(``scipy.special.betainccinv``); differentiable in ``y`` only.", ">>> float(betainccinv(2.0, 1.0, 0.75))  # betaincc(2, 1, x) = 1 - x**2\n0.5\n>>> float(fgrad.grad(betainccinv, argnums=2)(2.0, 1.0, 0.75))  # -1 / (2 x)\n-1.0"),
     "stdtrit": ("df p", "Inverse of Student's t CDF in ``t``: ``stdtr(df, stdtrit(df, p)) == p``\n(``scipy.special.stdtrit``).\n\nDifferentiable in ``p`` (``dt/dp = 1 / pdf(t; df)``); not in ``df``: that\nderivative raises a TypeError.", ">>> import fgrad, math\n>>> from fgrad.scipy.special import stdtrit\n>>> float(stdtrit(1.0, 0.5))\n0.0\n>>> math.isclose(fgrad.grad(stdtrit, argnums=1)(1.0, 0.5), math.pi)  # Cauchy: 1 / pdf(0)\nTrue"),
@@ -173,18 +173,24 @@ def multigammaln(a, d):
 def zeta(x, q=None):
     """Riemann zeta ``zeta(x)`` or Hurwitz zeta ``zeta(x, q)`` (``scipy.special.zeta``).
 
-    Differentiable in ``q`` (``d/dq zeta(x, q) = -x zeta(x + 1, q)``); scipy has no
-    derivative in ``x``, so differentiating with respect to ``x`` raises a TypeError.
+    Differentiable in both arguments, to any order: in ``q``,
+    ``d/dq zeta(x, q) = -x zeta(x + 1, q)``; in ``x``,
+    ``d/dx zeta(x, q) = -sum_k log(k + q) / (k + q)^x``, computed by the
+    Euler-Maclaurin formula (``x > 1``; nan elsewhere, as scipy's Hurwitz zeta).
 
     Example:
         >>> import fgrad
         >>> from fgrad.scipy.special import zeta
         >>> round(float(fgrad.grad(zeta, argnums=1)(2.0, 1.0)), 6)  # -2 zeta(3)
         -2.404114
+        >>> round(float(fgrad.grad(zeta)(2.0)), 6)  # zeta'(2)
+        -0.937548
     """
     if not _traced(x, q):
         return _rows.scipy_module().zeta(x, q)
     return _rows.zeta(x, 1.0 if q is None else q)
+
+
 
 
 # --- logsumexp and softmax ---------------------------------------------------------------------

@@ -4,10 +4,10 @@ Each distribution is a namespace of functions with scipy's names and
 signatures (as in ``jax.scipy.stats``): ``norm.logpdf(x, loc=0, scale=1)``.
 They are differentiable in the point and in the parameters, written with
 fgrad.numpy and the special-function rows; on plain inputs every function
-returns scipy.stats' own result.  Where scipy has no formula for a derivative
-(the CDFs of ``t``, ``beta``, ``gamma``, ``chi2`` in their shape parameters,
-of ``binom``/``nbinom`` in ``n``) asking for it raises a TypeError naming the
-special function.
+returns scipy.stats' own result.  Where fgrad has no formula for a derivative
+(the CDFs of ``t`` and ``beta`` in their shape parameters, of ``binom``/``nbinom``
+in ``n``) asking for it raises a TypeError naming the special function and saying
+why; ``gamma`` and ``chi2`` are differentiable in ``a`` and ``df`` too.
 
 The distributions are filed by kind:
 

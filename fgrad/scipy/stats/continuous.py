@@ -294,8 +294,8 @@ class beta(Continuous):
 class gamma(Continuous):
     """The gamma distribution with shape ``a`` (``scipy.stats.gamma``).
 
-    The CDF family and the quantiles go through ``gammainc`` and its inverses:
-    they are not differentiable in ``a``.
+    The CDF family and the quantiles go through ``gammainc`` and its inverses,
+    which are differentiable in ``a`` too.
     """
 
     _title, _example, _shapes = "the gamma distribution", (2.0, 3.0), ("a",)
@@ -313,8 +313,7 @@ class chi2(Continuous):
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``).
 
     The CDF, the survival function and their inverses go through ``gammainc``/
-    ``gammaincc``/``gammaincinv``/``gammainccinv``: they are not differentiable in
-    ``df`` (a TypeError names the special function).
+    ``gammaincc``/``gammaincinv``/``gammainccinv``, differentiable in ``df`` too.
     """
 
     _title, _example, _shapes = "the chi-squared distribution", (2.0, 3.0), ("df",)
