@@ -108,6 +108,14 @@ def _argnums_tuple(argnums, nargs, transform):
     if type(argnums) is int and 0 <= argnums < nargs:  # the common case, quickly
         return True, (argnums,)
     single = isinstance(argnums, (int, np.integer))
+    items = (argnums,) if single else argnums if isinstance(argnums, (tuple, list)) else None
+    if items is None or not items or any(
+            not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_))
+            for a in items):
+        raise TypeError(
+            f"{transform}: argnums must be an int or a non-empty tuple of ints (positions "
+            f"of the arguments to differentiate, from 0), got {argnums!r}."
+        )
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
@@ -201,6 +209,9 @@ def _reverse(fun, args, kwargs, argnums, has_aux, transform, copy_inputs=False):
     return trace, in_leaves, in_trees, out, aux
 
 
+_PLAIN_OUTPUTS = frozenset({np.float64, np.float32, np.ndarray, float})
+
+
 def _unaliased(values, foreign=()):
     """``values`` (a list) with every array that is one of ``foreign`` (the caller's
     objects) or appears earlier in the list replaced by a copy: an in-place update
@@ -219,8 +230,12 @@ def _input_cotangents(trace, cts, in_leaves, in_trees, start=0, foreign=()):
     results = []
     n = sum(len(leaves) for leaves in in_leaves)
     flat = cts[start:start + n]
-    # (the inputs themselves count as the caller's too)
-    _unaliased(flat, [x for leaves in in_leaves for x in leaves] + list(foreign))
+    if n > 1 or foreign:
+        # (the inputs themselves count as the caller's too)
+        _unaliased(flat, [x for leaves in in_leaves for x in leaves] + list(foreign))
+    elif n and isinstance(flat[0], np.ndarray):
+        if any(flat[0] is x for leaves in in_leaves for x in leaves):
+            flat[0] = flat[0].copy()
     k = 0
     for leaves, treedef in zip(in_leaves, in_trees):
         out = []
@@ -263,6 +278,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         trace, in_leaves, in_trees, out, aux = _reverse(
             fun, args, kwargs, nums, has_aux, "grad"
         )
+        if not trace.frozen:
+            return _finish_grad(trace, in_leaves, in_trees, out, aux, single)
         try:
             return _finish_grad(trace, in_leaves, in_trees, out, aux, single)
         finally:
@@ -275,7 +292,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "grad: the function returned None; did the function forget to return? "
                 "grad needs a function that returns a real scalar (e.g. return fnp.sum(...))."
             )
-        if _leaf_problem(value) is not None:
+        if type(value) not in _PLAIN_OUTPUTS and _leaf_problem(value) is not None:
             raise TypeError(
                 f"grad requires a function with a real scalar output, but it returned "
                 f"{_leaf_problem(value)}."

@@ -896,6 +896,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
             )
         leaves, treedef = tree_flatten(args)
         axes = _prefix_leaves(in_axes, args, "in_axes")
+        _refuse_non_numeric(args, leaves, axes)
         kw_leaves, kw_tree = tree_flatten(kwargs)
         all_leaves = leaves + kw_leaves
         all_axes = axes + [0] * len(kw_leaves)
@@ -925,6 +926,22 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     vmapped.__doc__ = f"vmap of {name}."
     vmapped.__wrapped__ = fun
     return vmapped
+
+
+def _refuse_non_numeric(args, leaves, axes):
+    """A mapped leaf must be a number or numeric array (issue 16): say which one is not."""
+    from .api import _ACCEPTED, _leaf_problem
+    from .tree import leaf_paths
+
+    for k, (x, ax) in enumerate(zip(leaves, axes)):
+        if ax is not None and _leaf_problem(x) is not None:
+            path = leaf_paths(args)[k]  # "[i]..." : argument i, then the path inside it
+            i, rest = path[1:path.index("]")], path[path.index("]") + 1:]
+            raise TypeError(
+                f"vmap: argument {i}{' at ' + rest if rest else ''} is {_leaf_problem(x)}, "
+                f"which cannot be mapped over. {_ACCEPTED}. Pass an array, or None in "
+                "in_axes for a value shared by every example."
+            )
 
 
 def _axis_size(leaves, axes, axis_size):
