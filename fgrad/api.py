@@ -58,7 +58,8 @@ def _leaf_problem(x):
     text = repr(x)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"a {t.__name__} ({text})"
+    article = "an" if t.__name__[:1].lower() in "aeiou" else "a"
+    return f"{article} {t.__name__} ({text})"
 
 
 def _check_leaves(tree, transform, what):

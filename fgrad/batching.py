@@ -934,14 +934,17 @@ def _refuse_non_numeric(args, leaves, axes):
     from .tree import leaf_paths
 
     for k, (x, ax) in enumerate(zip(leaves, axes)):
-        if ax is not None and _leaf_problem(x) is not None:
-            path = leaf_paths(args)[k]  # "[i]..." : argument i, then the path inside it
-            i, rest = path[1:path.index("]")], path[path.index("]") + 1:]
-            raise TypeError(
-                f"vmap: argument {i}{' at ' + rest if rest else ''} is {_leaf_problem(x)}, "
-                f"which cannot be mapped over. {_ACCEPTED}. Pass an array, or None in "
-                "in_axes for a value shared by every example."
-            )
+        if ax is None or _leaf_problem(x) is None:
+            continue
+        if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "mM":
+            continue  # datetimes: nothing is differentiated, numpy maps them fine
+        path = leaf_paths(args)[k]  # "[i]..." : argument i, then the path inside it
+        i, rest = path[1:path.index("]")], path[path.index("]") + 1:]
+        raise TypeError(
+            f"vmap: argument {i}{' at ' + rest if rest else ''} is {_leaf_problem(x)}, "
+            f"which cannot be mapped over. {_ACCEPTED}. Pass an array, or None in "
+            "in_axes for a value shared by every example."
+        )
 
 
 def _axis_size(leaves, axes, axis_size):
