@@ -229,14 +229,16 @@ def _unaliased(values, foreign=()):
 def _input_cotangents(trace, cts, in_leaves, in_trees, start=0, foreign=()):
     """Collect per-input cotangents from the backward pass, as pytrees."""
     results = []
-    n = sum(len(leaves) for leaves in in_leaves)
-    flat = cts[start:start + n]
-    if n > 1 or foreign:
+    if len(in_leaves) == 1 and len(in_leaves[0]) == 1 and not foreign:  # one input leaf
+        n = 1
+        flat = cts[start:start + 1]
+        if flat[0] is in_leaves[0][0] and isinstance(flat[0], np.ndarray):
+            flat[0] = flat[0].copy()  # never the caller's own array
+    else:
+        n = sum(len(leaves) for leaves in in_leaves)
+        flat = cts[start:start + n]
         # (the inputs themselves count as the caller's too)
         _unaliased(flat, [x for leaves in in_leaves for x in leaves] + list(foreign))
-    elif n and isinstance(flat[0], np.ndarray):
-        if any(flat[0] is x for leaves in in_leaves for x in leaves):
-            flat[0] = flat[0].copy()
     k = 0
     for leaves, treedef in zip(in_leaves, in_trees):
         out = []
@@ -309,13 +311,13 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         if holomorphic:
             _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
-        elif _dtype(value).kind == "b":
+        elif (kind := _dtype(value).kind) == "b":
             raise TypeError(
                 "grad requires a floating-point output, but the function returned a bool "
                 "(a comparison, or np.allclose / np.isclose): it has no derivative. Return "
                 "the float quantity itself (e.g. a squared error), not a test on it."
             )
-        elif _dtype(value).kind not in "fi":
+        elif kind not in "fi":
             raise TypeError(
                 f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
