@@ -13,8 +13,10 @@ import numpy as np
 from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import BatchingError, vmap
+from .core import ACCEPTED_INPUTS as _ACCEPTED
 from .core import Tracer, check_value, concrete
-from .tree import tree_flatten, tree_map, tree_unflatten
+from .core import leaf_problem as _leaf_problem
+from .tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
@@ -39,10 +41,38 @@ def _shape(x):
     return shape if type(shape) is tuple else np.shape(x)
 
 
+def _check_leaves(tree, transform, what):
+    """Refuse non-numeric leaves of ``tree`` (one argument) by type, naming the
+    argument (``what``, e.g. "argument 0") and the leaf's path inside it."""
+    leaves = tree_flatten(tree)[0]
+    for k, x in enumerate(leaves):
+        problem = _leaf_problem(x)
+        if problem is not None:
+            path = leaf_paths(tree)[k]
+            raise TypeError(
+                f"{transform}: {what}{' at ' + path if path else ''} is {problem}, which "
+                f"is not a number or numeric array. {_ACCEPTED}. Pass a number or array "
+                "here, or keep this value out of the differentiated arguments (leave it out "
+                "of argnums, or close over it)."
+            )
+    return leaves
+
+
+def _check_inputs(args, nums, transform):
+    for i in nums:
+        _check_leaves(args[i], transform, f"argument {i}")
+
+
 def _check_differentiable(x, transform):
     t = type(x)
-    if t is not np.ndarray and t is not float:  # masked arrays, np.matrix: refused
-        check_value(x, transform)
+    if t is not np.ndarray and t is not float:
+        check_value(x, transform)  # masked arrays, np.matrix: refused
+        problem = _leaf_problem(x)
+        if problem is not None:
+            raise TypeError(
+                f"{transform}: an input is {problem}, which is not a number or numeric "
+                f"array. {_ACCEPTED}."
+            )
     kind = x.dtype.kind if t is np.ndarray else "f" if t is float else _dtype(x).kind
     if kind not in "fc":
         raise TypeError(
@@ -57,6 +87,14 @@ def _argnums_tuple(argnums, nargs, transform):
     if type(argnums) is int and 0 <= argnums < nargs:  # the common case, quickly
         return True, (argnums,)
     single = isinstance(argnums, (int, np.integer))
+    items = (argnums,) if single else argnums if isinstance(argnums, (tuple, list)) else None
+    if items is None or not items or any(
+            not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_))
+            for a in items):
+        raise TypeError(
+            f"{transform}: argnums must be an int or a non-empty tuple of ints (positions "
+            f"of the arguments to differentiate, from 0), got {argnums!r}."
+        )
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
@@ -65,7 +103,14 @@ def _argnums_tuple(argnums, nargs, transform):
                 f"{nargs} positional argument(s); argnums counts positional arguments "
                 "from 0."
             )
-    return single, tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(
+            f"{transform}: argnums={argnums!r} names the same argument more than once; "
+            "each argument can be differentiated once. Remove the repeat (the gradient "
+            "for a repeated position is the same value)."
+        )
+    return single, nums
 
 
 def _split_aux(out, has_aux, transform):
@@ -102,38 +147,81 @@ def _substitute(args, argnums, values):
 # --------------------------------------------------------------------------
 
 
-def _reverse(fun, args, kwargs, argnums, has_aux, transform):
+def _reverse(fun, args, kwargs, argnums, has_aux, transform, copy_inputs=False):
     """Run ``fun`` under a new reverse trace.
 
     Returns ``(trace, input_leaves, input_trees, out, aux)``; the trace is dead.
+    Arrays the tape keeps are read-only until ``trace.thaw()`` (or
+    ``trace.snapshot()``); the caller must call one of them.  On an error they are
+    thawed here.
     """
     trace = ReverseTrace()
+    ok = False
     try:
         in_leaves, in_trees, wrapped = [], [], []
         for i in argnums:
             leaves, treedef = tree_flatten(args[i])
             for x in leaves:
-                _check_differentiable(x, transform)
+                if type(x) is not float and not (type(x) is np.ndarray and x.dtype.kind == "f"):
+                    if _leaf_problem(x) is not None:
+                        _check_leaves(args[i], transform, f"argument {i}")
+                    _check_differentiable(x, transform)
+            if copy_inputs:  # the tape outlives the call: keep the values of now
+                leaves = [x.copy() if isinstance(x, np.ndarray) else x for x in leaves]
+            else:
+                for x in leaves:
+                    if isinstance(x, np.ndarray):
+                        trace.freeze(x)
             tracers = [trace.new_input(x) for x in leaves]
             in_leaves.append(leaves)
             in_trees.append(treedef)
             wrapped.append(treedef.unflatten(tracers))
         out = fun(*_substitute(args, argnums, wrapped), **kwargs)
         out, aux = _split_aux(out, has_aux, transform)
+        ok = True
     finally:
         trace.alive = False
+        if not ok:
+            trace.thaw()
     if has_aux:
         aux = tree_map(lambda a: _lower(a, trace), aux)
     return trace, in_leaves, in_trees, out, aux
 
 
-def _input_cotangents(trace, cts, in_leaves, in_trees, start=0):
+_PLAIN_OUTPUTS = frozenset({np.float64, np.float32, np.ndarray, float})
+
+
+def _unaliased(values, foreign=()):
+    """``values`` (a list) with every array that is one of ``foreign`` (the caller's
+    objects) or appears earlier in the list replaced by a copy: an in-place update
+    of one result must not change another, nor the caller's arrays."""
+    seen = {id(v) for v in foreign if isinstance(v, np.ndarray)}
+    for k, v in enumerate(values):
+        if isinstance(v, np.ndarray):
+            if id(v) in seen:
+                values[k] = v = v.copy()
+            seen.add(id(v))
+    return values
+
+
+def _input_cotangents(trace, cts, in_leaves, in_trees, start=0, foreign=()):
     """Collect per-input cotangents from the backward pass, as pytrees."""
-    results, k = [], start
+    results = []
+    if len(in_leaves) == 1 and len(in_leaves[0]) == 1 and not foreign:  # one input leaf
+        n = 1
+        flat = cts[start:start + 1]
+        if flat[0] is in_leaves[0][0] and isinstance(flat[0], np.ndarray):
+            flat[0] = flat[0].copy()  # never the caller's own array
+    else:
+        n = sum(len(leaves) for leaves in in_leaves)
+        flat = cts[start:start + n]
+        # (the inputs themselves count as the caller's too)
+        _unaliased(flat, [x for leaves in in_leaves for x in leaves] + list(foreign))
+    k = 0
     for leaves, treedef in zip(in_leaves, in_trees):
         out = []
         for x in leaves:
-            c = cts[k]
+            c = flat[k]
             if c is None:
                 c = _zeros_like(x)
             # the kind follows the input's: an array for an array (even 0-d), a numpy
@@ -171,7 +259,25 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         trace, in_leaves, in_trees, out, aux = _reverse(
             fun, args, kwargs, nums, has_aux, "grad"
         )
+        if not trace.frozen:
+            return _finish_grad(trace, in_leaves, in_trees, out, aux, single)
+        try:
+            return _finish_grad(trace, in_leaves, in_trees, out, aux, single)
+        finally:
+            trace.thaw()
+
+    def _finish_grad(trace, in_leaves, in_trees, out, aux, single):
         value = _lower(out, trace)
+        if value is None:
+            raise TypeError(
+                "grad: the function returned None; did the function forget to return? "
+                "grad needs a function that returns a real scalar (e.g. return fnp.sum(...))."
+            )
+        if type(value) not in _PLAIN_OUTPUTS and _leaf_problem(value) is not None:
+            raise TypeError(
+                f"grad requires a function with a real scalar output, but it returned "
+                f"{_leaf_problem(value)}."
+            )
         shape = _shape(value)
         if shape != ():
             raise TypeError(
@@ -183,7 +289,13 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         if holomorphic:
             _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
-        elif _dtype(value).kind not in "fib":
+        elif (kind := _dtype(value).kind) == "b":
+            raise TypeError(
+                "grad requires a floating-point output, but the function returned a bool "
+                "(a comparison, or np.allclose / np.isclose): it has no derivative. Return "
+                "the float quantity itself (e.g. a squared error), not a test on it."
+            )
+        elif kind not in "fi":
             raise TypeError(
                 f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
@@ -238,30 +350,44 @@ def vjp(fun, *primals, has_aux=False):
         (array([0., 2., 4., 6.]),)
     """
     nums = tuple(range(len(primals)))
-    trace, in_leaves, in_trees, out, aux = _reverse(fun, primals, {}, nums, has_aux, "vjp")
+    trace, in_leaves, in_trees, out, aux = _reverse(
+        fun, primals, {}, nums, has_aux, "vjp", copy_inputs=True)
+    trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's arrays
     out_leaves, out_tree = tree_flatten(out)
     out_values = [_lower(o, trace) for o in out_leaves]
-
     def vjp_fun(cotangent):
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != out_tree:
             raise TypeError(
                 f"vjp_fun expected a cotangent with the structure of the output {out_tree}, "
-                f"got {ct_tree}."
+                f"got {ct_tree} ({out_tree.difference(ct_tree)})."
             )
         seeds = []
-        for o, v, c in zip(out_leaves, out_values, ct_leaves):
+        for k, (o, v, c) in enumerate(zip(out_leaves, out_values, ct_leaves)):
+            where = "" if out_tree.kind == "leaf" else f" at {leaf_paths(cotangent)[k]}"
+            problem = _leaf_problem(c)
+            if problem is not None:
+                raise TypeError(
+                    f"vjp_fun: the cotangent{where} is {problem}; pass an array shaped "
+                    "like the output, with its dtype."
+                )
             if np.shape(concrete(c)) != np.shape(concrete(v)):
                 raise ValueError(
-                    f"vjp_fun: cotangent of shape {np.shape(concrete(c))} for an output of "
-                    f"shape {np.shape(concrete(v))}; they must match."
+                    f"vjp_fun: cotangent{where} of shape {np.shape(concrete(c))} for an "
+                    f"output of shape {np.shape(concrete(v))}; they must match."
+                )
+            if _dtype(c).kind == "c" and _dtype(v).kind != "c":
+                raise TypeError(
+                    f"vjp_fun: the cotangent{where} is complex ({_dtype(c)}) but the output "
+                    f"is real ({_dtype(v)}); its imaginary part would be lost. Pass a real "
+                    "cotangent (split a complex one into real and imaginary parts)."
                 )
             if isinstance(o, ReverseTracer) and o._trace is trace:
                 if type(c) in (float, int, complex):  # a Python number: the output's dtype
                     c = np.asarray(c, dtype=_dtype(v))
                 seeds.append((o.index, c))
         cts = trace.backward(seeds) if seeds else [None] * len(trace.tape)
-        return tuple(_input_cotangents(trace, cts, in_leaves, in_trees))
+        return tuple(_input_cotangents(trace, cts, in_leaves, in_trees, foreign=ct_leaves))
 
     out = out_tree.unflatten(out_values)
     return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
@@ -291,8 +417,15 @@ def jvp(fun, primals, tangents, has_aux=False):
         )
     p_leaves, p_tree = tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_flatten(tuple(tangents))
+    for i, p in enumerate(primals):
+        _check_leaves(p, "jvp", f"argument {i}")
     if p_tree != t_tree:
-        raise TypeError(f"jvp: primals {p_tree} and tangents {t_tree} differ in structure")
+        raise TypeError(
+            f"jvp: primals {p_tree} and tangents {t_tree} differ in structure "
+            f"({p_tree.difference(t_tree)}); pass one tangent per primal leaf."
+        )
+    for i, t in enumerate(tangents):
+        _check_leaves(t, "jvp", f"the tangent of argument {i}")
     trace = ForwardTrace()
     try:
         tracers = []
@@ -302,6 +435,12 @@ def jvp(fun, primals, tangents, has_aux=False):
                 raise ValueError(
                     f"jvp: tangent of shape {np.shape(concrete(t))} for a primal of shape "
                     f"{np.shape(concrete(p))}; they must match."
+                )
+            if _dtype(t).kind == "c" and _dtype(p).kind != "c":
+                raise TypeError(
+                    f"jvp: a tangent is complex ({_dtype(t)}) for a real primal "
+                    f"({_dtype(p)}); its imaginary part would be lost. Pass a real tangent, "
+                    "or make the primal complex."
                 )
             if not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=_dtype(p))
@@ -321,6 +460,7 @@ def jvp(fun, primals, tangents, has_aux=False):
         else:
             values.append(o)
             tangents_out.append(_zeros_like(o))
+    _unaliased(tangents_out, t_leaves)
     result = (out_tree.unflatten(values), out_tree.unflatten(tangents_out))
     if has_aux:
         return result + (tree_map(lambda a: _lower(a, trace), aux),)
@@ -410,6 +550,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
 
     def jac_fun(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), "jacrev")
+        _check_inputs(args, nums, "jacrev")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
         if holomorphic:
@@ -470,6 +611,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
 
     def jac_fun(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
+        _check_inputs(args, nums, "jacfwd")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
         if holomorphic:

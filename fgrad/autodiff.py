@@ -307,7 +307,7 @@ class ReverseTrace(Trace):
     operations as before.
     """
 
-    __slots__ = ("tape", "recipes", "work", "rework")
+    __slots__ = ("tape", "recipes", "work", "rework", "frozen")
 
     def __init__(self):
         super().__init__()
@@ -315,6 +315,54 @@ class ReverseTrace(Trace):
         self.recipes = 0  # how many entries have a recipe (none: skip the search)
         self.work = 0  # weighted forward operations on large arrays (REMAT_SHARE)
         self.rework = 0  # weighted operations the backward pass will recompute
+        self.frozen = []  # the caller's arrays made read-only while the tape keeps them
+
+    # Mutable numpy arrays the tape keeps (inputs, and constants a rule reads) are made
+    # read-only while the trace records and plays back, so code that overwrites one
+    # mid-function (a reused scratch buffer) fails loudly instead of giving the backward
+    # pass the overwritten values.  :meth:`thaw` gives the flags back; :meth:`snapshot`
+    # first swaps the tape's references for private copies (vjp, whose tape outlives
+    # the call).
+    def freeze(self, a):
+        if a.flags.writeable:
+            a.flags.writeable = False
+            self.frozen.append(a)
+
+    def thaw(self):
+        pending, self.frozen = self.frozen, []
+        while pending:  # a view can become writable only after its base
+            failed = []
+            for a in pending:
+                try:
+                    a.flags.writeable = True
+                except ValueError:
+                    failed.append(a)
+            if len(failed) == len(pending):
+                break
+            pending = failed
+
+    def snapshot(self):
+        """Replace the frozen arrays the tape refers to by copies, then thaw."""
+        if self.frozen:
+            memo = {id(a): a.copy() for a in self.frozen}
+
+            def swap(v):
+                if type(v) is _Remat:
+                    v.args = [swap(a) for a in v.args]
+                    return v
+                return memo.get(id(v), v) if isinstance(v, np.ndarray) else v
+
+            tape = self.tape
+            for k, entry in enumerate(tape):
+                if entry is None or entry[0] is None:
+                    continue
+                prim, params, parents, saved, ans, shape, dtype, recipe = entry
+                if saved is not None:
+                    saved = type(saved)(swap(v) for v in saved)
+                if recipe is not None:
+                    recipe = tuple(swap(v) for v in recipe)
+                tape[k] = (prim, params, parents, saved, ans, shape, dtype, recipe)
+        self.thaw()
 
     def new_input(self, value):
         if type(value) is float:  # numpy's scalar arithmetic is the fast kind
@@ -332,6 +380,7 @@ class ReverseTrace(Trace):
             raise self.leaked(prim)
         n = len(args)
         x = args[0] if n else None
+        const = None  # the position of a constant argument (-1: look for them)
         if n == 1 and type(x) is ReverseTracer and x._trace is self:
             # the common calls first, without the general loop: one argument ...
             vals, parents, mask = [x.value], ((0, x.index),), 1
@@ -347,6 +396,7 @@ class ReverseTrace(Trace):
             else:
                 vals, parents, mask = [x.value, y], ((0, x.index),), 1
                 lower = isinstance(vals[0], Tracer)
+                const = 1
         elif (
             n == 2
             and type(args[1]) is ReverseTracer
@@ -356,8 +406,10 @@ class ReverseTrace(Trace):
             y = args[1]
             vals, parents, mask = [x, y.value], ((1, y.index),), 2
             lower = isinstance(vals[1], Tracer)
+            const = 0
         else:
             vals, parents, mask, lower = self._inputs(args)
+            const = -1 if mask != (1 << n) - 1 else None
         ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
         if not parents or prim.nondiff:
             return ans
@@ -376,6 +428,14 @@ class ReverseTrace(Trace):
             recipe = self._recipe(prim, vals, mask)
         for i in drop:  # arguments no vjp rule reads are not kept alive
             vals[i] = None
+        if const is not None:  # a constant that is a mutable array: read-only from now
+            if const >= 0:
+                if isinstance(vals[const], np.ndarray):
+                    self.freeze(vals[const])
+            else:
+                for i, v in enumerate(vals):
+                    if isinstance(v, np.ndarray) and not mask >> i & 1:
+                        self.freeze(v)
         vals = tuple(vals)
         if self.recipes and not lower:
             vals = self._recompute_instead(vals, parents)
@@ -418,6 +478,8 @@ class ReverseTrace(Trace):
                 a = None
             elif getattr(a, "nbytes", 0) >= REMAT_MIN_BYTES:
                 return None
+            elif isinstance(a, np.ndarray):
+                self.freeze(a)
             recipe.append(a)
         self.recipes += 1
         return tuple(recipe)

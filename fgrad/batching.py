@@ -57,6 +57,7 @@ import operator
 import numpy as np
 
 from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
+    ACCEPTED_INPUTS,
     PRIMITIVES,
     REFUSED,
     BatchedValueError,
@@ -67,8 +68,9 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     check_value,
     check_values,
     concrete,
+    leaf_problem,
 )
-from .tree import _children, tree_flatten
+from .tree import _children, leaf_paths, tree_flatten
 
 __all__ = [
     "vmap",
@@ -937,6 +939,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
             )
         leaves, treedef = tree_flatten(args)
         axes = _prefix_leaves(in_axes, args, "in_axes")
+        _refuse_non_numeric(args, leaves, axes)
         kw_leaves, kw_tree = tree_flatten(kwargs)
         check_values(leaves, "vmap")
         check_values(kw_leaves, "vmap")
@@ -968,6 +971,22 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     vmapped.__doc__ = f"vmap of {name}."
     vmapped.__wrapped__ = fun
     return vmapped
+
+
+def _refuse_non_numeric(args, leaves, axes):
+    """A mapped leaf must be a number or numeric array (issue 16): say which one is not."""
+    for k, (x, ax) in enumerate(zip(leaves, axes)):
+        if ax is None or leaf_problem(x) is None:
+            continue
+        if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "mM":
+            continue  # datetimes: nothing is differentiated, numpy maps them fine
+        path = leaf_paths(args)[k]  # "[i]..." : argument i, then the path inside it
+        i, rest = path[1:path.index("]")], path[path.index("]") + 1:]
+        raise TypeError(
+            f"vmap: argument {i}{' at ' + rest if rest else ''} is {leaf_problem(x)}, "
+            f"which cannot be mapped over. {ACCEPTED_INPUTS}. Pass an array, or None in "
+            "in_axes for a value shared by every example."
+        )
 
 
 def _axis_size(leaves, axes, axis_size):

@@ -54,6 +54,8 @@ __all__ = [
     "REFUSED",
     "check_value",
     "check_values",
+    "ACCEPTED_INPUTS",
+    "leaf_problem",
 ]
 
 class _Table(dict):
@@ -982,6 +984,40 @@ def check_values(values, where):
                     raise TypeError(_refusal(item, where))
         elif isinstance(v, REFUSED):
             raise TypeError(_refusal(v, where))
+
+
+
+#: What transforms accept as inputs, for the errors that refuse anything else.
+ACCEPTED_INPUTS = (
+    "fgrad accepts numbers (float, complex; int and bool where nothing is differentiated), "
+    "numpy arrays and scalars of those dtypes, nested in tuples, lists, dicts and "
+    "registered pytree nodes"
+)
+
+
+def leaf_problem(x):
+    """``None`` for a numeric leaf (a number, a numeric array or numpy scalar, a
+    tracer), else what it is, in words, for an error message.
+
+    Example:
+        >>> from fgrad.core import leaf_problem
+        >>> leaf_problem(1.5) is None, leaf_problem("float64")
+        (True, "a str ('float64')")
+    """
+    t = type(x)
+    if t is float or t is int or t is bool or t is complex or isinstance(x, Tracer):
+        return None
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind in "biufc":
+            return None
+        return f"a numpy {'array' if isinstance(x, np.ndarray) else 'scalar'} of dtype {x.dtype}"
+    if isinstance(x, (int, float, complex)):  # subclasses of the Python numbers
+        return None
+    text = repr(x)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    article = "an" if t.__name__[:1].lower() in "aeiou" else "a"
+    return f"{article} {t.__name__} ({text})"
 
 
 def concrete(x):

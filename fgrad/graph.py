@@ -39,7 +39,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .autodiff import _fix_shape_dtype
-from .core import Trace, Tracer, concrete
+from .core import Trace, Tracer, check_value, concrete
 from .tree import tree_flatten
 
 __all__ = ["make_graph", "Graph", "Node", "TraceTable", "Picture"]
@@ -227,6 +227,7 @@ def make_graph(fun):
                 leaves, treedef = tree_flatten(arg)
                 new = []
                 for k, leaf in enumerate(leaves):
+                    check_value(leaf, "make_graph")  # masked arrays, np.matrix: refused
                     kind = np.result_type(concrete(leaf)).kind if _is_arraylike(leaf) else ""
                     if kind in ("f", "c"):
                         leaf_name = name if len(leaves) == 1 else f"{name}[{k}]"

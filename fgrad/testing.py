@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .api import jvp, vjp
+from .api import _check_leaves, jvp, vjp
 from .tree import tree_flatten
 
 __all__ = ["check_grads"]
@@ -27,6 +27,12 @@ def _random_like(tree, rng):
             r = r + 1j * rng.standard_normal(x.shape)
         out.append(r.astype(x.dtype))
     return treedef.unflatten(out)
+
+
+def _upcast(tree):
+    leaves, treedef = tree_flatten(tree)
+    return treedef.unflatten([
+        np.asarray(x, np.float64) if np.asarray(x).dtype == np.float16 else x for x in leaves])
 
 
 def _axpy(a, x, y):
@@ -62,17 +68,28 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, 
     """
 
     args = tuple(args)
+    for i, a in enumerate(args):
+        _check_leaves(a, "check_grads", f"argument {i}")
     leaves = _leaves(args)
-    low = any(x.dtype in (np.float32, np.complex64) for x in leaves)
-    eps = eps if eps is not None else (1e-3 if low else 1e-6)
-    atol = atol if atol is not None else (5e-2 if low else 1e-5)
-    rtol = rtol if rtol is not None else (5e-2 if low else 1e-5)
+    half = any(x.dtype == np.float16 for x in leaves)
+    low = half or any(x.dtype in (np.float32, np.complex64) for x in leaves)
+    # float16 has 3 significant digits: central differences in float16 cancel to
+    # nothing at any step that keeps the truncation error small, so they are taken
+    # on float64 copies of the arguments (the function runs in float64 there)
+    eps = eps if eps is not None else (1e-6 if half else 1e-3 if low else 1e-6)
+    # (float16 values are exact in float64, so only float16's rounding in the
+    # derivative itself is left: a few units of 2**-11 relative)
+    atol = atol if atol is not None else (5e-3 if half else 5e-2 if low else 1e-5)
+    rtol = rtol if rtol is not None else (2e-2 if half else 5e-2 if low else 1e-5)
     rng = np.random.default_rng(seed)
 
     v = _random_like(args, rng)
     if "fwd" in modes or "rev" in modes:
-        f_plus = fun(*_axpy(eps, v, args))
-        f_minus = fun(*_axpy(-eps, v, args))
+        fd_args, fd_v = args, v
+        if half:
+            fd_args, fd_v = (_upcast(args), _upcast(v))
+        f_plus = fun(*_axpy(eps, fd_v, fd_args))
+        f_minus = fun(*_axpy(-eps, fd_v, fd_args))
         fd = [(np.asarray(p) - np.asarray(m)) / (2 * eps)
               for p, m in zip(_leaves(f_plus), _leaves(f_minus))]
     out, jv = jvp(fun, args, v) if "fwd" in modes else (fun(*args), fd)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import numpy as fnp
-from .api import _check_differentiable, grad, jvp, vjp
+from .api import _check_differentiable, _check_leaves, _unaliased, grad, jvp, vjp
 from .batching import vmap
 from .core import Primitive, Trace, Tracer, concrete
 from .tree import tree_flatten, tree_map
@@ -60,12 +60,25 @@ class _StagingTrace(Trace):
     writes slot ``n_inputs + k``.
     """
 
-    __slots__ = ("eqns", "n_inputs")
+    __slots__ = ("eqns", "n_inputs", "frozen")
 
     def __init__(self):
         super().__init__()
         self.eqns = []
         self.n_inputs = 0
+        self.frozen = []
+
+    def snapshot(self):
+        """Give the frozen arrays their flags back; the program keeps copies."""
+        memo = {id(a): a.copy() for a in self.frozen}
+        for a in self.frozen:
+            a.flags.writeable = True
+        self.frozen = []
+        if memo:
+            self.eqns = [
+                (prim, params, [memo.get(id(c), c) for c in consts], refs)
+                for prim, params, consts, refs in self.eqns
+            ]
 
     def new_input(self, value):
         self.n_inputs += 1
@@ -82,6 +95,10 @@ class _StagingTrace(Trace):
                 vals[i] = a.value
                 consts[i] = None
                 refs.append((i, a.slot))
+            elif isinstance(a, np.ndarray) and a.flags.writeable:
+                # kept for every replay: read-only while recording, copied at the end
+                a.flags.writeable = False
+                self.frozen.append(a)
         ans = prim.fn(*vals, **params)
         self.eqns.append((prim, params, consts, refs))
         return _StagedTracer(ans, self, self.n_inputs + len(self.eqns) - 1)
@@ -132,10 +149,14 @@ def linearize(fun, *primals):
         >>> float(out), float(f_jvp(2.0)), float(f_jvp(3.0))
         (0.0, 2.0, 3.0)
     """
-
+    for i, p in enumerate(primals):
+        _check_leaves(p, "linearize", f"argument {i}")
     p_leaves, p_tree = tree_flatten(tuple(primals))
     for p in p_leaves:
         _check_differentiable(p, "linearize")
+    # the recorded program outlives this call: it keeps copies of the caller's arrays
+    primals = p_tree.unflatten(
+        [p.copy() if isinstance(p, np.ndarray) else p for p in p_leaves])
     trace = _StagingTrace()
     try:
         tangents = [
@@ -144,6 +165,7 @@ def linearize(fun, *primals):
         out, t_out = jvp(fun, tuple(primals), p_tree.unflatten(tangents))
     finally:
         trace.alive = False
+        trace.snapshot()
     t_leaves, t_tree = tree_flatten(t_out)
     refs = []
     for t in t_leaves:
@@ -155,11 +177,14 @@ def linearize(fun, *primals):
     shapes = [(_shape(p), _dtype(p)) for p in p_leaves]
 
     def jvp_fun(*tangents):
+        for i, t in enumerate(tangents):
+            _check_leaves(t, "linearize's jvp_fun", f"tangent {i}")
         leaves, tree = tree_flatten(tuple(tangents))
         if tree != p_tree:
             raise TypeError(
                 f"linearize's jvp_fun expects tangents with the structure of the primals "
-                f"{p_tree}, got {tree}: pass one tangent per primal, jvp_fun(*tangents)."
+                f"{p_tree}, got {tree} ({p_tree.difference(tree)}): pass one tangent per "
+                "primal, jvp_fun(*tangents)."
             )
         inputs = []
         for t, (shape, dtype) in zip(leaves, shapes):
@@ -168,12 +193,18 @@ def linearize(fun, *primals):
                     f"linearize's jvp_fun: tangent of shape {_shape(t)} for a primal of "
                     f"shape {shape}; they must match."
                 )
+            if _dtype(t).kind == "c" and dtype.kind != "c":
+                raise TypeError(
+                    f"linearize's jvp_fun: a tangent is complex ({_dtype(t)}) for a real "
+                    f"primal ({dtype}); its imaginary part would be lost. Pass a real "
+                    "tangent, or linearize at a complex primal."
+                )
             if not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=dtype)
             elif _dtype(t) != dtype:
                 t = fnp.astype(t, dtype)
             inputs.append(t)
-        return t_tree.unflatten(program(inputs))
+        return t_tree.unflatten(_unaliased(program(inputs), leaves))
 
     return out, jvp_fun
 
@@ -208,7 +239,8 @@ def linear_transpose(fun, *primals):
         >>> f_t(fnp.array([1.0, 0.0]))
         (array([1., 2.]),)
     """
-
+    for i, p in enumerate(primals):
+        _check_leaves(p, "linear_transpose", f"argument {i}")
     zeros = tuple(tree_map(lambda p: np.zeros(_shape(p), dtype=_dtype(p)), tuple(primals)))
     out, f_vjp = vjp(fun, *zeros)
     for o in tree_flatten(out)[0]:
@@ -237,7 +269,7 @@ def linear_transpose(fun, *primals):
         if tree != out_tree:
             raise TypeError(
                 f"linear_transpose: expected a cotangent with the structure of fun's output "
-                f"{out_tree}, got {tree}."
+                f"{out_tree}, got {tree} ({out_tree.difference(tree)})."
             )
         return f_vjp(cotangent)
 
@@ -270,6 +302,8 @@ def hvp(fun, primals, tangents):
             "hvp expects primals and tangents as tuples, one entry per positional "
             "argument: fgrad.hvp(f, (x,), (v,))"
         )
+    for i, p in enumerate(primals):
+        _check_leaves(p, "hvp", f"argument {i}")
     n = len(primals)
     g = grad(fun, argnums=tuple(range(n)))
     out = jvp(g, tuple(primals), tuple(tangents))[1]
@@ -285,6 +319,51 @@ def _is_array_leaf(x):
     return isinstance(x, (Tracer, np.ndarray, np.generic, float, int, complex)) and not (
         isinstance(x, bool)
     )
+
+
+
+
+class _EvalTracer(Tracer):
+    """A value inside a checkpointed function's forward run: it only evaluates."""
+
+    __slots__ = ()
+
+    def __init__(self, value, trace):
+        self.value = value
+        self._trace = trace
+
+
+class _EvalTrace(Trace):
+    """Runs a function on tracers that just evaluate, so it sees what it sees under
+    every other transform (immutable values with ``.at``, never the caller's arrays
+    to write into) while the forward pass of ``checkpoint`` records nothing."""
+
+    __slots__ = ()
+
+    def process(self, prim, args, params):
+        if not self.alive:
+            raise self.leaked(prim)
+        vals = [a.value if isinstance(a, Tracer) and a._trace is self else a for a in args]
+        ans = prim.fn(*vals, **params)
+        return ans if prim.nondiff else _EvalTracer(ans, self)
+
+
+def _static_positions(static_argnums, nargs, name):
+    static = set()
+    for i in static_argnums:
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(
+                f"checkpoint({name}): static_argnums must be ints (positions of "
+                f"arguments), got {i!r}."
+            )
+        if not -nargs <= i < nargs:
+            raise ValueError(
+                f"checkpoint({name}): static_argnums={static_argnums!r} names position {i}, "
+                f"but the function was called with {nargs} positional argument(s); "
+                "static_argnums counts positional arguments from 0 (negative from the end)."
+            )
+        static.add(int(i) % nargs)
+    return static
 
 
 def checkpoint(fun, *, static_argnums=()):
@@ -306,13 +385,14 @@ def checkpoint(fun, *, static_argnums=()):
         >>> float(fgrad.grad(lambda x: block(block(x)))(0.0))
         1.0
     """
-    if isinstance(static_argnums, int):
+    if isinstance(static_argnums, (int, np.integer)):
         static_argnums = (static_argnums,)
     static_argnums = tuple(static_argnums)
+    name = getattr(fun, "__name__", type(fun).__name__)
 
     def checkpointed(*args, **kwargs):
         nargs = len(args)
-        static = {int(i) % nargs for i in static_argnums} if nargs else set()
+        static = _static_positions(static_argnums, nargs, name) if static_argnums else set()
         dyn_pos = [i for i in range(nargs) if i not in static]
         leaves, treedef = tree_flatten(tuple(args[i] for i in dyn_pos))
         if not any(isinstance(x, Tracer) for x in leaves):
@@ -328,13 +408,11 @@ def checkpoint(fun, *, static_argnums=()):
                 a[i] = v
             return fun(*a, **kwargs)
 
-        name = getattr(fun, "__name__", type(fun).__name__)
         packed_fn, unpack = _packing(call)
         prim = _checkpoint_primitive(packed_fn, len(arr_pos), name)
         packed = prim.fn(*(leaves[k] for k in arr_pos))
         return unpack(packed)
 
-    name = getattr(fun, "__name__", type(fun).__name__)
     checkpointed.__name__ = checkpointed.__qualname__ = f"checkpoint({name})"
     checkpointed.__doc__ = f"checkpoint of {name}." + (
         f"\n\n{fun.__doc__}" if getattr(fun, "__doc__", None) else "")
@@ -391,7 +469,16 @@ def _checkpoint_primitive(packed_fn, n, name):
     """A row (not registered in the table) for one checkpointed call with ``n`` arrays."""
 
     def impl(*arrays):
-        out = packed_fn(*arrays)
+        # the function runs on tracers of a trace that only evaluates: an in-place
+        # update (`x += 1`) rebinds as it does under grad, instead of writing into the
+        # caller's array (which the derivative rules below run ``fun`` on again)
+        trace = _EvalTrace()
+        try:
+            out = packed_fn(*(_EvalTracer(a, trace) for a in arrays))
+        finally:
+            trace.alive = False
+        if isinstance(out, _EvalTracer) and out._trace is trace:
+            out = out.value
         if isinstance(out, Tracer):
             raise TypeError(
                 f"checkpoint({name}): the function uses a traced value that it closes over "

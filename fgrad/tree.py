@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = [
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
-    "register_pytree_node", "PyTreeDef",
+    "register_pytree_node", "PyTreeDef", "leaf_paths",
 ]
 
 _REGISTRY = {}
@@ -35,6 +35,23 @@ def register_pytree_node(cls, flatten, unflatten):
     _REGISTRY[cls] = (flatten, unflatten)
 
 
+def _sorted_keys(d):
+    """A dict's keys in sorted order; keys of mixed types (``1`` and ``"a"``) that do
+    not compare are ordered by type name first, then by value within each type."""
+    try:
+        return sorted(d)
+    except TypeError:
+        pass
+    try:
+        return sorted(d, key=lambda k: (type(k).__qualname__, k))
+    except TypeError:
+        raise TypeError(
+            f"a dict in a pytree has keys that cannot be ordered ({list(d)!r}); fgrad "
+            "flattens dicts in sorted key order. Use keys of one comparable type (e.g. "
+            "all str), or convert the dict to a list/tuple."
+        ) from None
+
+
 def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
@@ -45,7 +62,7 @@ def _children(x):
     if t is tuple or t is list:
         return x, None, t
     if t is dict:
-        keys = sorted(x)
+        keys = _sorted_keys(x)
         return [x[k] for k in keys], tuple(keys), dict
     if x is None:
         return (), None, None
@@ -84,15 +101,78 @@ class PyTreeDef:
             return "*"
         if self.kind is None:
             return "None"
+        if self.kind is dict:
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
+            return "{" + inner + "}"
         inner = ", ".join(map(repr, self.children))
         name = getattr(self.kind, "__name__", str(self.kind))
         return f"{name}({inner})"
+
+    def difference(self, other, path=""):
+        """Where ``other`` differs from this structure, in words (``""`` if equal).
+
+        Example:
+            >>> from fgrad.tree import tree_structure
+            >>> tree_structure({"a": 1, "b": 2}).difference(tree_structure({"a": 1, "c": 2}))
+            "at the top: dict keys differ: missing ['b'], unexpected ['c']"
+        """
+        where = f"at {path}" if path else "at the top"
+        if not isinstance(other, PyTreeDef):
+            return f"{where}: not a pytree structure"
+        if self.kind != other.kind:
+            return f"{where}: expected {_kind_name(self)}, got {_kind_name(other)}"
+        if self.kind is dict and self.aux != other.aux:
+            missing = [k for k in self.aux if k not in other.aux]
+            extra = [k for k in other.aux if k not in self.aux]
+            return f"{where}: dict keys differ: missing {missing}, unexpected {extra}"
+        if self.aux != other.aux:
+            return f"{where}: {_kind_name(self)} metadata differs: {self.aux!r} vs {other.aux!r}"
+        if len(self.children) != len(other.children):
+            return (f"{where}: expected {_kind_name(self)} of length {len(self.children)}, "
+                    f"got length {len(other.children)}")
+        keys = self.aux if self.kind is dict else range(len(self.children))
+        for k, a, b in zip(keys, self.children, other.children):
+            if a != b:
+                return a.difference(b, f"{path}[{k!r}]")
+        return ""
 
     def unflatten(self, leaves):
         """Rebuild a pytree of this structure from a sequence of leaves."""
         if self.flat and type(leaves) is list and len(leaves) == self.num_leaves:
             return dict(zip(self.aux, leaves)) if self.kind is dict else self.kind(leaves)
         return _build(self, iter(leaves))
+
+
+def _kind_name(treedef):
+    if treedef.kind == "leaf":
+        return "a leaf (array or number)"
+    if treedef.kind is None:
+        return "None"
+    return getattr(treedef.kind, "__name__", str(treedef.kind))
+
+
+def leaf_paths(tree):
+    """The path of each leaf of ``tree``, as ``"['a'][0]"`` strings, in flattening order.
+
+    Example:
+        >>> from fgrad.tree import leaf_paths
+        >>> leaf_paths({"b": (1, 2), "a": 3})
+        ["['a']", "['b'][0]", "['b'][1]"]
+    """
+    paths = []
+
+    def walk(x, path):
+        info = None if type(x) in _LEAF_TYPES else _children(x)
+        if info is None:
+            paths.append(path)
+            return
+        children, aux, kind = info
+        keys = aux if kind is dict else range(len(children))
+        for k, c in zip(keys, children):
+            walk(c, f"{path}[{k!r}]")
+
+    walk(tree, "")
+    return paths
 
 
 _LEAF = PyTreeDef("leaf", None, ())
@@ -190,6 +270,9 @@ def tree_map(fn, tree, *rest):
     for r in rest:
         r_leaves, r_def = tree_flatten(r)
         if r_def != treedef:
-            raise ValueError(f"tree_map: pytree structures differ: {treedef} vs {r_def}")
+            raise ValueError(
+                f"tree_map: pytree structures differ ({treedef.difference(r_def)}): "
+                f"{treedef} vs {r_def}"
+            )
         others.append(r_leaves)
     return treedef.unflatten([fn(*xs) for xs in zip(leaves, *others)])
