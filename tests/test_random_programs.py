@@ -120,8 +120,11 @@ def _known_in_ci(prim, nd, params):
         # batching.py's "reduce" rule raises ZeroDivisionError / AxisError
         # (numpy accepts axis=0 on 0-d arrays); reported, batching.py not ours
         return True
-    if nd == 0 and prim.name == "special.logsumexp" and params.get("keepdims"):
-        # logsumexp(x, keepdims=True) on 0-d x: issue 16, fixed on branch numpy16
+    if nd == 0 and prim.name == "special.logsumexp" and (
+            params.get("keepdims") or params.get("axis") == ()):
+        # logsumexp(x, keepdims=True) (or axis=()) on 0-d x returns shape (1,), as
+        # scipy does: jacrev / hessian / grad∘grad fail in broadcast_to, vmap gives
+        # per-example shape ().  Issue 16, fixed on branch numpy16.
         return True
     return False
 
@@ -228,17 +231,30 @@ class Builder:
         diff = [i for i in range(nargs) if prim.vjp[i] is not None]
         chain = draw(st.sampled_from(diff))
         plan = []
+        cur = np.shape(v)  # the broadcast shape of the arguments so far
+
+        def fits(shape):
+            try:
+                np.broadcast_shapes(cur, shape)
+                return True
+            except ValueError:
+                return False
+
         for i in range(nargs):
             lo, hi = domain[i]
             side = draw(st.booleans())
+            earlier = [k for k in range(len(vals)) if fits(np.shape(vals[k]))]
             if i == chain:
                 plan.append(("chain", len(vals) - 1, lo, hi, side))
             elif i in diff and draw(st.booleans()):
-                plan.append(("value", draw(st.integers(0, len(vals) - 1)), lo, hi, side))
+                k = draw(st.sampled_from(earlier))
+                plan.append(("value", k, lo, hi, side))
+                cur = np.broadcast_shapes(cur, np.shape(vals[k]))
             else:
-                shape = draw(hnp.broadcastable_shapes(np.shape(v), max_dims=min(np.ndim(v) + 1, 4),
+                shape = draw(hnp.broadcastable_shapes(cur, max_dims=min(len(cur) + 1, 4),
                                                       max_side=3))
                 plan.append(("const", self.constant(shape, lo, hi), lo, hi, side))
+                cur = np.broadcast_shapes(cur, shape)
         self.desc.append(f"{indent}{prim.name}(" + ", ".join(
             f"{w}[{k}]" if w != "const" else f"const{np.shape(k)}" for w, k, *_ in plan) + ")")
 
@@ -517,7 +533,10 @@ def check_program(prog, x0, y0, rng, checks):
         _shape_is(g0, x0.shape, "grad", prog)
         _close(np.sum(g0 * t), np.sum(w * fd), "grad vs central differences", prog,
                scale=np.sum(np.abs(w * fd)) + 1.0)
-        hv_fd = _fd(lambda x: np.asarray(g(x)), x0, v)
+        # central differences of grad with the stop_gradient values frozen (the
+        # second derivative holds them constant too)
+        g_frozen = fgrad.grad(lambda x: fnp.sum(prog.run(x, frozen) * w))
+        hv_fd = _fd(lambda x: np.asarray(g_frozen(x)), x0, v)
         scale = np.max(np.abs(hv_fd), initial=1.0)
         gg = fgrad.grad(lambda x: fnp.sum(g(x) * v))(x0)
         _shape_is(gg, x0.shape, "grad∘grad", prog)
@@ -576,3 +595,40 @@ _ci = settings(max_examples=CI_EXAMPLES, deadline=None, derandomize=True,
 def test_random_program_under_random_transforms(case, checks):
     prog, x0, y0, rng = case
     check_program(prog, x0, y0, rng, checks)
+
+
+def _broken_keepdims_row():
+    """A reduction with the shape mistake of issue 16's logsumexp: ``keepdims`` on a
+    0-d input gives shape (1,), and the vjp rule broadcasts the cotangent to the
+    input's shape (which a (1,)-shaped cotangent cannot be for a 0-d input)."""
+    from fgrad.core import Primitive
+
+    def impl(x, keepdims=False):
+        out = np.log(np.sum(np.exp(x), keepdims=keepdims))
+        return np.atleast_1d(out) if keepdims else out
+
+    def jvp(t, ans, x, keepdims=False):
+        return fnp.sum(t * fnp.exp(x - ans), keepdims=keepdims)
+
+    def vjp(g, ans, x, keepdims=False):
+        return fnp.broadcast_to(g, np.shape(x)) * fnp.exp(x - ans)
+
+    # not in the table: a Primitive that is never registered
+    return Primitive("selftest.broken_logsumexp", impl, [jvp], [vjp], batch="reduce")
+
+
+@pytest.mark.parametrize("check", ["vjp", "jac", "second", "checkpoint"])
+def test_the_checks_catch_a_keepdims_shape_bug(check):
+    """The checks above fail on a row with the 0-d keepdims shape bug (so the random
+    test finds that class of bug wherever the generator draws it)."""
+    bad = _broken_keepdims_row()
+    prog = Program([lambda vals, ctx: bad.fn(vals[-1], keepdims=True)],
+                   ["selftest.broken_logsumexp([-1], keepdims=True)"], False)
+    x0 = np.array(0.3)
+    y0 = np.asarray(bad.impl(x0, keepdims=True))
+    with pytest.raises((AssertionError, ValueError)):
+        check_program(prog, x0, y0, np.random.default_rng(0), {check})
+    # the same program with a 1-d input is fine: the checks do not fail at random
+    x1 = np.array([0.3])
+    check_program(prog, x1, np.asarray(bad.impl(x1, keepdims=True)), np.random.default_rng(0),
+                  {check})
