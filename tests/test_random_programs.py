@@ -171,6 +171,14 @@ def _float_leaves(out):
     return [k for k, a in enumerate(leaves) if np.result_type(concrete(a)).kind in "fc"]
 
 
+def _broadcast(*shapes):
+    """The broadcast shape, or None when the shapes do not broadcast."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
+
+
 class Builder:
     """Draws steps while evaluating them at the base point (shapes and values)."""
 
@@ -178,6 +186,7 @@ class Builder:
         self.draw, self.rng = draw, rng
         self.desc = []
         self.has_custom_vjp = False
+        self.in_custom_jvp = 0
 
     def constant(self, shape, lo, hi):
         lo, hi = max(lo, -4.0), min(hi, 4.0)
@@ -215,7 +224,11 @@ class Builder:
         draw = self.draw
         kinds = ["elementwise"] * 5 + ["direct"] * 2 + ["make"] * 3 + ["stop_gradient"]
         if depth < 2:
-            kinds += ["checkpoint", "custom_jvp", "custom_vjp"]
+            kinds += ["checkpoint", "custom_jvp"]
+            if not self.in_custom_jvp:
+                # a custom_jvp rule is a jvp of its block, which a custom_vjp inside
+                # refuses (forward mode), in every mode: not a valid program
+                kinds.append("custom_vjp")
         kind = draw(st.sampled_from(kinds))
         return getattr(self, "_" + kind)(vals, depth, indent)
 
@@ -234,11 +247,7 @@ class Builder:
         cur = np.shape(v)  # the broadcast shape of the arguments so far
 
         def fits(shape):
-            try:
-                np.broadcast_shapes(cur, shape)
-                return True
-            except ValueError:
-                return False
+            return _broadcast(cur, shape) is not None
 
         for i in range(nargs):
             lo, hi = domain[i]
@@ -329,12 +338,11 @@ class Builder:
             cands = cands[:1]
         i = draw(st.sampled_from(cands))
         target = np.asarray(args[i], dtype=np.float64)
-        try:
-            fits = np.broadcast_shapes(target.shape, np.shape(v)) == target.shape
-        except ValueError:
-            fits = False
-        if _structured(prim) or not fits:
+        fits = _broadcast(target.shape, np.shape(v)) == target.shape
+        if _structured(prim):
             how = "scale"
+        elif not fits:  # additive (a sample argument may hold nan: nanmax's)
+            how = "plus mean"
         elif prim.batch == "elementwise":
             how = "times"
         else:
@@ -354,6 +362,8 @@ class Builder:
             v = vals[-1]
             if how == "scale":
                 a = target * (1 + 0.2 * fnp.tanh(fnp.mean(v)))
+            elif how == "plus mean":
+                a = target + fnp.mean(v)
             elif how == "times":
                 a = target * (1 + 0.1 * fnp.tanh(v))
             else:
@@ -372,7 +382,9 @@ class Builder:
     # stop_gradient at a random point ---------------------------------------
     def _stop_gradient(self, vals, depth, indent):
         sid = next(_ids)
-        k = self.draw(st.integers(0, len(vals) - 1))
+        here = np.shape(vals[-1])
+        k = self.draw(st.sampled_from([
+            k for k, a in enumerate(vals) if _broadcast(here, np.shape(a)) == here]))
         self.desc.append(f"{indent}[-1] + tanh(stop_gradient([{k}]))")
 
         def step(vals, ctx):
@@ -407,7 +419,11 @@ class Builder:
         return step
 
     def _custom_jvp(self, vals, depth, indent):
-        block = self._block(vals, depth, indent, "custom_jvp")
+        self.in_custom_jvp += 1
+        try:
+            block = self._block(vals, depth, indent, "custom_jvp")
+        finally:
+            self.in_custom_jvp -= 1
 
         def step(vals, ctx):
             f = fgrad.custom_jvp(lambda x: block(x, ctx))
