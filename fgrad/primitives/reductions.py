@@ -26,6 +26,7 @@ Conventions shared by the rows:
 import builtins
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from ..autodiff import ForwardTracer, ReverseTracer
 from ..core import Tracer, any_tracer, concrete, defprim
@@ -186,9 +187,14 @@ def _reduce_rule(get_prim):
         if axis is None:
             axis = tuple(range(1, nd + 1))
         elif isinstance(axis, tuple):
-            axis = tuple(int(a) % nd + 1 for a in axis)
+            axis = tuple(normalize_axis_index(int(a), nd) + 1 for a in axis)
+        elif nd == 0:
+            # numpy's sum/max... accept axis 0 / -1 of a 0-d array (they reduce nothing),
+            # its mean refuses: the row's impl on a 0-d stand-in decides
+            get_prim().primitive.impl(np.zeros((), concrete(x).dtype), axis=axis)
+            axis = ()
         else:
-            axis = int(axis) % nd + 1
+            axis = normalize_axis_index(int(axis), nd) + 1  # numpy's AxisError if out of range
         return get_prim()(x, axis=axis, keepdims=keepdims, **params), 0
 
     return rule
@@ -273,7 +279,8 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
 
 def _mean_impl(x, axis=None, keepdims=False, where=None):
     if where is None:
-        if type(x) is _ndarray and x.dtype.kind in "fc" and x.dtype.char != "e":
+        if (type(x) is _ndarray and x.dtype.kind in "fc" and x.dtype.char != "e"
+                and (x.ndim or axis is None or axis == ())):  # numpy judges a 0-d's axes
             # numpy.mean's own steps (numpy/_core/_methods.py) without its
             # Python-level set-up: the same sum, count and division
             shape = x.shape
