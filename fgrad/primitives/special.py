@@ -17,9 +17,10 @@ argument raises a TypeError naming it, never a silent zero.
 import math
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from .. import numpy as fnp
-from ..core import defelementwise, defprim
+from ..core import concrete, defelementwise, defprim
 
 __all__ = []
 
@@ -644,9 +645,14 @@ def _batch_axis_rule(prim_fn):
         if axis is None:
             ax = tuple(range(1, nd + 1))
         elif isinstance(axis, (tuple, list)):
-            ax = tuple(a % nd + 1 for a in axis)
+            ax = tuple(normalize_axis_index(int(a), nd) + 1 for a in axis)
+        elif nd == 0:
+            # scipy accepts axis 0 / -1 of a 0-d array (a softmax over one value):
+            # the row's impl on a 0-d stand-in decides, then nothing is reduced
+            prim_fn.primitive.impl(np.zeros((), concrete(x).dtype), axis=axis)
+            ax = ()
         else:
-            ax = axis % nd + 1
+            ax = normalize_axis_index(int(axis), nd) + 1  # numpy's AxisError if out of range
         return prim_fn(x, axis=ax, **params), 0
 
     return rule
