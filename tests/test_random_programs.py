@@ -204,8 +204,10 @@ class Builder:
         steps, vals = [], [x0]
         for _ in range(n):
             step = self.step(vals, depth, indent)
-            v = step(vals, Ctx(record={}))
-            v = np.asarray(v)
+            try:  # plain numpy on the drawn values: an error is an invalid draw
+                v = np.asarray(step(vals, Ctx(record={})))
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                assume(False)
             if np.iscomplexobj(v):  # a complex result (lambertw): its real part flows on
                 cplx = step
 

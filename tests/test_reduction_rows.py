@@ -68,3 +68,19 @@ def test_mean_row_on_a_0d_array_gives_numpys_axis_error():
     with pytest.raises(np.exceptions.AxisError):
         PRIMITIVES["mean"].fn(x, axis=(0,))
     assert PRIMITIVES["mean"].fn(x, axis=()) == 0.3
+
+
+@pytest.mark.parametrize("kind", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_vmap_of_the_quantile_row_over_q_with_a_tuple_axis_is_the_loop(kind, keepdims):
+    # numpy's nan functions mis-shape a 2-d q with a tuple axis: the batching rule of
+    # a batched q over a shared ``a`` returned the quantile axis in the batch's place
+    x = np.random.default_rng(0).standard_normal((4, 3, 3))
+    x[1, 0, 0] = np.nan if kind == "nanquantile" else 0.0
+    qs = np.array([[0.3, 0.8], [0.25, 0.7], [0.2, 0.6]])
+    params = {"axis": (0, -1), "method": "linear", "keepdims": keepdims, "kind": kind}
+
+    def f(q):
+        return PRIMITIVES["quantile"].fn(x, q, **params)
+
+    np.testing.assert_allclose(fgrad.vmap(f)(qs), np.stack([f(q) for q in qs]))

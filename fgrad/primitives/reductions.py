@@ -800,6 +800,16 @@ def _quantile_batch(args, dims, axis=None, method="linear", keepdims=False, kind
         axis = len(keep) + 1
         if keepdims:
             kept = (shape[0],) + tuple(1 if i in axes else shape[i] for i in range(1, nd + 1))
+    elif dq is not None and isinstance(axis, tuple):
+        # a shared ``a`` with a (now 2-d) batched q: the same merge of the reduced axes
+        shape = np.shape(concrete(a))
+        axes = _axes(axis, len(shape))
+        keep = [i for i in range(len(shape)) if i not in axes]
+        n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+        a = reshape(transpose(a, (*keep, *axes)), (*(shape[i] for i in keep), n))
+        axis = len(keep)
+        if keepdims:
+            kept = tuple(1 if i in axes else shape[i] for i in range(len(shape)))
     if dq is not None:
         q = moveaxis(q, dq, 0)
     qshape = () if median else np.shape(concrete(q))
