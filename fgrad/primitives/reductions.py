@@ -4,7 +4,7 @@
 versions), the order statistics (``median``, ``quantile``, ``percentile`` and
 their nan versions, one ``quantile`` row) and a stable ``_logsumexp`` that
 other modules reuse.  Composites (``var``, ``std``, ``ptp``, ``average``,
-``nansum`` ...) are in fgrad/numpy/_composites.py; scans in scans.py.
+``nansum`` ...) are in fgrad/numpy/_statistics.py; scans in scans.py.
 
 Conventions shared by the rows:
 
