@@ -402,8 +402,10 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     """
     sl = _rows.scipy_module("linalg")
     if not _traced(a):
-        return sl.qr(a, overwrite_a=overwrite_a, lwork=lwork, mode=mode, pivoting=pivoting,
-                     check_finite=check_finite)
+        # `lwork` only when given: scipy 1.18 deprecates it (and warns even for None)
+        extra = {} if lwork is None else {"lwork": lwork}
+        return sl.qr(a, overwrite_a=overwrite_a, mode=mode, pivoting=pivoting,
+                     check_finite=check_finite, **extra)
     from .. import numpy as fnp
 
     if mode not in ("full", "economic", "r"):
