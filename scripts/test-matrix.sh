@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 # The oldest versions fgrad supports: keep them equal to the floors in pyproject.toml.
-OLDEST_NUMPY=2.0.0
-OLDEST_SCIPY=1.13.0
+OLDEST_NUMPY=2.2.0
+OLDEST_SCIPY=1.15.0
 
 version_of() { "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null; }
 is_supported() { "$1" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2])' 2>/dev/null; }

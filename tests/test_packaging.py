@@ -9,18 +9,23 @@ PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 MATRIX = (ROOT / "scripts" / "test-matrix.sh").read_text(encoding="utf-8")
 
 
+def _version(text):
+    parts = tuple(int(p) for p in text.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
 def _floor(package):
     found = re.findall(rf'"{package}>=([0-9.]+)"', PYPROJECT)
     assert found, f"pyproject.toml gives no floor for {package}"
     # the lowest floor (an extra such as `tutorials` may ask for more)
-    return min(found, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return min(_version(v) for v in found)
 
 
 def test_the_oldest_cell_runs_the_floors_of_pyproject():
     for package in ("numpy", "scipy"):
         pinned = re.search(rf"^OLDEST_{package.upper()}=([0-9.]+)$", MATRIX, flags=re.M)
         assert pinned, f"scripts/test-matrix.sh has no OLDEST_{package.upper()}"
-        assert pinned.group(1) == _floor(package), (
+        assert _version(pinned.group(1)) == _floor(package), (
             f"scripts/test-matrix.sh tests {package} {pinned.group(1)} but pyproject.toml "
             f"allows {package} >= {_floor(package)}: keep them equal")
 
