@@ -497,12 +497,28 @@ def polar(a, side="right"):
     return unitary, p
 
 
+_BATCHES = []
+
+
+def _toeplitz_batches():
+    """Does the installed scipy treat arrays with more axes as batches (>= 1.17) or ravel them?"""
+    if not _BATCHES:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = _rows.scipy_module("linalg").toeplitz(np.zeros((2, 1)))
+        _BATCHES.append(probe.ndim == 3)
+    return _BATCHES[0]
+
+
 def toeplitz(c, r=None):
     """Toeplitz matrix with first column ``c`` and first row ``r`` (``scipy.linalg.toeplitz``).
 
     ``r`` defaults to ``conjugate(c)``; ``r[0]`` is ignored (the diagonal is
     ``c[0]``).  Arrays with more than one axis are batches of vectors along the
-    last axis, as in scipy 1.17.  A gather, differentiable in ``c`` and ``r``.
+    last axis, as in scipy 1.17 (with an older scipy they are raveled, as that
+    scipy does, with a FutureWarning).  A gather, differentiable in ``c`` and ``r``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -518,6 +534,14 @@ def toeplitz(c, r=None):
         return _rows.scipy_module("linalg").toeplitz(c, r)
     from .. import numpy as fnp
 
+    if max(np.ndim(c), np.ndim(c if r is None else r)) > 1 and not _toeplitz_batches():
+        import warnings
+
+        warnings.warn("fgrad.scipy.linalg.toeplitz: the installed scipy (< 1.17) ravels arrays "
+                      "with more than one axis, and so does fgrad with it; scipy >= 1.17 treats "
+                      "them as batches. Ravel the arguments yourself to keep this behaviour.",
+                      FutureWarning, stacklevel=2)
+        c, r = fnp.ravel(c), None if r is None else fnp.ravel(r)
     r = fnp.conjugate(c) if r is None else r
     c = fnp.reshape(c, (1,)) if np.ndim(concrete(c)) == 0 else c
     r = fnp.reshape(r, (1,)) if np.ndim(concrete(r)) == 0 else r
