@@ -8,23 +8,33 @@ Run from the repository root::
 For every public numpy/scipy name that fgrad offers (fgrad.numpy,
 fgrad.numpy.linalg, fgrad.numpy.fft, fgrad.scipy.*) the page says how it is
 differentiated: a row of the table (with its forward and reverse rules), a
-composite (a function written with rows: the rows it reaches are found by
-reading its code), or a function without derivative.  The order comes from
+composite (a function written with rows: the rows it reaches are found in
+its source code), or a function without derivative.  The order comes from
 the systematic test's hints (tests/test_primitive_table.py checks each row to
 that order in both modes).  A list of notable names not covered follows.
+
+The page is deterministic: it is the same on every supported interpreter and
+numpy/scipy version (CI regenerates it on each and compares).  Nothing here
+reads bytecode: a composite's rows are found in its syntax tree (``ast``,
+which is the same on every interpreter) -- the names it uses, the attribute
+chains on them, the names it imports and the functions it closes over,
+followed through other fgrad functions to the rows.  That over-approximates
+what one call reaches (every branch counts); tests/test_coverage.py checks on
+sample calls that what a recorded trace reaches is a subset of it.  The
+numpy section lists fgrad.numpy's public functions minus the helpers in
+``FGRAD_ONLY``, not whatever the installed numpy happens to have.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins as builtins_module
-import dis
 import importlib
 import importlib.util
+import inspect
 import sys
 import types
 from pathlib import Path
-
-import numpy as np
 
 from . import numpy as fnp
 from . import scipy as fsp
@@ -89,6 +99,13 @@ NOTABLE = {
     """,
 }
 
+# fgrad.numpy's own helpers, which are not numpy names.  Listed here rather than found
+# with hasattr(numpy, name), so that the page is the same with every supported numpy
+# (tests/test_coverage.py checks the list against the installed numpy).
+FGRAD_ONLY = frozenset("""
+    at expand_reduced getitem index_add index_set stop_gradient sum_to_shape
+""".split())
+
 _CONTINUOUS = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 _DISCRETE = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -103,11 +120,47 @@ def _is_fgrad_function(obj):
             and (getattr(obj, "__module__", "") or "").startswith("fgrad"))
 
 
-def _codes(code):
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _codes(const)
+_TREES = {}  # source file -> its syntax tree (None when the source cannot be read)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _tree(filename):
+    if filename not in _TREES:
+        try:
+            text = Path(filename).read_text(encoding="utf-8")
+            _TREES[filename] = ast.parse(text, filename)
+        except (OSError, SyntaxError, ValueError):
+            _TREES[filename] = None
+    return _TREES[filename]
+
+
+def _first_line(node):
+    """The line a definition starts on: its first decorator, else ``def``/``lambda``."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+
+
+def _definitions(fn):
+    """The syntax-tree nodes that define ``fn``: same file, same name, same first line.
+
+    Several lambdas on one line cannot be told apart; all of them are returned
+    (their rows are a superset, which is what the page wants).
+    """
+    try:
+        filename = inspect.getsourcefile(fn)
+    except TypeError:
+        return []
+    tree = _tree(filename) if filename else None
+    if tree is None:
+        return []
+    # the name and line it was defined with (a later __name__ or a wrapper does not change them)
+    name, line = fn.__code__.co_name, fn.__code__.co_firstlineno
+    nodes = [n for n in ast.walk(tree) if isinstance(n, _DEFS)
+             and (n.name if not isinstance(n, ast.Lambda) else "<lambda>") == name]
+    exact = [n for n in nodes if _first_line(n) == line]
+    if exact:
+        return exact
+    around = [n for n in nodes if _first_line(n) <= line <= n.end_lineno]
+    return sorted(around, key=lambda n: n.end_lineno - _first_line(n))[:1]
 
 
 def _import(name, level, package):
@@ -118,59 +171,99 @@ def _import(name, level, package):
         return None
 
 
-def _candidates(fn):
-    """Callables ``fn`` may call, read from its bytecode.
+def _body_names(nodes, package):
+    """Imports made in the bodies (name -> object) and the other names they bind."""
+    imported, local = {}, set()
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.ImportFrom):
+                module = _import(sub.module or "", sub.level, package)
+                for alias in sub.names:
+                    obj = getattr(module, alias.name, None) if module is not None else None
+                    if obj is None and module is not None:
+                        obj = _import(f"{module.__name__}.{alias.name}", 0, package)
+                    imported[alias.asname or alias.name] = obj
+            elif isinstance(sub, ast.Import):
+                for alias in sub.names:
+                    if alias.asname:
+                        imported[alias.asname] = _import(alias.name, 0, package)
+                    else:
+                        top = alias.name.partition(".")[0]
+                        imported[top] = _import(top, 0, package)
+            elif isinstance(sub, _DEFS):
+                args = sub.args
+                for a in args.posonlyargs + args.args + args.kwonlyargs:
+                    local.add(a.arg)
+                for a in (args.vararg, args.kwarg):
+                    if a is not None:
+                        local.add(a.arg)
+                if not isinstance(sub, ast.Lambda) and sub is not node:
+                    local.add(sub.name)
+            elif isinstance(sub, ast.ClassDef):
+                local.add(sub.name)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                local.add(sub.id)
+            elif isinstance(sub, ast.ExceptHandler) and sub.name:
+                local.add(sub.name)
+    return imported, local - set(imported)
 
-    Global names, attribute chains on them (``fnp.linalg.norm``), names imported
-    inside the body (``from .shape import reshape``), static methods of
-    namespace classes, and closure cells.
+
+def _candidates(fn):
+    """Callables ``fn`` may call, read from its source text (never from its bytecode).
+
+    Names it loads (globals, builtins, the cells it closes over), attribute
+    chains on them (``fnp.linalg.norm``), names imported inside the body
+    (``from .shape import reshape``), and the functions it closes over, in
+    the function and in the functions and lambdas nested in it.  The syntax
+    tree is the same on every interpreter, so the answer is too.
     """
-    glob = fn.__globals__
     package = (fn.__module__ or "").rpartition(".")[0]
-    found = []
-    for code in _codes(fn.__code__):
-        local = {}  # local names bound by imports in the body
-        obj = None  # the object an attribute chain is being followed on
-        pending = None  # (module, level) of the last IMPORT_NAME
-        last_const = []
-        for ins in dis.get_instructions(code):
-            op, arg = ins.opname, ins.argval
-            if op == "LOAD_CONST":
-                last_const.append(arg)
-                continue
-            if op in ("LOAD_GLOBAL", "LOAD_NAME"):
-                obj = glob.get(arg, getattr(builtins_module, arg, None))
-            elif op in ("LOAD_FAST", "LOAD_DEREF") and arg in local:
-                obj = local[arg]
-            elif op in ("LOAD_ATTR", "LOAD_METHOD") and obj is not None:
-                obj = getattr(obj, arg, None)
-            elif op == "IMPORT_NAME":
-                level = last_const[-2] if len(last_const) >= 2 else 0
-                pending = _import(arg, level if isinstance(level, int) else 0, package)
-                obj = pending
-            elif op == "IMPORT_FROM" and pending is not None:
-                obj = getattr(pending, arg, None)
-                if obj is None:
-                    obj = _import(f"{pending.__name__}.{arg}", 0, package)
-            elif op in ("STORE_FAST", "STORE_DEREF", "STORE_NAME") and obj is not None:
-                local[arg] = obj
-                obj = None
-                continue
-            else:
-                obj = None
-                if op != "POP_TOP":
-                    last_const = []
-                continue
-            if isinstance(obj, staticmethod):
-                obj = obj.__func__
-            if obj is not None and not isinstance(obj, (types.ModuleType, type)):
-                found.append(obj)
-    for cell in fn.__closure__ or ():
+    nodes = _definitions(fn)
+    imported, local = _body_names(nodes, package)
+    cells = {}
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
         try:
-            found.append(cell.cell_contents)
+            cells[name] = cell.cell_contents
         except ValueError:  # an empty cell
             pass
-    return found
+    missing = object()
+
+    def resolve(name):
+        if name in imported:
+            return imported[name]
+        if name in local:
+            return missing
+        if name in cells:
+            return cells[name]
+        return fn.__globals__.get(name, getattr(builtins_module, name, missing))
+
+    found = [obj for obj in imported.values() if obj is not None]
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                found.append(resolve(sub.id))
+            elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
+                chain, root = [], sub
+                while isinstance(root, ast.Attribute):
+                    chain.append(root.attr)
+                    root = root.value
+                if not isinstance(root, ast.Name):
+                    continue
+                obj = resolve(root.id)
+                for attr in reversed(chain):
+                    if obj is missing or obj is None:
+                        break
+                    obj = getattr(obj, attr, missing)
+                found.append(obj)
+    found.extend(cells.values())
+    out = []
+    for obj in found:
+        if isinstance(obj, staticmethod):
+            obj = obj.__func__
+        if obj is missing or obj is None or isinstance(obj, (types.ModuleType, type)):
+            continue
+        out.append(obj)
+    return out
 
 
 _CANDIDATES = {}  # id(function) -> (function, the fgrad callables it may call)
@@ -271,29 +364,18 @@ def _describe(fn):
     return how, "✓" if jv else "✗", "✓" if vj else "✗", order, cplx, vmap
 
 
+def _public_functions(fnp):
+    return [name for name in dir(fnp)
+            if not name.startswith("_") and callable(getattr(fnp, name))
+            and not isinstance(getattr(fnp, name), (types.ModuleType, type))]
+
+
 def _numpy_names(fnp):
-    names = []
-    for name in dir(fnp):
-        if name.startswith("_"):
-            continue
-        obj = getattr(fnp, name)
-        if isinstance(obj, (types.ModuleType, type)) or not callable(obj):
-            continue
-        if not hasattr(np, name) or isinstance(getattr(np, name), type):
-            continue
-        names.append(name)
-    return names
+    return [name for name in _public_functions(fnp) if name not in FGRAD_ONLY]
 
 
 def _fgrad_only_names(fnp):
-    out = []
-    for name in dir(fnp):
-        if name.startswith("_") or hasattr(np, name):
-            continue
-        obj = getattr(fnp, name)
-        if callable(obj) and not isinstance(obj, (types.ModuleType, type)):
-            out.append(name)
-    return out
+    return [name for name in _public_functions(fnp) if name in FGRAD_ONLY]
 
 
 def _table(rows):
@@ -337,7 +419,7 @@ def generate():
         f"`{COMMAND} --check` and tests/test_coverage.py fail when this page is out of date.\n\n",
         "Columns: **how** — a row of the rule table (`fgrad.core.PRIMITIVES`, with its own "
         "forward and reverse rules), or a composite written with rows (the rows it reaches, "
-        "read from its code), or a function without derivative. **jvp/vjp** — forward and "
+        "found in its source code), or a function without derivative. **jvp/vjp** — forward and "
         "reverse rules exist for every row involved. **order** — the highest order to which "
         "the systematic test (tests/test_primitive_table.py) checks the rows involved in both "
         "modes against numerical differences and each other (for a composite: the lowest over "

@@ -19,6 +19,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("FGRAD_HYPOTHESIS_PROFILE", "ci"))
 
+# FGRAD_SKIP_DOCS=1 leaves out the documentation build and the tutorial notebooks (they need the
+# docs/tutorials extras); scripts/test-matrix.sh sets it for the extra interpreters and numpys.
+if os.environ.get("FGRAD_SKIP_DOCS"):
+    collect_ignore = ["test_docs.py", "test_tutorials.py"]
+
 
 def _peak_bytes(fn):
     """Bytes numpy (and Python) allocated above the start, at the peak of ``fn()``."""

@@ -134,7 +134,8 @@ def test_unique_values_and_outputs():
     y = np.array([np.nan, 1.0, np.nan])
     for eq in (True, False):
         same(fgrad.vjp(lambda y: fnp.unique(y, equal_nan=eq), y)[0], np.unique(y, equal_nan=eq))
-    same(fgrad.vjp(lambda y: np.unique(y, sorted=False), y)[0], np.unique(y, sorted=False))
+    if "sorted" in __import__("inspect").signature(np.unique).parameters:  # numpy >= 2.3
+        same(fgrad.vjp(lambda y: np.unique(y, sorted=False), y)[0], np.unique(y, sorted=False))
 
 
 def test_unique_axis():

@@ -98,6 +98,23 @@ def test_qr_matches_scipy_and_differentiates(shape, mode):
     fgrad.check_grads(lambda x: fl.qr(x, mode=mode), (a,), order=2)
 
 
+def test_qr_on_plain_arrays_warns_only_when_scipy_does():
+    # scipy 1.18 deprecates qr's `lwork`: fgrad must not pass it when the caller did not
+    import warnings
+
+    a = np.arange(6.0).reshape(3, 2) + np.eye(3, 2)
+    for kwargs in ({}, {"mode": "economic"}):
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            want = sl.qr(a, **kwargs)
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            got = fl.qr(a, **kwargs)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w)
+
+
 def test_qr_pivoting():
     a = rng_(6).standard_normal((4, 3))
     q, r, p = traced(lambda x: fl.qr(x, mode="economic", pivoting=True), a)

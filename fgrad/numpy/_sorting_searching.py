@@ -142,10 +142,11 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
         >>> fgrad.grad(lambda x: (fnp.unique(x) * fnp.array([1.0, 10.0])).sum())(x)
         array([10.,  1.,  0.])
     """
+    # `sorted` only when not the default: numpy < 2.3 has no such keyword
+    extra = {} if sorted is True else {"sorted": sorted}
     if not _traced(ar):
         return np.unique(ar, return_index=return_index, return_inverse=return_inverse,
-                         return_counts=return_counts, axis=axis, equal_nan=equal_nan,
-                         sorted=sorted)
+                         return_counts=return_counts, axis=axis, equal_nan=equal_nan, **extra)
     ar = asarray(ar)
     if is_batched(ar):
         raise BatchedValueError(
@@ -156,8 +157,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
             "(fnp.sort) and mark repeats with fnp.diff."
         )
     found = np.unique(concrete(ar), return_index=True, return_inverse=return_inverse,
-                      return_counts=return_counts, axis=axis, equal_nan=equal_nan,
-                      sorted=sorted)
+                      return_counts=return_counts, axis=axis, equal_nan=equal_nan, **extra)
     first = found[1]
     values = getitem(ravel(ar), first) if axis is None else take(ar, first, axis=axis)
     if not (return_index or return_inverse or return_counts):

@@ -724,6 +724,10 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         raise ValueError(
             "incompatible dimensions for cross product (dimension must be 2 or 3)"
         )
+    if na == 2 or nb == 2:
+        # numpy 2.0 deprecates 2-vectors and numpy 2.5 refuses them: ask the installed numpy
+        # (on zeros of the same lengths), so that fgrad warns or refuses exactly as it does
+        np.cross(np.zeros(na), np.zeros(nb))
     if na == 2 and nb == 2:
         return subtract(multiply(a[..., 0], b[..., 1]), multiply(a[..., 1], b[..., 0]))
     a0, a1 = a[..., 0], a[..., 1]

@@ -14,6 +14,8 @@ Example:
     2.718282
 """
 
+import warnings
+
 import numpy as np
 
 from .. import numpy as fnp
@@ -391,8 +393,10 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     """
     sl = _rows.scipy_module("linalg")
     if not _traced(a):
-        return sl.qr(a, overwrite_a=overwrite_a, lwork=lwork, mode=mode, pivoting=pivoting,
-                     check_finite=check_finite)
+        # `lwork` only when given: scipy 1.18 deprecates it (and warns even for None)
+        extra = {} if lwork is None else {"lwork": lwork}
+        return sl.qr(a, overwrite_a=overwrite_a, mode=mode, pivoting=pivoting,
+                     check_finite=check_finite, **extra)
     if mode not in ("full", "economic", "r"):
         raise _refuse("qr", "mode", mode, "use 'full', 'economic' or 'r'")
     m, n = np.shape(concrete(a))[-2:]
@@ -486,12 +490,26 @@ def polar(a, side="right"):
     return unitary, p
 
 
+_BATCHES = []
+
+
+def _toeplitz_batches():
+    """Does the installed scipy treat arrays with more axes as batches (>= 1.17) or ravel them?"""
+    if not _BATCHES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = _rows.scipy_module("linalg").toeplitz(np.zeros((2, 1)))
+        _BATCHES.append(probe.ndim == 3)
+    return _BATCHES[0]
+
+
 def toeplitz(c, r=None):
     """Toeplitz matrix with first column ``c`` and first row ``r`` (``scipy.linalg.toeplitz``).
 
     ``r`` defaults to ``conjugate(c)``; ``r[0]`` is ignored (the diagonal is
     ``c[0]``).  Arrays with more than one axis are batches of vectors along the
-    last axis, as in scipy 1.17.  A gather, differentiable in ``c`` and ``r``.
+    last axis, as in scipy 1.17 (with an older scipy they are raveled, as that
+    scipy does, with a FutureWarning).  A gather, differentiable in ``c`` and ``r``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -505,6 +523,12 @@ def toeplitz(c, r=None):
     """
     if not _traced(c, r):
         return _rows.scipy_module("linalg").toeplitz(c, r)
+    if max(np.ndim(c), np.ndim(c if r is None else r)) > 1 and not _toeplitz_batches():
+        warnings.warn("fgrad.scipy.linalg.toeplitz: the installed scipy (< 1.17) ravels arrays "
+                      "with more than one axis, and so does fgrad with it; scipy >= 1.17 treats "
+                      "them as batches. Ravel the arguments yourself to keep this behaviour.",
+                      FutureWarning, stacklevel=2)
+        c, r = fnp.ravel(c), None if r is None else fnp.ravel(r)
     r = fnp.conjugate(c) if r is None else r
     c = fnp.reshape(c, (1,)) if np.ndim(concrete(c)) == 0 else c
     r = fnp.reshape(r, (1,)) if np.ndim(concrete(r)) == 0 else r

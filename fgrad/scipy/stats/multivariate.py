@@ -11,6 +11,8 @@ Example:
     array([-1.,  2.])
 """
 
+import warnings
+
 import numpy as np
 
 from ... import numpy as fnp
@@ -109,15 +111,29 @@ class dirichlet(Multivariate):
 
 
 
+_ADJUSTS = []
+
+
+def _multinomial_adjusts_p():
+    """Does the installed scipy adjust a ``p`` off the simplex (<= 1.17), or return nan?"""
+    if not _ADJUSTS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = scipy_stats("multinomial").logpmf([1.0, 0.0], 1, [0.5, 0.4])
+        _ADJUSTS.append(bool(np.isfinite(probe)))
+    return _ADJUSTS[0]
+
+
 class multinomial(Multivariate):
     """The multinomial distribution of ``n`` trials over ``K`` outcomes (``scipy.stats.multinomial``).
 
     The LAST axis of ``x`` and ``p`` holds the ``K`` outcomes; ``x``, ``n`` and
-    ``p`` broadcast over the other axes.  As in scipy, a row of ``p`` that does
-    not sum to 1 (beyond ten machine epsilons) has its last entry replaced by
-    1 minus the sum of the others, so derivatives in ``p`` are those of the
-    entries as given only on the simplex: differentiate a function that
-    normalises ``p`` (e.g. ``w / sum(w)``) to stay on it.  Counts follow the
+    ``p`` broadcast over the other axes.  As in the installed scipy, a row of
+    ``p`` that does not sum to 1 (beyond ten machine epsilons) gives nan
+    (scipy >= 1.18) or has its last entry replaced by 1 minus the sum of the
+    others (scipy <= 1.17), so derivatives in ``p`` are those of the entries as
+    given only on the simplex: differentiate a function that normalises ``p``
+    (e.g. ``w / sum(w)``) to stay on it.  Counts follow the
     convention of the other pmfs here (the continuous extension through
     ``gammaln`` in ``x`` and ``n``).
     """
@@ -144,12 +160,15 @@ class multinomial(Multivariate):
             raise ValueError(f"multinomial: the last axis of x has {xshape[-1]} counts but p has "
                              f"{pshape[-1]} probabilities; give one count per outcome")
         eps = 10 * np.finfo(np.result_type(concrete(p), np.float32)).eps
-        # scipy's adjustment of rows off the simplex: last entry = 1 - sum(the others)
-        rest = fnp.subtract(1.0, fnp.sum(p[..., :-1], axis=-1))
         off = fnp.greater(fnp.abs(fnp.subtract(1.0, fnp.sum(p, axis=-1))), eps)
-        p = fnp.concatenate([p[..., :-1], fnp.expand_dims(fnp.where(off, rest, p[..., -1]), -1)],
-                            axis=-1)
+        if _multinomial_adjusts_p():
+            # scipy <= 1.17 adjusts rows off the simplex: last entry = 1 - sum(the others)
+            rest = fnp.subtract(1.0, fnp.sum(p[..., :-1], axis=-1))
+            p = fnp.concatenate(
+                [p[..., :-1], fnp.expand_dims(fnp.where(off, rest, p[..., -1]), -1)], axis=-1)
         pbad = fnp.any(fnp.logical_or(fnp.less(p, 0), fnp.greater(p, 1)), axis=-1)
+        if not _multinomial_adjusts_p():
+            pbad = fnp.logical_or(pbad, off)  # scipy >= 1.18: nan off the simplex
         # scipy reads n and x as integers (truncated); the value at integer n
         # is the continuous extension, at a non-integer n scipy's truncation
         nt = fnp.trunc(n)
