@@ -44,6 +44,9 @@ __all__ = [
     "BatchedValueError",
     "any_tracer",
     "examples_of",
+    "shape_of",
+    "ndim_of",
+    "dtype_of",
     "is_batched",
     "is_basic_index",
     "defprim",
@@ -695,9 +698,7 @@ class Tracer:
     # Attributes of the concrete value ---------------------------------
     @property
     def shape(self):
-        value = concrete(self)
-        shape = getattr(value, "shape", None)  # arrays and numpy scalars: no dispatch
-        return shape if type(shape) is tuple else np.shape(value)
+        return shape_of(self)
 
     @property
     def ndim(self):
@@ -709,9 +710,7 @@ class Tracer:
 
     @property
     def dtype(self):
-        value = concrete(self)
-        dtype = getattr(value, "dtype", None)
-        return dtype if isinstance(dtype, np.dtype) else np.result_type(value)
+        return dtype_of(self)
 
     def __len__(self):
         shape = self.shape
@@ -986,7 +985,6 @@ def check_values(values, where):
             raise TypeError(_refusal(v, where))
 
 
-
 #: What transforms accept as inputs, for the errors that refuse anything else.
 ACCEPTED_INPUTS = (
     "fgrad accepts numbers (float, complex; int and bool where nothing is differentiated), "
@@ -1096,10 +1094,48 @@ def examples_of(x):
     return np.asarray(v)[None]
 
 
+def shape_of(x):
+    """The shape of ``x``'s concrete value (one example's shape under vmap).
+
+    Example:
+        >>> from fgrad.core import shape_of
+        >>> shape_of([[1.0, 2.0]]), shape_of(3.0)
+        ((1, 2), ())
+    """
+    value = concrete(x)
+    shape = getattr(value, "shape", None)  # arrays and numpy scalars: no conversion
+    return shape if type(shape) is tuple else np.shape(value)
+
+
+def ndim_of(x):
+    """The number of axes of ``x``'s concrete value.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import ndim_of
+        >>> ndim_of(np.ones((2, 3))), ndim_of(1.0)
+        (2, 0)
+    """
+    value = concrete(x)
+    return value.ndim if type(value) is np.ndarray else np.ndim(value)
+
+
+def dtype_of(x):
+    """The dtype of ``x``'s concrete value (``np.result_type`` for Python scalars).
+
+    Example:
+        >>> from fgrad.core import dtype_of
+        >>> dtype_of(1.0), dtype_of(2)
+        (dtype('float64'), dtype('int64'))
+    """
+    value = concrete(x)
+    dtype = getattr(value, "dtype", None)  # arrays and numpy scalars: no conversion
+    return dtype if isinstance(dtype, np.dtype) else np.result_type(value)
+
+
 # --------------------------------------------------------------------------
 # Dispatch
 # --------------------------------------------------------------------------
-
 
 
 # Numpy's arithmetic ufuncs called on numpy *scalars* cost ~1 us; Python's

@@ -48,7 +48,7 @@ from . import numpy as fnp
 from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
 from .batching import vmap
-from .core import Primitive, Tracer, concrete
+from .core import Primitive, Tracer, concrete, dtype_of, shape_of
 from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -63,17 +63,8 @@ def _name(fun):
     return getattr(fun, "__name__", type(fun).__name__)
 
 
-def _dtype(x):
-    return np.result_type(concrete(x))
-
-
 def _inexact(x):
-    return _dtype(x).kind in "fc"
-
-
-def _shape(x):
-    s = getattr(x, "shape", None)
-    return np.shape(x) if s is None else tuple(s)
+    return dtype_of(x).kind in "fc"
 
 
 def _is_array(x):
@@ -156,7 +147,7 @@ class _Call:
         self.static = static  # {position: value} of the nondiff arguments
         self.in_tree = in_tree
         # non-array leaves (a ``self``, a string...) are passed through as constants
-        self.in_meta = [(np.shape(concrete(x)), _dtype(x)) if _is_array(x) else (None, None)
+        self.in_meta = [(np.shape(concrete(x)), dtype_of(x)) if _is_array(x) else (None, None)
                         for x in leaves]
         self.out_tree = self.out_meta = self.single = self.dtype = None
         self.res = self.top = None
@@ -199,13 +190,13 @@ class _Call:
         kinds = [_inexact(x) for x in leaves]
         if len(leaves) == 1 and kinds[0]:
             self.single = True
-            self.out_meta = [(np.shape(concrete(leaves[0])), _dtype(leaves[0]), None)]
+            self.out_meta = [(np.shape(concrete(leaves[0])), dtype_of(leaves[0]), None)]
             return leaves[0]
         self.single = False
         inexact = [x for x, k in zip(leaves, kinds) if k]
-        self.dtype = np.result_type(*[_dtype(x) for x in inexact]) if inexact else np.float64
+        self.dtype = np.result_type(*[dtype_of(x) for x in inexact]) if inexact else np.float64
         for x, k in zip(leaves, kinds):
-            shape, dtype = np.shape(concrete(x)), _dtype(x)
+            shape, dtype = np.shape(concrete(x)), dtype_of(x)
             if not k:  # integer/boolean outputs carry no derivative: kept as they are
                 meta.append((shape, dtype, ("const", x)))
                 continue
@@ -231,13 +222,13 @@ class _Call:
             )
         if len(leaves) == 1:
             self.single = True
-            self.out_meta = [(_shape(leaves[0])[1:], _dtype(leaves[0]), None)]
+            self.out_meta = [(shape_of(leaves[0])[1:], dtype_of(leaves[0]), None)]
             return leaves[0]
         self.single = False
-        self.dtype = np.result_type(*[_dtype(x) for x in leaves])
+        self.dtype = np.result_type(*[dtype_of(x) for x in leaves])
         meta, parts, offset = [], [], 0
         for x in leaves:
-            shape, dtype = _shape(x)[1:], _dtype(x)
+            shape, dtype = shape_of(x)[1:], dtype_of(x)
             n = int(np.prod(shape, dtype=int))
             meta.append((shape, dtype, (offset, n)))
             offset += n
@@ -263,7 +254,7 @@ class _Call:
                             f"tangent output leaf {k}")
             if self.single:
                 return x
-            parts.append(fnp.ravel(x if _dtype(x) == self.dtype else fnp.astype(x, self.dtype)))
+            parts.append(fnp.ravel(x if dtype_of(x) == self.dtype else fnp.astype(x, self.dtype)))
         if not parts:
             return np.zeros(0)
         return parts[0] if len(parts) == 1 else fnp.concatenate(parts)
@@ -333,7 +324,7 @@ class _Call:
 
 def _check_leaf(x, shape, dtype, what, which):
     x = _as_value(x)
-    got_shape, got_dtype = np.shape(concrete(x)), _dtype(x)
+    got_shape, got_dtype = np.shape(concrete(x)), dtype_of(x)
     if got_shape != shape:
         raise ValueError(
             f"{what} returned {which} with shape {got_shape}, but it must have the shape "
@@ -397,7 +388,7 @@ class _Custom:
         the jvp rule under vmap), so reverse or forward mode taken outside the
         vmap still uses the user's rule.
         """
-        size = next(_shape(a)[d] for a, d in zip(args, dims) if d is not None)
+        size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
         out = self._batched(_call, tuple(dims))(*args)
         return _call.pack_batched(out, size, self.kind), 0
 
@@ -644,7 +635,7 @@ class custom_jvp(_Custom):
                 c = f(t, out, *primals)
                 t_out = c if t_out is None else _tree_add(t_out, c)
             if t_out is None:
-                t_out = tree_map(lambda o: np.zeros(np.shape(concrete(o)), _dtype(o)), out)
+                t_out = tree_map(lambda o: np.zeros(np.shape(concrete(o)), dtype_of(o)), out)
             return out, t_out
 
         self.jvp = rule
@@ -702,7 +693,7 @@ class custom_jvp(_Custom):
             if not _inexact(o):
                 result.append(o)
                 continue
-            t = _check_leaf(t, np.shape(concrete(o)), _dtype(o),
+            t = _check_leaf(t, np.shape(concrete(o)), dtype_of(o),
                             f"the jvp rule of {_name(self.fun)}", f"tangent output leaf {k}")
             result.append(ForwardTracer(o, top, t))
         return out_tree.unflatten(result)

@@ -22,15 +22,11 @@ real transforms need care with the half spectrum:
 
 import numpy as np
 
-from ..core import PRIMITIVES, concrete, defprim
+from ..core import PRIMITIVES, concrete, defprim, shape_of
 from .elementwise import multiply, real
 from .shape import concatenate, getitem, moveaxis
 
 __all__ = []  # the public functions live in fgrad.numpy.fft
-
-
-def _shape(x):
-    return np.shape(concrete(x))
 
 
 def _index_along(axis, item):
@@ -41,7 +37,7 @@ def _index_along(axis, item):
 def fit(x, sizes, axes):
     """Zero-pad or truncate ``x`` along ``axes`` to ``sizes`` (as numpy's ``n``/``s`` do)."""
     for n, ax in zip(sizes, axes):
-        shape = _shape(x)
+        shape = shape_of(x)
         cur = shape[ax]
         if cur > n:
             x = getitem(x, _index_along(ax, slice(0, n)))
@@ -66,7 +62,7 @@ def _impl(one, many):
 
 
 def _sizes(x, axes):
-    shape = _shape(x)
+    shape = shape_of(x)
     return [shape[ax] for ax in axes]
 
 

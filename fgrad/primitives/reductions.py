@@ -27,7 +27,7 @@ import builtins
 
 import numpy as np
 
-from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of
 from .elementwise import (
     _where,
     absolute,
@@ -975,12 +975,6 @@ _maximum_reduce = np.maximum.reduce
 _minimum_reduce = np.minimum.reduce
 
 
-def _ndim(x):
-    if isinstance(x, (_ndarray, Tracer)):
-        return x.ndim
-    return np.ndim(concrete(x))
-
-
 def _cast(x, dtype):
     return x if dtype is None else astype(x, dtype)
 
@@ -1017,7 +1011,7 @@ def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
         initial, where = _traced_params(name, initial, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
-        axis = _norm_axis(axis, _ndim(a))
+        axis = _norm_axis(axis, ndim_of(a))
     if isinstance(initial, Tracer):  # a traced initial value joins afterwards
         return combine(prim(a, axis=axis, keepdims=keepdims, where=where), initial)
     return prim(a, axis=axis, keepdims=keepdims, where=where, initial=initial)
@@ -1059,7 +1053,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     a = _cast(a, dtype)
     if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
-        axis = _norm_axis(axis, _ndim(a))
+        axis = _norm_axis(axis, ndim_of(a))
     if where is None:  # fewer params: cheaper to record and to pass to the rules
         return _mean(a, axis=axis, keepdims=keepdims)
     return _mean(a, axis=axis, keepdims=keepdims, where=where)
