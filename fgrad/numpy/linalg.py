@@ -16,6 +16,14 @@ the derivatives follow numpy's choice (for eigh and svd: the gauge in which
 Repeated eigenvalues or singular values make the vector derivatives infinite.
 """
 
+__all__ = [
+    "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
+    "svd", "svdvals", "qr", "lstsq", "pinv", "norm", "matrix_norm", "vector_norm",
+    "matrix_power", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank",
+    "trace", "diagonal", "matmul", "matrix_transpose", "outer", "tensordot", "vecdot",
+    "cross",
+]
+
 import operator
 
 import numpy as np
@@ -46,14 +54,6 @@ from ..primitives.shape import (
     swapaxes,
     transpose,
 )
-
-__all__ = [
-    "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
-    "svd", "svdvals", "qr", "lstsq", "pinv", "norm", "matrix_norm", "vector_norm",
-    "matrix_power", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank",
-    "trace", "diagonal", "matmul", "matrix_transpose", "outer", "tensordot", "vecdot",
-    "cross",
-]
 
 LinAlgError = np.linalg.LinAlgError
 

@@ -17,18 +17,6 @@ constant (comparisons, ``floor``, ``sign`` of real numbers ...) are
 non-differentiable rows: on tracers they return plain arrays.
 """
 
-import numpy as np
-
-from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
-    PRIMITIVES,
-    Tracer,
-    any_tracer,
-    concrete,
-    defelementwise,
-    defprim,
-    examples_of,
-)
-
 __all__ = [
     # arithmetic
     "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
@@ -61,6 +49,18 @@ __all__ = [
     # plumbing
     "sum_to_shape", "stop_gradient",
 ]
+
+import numpy as np
+
+from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
+    PRIMITIVES,
+    Tracer,
+    any_tracer,
+    concrete,
+    defelementwise,
+    defprim,
+    examples_of,
+)
 
 _traced = any_tracer
 
@@ -483,8 +483,6 @@ def _sinc_d(ans, x):
     xl = _where(small, 1.0, x)
     formula = divide(subtract(cos(multiply(np.pi, xl)), sinc(xl)), xl)
     return _where(small, series, formula)
-
-
 
 
 def _sinc_test_args(rng, shape):

@@ -9,6 +9,11 @@ argument.  Everything therefore also works under ``vmap``.  ``take``,
 ``compress`` and ``select`` are written with ``getitem`` and ``where``.
 """
 
+__all__ = [
+    "take", "take_along_axis", "choose", "compress", "select", "sort", "partition",
+    "argpartition", "searchsorted", "interp", "argwhere", "flatnonzero",
+]
+
 import numpy as np
 
 from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of, shape_of
@@ -39,12 +44,6 @@ from .shape import (
     stack,
     take_traced_index,
 )
-
-__all__ = [
-    "take", "take_along_axis", "choose", "compress", "select", "sort", "partition",
-    "argpartition", "searchsorted", "interp", "argwhere", "flatnonzero",
-]
-
 
 _traced = any_tracer
 

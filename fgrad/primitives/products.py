@@ -10,6 +10,12 @@ of the real-linear tangent map, with no conjugation (``einsum``'s cotangent for
 one operand is an ``einsum`` of the output cotangent with the other operands).
 """
 
+__all__ = [
+    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
+    "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
+    "matvec", "vecmat", "vecdot", "vander",
+]
+
 import functools
 import string
 
@@ -32,13 +38,6 @@ from .shape import (
     swapaxes,
     transpose,
 )
-
-__all__ = [
-    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
-    "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
-    "matvec", "vecmat", "vecdot", "vander",
-]
-
 
 _ndarray = np.ndarray
 _np_matmul = np.matmul

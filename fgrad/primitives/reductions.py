@@ -23,6 +23,12 @@ Conventions shared by the rows:
   continuous methods, ``(s[i + 1] - s[i]) * dv/dq`` in ``q``).
 """
 
+__all__ = [
+    "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
+    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile",
+    "expand_reduced",
+]
+
 import builtins
 
 import numpy as np
@@ -56,13 +62,6 @@ from .elementwise import (
 )
 from .indexing import _scatter_along, _sort_order, take_along_axis
 from .shape import broadcast_to, getitem, moveaxis, reshape, transpose
-
-__all__ = [
-    "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
-    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile",
-    "expand_reduced",
-]
-
 
 _traced = any_tracer
 

@@ -7,6 +7,16 @@ other ``.at`` updates ...) are written with them, so they are differentiable
 (and batchable) for free.
 """
 
+__all__ = [
+    "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
+    "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
+    "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
+    "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
+    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "append", "delete", "block",
+    "rollaxis", "resize",
+    "getitem", "index_add", "index_set", "at", "matrix_transpose",
+]
+
 import numpy as np
 
 from ..core import (
@@ -24,17 +34,6 @@ from ..core import (
 )
 from .elementwise import astype, divide, floor, maximum, minimum, multiply, power, subtract, where
 from .elementwise import round as round_
-
-__all__ = [
-    "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
-    "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
-    "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
-    "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
-    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "append", "delete", "block",
-    "rollaxis", "resize",
-    "getitem", "index_add", "index_set", "at", "matrix_transpose",
-]
-
 
 _ndarray = np.ndarray
 
