@@ -579,30 +579,20 @@ def _balanced_eq(x, z, y):
     )
 
 
-maximum = defelementwise(
-    "maximum", np.maximum,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-minimum = defelementwise(
-    "minimum", np.minimum,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-fmax = defelementwise(
-    "fmax", np.fmax,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-fmin = defelementwise(
-    "fmin", np.fmin,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
+def _extremum(name, numpy_function):
+    """maximum/minimum/fmax/fmin: the derivative goes to the argument that won."""
+    return defelementwise(
+        name, numpy_function,
+        lambda ans, x, y: _balanced_eq(x, ans, y),
+        lambda ans, x, y: _balanced_eq(y, ans, x),
+        reads=("ans", 0, 1),
+    )
+
+
+maximum = _extremum("maximum", np.maximum)
+minimum = _extremum("minimum", np.minimum)
+fmax = _extremum("fmax", np.fmax)
+fmin = _extremum("fmin", np.fmin)
 
 _where = defprim(
     "where", np.where,
