@@ -440,14 +440,8 @@ def jvp(fun, primals, tangents, has_aux=False):
     finally:
         trace.alive = False
     out_leaves, out_tree = tree_flatten(out)
-    values, tangents_out = [], []
-    for o in out_leaves:
-        if isinstance(o, ForwardTracer) and o._trace is trace:
-            values.append(o.value)
-            tangents_out.append(o.tangent)
-        else:
-            values.append(o)
-            tangents_out.append(_zeros_like(o))
+    values, tangents_out = trace.split(
+        out_leaves, lambda o: (o.value, o.tangent), lambda o: (o, _zeros_like(o)))
     _unaliased(tangents_out, t_leaves)
     result = (out_tree.unflatten(values), out_tree.unflatten(tangents_out))
     if has_aux:

@@ -667,6 +667,18 @@ class Trace:
     def process(self, prim, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def split(self, values, own, other):
+        """Two lists from ``values``: the pair ``own(x)`` for each of this trace's
+        tracers, the pair ``other(x)`` for anything else (a constant, or a tracer
+        of another transform).  Example: a tracer's values and tangents, with
+        zero tangents for constants."""
+        firsts, seconds = [], []
+        for x in values:
+            first, second = own(x) if isinstance(x, Tracer) and x._trace is self else other(x)
+            firsts.append(first)
+            seconds.append(second)
+        return firsts, seconds
+
     def leaked(self, prim):
         return LeakedTracerError(
             f"a tracer from {type(self).__name__.replace('Trace', '').lower()} "

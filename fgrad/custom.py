@@ -668,14 +668,8 @@ class custom_jvp(_Custom):
 
     def _forward(self, top, nargs, static, leaves, in_tree):
         call = _Call(self, nargs, static, in_tree, leaves)
-        primals, tangents = [], []
-        for x, meta in zip(leaves, call.in_meta):
-            if isinstance(x, ForwardTracer) and x._trace is top:
-                primals.append(x.value)
-                tangents.append(x.tangent)
-            else:
-                primals.append(x)
-                tangents.append(_zeros(meta))
+        primals, tangents = top.split(leaves, lambda x: (x.value, x.tangent), lambda x: (x, None))
+        tangents = [_zeros(meta) if t is None else t for t, meta in zip(tangents, call.in_meta)]
         call.top = top
         out, t_out = self._apply_rule(call, primals, tangents)
         call.check_closure(out, "the jvp rule")
