@@ -101,6 +101,21 @@ def _argnums_tuple(argnums, nargs, transform):
     return single, nums
 
 
+def _check_like(value, like, what, like_what, fix):
+    """Refuse a tangent or cotangent ``value`` whose shape is not ``like``'s, or that
+    is complex where ``like`` is real (its imaginary part would be dropped)."""
+    if shape_of(value) != shape_of(like):
+        raise ValueError(
+            f"{what} has shape {shape_of(value)} but {like_what} has shape "
+            f"{shape_of(like)}; they must match."
+        )
+    if dtype_of(value).kind == "c" and dtype_of(like).kind != "c":
+        raise TypeError(
+            f"{what} is complex ({dtype_of(value)}) but {like_what} is real "
+            f"({dtype_of(like)}); its imaginary part would be lost. {fix}"
+        )
+
+
 def _split_aux(out, has_aux, transform):
     if not has_aux:
         return out, None
@@ -359,17 +374,9 @@ def vjp(fun, *primals, has_aux=False):
                     f"vjp_fun: the cotangent{where} is {problem}; pass an array shaped "
                     "like the output, with its dtype."
                 )
-            if np.shape(concrete(c)) != np.shape(concrete(v)):
-                raise ValueError(
-                    f"vjp_fun: cotangent{where} of shape {np.shape(concrete(c))} for an "
-                    f"output of shape {np.shape(concrete(v))}; they must match."
-                )
-            if dtype_of(c).kind == "c" and dtype_of(v).kind != "c":
-                raise TypeError(
-                    f"vjp_fun: the cotangent{where} is complex ({dtype_of(c)}) but the output "
-                    f"is real ({dtype_of(v)}); its imaginary part would be lost. Pass a real "
-                    "cotangent (split a complex one into real and imaginary parts)."
-                )
+            _check_like(c, v, f"vjp_fun: the cotangent{where}", "the output",
+                        "Pass a real cotangent (split a complex one into real and "
+                        "imaginary parts).")
             if isinstance(o, ReverseTracer) and o._trace is trace:
                 if type(c) in (float, int, complex):  # a Python number: the output's dtype
                     c = np.asarray(c, dtype=dtype_of(v))
@@ -419,17 +426,8 @@ def jvp(fun, primals, tangents, has_aux=False):
         tracers = []
         for p, t in zip(p_leaves, t_leaves):
             _check_differentiable(p, "jvp")
-            if np.shape(concrete(t)) != np.shape(concrete(p)):
-                raise ValueError(
-                    f"jvp: tangent of shape {np.shape(concrete(t))} for a primal of shape "
-                    f"{np.shape(concrete(p))}; they must match."
-                )
-            if dtype_of(t).kind == "c" and dtype_of(p).kind != "c":
-                raise TypeError(
-                    f"jvp: a tangent is complex ({dtype_of(t)}) for a real primal "
-                    f"({dtype_of(p)}); its imaginary part would be lost. Pass a real tangent, "
-                    "or make the primal complex."
-                )
+            _check_like(t, p, "jvp: the tangent", "its primal",
+                        "Pass a real tangent, or make the primal complex.")
             if not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=dtype_of(p))
             elif dtype_of(t) != dtype_of(p):
