@@ -462,6 +462,34 @@ def _check_holomorphic(leaves, what, transform):
             )
 
 
+def _jacobian_inputs(fun, args, kwargs, argnums, holomorphic, transform):
+    """What jacrev and jacfwd differentiate: ``(single, dyn, in_leaves, in_tree,
+    partial)``, with ``partial(*dyn)`` calling ``fun`` on ``args`` where the
+    arguments ``argnums`` are replaced (the inputs checked, complex ones too
+    when ``holomorphic``)."""
+    single, nums = _argnums_tuple(argnums, len(args), transform)
+    _check_inputs(args, nums, transform)
+    dyn = tuple(args[i] for i in nums)
+    in_leaves, in_tree = tree_flatten(dyn)
+    if holomorphic:
+        _check_holomorphic(in_leaves, "inputs", transform)
+
+    def partial(*dyn_args):
+        return fun(*_substitute(args, nums, dyn_args), **kwargs)
+
+    return single, dyn, in_leaves, in_tree, partial
+
+
+def _require_real(leaves, transform, what, otherwise):
+    """Refuse complex ``leaves`` (the inputs or outputs of a Jacobian)."""
+    for x in leaves:
+        if dtype_of(x).kind == "c":
+            raise TypeError(
+                f"{transform} requires real-valued {what}, but got dtype {dtype_of(x)}. For "
+                f"a holomorphic function pass holomorphic=True; for other functions {otherwise}"
+            )
+
+
 def _unit_rows(shape, dtype, start, stop):
     """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``."""
     size = int(np.prod(shape, dtype=int))
@@ -529,30 +557,16 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacrev")
-        _check_inputs(args, nums, "jacrev")
-        dyn = tuple(args[i] for i in nums)
-        in_leaves, in_tree = tree_flatten(dyn)
-        if holomorphic:
-            _check_holomorphic(in_leaves, "inputs", "jacrev")
-
-        def partial(*dyn_args):
-            return fun(*_substitute(args, nums, dyn_args), **kwargs)
-
+        single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
+            fun, args, kwargs, argnums, holomorphic, "jacrev")
         res = vjp(partial, *dyn, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
         if holomorphic:
             _check_holomorphic(out_leaves, "outputs", "jacrev")
         else:
-            for o in out_leaves:
-                if dtype_of(o).kind == "c":
-                    raise TypeError(
-                        f"jacrev requires real-valued outputs, but got dtype {dtype_of(o)}. For "
-                        "a holomorphic function pass holomorphic=True; for other functions "
-                        "with complex outputs use fgrad.vjp directly (or split the output "
-                        "into real and imaginary parts)."
-                    )
+            _require_real(out_leaves, "jacrev", "outputs", "with complex outputs use fgrad.vjp "
+                          "directly (or split the output into real and imaginary parts).")
         in_specs = [(np.shape(concrete(x)), dtype_of(x)) for x in in_leaves]
         per_out = []
         for k, o in enumerate(out_leaves):
@@ -590,23 +604,11 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
-        _check_inputs(args, nums, "jacfwd")
-        dyn = tuple(args[i] for i in nums)
-        in_leaves, in_tree = tree_flatten(dyn)
-        if holomorphic:
-            _check_holomorphic(in_leaves, "inputs", "jacfwd")
-        else:
-            for x in in_leaves:
-                if dtype_of(x).kind == "c":
-                    raise TypeError(
-                        f"jacfwd requires real-valued inputs, but got dtype {dtype_of(x)}. For "
-                        "a holomorphic function pass holomorphic=True; for other functions "
-                        "of complex inputs use fgrad.jvp directly, or jacrev."
-                    )
-
-        def partial(*dyn_args):
-            return fun(*_substitute(args, nums, dyn_args), **kwargs)
+        single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
+            fun, args, kwargs, argnums, holomorphic, "jacfwd")
+        if not holomorphic:
+            _require_real(in_leaves, "jacfwd", "inputs",
+                          "of complex inputs use fgrad.jvp directly, or jacrev.")
 
         # the primal output and aux do not depend on the tangent: keep one copy
         primal = {}
