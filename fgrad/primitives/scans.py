@@ -145,6 +145,19 @@ def _no_out(out, name):
         )
 
 
+def _scan(row, plain, name, a, axis, dtype, out, nan_as=None):
+    """numpy's ``plain`` on untraced input, else the row ``row`` along ``axis``
+    (``nan_as``: the nan* scans, where nan entries count as this value and get
+    derivative 0)."""
+    if not _traced(a):
+        return plain(a, axis=axis, dtype=dtype, out=out)
+    _no_out(out, name)
+    if nan_as is not None:
+        a = _where(isnan(a), nan_as, a)
+    a, axis = _prepare(a, axis, dtype)
+    return row(a, axis=axis)
+
+
 def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum along an axis (``numpy.cumsum``; flattened when ``axis`` is None).
 
@@ -153,11 +166,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.cumsum(x)[-1] + fnp.cumsum(x)[0])(fnp.ones(3))
         array([2., 1., 1.])
     """
-    if not _traced(a):
-        return np.cumsum(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "cumsum")
-    a, axis = _prepare(a, axis, dtype)
-    return _cumsum(a, axis=axis)
+    return _scan(_cumsum, np.cumsum, "cumsum", a, axis, dtype, out)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
@@ -168,11 +177,7 @@ def cumprod(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.cumprod(x)[-1])(fnp.array([2.0, 0.0, 3.0]))
         array([0., 6., 0.])
     """
-    if not _traced(a):
-        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "cumprod")
-    a, axis = _prepare(a, axis, dtype)
-    return _cumprod(a, axis=axis)
+    return _scan(_cumprod, np.cumprod, "cumprod", a, axis, dtype, out)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
@@ -183,10 +188,7 @@ def nancumsum(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumsum(x)[-1])(fnp.array([1.0, fnp.nan, 2.0]))
         array([1., 0., 1.])
     """
-    if not _traced(a):
-        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "nancumsum")
-    return cumsum(_where(isnan(a), 0, a), axis=axis, dtype=dtype)
+    return _scan(_cumsum, np.nancumsum, "nancumsum", a, axis, dtype, out, nan_as=0)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
@@ -197,10 +199,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumprod(x)[-1])(fnp.array([2.0, fnp.nan, 3.0]))
         array([3., 0., 2.])
     """
-    if not _traced(a):
-        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "nancumprod")
-    return cumprod(_where(isnan(a), 1, a), axis=axis, dtype=dtype)
+    return _scan(_cumprod, np.nancumprod, "nancumprod", a, axis, dtype, out, nan_as=1)
 
 
 def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial):
