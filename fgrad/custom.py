@@ -358,6 +358,17 @@ class _Custom:
             return self
         return functools.partial(self, obj)
 
+    def __call__(self, *args, **kwargs):
+        self._check_defined()
+        args = _resolve_args(self.fun, args, kwargs, self.kind)
+        static, leaves, in_tree = self._split_args(args)
+        top = _top_trace(leaves)
+        if top is None:
+            return self.fun(*args)
+        if isinstance(top, ForwardTrace):
+            return self._forward(top, len(args), static, leaves, in_tree)
+        return self._call_on_tracers(top, args, static, leaves, in_tree)
+
     def _split_args(self, args):
         n = len(args)
         nondiff = set()
@@ -476,25 +487,20 @@ class custom_vjp(_Custom):
         """
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args, **kwargs):
+    def _check_defined(self):
         if self.fwd is None:
             raise AttributeError(
                 f"No VJP defined for custom_vjp function {_name(self.fun)}: call "
                 f"{_name(self.fun)}.defvjp(fwd, bwd) first."
             )
-        args = _resolve_args(self.fun, args, kwargs, self.kind)
-        static, leaves, in_tree = self._split_args(args)
-        top = _top_trace(leaves)
-        if top is None:
-            return self.fun(*args)
-        if isinstance(top, ForwardTrace):
-            raise TypeError(
-                f"{_name(self.fun)} is a custom_vjp function: it can be differentiated in "
-                "reverse mode (grad, vjp, jacrev) but not in forward mode (jvp, jacfwd), "
-                "as in JAX. Define it with fgrad.custom_jvp instead if forward mode is "
-                "needed (reverse mode then works too), or differentiate with jacrev."
-            )
-        return self._call_on_tracers(top, args, static, leaves, in_tree)
+
+    def _forward(self, top, nargs, static, leaves, in_tree):
+        raise TypeError(
+            f"{_name(self.fun)} is a custom_vjp function: it can be differentiated in "
+            "reverse mode (grad, vjp, jacrev) but not in forward mode (jvp, jacfwd), "
+            "as in JAX. Define it with fgrad.custom_jvp instead if forward mode is "
+            "needed (reverse mode then works too), or differentiate with jacrev."
+        )
 
     # the row's implementation: run fwd one level down, keep the residuals
     def _run_fwd(self, *leaves, _call):
@@ -640,20 +646,12 @@ class custom_jvp(_Custom):
 
         self.jvp = rule
 
-    def __call__(self, *args, **kwargs):
+    def _check_defined(self):
         if self.jvp is None:
             raise AttributeError(
                 f"No JVP defined for custom_jvp function {_name(self.fun)}: call "
                 f"{_name(self.fun)}.defjvp(rule) first."
             )
-        args = _resolve_args(self.fun, args, kwargs, self.kind)
-        static, leaves, in_tree = self._split_args(args)
-        top = _top_trace(leaves)
-        if top is None:
-            return self.fun(*args)
-        if isinstance(top, ForwardTrace):
-            return self._forward(top, len(args), static, leaves, in_tree)
-        return self._call_on_tracers(top, args, static, leaves, in_tree)
 
     def _apply_rule(self, call, primal_leaves, tangent_leaves):
         primals = call.in_tree.unflatten(list(primal_leaves))
