@@ -100,25 +100,22 @@ class _Table(dict):
     def get(self, name, default=None):
         return self[name] if name in self else default
 
-    def __iter__(self):
-        self._complete()
-        return dict.__iter__(self)
+    def _completed_first(method):
+        """``dict``'s ``method``, run on the complete table."""
 
-    def __len__(self):
-        self._complete()
-        return dict.__len__(self)
+        def read_whole(self, *args):
+            self._complete()
+            return method(self, *args)
 
-    def keys(self):
-        self._complete()
-        return dict.keys(self)
+        read_whole.__name__ = method.__name__
+        return read_whole
 
-    def values(self):
-        self._complete()
-        return dict.values(self)
-
-    def items(self):
-        self._complete()
-        return dict.items(self)
+    __iter__ = _completed_first(dict.__iter__)
+    __len__ = _completed_first(dict.__len__)
+    keys = _completed_first(dict.keys)
+    values = _completed_first(dict.values)
+    items = _completed_first(dict.items)
+    del _completed_first
 
 
 #: The rule table: primitive name -> :class:`Primitive`.

@@ -635,6 +635,15 @@ def _tri_mask(shape, k, lower):
     return mask if lower else ~mask
 
 
+def _triangle(plain, m, k, lower):
+    """tril/triu: numpy's ``plain`` on untraced input, else ``m`` masked to the
+    triangle on or below (``lower``) / above diagonal ``k``."""
+    if not _any_tracer(m):
+        return plain(m, k)
+    mask = _tri_mask(shape_of(m), int(k), lower=lower)
+    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+
+
 def tril(m, k=0):
     """Lower triangle: zeros above diagonal ``k`` of the last two axes (``numpy.tril``).
 
@@ -644,10 +653,7 @@ def tril(m, k=0):
         array([[1., 0.],
                [1., 1.]])
     """
-    if not _any_tracer(m):
-        return np.tril(m, k)
-    mask = _tri_mask(shape_of(m), int(k), lower=True)
-    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+    return _triangle(np.tril, m, k, lower=True)
 
 
 def triu(m, k=0):
@@ -659,10 +665,7 @@ def triu(m, k=0):
         array([[0., 1.],
                [0., 0.]])
     """
-    if not _any_tracer(m):
-        return np.triu(m, k)
-    mask = _tri_mask(shape_of(m), int(k), lower=False)
-    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+    return _triangle(np.triu, m, k, lower=False)
 
 
 # --- kron and cross -----------------------------------------------------------------------
@@ -791,12 +794,15 @@ _convolve = defprim(
 )
 
 
-def _check_1d(a, v, name):
+def _check_1d(a, v, name, mode):
+    """The two inputs of convolve/correlate as 1-D arrays, and ``mode`` checked."""
     a, v = atleast_1d(a), atleast_1d(v)
     if ndim_of(a) != 1 or ndim_of(v) != 1:
         raise ValueError(f"{name}: object too deep for desired array (inputs must be 1-D)")
     if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError(f"{name}: inputs cannot be empty")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', not {mode!r}")
     return a, v
 
 
@@ -814,9 +820,7 @@ def convolve(a, v, mode="full"):
     """
     if not _any_tracer(a, v):
         return np.convolve(a, v, mode)
-    a, v = _check_1d(a, v, "convolve")
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"convolve: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    a, v = _check_1d(a, v, "convolve", mode)
     return _convolve(a, v, mode=mode)
 
 
@@ -833,9 +837,7 @@ def correlate(a, v, mode="valid"):
     """
     if not _any_tracer(a, v):
         return np.correlate(a, v, mode)
-    a, v = _check_1d(a, v, "correlate")
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"correlate: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    a, v = _check_1d(a, v, "correlate", mode)
     full = _convolve(a, flip(conjugate(v), axis=0), mode="full")
     na, nv = shape_of(a)[0], shape_of(v)[0]
     n = min(na, nv)

@@ -637,6 +637,18 @@ def split(ary, indices_or_sections, axis=0):
     return _split(ary, indices_or_sections, axis, equal=True)
 
 
+def _split_along(plain, name, ary, indices_or_sections, min_ndim, axis):
+    """hsplit/vsplit/dsplit: numpy's ``plain`` on untraced input, else ``split``
+    along ``axis(ndim)`` of an array with at least ``min_ndim`` axes."""
+    if not _has_tracer((ary,)):
+        return plain(ary, indices_or_sections)
+    ndim = ndim_of(ary)
+    if ndim < min_ndim:
+        raise ValueError(
+            f"{name} only works on arrays of {min_ndim} or more dimensions")
+    return split(ary, indices_or_sections, axis(ndim))
+
+
 def hsplit(ary, indices_or_sections):
     """Split horizontally (axis 1, or 0 for 1-D input; ``numpy.hsplit``).
 
@@ -645,11 +657,7 @@ def hsplit(ary, indices_or_sections):
         >>> len(fnp.hsplit(fnp.ones((2, 4)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.hsplit(ary, indices_or_sections)
-    if ndim_of(ary) == 0:
-        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
-    return split(ary, indices_or_sections, 1 if ndim_of(ary) > 1 else 0)
+    return _split_along(np.hsplit, "hsplit", ary, indices_or_sections, 1, lambda ndim: min(ndim - 1, 1))
 
 
 def vsplit(ary, indices_or_sections):
@@ -660,11 +668,7 @@ def vsplit(ary, indices_or_sections):
         >>> len(fnp.vsplit(fnp.ones((4, 2)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.vsplit(ary, indices_or_sections)
-    if ndim_of(ary) < 2:
-        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
-    return split(ary, indices_or_sections, 0)
+    return _split_along(np.vsplit, "vsplit", ary, indices_or_sections, 2, lambda ndim: 0)
 
 
 def dsplit(ary, indices_or_sections):
@@ -675,11 +679,7 @@ def dsplit(ary, indices_or_sections):
         >>> len(fnp.dsplit(fnp.ones((1, 1, 4)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.dsplit(ary, indices_or_sections)
-    if ndim_of(ary) < 3:
-        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
-    return split(ary, indices_or_sections, 2)
+    return _split_along(np.dsplit, "dsplit", ary, indices_or_sections, 3, lambda ndim: 2)
 
 
 def repeat(a, repeats, axis=None):
