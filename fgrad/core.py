@@ -155,7 +155,27 @@ class BatchedValueError(BatchingError, TypeError):
 # --------------------------------------------------------------------------
 
 
-class variadic:
+class _PositionRules:
+    """Derivative rules for any number of positional arguments, made on demand:
+    ``make(i)`` is the rule of argument ``i``, made once and then kept."""
+
+    __slots__ = ("_make", "_cache")
+
+    def __init__(self, make):
+        self._make = make
+        self._cache = {}
+
+    def __getitem__(self, i):
+        rule = self._cache.get(i)
+        if rule is None:
+            rule = self._cache[i] = self._make(i)
+        return rule
+
+    def __len__(self):  # any position is differentiable
+        return 1 << 30
+
+
+class variadic(_PositionRules):
     """Marks one derivative rule that serves every positional argument.
 
     ``variadic(rule)`` is used for primitives taking any number of arrays
@@ -163,25 +183,19 @@ class variadic:
     position first: ``rule(i, t_or_g, ans, *args, **params)``.
     """
 
-    __slots__ = ("rule", "_cache")
+    __slots__ = ("rule",)
 
     def __init__(self, rule):
+        super().__init__(self._at)
         self.rule = rule
-        self._cache = {}
 
-    def __getitem__(self, i):
-        fn = self._cache.get(i)
-        if fn is None:
-            rule = self.rule
+    def _at(self, i):
+        rule = self.rule
 
-            def fn(*rest, **params):
-                return rule(i, *rest, **params)
+        def fn(*rest, **params):
+            return rule(i, *rest, **params)
 
-            self._cache[i] = fn
         return fn
-
-    def __len__(self):  # any position is differentiable
-        return 1 << 30
 
 
 class Primitive:
@@ -372,25 +386,23 @@ def _parse_spec(name, spec):
     return ans, None if args is None else frozenset(args)
 
 
-class _JointRules:
+class _JointRules(_PositionRules):
     """Per-argument vjp rules that call a joint vjp for one position each (for code
     that asks one argument at a time, e.g. :mod:`fgrad.graph`)."""
 
     __slots__ = ("joint",)
 
     def __init__(self, joint):
+        super().__init__(self._at)
         self.joint = joint
 
-    def __getitem__(self, i):
+    def _at(self, i):
         joint = self.joint
 
         def rule(g, ans, *args, **params):
             return joint(g, ans, *args, wrt=(i,), **params)[0]
 
         return rule
-
-    def __len__(self):  # any position is differentiable
-        return 1 << 30
 
 
 def _rule_table(rules):

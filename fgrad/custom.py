@@ -48,7 +48,7 @@ from . import numpy as fnp
 from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
 from .batching import vmap
-from .core import Primitive, Tracer, concrete, dtype_of, shape_of
+from .core import Primitive, Tracer, _PositionRules, concrete, dtype_of, shape_of
 from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -108,25 +108,6 @@ def _resolve_args(fun, args, kwargs, kind):
             "Make them positional, or close over them (functools.partial)."
         )
     return tuple(bound.args)
-
-
-class _Rules:
-    """Per-position rules of a custom row, for any number of arguments."""
-
-    __slots__ = ("_make", "_cache")
-
-    def __init__(self, make):
-        self._make = make
-        self._cache = {}
-
-    def __getitem__(self, i):
-        rule = self._cache.get(i)
-        if rule is None:
-            rule = self._cache[i] = self._make(i)
-        return rule
-
-    def __len__(self):
-        return 1 << 30
 
 
 class _Call:
@@ -467,7 +448,7 @@ class custom_vjp(_Custom):
         self.fwd = self.bwd = None
         prim = Primitive(
             f"custom_vjp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule),
+            jvp=_PositionRules(self._jvp_rule),
             vjp_joint=self._vjp_joint,  # bwd gives every cotangent at once
             reads=(),  # bwd reads the residuals (in the call's parameters) only
             batch=self._batch,
@@ -596,7 +577,7 @@ class custom_jvp(_Custom):
         self.jvp = None
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule),
+            jvp=_PositionRules(self._jvp_rule),
             vjp_joint=self._vjp_joint,  # the recorded linear map, transposed once
             reads=(),  # nothing but that map (kept on the call, see _run_primal)
             batch=self._batch,
