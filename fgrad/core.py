@@ -43,6 +43,7 @@ __all__ = [
     "BatchingError",
     "BatchedValueError",
     "any_tracer",
+    "top_trace",
     "examples_of",
     "shape_of",
     "ndim_of",
@@ -251,7 +252,7 @@ class Primitive:
         self.impl = impl
         self.jvp = jvp
         if vjp is None and vjp_joint is not None:  # per-argument rules, for fgrad.graph
-            vjp = _JointRules(vjp_joint)
+            vjp = _joint_rules(vjp_joint)
             if isinstance(jvp, (tuple, list)):  # as many as jvp has
                 vjp = tuple(None if r is None else vjp[i] for i, r in enumerate(jvp))
         self.vjp = vjp
@@ -386,27 +387,21 @@ def _parse_spec(name, spec):
     return ans, None if args is None else frozenset(args)
 
 
-class _JointRules(_PositionRules):
+def _joint_rules(joint):
     """Per-argument vjp rules that call a joint vjp for one position each (for code
     that asks one argument at a time, e.g. :mod:`fgrad.graph`)."""
 
-    __slots__ = ("joint",)
-
-    def __init__(self, joint):
-        super().__init__(self._at)
-        self.joint = joint
-
-    def _at(self, i):
-        joint = self.joint
-
+    def at(i):
         def rule(g, ans, *args, **params):
             return joint(g, ans, *args, wrt=(i,), **params)[0]
 
         return rule
 
+    return _PositionRules(at)
+
 
 def _rule_table(rules):
-    if rules is None or isinstance(rules, (variadic, _JointRules)):
+    if rules is None or isinstance(rules, _PositionRules):
         return rules
     return tuple(rules)
 
@@ -921,6 +916,27 @@ def is_tracer(x):
     return isinstance(x, Tracer)
 
 
+def top_trace(values):
+    """The newest (innermost) trace among the tracers in ``values``, or None.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.core import top_trace
+        >>> top_trace([1.0, 2.0]) is None
+        True
+        >>> fgrad.grad(lambda x: (print(type(top_trace([1.0, x])).__name__), x)[1])(3.0)
+        ReverseTrace
+        np.float64(1.0)
+    """
+    top = None
+    for x in values:
+        if isinstance(x, Tracer):
+            t = x._trace
+            if top is None or t.level > top.level:
+                top = t
+    return top
+
+
 def any_tracer(*xs):
     """True if any of the arguments is a tracer (the test every composite makes
     before deciding between numpy and the traced path).
@@ -1210,12 +1226,7 @@ def _make_function(prim):
     tracer, ndarray, refused = Tracer, np.ndarray, REFUSED
 
     def bind_all(args, params):
-        top = None
-        for a in args:
-            if isinstance(a, tracer):
-                t = a._trace
-                if top is None or t.level > top.level:
-                    top = t
+        top = top_trace(args)
         if top is None:
             return impl(*args, **params)
         check_values(args, repr(prim.name))  # a masked array / np.matrix meeting a tracer

@@ -48,7 +48,7 @@ from . import numpy as fnp
 from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
 from .batching import vmap
-from .core import Primitive, Tracer, _PositionRules, concrete, dtype_of, shape_of
+from .core import Primitive, Tracer, _PositionRules, concrete, dtype_of, shape_of, top_trace
 from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -81,16 +81,6 @@ def _as_value(x):
     if isinstance(x, Tracer) or hasattr(x, "shape"):
         return x
     return np.asarray(x)[()]
-
-
-def _top_trace(leaves):
-    top = None
-    for x in leaves:
-        if isinstance(x, Tracer):
-            t = x._trace
-            if top is None or t.level > top.level:
-                top = t
-    return top
 
 
 def _resolve_args(fun, args, kwargs, kind):
@@ -343,7 +333,7 @@ class _Custom:
         self._check_defined()
         args = _resolve_args(self.fun, args, kwargs, self.kind)
         static, leaves, in_tree = self._split_args(args)
-        top = _top_trace(leaves)
+        top = top_trace(leaves)
         if top is None:
             return self.fun(*args)
         if isinstance(top, ForwardTrace):
