@@ -400,6 +400,13 @@ def cholesky(a, /, *, upper=False):
     return _p.cholesky(a, upper=bool(upper))
 
 
+def _uplo(UPLO):
+    """``UPLO`` checked: which triangle of a Hermitian matrix eigh/eigvalsh read."""
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return UPLO
+
+
 def eigh(a, UPLO="L"):
     """Eigen-decomposition of a Hermitian matrix (``numpy.linalg.eigh``).
 
@@ -414,9 +421,7 @@ def eigh(a, UPLO="L"):
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO=UPLO)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, v = _p.eigh_unpack(_p.eigh(a, UPLO=UPLO))
+    w, v = _p.eigh_unpack(_p.eigh(a, UPLO=_uplo(UPLO)))
     return EighResult(w, v)
 
 
@@ -431,9 +436,7 @@ def eigvalsh(a, UPLO="L"):
     """
     if not _traced(a):
         return np.linalg.eigvalsh(a, UPLO=UPLO)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    return _p.eigvalsh(a, UPLO=UPLO)
+    return _p.eigvalsh(a, UPLO=_uplo(UPLO))
 
 
 def eig(a):

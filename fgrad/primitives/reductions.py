@@ -927,6 +927,15 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
                    interpolation)
 
 
+def _median(plain, kind, a, axis, out, overwrite_input, keepdims):
+    """median/nanmedian: numpy's ``plain`` on untraced input, else the 0.5 quantile."""
+    if not _traced(a):
+        return plain(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+    _check_out(out, kind)
+    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
+                     keepdims=keepdims, kind=kind)
+
+
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Median along the given axes (``numpy.median``).
 
@@ -938,12 +947,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
         >>> fgrad.grad(fnp.median)(fnp.array([4.0, 1.0, 3.0, 2.0]))
         array([0. , 0. , 0.5, 0.5])
     """
-    if not _traced(a):
-        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                         keepdims=keepdims)
-    _check_out(out, "median")
-    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
-                     keepdims=keepdims, kind="median")
+    return _median(np.median, "median", a, axis, out, overwrite_input, keepdims)
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -954,12 +958,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
         >>> fgrad.grad(fnp.nanmedian)(fnp.array([4.0, fnp.nan, 1.0]))
         array([0.5, 0. , 0.5])
     """
-    if not _traced(a):
-        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                            keepdims=keepdims)
-    _check_out(out, "nanmedian")
-    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
-                     keepdims=keepdims, kind="nanmedian")
+    return _median(np.nanmedian, "nanmedian", a, axis, out, overwrite_input, keepdims)
 
 
 # --- public wrappers ---------------------------------------------------------------
