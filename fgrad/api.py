@@ -360,11 +360,7 @@ def vjp(fun, *primals, has_aux=False):
     out_values = [_lower(o, trace) for o in out_leaves]
     def vjp_fun(cotangent):
         ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree:
-            raise TypeError(
-                f"vjp_fun expected a cotangent with the structure of the output {out_tree}, "
-                f"got {ct_tree} ({out_tree.difference(ct_tree)})."
-            )
+        out_tree.expect(ct_tree, "vjp_fun: the cotangent (like the output)")
         seeds = []
         for k, (o, v, c) in enumerate(zip(out_leaves, out_values, ct_leaves)):
             where = "" if out_tree.kind == "leaf" else f" at {leaf_paths(cotangent)[k]}"
