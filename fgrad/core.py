@@ -44,6 +44,7 @@ __all__ = [
     "BatchedValueError",
     "any_tracer",
     "top_trace",
+    "refuse_out",
     "examples_of",
     "shape_of",
     "ndim_of",
@@ -914,6 +915,25 @@ class Tracer:
 def is_tracer(x):
     """True if ``x`` is a tracer of any live or dead transform."""
     return isinstance(x, Tracer)
+
+
+def refuse_out(out, name):
+    """Refuse ``out=`` in ``fgrad.numpy.<name>`` on traced values: a traced result
+    cannot be written into an existing array.
+
+    Example:
+        >>> from fgrad.core import refuse_out
+        >>> refuse_out(None, "cumsum")  # nothing given: nothing to refuse
+        >>> refuse_out([0.0], "cumsum")
+        Traceback (most recent call last):
+        ...
+        TypeError: fgrad.numpy.cumsum(..., out=...) would write a traced value into an existing array in place; use the returned value instead
+    """
+    if out is not None:
+        raise TypeError(
+            f"fgrad.numpy.{name}(..., out=...) would write a traced value into an existing "
+            "array in place; use the returned value instead"
+        )
 
 
 def top_trace(values):

@@ -11,7 +11,7 @@ derivatives in both modes (any order, real and complex inputs, every ``n``/``s``
 
 import numpy as np
 
-from ..core import any_tracer, concrete
+from ..core import any_tracer, concrete, refuse_out
 from ..primitives import fft as _p
 from ..primitives.elementwise import conjugate, multiply
 from ..primitives.shape import getitem
@@ -23,14 +23,6 @@ __all__ = [
 
 
 _traced = any_tracer
-
-
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.fft.{name}(..., out=...) would write a traced result into an "
-            "existing array; use the returned value instead."
-        )
 
 
 def _axes_1d(x, axis):
@@ -82,7 +74,6 @@ def _one(prim, x, n, axis, norm, inverse_real=False):
     return prim(x, s=(int(n),), axes=(axis,), norm=norm)
 
 
-
 def _transform(name, row, summary, example, result, *, axes=None, real_input=False,
                inverse_real=False):
     """The public ``name`` of numpy.fft: numpy's own result on plain values, else
@@ -93,7 +84,7 @@ def _transform(name, row, summary, example, result, *, axes=None, real_input=Fal
     plain = getattr(np.fft, name)
 
     def check(a, out):
-        _no_out(out, name)
+        refuse_out(out, f"fft.{name}")
         if real_input:
             _real_input(a, name)
 
@@ -186,7 +177,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     """
     if not _traced(a):
         return np.fft.hfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "hfft")
+    refuse_out(out, "hfft")
     if n is None:
         n = (np.shape(concrete(a))[axis] - 1) * 2
     return irfft(conjugate(a), n, axis, norm=_swap(norm))
@@ -202,7 +193,7 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
     """
     if not _traced(a):
         return np.fft.ihfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "ihfft")
+    refuse_out(out, "ihfft")
     if n is None:
         n = np.shape(concrete(a))[axis]
     return conjugate(rfft(a, n, axis, norm=_swap(norm)))

@@ -13,7 +13,7 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 
 import numpy as np
 
-from ..core import any_tracer, concrete, defprim
+from ..core import any_tracer, concrete, defprim, refuse_out
 from .elementwise import _where, add, astype, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
 from .shape import concatenate, diff, flip, getitem, moveaxis, ravel, reshape
@@ -137,21 +137,13 @@ def _prepare(a, axis, dtype):
     return a, axis % nd
 
 
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
-            "use the returned value instead"
-        )
-
-
 def _scan(row, plain, name, a, axis, dtype, out, nan_as=None):
     """numpy's ``plain`` on untraced input, else the row ``row`` along ``axis``
     (``nan_as``: the nan* scans, where nan entries count as this value and get
     derivative 0)."""
     if not _traced(a):
         return plain(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, name)
+    refuse_out(out, name)
     if nan_as is not None:
         a = _where(isnan(a), nan_as, a)
     a, axis = _prepare(a, axis, dtype)
@@ -205,7 +197,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
 def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial):
     if not _traced(x):
         return np_fn(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    _no_out(out, name)
+    refuse_out(out, name)
 
     ndim = np.ndim(concrete(x))
     if ndim == 0:
