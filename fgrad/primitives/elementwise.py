@@ -93,24 +93,27 @@ def _all_finite(x):
 # about what keeping its output costs, 1), a function like sin several times more (4).
 # fresh=True: the vjp rules compute new arrays (g * y, -g ...), never hand back g.
 
-add = defprim(
-    "add", np.add,
-    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
-    vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
-subtract = defprim(
-    "subtract", np.subtract,
-    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
-    vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
+
+def _signed(sign, nargs):
+    """The tangent (or cotangent) rule of an argument entering a row with coefficient
+    ``sign`` (+1 or -1): the same rule serves jvp and vjp of a linear row."""
+    if nargs == 1:
+        return (lambda v, ans, x: v) if sign > 0 else (lambda v, ans, x: negative(v))
+    return (lambda v, ans, x, y: v) if sign > 0 else (lambda v, ans, x, y: negative(v))
+
+
+def _signed_sum(name, numpy_function, *signs):
+    """add, subtract, negative, positive: each argument enters with coefficient +1 or
+    -1.  A rule that negates makes a new array (``fresh``) when every rule does."""
+    rules = [_signed(sign, len(signs)) for sign in signs]
+    return defprim(
+        name, numpy_function, jvp=rules, vjp=rules, batch="elementwise",
+        test={"complex": True}, reads=(), remat=1, fresh=all(sign < 0 for sign in signs),
+    )
+
+
+add = _signed_sum("add", np.add, +1, +1)
+subtract = _signed_sum("subtract", np.subtract, +1, -1)
 multiply = defprim(
     "multiply", np.multiply,
     jvp=[lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)],
@@ -143,24 +146,8 @@ divide = defprim(
     remat=1, fresh=True,
 )
 true_divide = divide
-negative = defprim(
-    "negative", np.negative,
-    jvp=[lambda t, ans, x: negative(t)],
-    vjp=[lambda g, ans, x: negative(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1, fresh=True,
-)
-positive = defprim(
-    "positive", np.positive,
-    jvp=[lambda t, ans, x: t],
-    vjp=[lambda g, ans, x: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
+negative = _signed_sum("negative", np.negative, -1)
+positive = _signed_sum("positive", np.positive, +1)
 
 
 def _power_d_base(ans, x, y):
