@@ -637,30 +637,21 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 # --- complex parts ------------------------------------------------------------
 
-real = defprim(
-    "real", np.real,
-    jvp=[lambda t, ans, x: real(t)],
-    vjp=[lambda g, ans, x: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
-imag = defprim(
-    "imag", np.imag,
-    jvp=[lambda t, ans, x: imag(t)],
-    vjp=[lambda g, ans, x: multiply(-1j, g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
-conjugate = defprim(
-    "conjugate", np.conjugate,
-    jvp=[lambda t, ans, x: conjugate(t)],
-    vjp=[lambda g, ans, x: conjugate(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
+def _linear_part(name, numpy_function, vjp):
+    """real, imag, conjugate: real-linear maps, so the jvp is the map itself; ``vjp``
+    is its adjoint (fgrad's convention for complex cotangents)."""
+
+    def jvp(t, ans, x):
+        return row(t)
+
+    row = defprim(name, numpy_function, jvp=[jvp], vjp=[vjp], batch="elementwise",
+                  test={"complex": True}, reads=())
+    return row
+
+
+real = _linear_part("real", np.real, lambda g, ans, x: g)
+imag = _linear_part("imag", np.imag, lambda g, ans, x: multiply(-1j, g))
+conjugate = _linear_part("conjugate", np.conjugate, lambda g, ans, x: conjugate(g))
 conj = conjugate
 
 
