@@ -323,22 +323,21 @@ def _logaddexp_partial(base_exp):
     return d
 
 
-_lae_x = _logaddexp_partial(lambda u: exp(u))
-_lae2_x = _logaddexp_partial(lambda u: exp2(u))
-logaddexp = defelementwise(
-    "logaddexp", np.logaddexp,
-    lambda ans, x, y: _lae_x(ans, x, y),
-    lambda ans, x, y: _lae_x(ans, y, x),
-    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
-    reads=("ans", 0, 1),
-)
-logaddexp2 = defelementwise(
-    "logaddexp2", np.logaddexp2,
-    lambda ans, x, y: _lae2_x(ans, x, y),
-    lambda ans, x, y: _lae2_x(ans, y, x),
-    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
-    reads=("ans", 0, 1),
-)
+def _symmetric(name, numpy_function, partial, **declarations):
+    """A row symmetric in its two arguments: ``partial(ans, x, y)`` is its derivative
+    in ``x``, and ``partial(ans, y, x)`` the one in ``y``."""
+    return defelementwise(
+        name, numpy_function,
+        lambda ans, x, y: partial(ans, x, y),
+        lambda ans, x, y: partial(ans, y, x),
+        **declarations,
+    )
+
+
+logaddexp = _symmetric("logaddexp", np.logaddexp, _logaddexp_partial(lambda u: exp(u)),
+                       test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]}, reads=("ans", 0, 1))
+logaddexp2 = _symmetric("logaddexp2", np.logaddexp2, _logaddexp_partial(lambda u: exp2(u)),
+                        test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]}, reads=("ans", 0, 1))
 
 
 def _ldexp_scale(ans, x, i):
@@ -559,27 +558,18 @@ copysign = defelementwise(
 )
 
 
-def _balanced_eq(x, z, y):
+def _balanced_eq(z, x, y):
     # 1 where x wins, 0 where y wins, 1/2 at ties (the subgradient split evenly)
     return divide(
         astype(equal(x, z), z.dtype), add(1.0, astype(equal(y, z), z.dtype))
     )
 
 
-def _extremum(name, numpy_function):
-    """maximum/minimum/fmax/fmin: the derivative goes to the argument that won."""
-    return defelementwise(
-        name, numpy_function,
-        lambda ans, x, y: _balanced_eq(x, ans, y),
-        lambda ans, x, y: _balanced_eq(y, ans, x),
-        reads=("ans", 0, 1),
-    )
-
-
-maximum = _extremum("maximum", np.maximum)
-minimum = _extremum("minimum", np.minimum)
-fmax = _extremum("fmax", np.fmax)
-fmin = _extremum("fmin", np.fmin)
+# maximum/minimum/fmax/fmin: the derivative goes to the argument that won
+maximum = _symmetric("maximum", np.maximum, _balanced_eq, reads=("ans", 0, 1))
+minimum = _symmetric("minimum", np.minimum, _balanced_eq, reads=("ans", 0, 1))
+fmax = _symmetric("fmax", np.fmax, _balanced_eq, reads=("ans", 0, 1))
+fmin = _symmetric("fmin", np.fmin, _balanced_eq, reads=("ans", 0, 1))
 
 _where = defprim(
     "where", np.where,
