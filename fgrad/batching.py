@@ -179,12 +179,6 @@ class BatchedValue(ManyValues):
     def size(self):
         return int(np.prod(self.tracer.shape, dtype=np.int64))
 
-    def __len__(self):
-        shape = self.shape
-        if not shape:
-            raise TypeError("len() of a 0-d batched value")
-        return shape[0]
-
     def _stub(self):
         # a zero-strided stand-in with this shape and dtype, for metadata only
         return np.broadcast_to(np.zeros((), dtype=self.dtype), self.shape)

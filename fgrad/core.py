@@ -730,10 +730,7 @@ class Tracer:
         return dtype_of(self)
 
     def __len__(self):
-        shape = self.shape
-        if not shape:
-            raise TypeError("len() of a 0-d traced array")
-        return shape[0]
+        return _length(self, "traced array")
 
     def __iter__(self):
         if not self.shape:
@@ -1117,6 +1114,17 @@ class ManyValues:
 
     def examples(self):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def __len__(self):
+        return _length(self, "batched value")
+
+
+def _length(value, what):
+    """``len(value)``: the length of its first axis (a 0-d value has none)."""
+    shape = value.shape
+    if not shape:
+        raise TypeError(f"len() of a 0-d {what}")
+    return shape[0]
 
 
 def is_batched(x):
