@@ -830,27 +830,6 @@ class Tracer:
     def __rdivmod__(self, other):
         return FUNCTIONS["divmod"](other, self)
 
-    sum, mean, prod = _function_method("sum", "sum"), _function_method("mean", "mean"), \
-        _function_method("prod", "prod")
-    max, min = _function_method("max", "amax"), _function_method("min", "amin")
-    var, std = _function_method("var", "var"), _function_method("std", "std")
-    dot, clip = _function_method("dot", "dot"), _function_method("clip", "clip")
-    cumsum, cumprod = _function_method("cumsum", "cumsum"), _function_method("cumprod", "cumprod")
-    argmax, argmin = _function_method("argmax", "argmax"), _function_method("argmin", "argmin")
-    argsort = _function_method("argsort", "argsort")
-    argpartition = _function_method("argpartition", "argpartition")
-    astype = _function_method("astype", "astype")
-    conj, conjugate = _function_method("conj", "conjugate"), \
-        _function_method("conjugate", "conjugate")
-    ravel, flatten = _function_method("ravel", "ravel"), _function_method("flatten", "ravel")
-    squeeze, swapaxes = _function_method("squeeze", "squeeze"), \
-        _function_method("swapaxes", "swapaxes")
-    round, ptp = _function_method("round", "round"), _function_method("ptp", "ptp")
-    any, all = _function_method("any", "any"), _function_method("all", "all")
-    nonzero = _function_method("nonzero", "nonzero")
-    diagonal, trace = _function_method("diagonal", "diagonal"), _function_method("trace", "trace")
-    repeat, take = _function_method("repeat", "repeat"), _function_method("take", "take")
-    searchsorted = _function_method("searchsorted", "searchsorted")
     sort, partition = _in_place_method("sort"), _in_place_method("partition")
 
     T = _function_property("transpose", "The transpose (``fgrad.numpy.transpose(x)``).")
@@ -907,6 +886,23 @@ class Tracer:
             mod = getattr(func, "__module__", "numpy") or "numpy"
             raise _unsupported(f"{mod}.{func.__name__}")
         return fn(*args, **kwargs)
+
+
+# Methods that are public functions: ``x.name(...)`` is ``fgrad.numpy.<function>(x, ...)``
+# (method name -> function name).
+_FUNCTION_METHODS = {
+    "sum": "sum", "mean": "mean", "prod": "prod", "max": "amax", "min": "amin",
+    "var": "var", "std": "std", "ptp": "ptp", "any": "any", "all": "all",
+    "cumsum": "cumsum", "cumprod": "cumprod", "argmax": "argmax", "argmin": "argmin",
+    "argsort": "argsort", "argpartition": "argpartition", "searchsorted": "searchsorted",
+    "nonzero": "nonzero", "dot": "dot", "clip": "clip", "round": "round",
+    "astype": "astype", "conj": "conjugate", "conjugate": "conjugate",
+    "ravel": "ravel", "flatten": "ravel", "squeeze": "squeeze", "swapaxes": "swapaxes",
+    "diagonal": "diagonal", "trace": "trace", "repeat": "repeat", "take": "take",
+}
+for _method, _function in _FUNCTION_METHODS.items():
+    setattr(Tracer, _method, _function_method(_method, _function))
+del _method, _function
 
 
 def is_tracer(x):
