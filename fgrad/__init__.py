@@ -27,8 +27,9 @@ from .batching import vmap  # noqa: F401
 from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
+from .remat import checkpoint  # noqa: F401
 from .testing import check_grads  # noqa: F401
-from .transforms import checkpoint, hvp, linear_transpose, linearize  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -535,6 +535,14 @@ def _reduce(trace, prim, args, dims, **params):
         if params.get("keepdims"):
             out = _reshape(out, (size,) + (1,) * nd)
         return out, 0
+    if nd == 0:
+        # numpy and scipy accept axis 0 / -1 (or (0,)) on a 0-d array: the row's impl on a
+        # 0-d stand-in decides (raising numpy's own error otherwise) and gives one example's
+        # output shape; the batch is then reduced as (size, 1) along its second axis
+        one = prim.impl(np.zeros((), _dtype(x)), *args[1:], **params)
+        ax = (1,) if isinstance(axis, (tuple, list)) else 1
+        out = prim.fn(_reshape(x, (size, 1)), *args[1:], **dict(params, axis=ax))
+        return _reshape(out, (size,) + np.shape(one)), 0
     return prim.fn(x, *args[1:], **dict(params, axis=_norm_axes(axis, nd))), 0
 
 

@@ -12,6 +12,11 @@ settings.register_profile(
     "dev", max_examples=20, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+settings.register_profile(
+    # for bug hunting (tests/test_random_programs.py): FGRAD_HYPOTHESIS_PROFILE=long
+    "long", max_examples=5000, deadline=None, print_blob=True,
+    suppress_health_check=list(HealthCheck),
+)
 settings.load_profile(os.environ.get("FGRAD_HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -292,6 +292,11 @@ CONSTANT_USES = {
     "np.dot": lambda x, c: np.dot(c, x),
     "np.where": lambda x, c: np.where(True, c, x),
     "np.matmul": lambda x, c: np.matmul(c, x),
+    # fgrad.numpy called directly: the row's function meets the constant itself
+    "fnp.multiply": lambda x, c: fnp.multiply(x, c),
+    "fnp.multiply-reflected": lambda x, c: fnp.multiply(c, x),
+    "fnp.where": lambda x, c: fnp.where(True, c, x),
+    "fnp.clip": lambda x, c: fnp.clip(x, c, 10.0),
 }
 
 

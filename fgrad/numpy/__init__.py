@@ -23,9 +23,13 @@ from ..primitives.scans import *  # noqa: F401,F403
 from ..primitives.shape import *  # noqa: F401,F403
 from ..primitives.indexing import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
-from ._composites import *  # noqa: F401,F403
-from ._stats import *  # noqa: F401,F403
-from ._extra import *  # noqa: F401,F403
+from ._logic import *  # noqa: F401,F403
+from ._sorting_searching import *  # noqa: F401,F403
+from ._piecewise import *  # noqa: F401,F403
+from ._statistics import *  # noqa: F401,F403
+from ._polynomials import *  # noqa: F401,F403
+from ._differences import *  # noqa: F401,F403
+from ._manipulation import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401,E402
 
 # Constants and dtypes, so that `fnp.pi` and `fnp.float32` work as in numpy.

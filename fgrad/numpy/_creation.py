@@ -1,32 +1,27 @@
 """Array creation.  Results are constants (no derivative flows into them),
-except ``array``/``asarray`` of sequences holding tracers, which stack them."""
+except ``array``/``asarray`` of sequences holding tracers, which stack them,
+``copy`` (the identity), and the evenly spaced values of ``linspace``,
+``logspace`` and ``geomspace``, which are differentiable in their endpoints."""
 
 import operator
 
 import numpy as np
 
-from ..core import Tracer, concrete
+from ..core import Tracer, concrete, defprim
 from ..primitives import elementwise as el
 from ..primitives.elementwise import astype
 from ..primitives.indexing import getitem
 from ..primitives.shape import broadcast_to, concatenate, expand_dims, moveaxis, reshape, stack
+from ._arguments import _contains_tracer
 
 __all__ = [
     "array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like",
     "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace", "geomspace",
-    "eye", "identity",
+    "eye", "identity", "copy",
 ]
 
 zeros, ones, empty, full = np.zeros, np.ones, np.empty, np.full
 arange, eye, identity = np.arange, np.eye, np.identity
-
-
-def _contains_tracer(obj):
-    if isinstance(obj, Tracer):
-        return True
-    if isinstance(obj, (list, tuple)):
-        return any(_contains_tracer(o) for o in obj)
-    return False
 
 
 def _stack_nested(obj):
@@ -90,6 +85,34 @@ zeros_like = _like(np.zeros_like)
 ones_like = _like(np.ones_like)
 empty_like = _like(np.empty_like)
 full_like = _like(np.full_like)
+
+
+# --- copy: the identity, a row of its own -------------------------------------------
+
+_copy = defprim(
+    "copy", lambda x: np.array(x, copy=True),
+    jvp=[lambda t, ans, x: t],
+    vjp=[lambda g, ans, x: g],
+    batch="elementwise",
+    test={"complex": True},
+    reads=(),
+)
+
+
+def copy(a, order="K", subok=False):
+    """A new array with the same values (``numpy.copy``); the derivative is the identity.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> x = fnp.array([1.0, 2.0])
+        >>> fnp.copy(x)
+        array([1., 2.])
+        >>> fgrad.grad(lambda x: (fnp.copy(x) * x).sum())(x)
+        array([2., 4.])
+    """
+    if not _contains_tracer(a):
+        return np.copy(a, order=order, subok=subok)
+    return _copy(asarray(a))
 
 
 # --- evenly spaced values: differentiable in the endpoints ----------------------------

@@ -4,7 +4,7 @@
 versions), the order statistics (``median``, ``quantile``, ``percentile`` and
 their nan versions, one ``quantile`` row) and a stable ``_logsumexp`` that
 other modules reuse.  Composites (``var``, ``std``, ``ptp``, ``average``,
-``nansum`` ...) are in fgrad/numpy/_composites.py; scans in scans.py.
+``nansum`` ...) are in fgrad/numpy/_statistics.py; scans in scans.py.
 
 Conventions shared by the rows:
 
@@ -210,8 +210,13 @@ def _reduce_rule(get_prim):
             axis = tuple(range(1, nd + 1))
         elif isinstance(axis, tuple):
             axis = tuple(_example_axis(a, nd) + 1 for a in axis)
+        elif nd == 0:
+            # numpy's sum/max... accept axis 0 / -1 of a 0-d array (they reduce nothing),
+            # its mean refuses: the row's impl on a 0-d stand-in decides
+            get_prim().primitive.impl(np.zeros((), concrete(x).dtype), axis=axis)
+            axis = ()
         else:
-            axis = _example_axis(axis, nd) + 1
+            axis = _example_axis(axis, nd) + 1  # numpy's AxisError if out of range
         return get_prim()(x, axis=axis, keepdims=keepdims, **params), 0
 
     return rule
@@ -297,7 +302,8 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
 
 def _mean_impl(x, axis=None, keepdims=False, where=None):
     if where is None:
-        if type(x) is _ndarray and x.dtype.kind in "fc" and x.dtype.char != "e":
+        if (type(x) is _ndarray and x.dtype.kind in "fc" and x.dtype.char != "e"
+                and (x.ndim or axis is None or axis == ())):  # numpy judges a 0-d's axes
             # numpy.mean's own steps (numpy/_core/_methods.py) without its
             # Python-level set-up: the same sum, count and division
             shape = x.shape
@@ -794,6 +800,16 @@ def _quantile_batch(args, dims, axis=None, method="linear", keepdims=False, kind
         axis = len(keep) + 1
         if keepdims:
             kept = (shape[0],) + tuple(1 if i in axes else shape[i] for i in range(1, nd + 1))
+    elif dq is not None and isinstance(axis, tuple):
+        # a shared ``a`` with a (now 2-d) batched q: the same merge of the reduced axes
+        shape = np.shape(concrete(a))
+        axes = _axes(axis, len(shape))
+        keep = [i for i in range(len(shape)) if i not in axes]
+        n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+        a = reshape(transpose(a, (*keep, *axes)), (*(shape[i] for i in keep), n))
+        axis = len(keep)
+        if keepdims:
+            kept = tuple(1 if i in axes else shape[i] for i in range(len(shape)))
     if dq is not None:
         q = moveaxis(q, dq, 0)
     qshape = () if median else np.shape(concrete(q))

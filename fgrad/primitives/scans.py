@@ -48,13 +48,19 @@ def _revcumsum(h, axis):
     return flip(_cumsum(flip(h, axis=axis), axis=axis), axis=axis)
 
 
+def _cumsum_vjp(g, ans, x, axis):
+    if axis is None:  # numpy's flattened scan: the cotangent of the flat input, reshaped
+        return reshape(_revcumsum(g, 0), np.shape(x))
+    return _revcumsum(g, axis)
+
+
 _cumsum = defprim(
     "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
     jvp=[lambda t, ans, x, axis: _cumsum(t, axis=axis)],
-    vjp=[lambda g, ans, x, axis: _revcumsum(g, axis)],
+    vjp=[_cumsum_vjp],
     batch="reduce",
     test={"make": _scan_case(-1.5, 1.5), "complex": True},
-    reads=(1,),
+    reads=(0, 1),  # x for its shape (axis=None: numpy's flattened scan)
 )
 
 # --- cumprod (exact at zeros) -------------------------------------------------------
@@ -101,12 +107,16 @@ class _ZeroLanes:
 
 
 def _cumprod_jvp(t, ans, x, axis):
+    if axis is None:  # numpy's flattened scan
+        return _cumprod_jvp(ravel(t), ans, ravel(x), 0)
     if _no_small(x):
         return multiply(ans, _cumsum(divide(t, x), axis=axis))
     return _ZeroLanes(x, axis).jvp(t)
 
 
 def _cumprod_vjp(g, ans, x, axis):
+    if axis is None:  # numpy's flattened scan: the flat input's cotangent, reshaped
+        return reshape(_cumprod_vjp(g, ans, ravel(x), 0), np.shape(x))
     if _no_small(x):
         return divide(_revcumsum(multiply(g, ans), axis), x)
     return _ZeroLanes(x, axis).vjp(g)

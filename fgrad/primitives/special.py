@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..core import PRIMITIVES, defelementwise, defprim
+from ..core import PRIMITIVES, concrete, defelementwise, defprim
 from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _rd
@@ -1003,8 +1003,13 @@ def _batch_axis_rule(name):
             ax = tuple(range(1, nd + 1))
         elif isinstance(axis, (tuple, list)):
             ax = tuple(_example_axis(a, nd) + 1 for a in axis)
+        elif nd == 0:
+            # scipy accepts axis 0 / -1 of a 0-d array (a softmax over one value):
+            # the row's impl on a 0-d stand-in decides, then nothing is reduced
+            PRIMITIVES[name].impl(np.zeros((), concrete(x).dtype), axis=axis)
+            ax = ()
         else:
-            ax = _example_axis(axis, nd) + 1
+            ax = _example_axis(axis, nd) + 1  # numpy's AxisError if out of range
         return PRIMITIVES[name].fn(x, axis=ax, **params), 0
 
     return rule

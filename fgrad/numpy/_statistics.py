@@ -1,25 +1,29 @@
-"""Functions written with primitives: differentiable with no rules of their own.
+"""Statistics: variance, standard deviation, range, weighted average, the
+nan-ignoring sums, products, means, variances and standard deviations, and
+covariance and correlation matrices.
 
-Each one calls numpy itself when no argument is traced (so plain results are
-exactly numpy's) and otherwise mirrors numpy's own arithmetic with fgrad
-functions, so traced values agree with numpy's to the last bit where the
-operations allow it.
+Each function calls numpy itself when no argument is traced (so plain results
+are exactly numpy's) and otherwise repeats numpy's own steps with fgrad
+functions: the same operations in the same order, including the dtype that
+numpy's in-place updates keep, so traced values agree with numpy's to the last
+bit where the operations allow it, and every transform applies.
 """
 
 import builtins
+import warnings
 
 import numpy as np
 
-from ..core import Tracer, any_tracer, concrete, defprim
+from ..core import Tracer, any_tracer, concrete
 from ..primitives.elementwise import (
     _where,
     add,
     astype,
+    conjugate,
+    divide,
     equal,
-    greater,
     imag,
     isnan,
-    less,
     less_equal,
     logical_not,
     multiply,
@@ -27,30 +31,17 @@ from ..primitives.elementwise import (
     sqrt,
     subtract,
 )
-from ..primitives.elementwise import divide as _divide
+from ..primitives.products import diagonal, dot
 from ..primitives.reductions import _NO_VALUE, _norm_axis, amax, amin, mean, prod, sum
-from ..primitives.shape import broadcast_to, reshape, transpose
+from ..primitives.shape import broadcast_to, concatenate, reshape, squeeze, transpose
+from ._arguments import _contains_tracer, _dtype, _kw, _no_out, _shape, _traced
+from ._creation import asarray
+from ._piecewise import clip
 
 __all__ = [
     "var", "std", "ptp", "average", "nansum", "nanprod", "nanmean", "nanvar", "nanstd",
-    "clip", "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "isclose", "allclose",
-    "iscomplexobj", "isrealobj", "nonzero", "count_nonzero", "any", "all",
+    "cov", "corrcoef",
 ]
-
-
-_traced = any_tracer
-
-
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
-            "use the returned value instead"
-        )
-
-
-def _kw(**kwargs):
-    return {k: v for k, v in kwargs.items() if v is not _NO_VALUE}
 
 
 def _count(a, axis, keepdims, where):
@@ -82,7 +73,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
         >>> fgrad.grad(fnp.var)(fnp.array([1.0, 3.0]))
         array([-1.,  1.])
     """
-    if not _traced(a, mean):
+    if not any_tracer(a, mean):
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                       **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
     _no_out(out, "var")
@@ -95,12 +86,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
     # numpy's _var: mean with keepdims, centre, square, sum, divide by max(n - ddof, 0)
     if mean is _NO_VALUE:
         n_mean = _count(a, axis, True, where)
-        centre = _divide(sum(a, axis=axis, dtype=dtype, keepdims=True, where=where), n_mean)
+        centre = divide(sum(a, axis=axis, dtype=dtype, keepdims=True, where=where), n_mean)
     else:
         centre = mean
     sq = _squared_magnitude(subtract(a, centre))
     total = sum(sq, axis=axis, dtype=dtype, keepdims=keep, where=where)
-    return _divide(total, np.maximum(_count(a, axis, keep, where) - ddof, 0))
+    return divide(total, np.maximum(_count(a, axis, keep, where) - ddof, 0))
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where=_NO_VALUE,
@@ -114,7 +105,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
         >>> fgrad.grad(lambda x: fnp.std(x, ddof=1))(fnp.array([1.0, 3.0]))
         array([-0.70710678,  0.70710678])
     """
-    if not _traced(a, mean):
+    if not any_tracer(a, mean):
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                       **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
     v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
@@ -143,7 +134,7 @@ def ptp(a, axis=None, out=None, keepdims=_NO_VALUE):
         >>> fgrad.grad(fnp.ptp)(fnp.array([2.0, 5.0, 1.0]))
         array([ 0.,  1., -1.])
     """
-    if not _traced(a):
+    if not any_tracer(a):
         return np.ptp(a, axis=axis, out=out, **_kw(keepdims=keepdims))
     _no_out(out, "ptp")
     return subtract(amax(a, axis=axis, keepdims=keepdims), amin(a, axis=axis, keepdims=keepdims))
@@ -160,7 +151,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO_VALUE):
         >>> fgrad.grad(lambda w: fnp.average(fnp.array([1.0, 2.0]), weights=w))(w)
         array([-0.1875,  0.0625])
     """
-    if not _traced(a, weights):
+    if not any_tracer(a, weights):
         return np.average(a, axis=axis, weights=weights, returned=returned,
                           **_kw(keepdims=keepdims))
 
@@ -190,7 +181,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NO_VALUE):
         scl = sum(wgt, axis=axis, **kw)
         if np.any(concrete(scl) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
-        avg = _divide(sum(multiply(a, wgt), axis=axis, **kw), scl)
+        avg = divide(sum(multiply(a, wgt), axis=axis, **kw), scl)
     if not returned:
         return avg
     if np.shape(concrete(scl)) != np.shape(concrete(avg)):
@@ -217,7 +208,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_V
         >>> fgrad.grad(fnp.nansum)(fnp.array([1.0, fnp.nan]))
         array([1., 0.])
     """
-    if not _traced(a, initial):
+    if not any_tracer(a, initial):
         return np.nansum(a, axis=axis, dtype=dtype, out=out,
                          **_kw(keepdims=keepdims, initial=initial, where=where))
     return sum(_replace_nan(a, 0), axis=axis, dtype=dtype, out=out, keepdims=keepdims,
@@ -233,7 +224,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_
         >>> fgrad.grad(fnp.nanprod)(fnp.array([2.0, fnp.nan, 3.0]))
         array([3., 0., 2.])
     """
-    if not _traced(a, initial):
+    if not any_tracer(a, initial):
         return np.nanprod(a, axis=axis, dtype=dtype, out=out,
                           **_kw(keepdims=keepdims, initial=initial, where=where))
     return prod(_replace_nan(a, 1), axis=axis, dtype=dtype, out=out, keepdims=keepdims,
@@ -248,7 +239,7 @@ def _nan_count(a, axis, keepdims, where):
 
 def _divide_by_count(total, count):
     # numpy's _divide_by_count: the division keeps the dtype of the total
-    out = _divide(total, count)
+    out = divide(total, count)
     dt = np.result_type(concrete(total))
     return out if np.result_type(concrete(out)) == dt else astype(out, dt)
 
@@ -261,7 +252,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO
         >>> fgrad.grad(fnp.nanmean)(fnp.array([1.0, fnp.nan, 3.0]))
         array([0.5, 0. , 0.5])
     """
-    if not _traced(a):
+    if not any_tracer(a):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out,
                           **_kw(keepdims=keepdims, where=where))
     _no_out(out, "nanmean")
@@ -280,7 +271,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
         >>> fgrad.grad(fnp.nanvar)(fnp.array([1.0, fnp.nan, 3.0]))
         array([-1.,  0.,  1.])
     """
-    if not _traced(a, mean):
+    if not any_tracer(a, mean):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                          **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
     _no_out(out, "nanvar")
@@ -312,7 +303,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
         >>> float(fnp.nanstd(fnp.array([1.0, fnp.nan, 3.0])))
         1.0
     """
-    if not _traced(a, mean):
+    if not any_tracer(a, mean):
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                          **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
     v = nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
@@ -326,187 +317,170 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
     return _where(single, v, sqrt(_where(single, 1.0, v)))
 
 
-def clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_NO_VALUE,
-         **kwargs):
-    """Clip values to ``[a_min, a_max]`` (``numpy.clip``; also ``min=``/``max=``).
+# --- cov, corrcoef ------------------------------------------------------------------
 
-    The derivative is 1 inside the interval (boundaries included) and flows to
-    the bound that is active outside it.
+
+def _keep_dtype(new, old):
+    """``new`` cast to ``old``'s dtype: what numpy's in-place ``old op= ...`` keeps."""
+    dt = _dtype(old)
+    return new if _dtype(new) == dt else astype(new, dt)
+
+
+def _as_2d(a, dtype):
+    """``numpy.array(a, ndmin=2, dtype=dtype)`` of a traced (or plain) value."""
+    if _dtype(a) != dtype:
+        a = astype(a, dtype)
+    shape = _shape(a)
+    if len(shape) < 2:
+        a = reshape(a, (1,) * (2 - len(shape)) + shape)
+    return a
+
+
+def _sample_weights(fweights, aweights, nobs):
+    """Check numpy's frequency and analytic weights; return (w, aweights)."""
+    w = None
+    if fweights is not None:
+        if _contains_tracer(fweights):
+            raise TypeError(
+                "cov: fweights are integer repeat counts and have no derivative, but a traced "
+                "value was passed. Pass a plain array (fgrad.stop_gradient(fweights) inside a "
+                "transform), or use aweights for weights that should be differentiated."
+            )
+        fweights = np.asarray(fweights, dtype=float)
+        if not np.all(fweights == np.around(fweights)):
+            raise TypeError("cov: fweights must be integer counts; round them, or pass "
+                            "non-integer weights as aweights")
+        if fweights.ndim > 1:
+            raise RuntimeError(
+                f"cov: fweights must be 1-D (one count per observation); got shape "
+                f"{fweights.shape}")
+        if fweights.shape[0] != nobs:
+            raise RuntimeError(
+                f"cov: {fweights.shape[0]} fweights for {nobs} observations; give one "
+                "count per observation")
+        if np.any(fweights < 0):
+            raise ValueError("cov: fweights cannot be negative; use 0 to drop an observation")
+        w = fweights
+    if aweights is not None:
+        aweights = asarray(aweights)
+        if _dtype(aweights) != np.float64:
+            aweights = astype(aweights, float)
+        shape = _shape(aweights)
+        if len(shape) > 1:
+            raise RuntimeError(
+                f"cov: aweights must be 1-D (one weight per observation); got shape {shape}")
+        if shape[0] != nobs:
+            raise RuntimeError(
+                f"cov: {shape[0]} aweights for {nobs} observations; give one weight per "
+                "observation")
+        if np.any(concrete(aweights) < 0):
+            raise ValueError("cov: aweights cannot be negative; use 0 to drop an observation")
+        w = aweights if w is None else multiply(w, aweights)
+    return w, aweights
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+        dtype=None):
+    """Covariance matrix (``numpy.cov``); differentiable in ``m``, ``y`` and ``aweights``.
+
+    ``fweights`` are integer repeat counts and take no derivative.  For
+    observations ``x_k`` with weights ``w_k`` the result is
+    ``sum_k w_k (x_k - avg)(x_k - avg)^T / fact`` (no conjugation of the
+    derivative, as everywhere in fgrad).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.clip(x, 0.0, 1.0).sum())(fnp.array([-1.0, 0.5, 2.0]))
-        array([0., 1., 0.])
+        >>> fnp.cov(fnp.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+        array([[ 1., -1.],
+               [-1.,  1.]])
+        >>> fgrad.grad(fnp.cov)(fnp.array([1.0, 2.0, 6.0]))  # 2 (x - mean) / (n - 1)
+        array([-2., -1.,  3.])
     """
-    lo = a_min if a_min is not _NO_VALUE else min
-    hi = a_max if a_max is not _NO_VALUE else max
-    lo = None if lo is _NO_VALUE else lo
-    hi = None if hi is _NO_VALUE else hi
-    if not _traced(a, lo, hi):
-        return np.clip(a, lo, hi, out=out, **kwargs)
-    _no_out(out, "clip")
-    res = a
-    if lo is not None:
-        res = _where(less(res, lo), lo, res)
-    if hi is not None:
-        res = _where(greater(res, hi), hi, res)
-    return res
+    if not _traced(m, y, aweights, fweights):
+        return np.cov(m, y, rowvar=rowvar, bias=bias, ddof=ddof, fweights=fweights,
+                      aweights=aweights, dtype=dtype)
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError(f"cov: ddof must be an integer; got {ddof!r}")
+    m = asarray(m)
+    if len(_shape(m)) > 2:
+        raise ValueError(
+            f"cov: m has more than 2 dimensions (shape {_shape(m)}); pass one variable per "
+            "row (rowvar=True) or per column (rowvar=False), e.g. reshape it to 2-D")
+    if y is not None:
+        y = asarray(y)
+        if len(_shape(y)) > 2:
+            raise ValueError(
+                f"cov: y has more than 2 dimensions (shape {_shape(y)}); reshape it to 2-D")
+    if dtype is None:
+        dtype = (np.result_type(concrete(m), np.float64) if y is None
+                 else np.result_type(concrete(m), concrete(y), np.float64))
+    dtype = np.dtype(dtype)
+    X = _as_2d(m, dtype)
+    if not rowvar and len(_shape(m)) != 1:
+        X = transpose(X)
+    if _shape(X)[0] == 0:
+        return np.array([]).reshape(0, 0)
+    if y is not None:
+        y = _as_2d(y, dtype)
+        if not rowvar and _shape(y)[0] != 1:
+            y = transpose(y)
+        if _shape(y)[1] != _shape(X)[1]:
+            raise ValueError(
+                f"cov: m and y hold {_shape(X)[1]} and {_shape(y)[1]} observations; they "
+                "must have the same number (check rowvar)")
+        X = concatenate((X, y), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    nobs = _shape(X)[1]
+    w, aweights = _sample_weights(fweights, aweights, nobs)
+
+    avg, w_sum = average(X, axis=1, weights=w, returned=True)
+    w_sum = w_sum[0]
+    if w is None:
+        fact = nobs - ddof
+    elif ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = subtract(w_sum, ddof)
+    else:
+        fact = subtract(w_sum, divide(multiply(ddof, sum(multiply(w, aweights))), w_sum))
+    if np.all(concrete(fact) <= 0):
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = 0.0
+    X = _keep_dtype(subtract(X, reshape(avg, (-1, 1))), X)
+    X_T = transpose(X) if w is None else transpose(multiply(X, w))
+    if np.iscomplexobj(concrete(X_T)):
+        X_T = conjugate(X_T)
+    c = dot(X, X_T)
+    c = _keep_dtype(multiply(c, divide(1, fact)), c)
+    return squeeze(c)
 
 
-def _nondiff(name, impl):
-    return defprim(name, impl, nondiff=True, batch="reduce")
+def corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """Pearson correlation coefficients (``numpy.corrcoef``): ``cov`` scaled by the
+    standard deviations, with the real (and imaginary) parts clipped to [-1, 1].
 
-
-_argmax = _nondiff("argmax", lambda a, axis=None, keepdims=False: np.argmax(a, axis=axis, keepdims=keepdims))
-_argmin = _nondiff("argmin", lambda a, axis=None, keepdims=False: np.argmin(a, axis=axis, keepdims=keepdims))
-_nanargmax = _nondiff("nanargmax", lambda a, axis=None, keepdims=False: np.nanargmax(a, axis=axis, keepdims=keepdims))
-_nanargmin = _nondiff("nanargmin", lambda a, axis=None, keepdims=False: np.nanargmin(a, axis=axis, keepdims=keepdims))
-_argsort = _nondiff("argsort", lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"))
-
-
-def argmax(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the maximum (``numpy.argmax``); integer output, no derivative.
+    The clipping only removes rounding error: the diagonal, identically 1, has
+    zero derivative, and entries of exactly correlated variables are clipped.
 
     Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.argmax(fnp.array([1.0, 3.0, 2.0])))
-        1
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.corrcoef(fnp.array([1.0, 2.0, 3.0]), fnp.array([1.0, 3.0, 2.0]))
+        array([[1. , 0.5],
+               [0.5, 1. ]])
+        >>> g = fgrad.grad(lambda y: fnp.corrcoef(fnp.array([1.0, 2.0, 3.0]), y)[0, 1])
+        >>> g(fnp.array([1.0, 3.0, 2.0]))
+        array([-0.25, -0.25,  0.5 ])
     """
-    _no_out(out, "argmax")
-    return _argmax(a, axis=axis, keepdims=keepdims)
-
-
-def argmin(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the minimum (``numpy.argmin``); integer output, no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.argmin(fnp.array([1.0, 3.0, 2.0])))
-        0
-    """
-    _no_out(out, "argmin")
-    return _argmin(a, axis=axis, keepdims=keepdims)
-
-
-def nanargmax(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the maximum ignoring nan (``numpy.nanargmax``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.nanargmax(fnp.array([1.0, fnp.nan, 2.0])))
-        2
-    """
-    _no_out(out, "nanargmax")
-    return _nanargmax(a, axis=axis, keepdims=keepdims)
-
-
-def nanargmin(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the minimum ignoring nan (``numpy.nanargmin``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.nanargmin(fnp.array([1.0, fnp.nan, 2.0])))
-        0
-    """
-    _no_out(out, "nanargmin")
-    return _nanargmin(a, axis=axis, keepdims=keepdims)
-
-
-def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Indices that sort the array (``numpy.argsort``, stable); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.argsort(fnp.array([3.0, 1.0, 2.0]))
-        array([1, 2, 0])
-    """
-    return _argsort(a, axis=axis)
-
-
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """``numpy.isclose`` on the values (no derivative).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> bool(fnp.isclose(1.0, 1.0 + 1e-12))
-        True
-    """
-    return np.isclose(concrete(a), concrete(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
-
-
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """``numpy.allclose`` on the values (no derivative).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.allclose(fnp.ones(2), fnp.ones(2))
-        True
-    """
-    return bool(np.allclose(concrete(a), concrete(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def iscomplexobj(x):
-    """True if the value has a complex dtype (``numpy.iscomplexobj``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.iscomplexobj(fnp.ones(2))
-        False
-    """
-    return np.iscomplexobj(concrete(x))
-
-
-def isrealobj(x):
-    """True if the value has no complex dtype (``numpy.isrealobj``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.isrealobj(fnp.ones(2))
-        True
-    """
-    return not iscomplexobj(x)
-
-
-def nonzero(a):
-    """Indices of the non-zero elements (``numpy.nonzero``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.nonzero(fnp.array([0.0, 2.0]))
-        (array([1]),)
-    """
-    return np.nonzero(concrete(a))
-
-
-def count_nonzero(a, axis=None, *, keepdims=False):
-    """Number of non-zero values (``numpy.count_nonzero``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.count_nonzero(fnp.array([0.0, 2.0])))
-        1
-    """
-    return np.count_nonzero(concrete(a), axis=axis, keepdims=keepdims)
-
-
-def any(a, axis=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
-    """Whether any element is true (``numpy.any``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> bool(fnp.any(fnp.array([0.0, 2.0]) > 1))
-        True
-    """
-    return np.any(concrete(a), axis=axis, out=out, **_kw(keepdims=keepdims, where=where))
-
-
-def all(a, axis=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
-    """Whether all elements are true (``numpy.all``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> bool(fnp.all(fnp.array([0.0, 2.0]) > 1))
-        False
-    """
-    return np.all(concrete(a), axis=axis, out=out, **_kw(keepdims=keepdims, where=where))
-
+    if not _traced(x, y):
+        return np.corrcoef(x, y, rowvar, dtype=dtype)
+    c = cov(x, y, rowvar, dtype=dtype)
+    if len(_shape(c)) != 2:  # a single variable: nan for a zero/nan/inf variance, else 1
+        return divide(c, c)
+    stddev = sqrt(real(diagonal(c)))
+    c = _keep_dtype(divide(c, reshape(stddev, (-1, 1))), c)
+    c = _keep_dtype(divide(c, reshape(stddev, (1, -1))), c)
+    if np.iscomplexobj(concrete(c)):
+        re, im = clip(real(c), -1, 1), clip(imag(c), -1, 1)
+        return _keep_dtype(add(re, multiply(1j, im)), c)
+    return clip(c, -1, 1)
