@@ -539,7 +539,7 @@ def _reduce(trace, prim, args, dims, **params):
         # numpy and scipy accept axis 0 / -1 (or (0,)) on a 0-d array: the row's impl on a
         # 0-d stand-in decides (raising numpy's own error otherwise) and gives one example's
         # output shape; the batch is then reduced as (size, 1) along its second axis
-        one = prim.impl(np.zeros((), _dtype(x)), *args[1:], **params)
+        one = prim.impl(np.zeros((), dtype_of(x)), *args[1:], **params)
         ax = (1,) if isinstance(axis, (tuple, list)) else 1
         out = prim.fn(_reshape(x, (size, 1)), *args[1:], **dict(params, axis=ax))
         return _reshape(out, (size,) + np.shape(one)), 0
