@@ -147,15 +147,11 @@ def _prepare(a, axis, dtype):
     return a, axis % nd
 
 
-def _scan(row, plain, name, a, axis, dtype, out, nan_as=None):
-    """numpy's ``plain`` on untraced input, else the row ``row`` along ``axis``
-    (``nan_as``: the nan* scans, where nan entries count as this value and get
-    derivative 0)."""
+def _scan(row, plain, name, a, axis, dtype, out):
+    """cumsum/cumprod: numpy's ``plain`` on untraced input, else the row ``row``."""
     if not _traced(a):
         return plain(a, axis=axis, dtype=dtype, out=out)
     refuse_out(out, name)
-    if nan_as is not None:
-        a = _where(isnan(a), nan_as, a)
     a, axis = _prepare(a, axis, dtype)
     return row(a, axis=axis)
 
@@ -190,7 +186,10 @@ def nancumsum(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumsum(x)[-1])(fnp.array([1.0, fnp.nan, 2.0]))
         array([1., 0., 1.])
     """
-    return _scan(_cumsum, np.nancumsum, "nancumsum", a, axis, dtype, out, nan_as=0)
+    if not _traced(a):
+        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
+    refuse_out(out, "nancumsum")
+    return cumsum(_where(isnan(a), 0, a), axis=axis, dtype=dtype)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
@@ -201,7 +200,10 @@ def nancumprod(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumprod(x)[-1])(fnp.array([2.0, fnp.nan, 3.0]))
         array([3., 0., 2.])
     """
-    return _scan(_cumprod, np.nancumprod, "nancumprod", a, axis, dtype, out, nan_as=1)
+    if not _traced(a):
+        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
+    refuse_out(out, "nancumprod")
+    return cumprod(_where(isnan(a), 1, a), axis=axis, dtype=dtype)
 
 
 def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial):
