@@ -14,7 +14,7 @@ from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import BatchingError, vmap
 from .core import ACCEPTED_INPUTS as _ACCEPTED
-from .core import Tracer, check_value, concrete
+from .core import Tracer, check_value, concrete, dtype_of, shape_of
 from .core import leaf_problem as _leaf_problem
 from .tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
 
@@ -27,18 +27,6 @@ __all__ = [
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def _dtype(x):
-    x = concrete(x)
-    dtype = getattr(x, "dtype", None)  # arrays and numpy scalars: no conversion
-    return dtype if isinstance(dtype, np.dtype) else np.result_type(x)
-
-
-def _shape(x):
-    x = concrete(x)
-    shape = getattr(x, "shape", None)
-    return shape if type(shape) is tuple else np.shape(x)
 
 
 def _check_leaves(tree, transform, what):
@@ -73,11 +61,11 @@ def _check_differentiable(x, transform):
                 f"{transform}: an input is {problem}, which is not a number or numeric "
                 f"array. {_ACCEPTED}."
             )
-    kind = x.dtype.kind if t is np.ndarray else "f" if t is float else _dtype(x).kind
+    kind = x.dtype.kind if t is np.ndarray else "f" if t is float else dtype_of(x).kind
     if kind not in "fc":
         raise TypeError(
             f"{transform} requires floating-point (or complex) inputs, but got an input of "
-            f"dtype {_dtype(x)} with value {concrete(x)!r}. Integers and booleans have no "
+            f"dtype {dtype_of(x)} with value {concrete(x)!r}. Integers and booleans have no "
             "derivative: pass floats (e.g. 3.0 instead of 3, or x.astype(float)), or "
             "leave this argument out of argnums."
         )
@@ -113,6 +101,21 @@ def _argnums_tuple(argnums, nargs, transform):
     return single, nums
 
 
+def _check_like(value, like, what, like_what, fix):
+    """Refuse a tangent or cotangent ``value`` whose shape is not ``like``'s, or that
+    is complex where ``like`` is real (its imaginary part would be dropped)."""
+    if shape_of(value) != shape_of(like):
+        raise ValueError(
+            f"{what} has shape {shape_of(value)} but {like_what} has shape "
+            f"{shape_of(like)}; they must match."
+        )
+    if dtype_of(value).kind == "c" and dtype_of(like).kind != "c":
+        raise TypeError(
+            f"{what} is complex ({dtype_of(value)}) but {like_what} is real "
+            f"({dtype_of(like)}); its imaginary part would be lost. {fix}"
+        )
+
+
 def _split_aux(out, has_aux, transform):
     if not has_aux:
         return out, None
@@ -132,7 +135,7 @@ def _lower(x, trace):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(concrete(x)), dtype=_dtype(x))
+    return np.zeros(np.shape(concrete(x)), dtype=dtype_of(x))
 
 
 def _substitute(args, argnums, values):
@@ -278,7 +281,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 f"grad requires a function with a real scalar output, but it returned "
                 f"{_leaf_problem(value)}."
             )
-        shape = _shape(value)
+        shape = shape_of(value)
         if shape != ():
             raise TypeError(
                 f"grad requires a function with a scalar output, but it returned an array "
@@ -289,7 +292,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         if holomorphic:
             _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
-        elif (kind := _dtype(value).kind) == "b":
+        elif (kind := dtype_of(value).kind) == "b":
             raise TypeError(
                 "grad requires a floating-point output, but the function returned a bool "
                 "(a comparison, or np.allclose / np.isclose): it has no derivative. Return "
@@ -297,12 +300,12 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             )
         elif kind not in "fi":
             raise TypeError(
-                f"grad requires a real-valued output, got dtype {_dtype(value)}. For "
+                f"grad requires a real-valued output, got dtype {dtype_of(value)}. For "
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
                 "function), or take the real part / abs first."
             )
         if isinstance(out, ReverseTracer) and out._trace is trace:
-            seed = np.array(1, dtype=_dtype(value))
+            seed = np.array(1, dtype=dtype_of(value))
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
             cts = [None] * len(trace.tape)
@@ -357,11 +360,7 @@ def vjp(fun, *primals, has_aux=False):
     out_values = [_lower(o, trace) for o in out_leaves]
     def vjp_fun(cotangent):
         ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree:
-            raise TypeError(
-                f"vjp_fun expected a cotangent with the structure of the output {out_tree}, "
-                f"got {ct_tree} ({out_tree.difference(ct_tree)})."
-            )
+        out_tree.expect(ct_tree, "vjp_fun: the cotangent (like the output)")
         seeds = []
         for k, (o, v, c) in enumerate(zip(out_leaves, out_values, ct_leaves)):
             where = "" if out_tree.kind == "leaf" else f" at {leaf_paths(cotangent)[k]}"
@@ -371,20 +370,12 @@ def vjp(fun, *primals, has_aux=False):
                     f"vjp_fun: the cotangent{where} is {problem}; pass an array shaped "
                     "like the output, with its dtype."
                 )
-            if np.shape(concrete(c)) != np.shape(concrete(v)):
-                raise ValueError(
-                    f"vjp_fun: cotangent{where} of shape {np.shape(concrete(c))} for an "
-                    f"output of shape {np.shape(concrete(v))}; they must match."
-                )
-            if _dtype(c).kind == "c" and _dtype(v).kind != "c":
-                raise TypeError(
-                    f"vjp_fun: the cotangent{where} is complex ({_dtype(c)}) but the output "
-                    f"is real ({_dtype(v)}); its imaginary part would be lost. Pass a real "
-                    "cotangent (split a complex one into real and imaginary parts)."
-                )
+            _check_like(c, v, f"vjp_fun: the cotangent{where}", "the output",
+                        "Pass a real cotangent (split a complex one into real and "
+                        "imaginary parts).")
             if isinstance(o, ReverseTracer) and o._trace is trace:
                 if type(c) in (float, int, complex):  # a Python number: the output's dtype
-                    c = np.asarray(c, dtype=_dtype(v))
+                    c = np.asarray(c, dtype=dtype_of(v))
                 seeds.append((o.index, c))
         cts = trace.backward(seeds) if seeds else [None] * len(trace.tape)
         return tuple(_input_cotangents(trace, cts, in_leaves, in_trees, foreign=ct_leaves))
@@ -431,35 +422,20 @@ def jvp(fun, primals, tangents, has_aux=False):
         tracers = []
         for p, t in zip(p_leaves, t_leaves):
             _check_differentiable(p, "jvp")
-            if np.shape(concrete(t)) != np.shape(concrete(p)):
-                raise ValueError(
-                    f"jvp: tangent of shape {np.shape(concrete(t))} for a primal of shape "
-                    f"{np.shape(concrete(p))}; they must match."
-                )
-            if _dtype(t).kind == "c" and _dtype(p).kind != "c":
-                raise TypeError(
-                    f"jvp: a tangent is complex ({_dtype(t)}) for a real primal "
-                    f"({_dtype(p)}); its imaginary part would be lost. Pass a real tangent, "
-                    "or make the primal complex."
-                )
+            _check_like(t, p, "jvp: the tangent", "its primal",
+                        "Pass a real tangent, or make the primal complex.")
             if not isinstance(t, Tracer):
-                t = np.asarray(t, dtype=_dtype(p))
-            elif _dtype(t) != _dtype(p):
-                t = fnp.astype(t, _dtype(p))
+                t = np.asarray(t, dtype=dtype_of(p))
+            elif dtype_of(t) != dtype_of(p):
+                t = fnp.astype(t, dtype_of(p))
             tracers.append(ForwardTracer(p, trace, t))
         out = fun(*p_tree.unflatten(tracers))
         out, aux = _split_aux(out, has_aux, "jvp")
     finally:
         trace.alive = False
     out_leaves, out_tree = tree_flatten(out)
-    values, tangents_out = [], []
-    for o in out_leaves:
-        if isinstance(o, ForwardTracer) and o._trace is trace:
-            values.append(o.value)
-            tangents_out.append(o.tangent)
-        else:
-            values.append(o)
-            tangents_out.append(_zeros_like(o))
+    values, tangents_out = trace.split(
+        out_leaves, lambda o: (o.value, o.tangent), lambda o: (o, _zeros_like(o)))
     _unaliased(tangents_out, t_leaves)
     result = (out_tree.unflatten(values), out_tree.unflatten(tangents_out))
     if has_aux:
@@ -474,11 +450,39 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 def _check_holomorphic(leaves, what, transform):
     for x in leaves:
-        if _dtype(x).kind != "c":
+        if dtype_of(x).kind != "c":
             raise TypeError(
                 f"{transform}(..., holomorphic=True) requires {what} with a complex dtype, "
-                f"but got {_dtype(x)}. Cast them (e.g. x.astype(complex)), or drop "
+                f"but got {dtype_of(x)}. Cast them (e.g. x.astype(complex)), or drop "
                 "holomorphic=True for a function that is not complex-to-complex."
+            )
+
+
+def _jacobian_inputs(fun, args, kwargs, argnums, holomorphic, transform):
+    """What jacrev and jacfwd differentiate: ``(single, dyn, in_leaves, in_tree,
+    partial)``, with ``partial(*dyn)`` calling ``fun`` on ``args`` where the
+    arguments ``argnums`` are replaced (the inputs checked, complex ones too
+    when ``holomorphic``)."""
+    single, nums = _argnums_tuple(argnums, len(args), transform)
+    _check_inputs(args, nums, transform)
+    dyn = tuple(args[i] for i in nums)
+    in_leaves, in_tree = tree_flatten(dyn)
+    if holomorphic:
+        _check_holomorphic(in_leaves, "inputs", transform)
+
+    def partial(*dyn_args):
+        return fun(*_substitute(args, nums, dyn_args), **kwargs)
+
+    return single, dyn, in_leaves, in_tree, partial
+
+
+def _require_real(leaves, transform, what, otherwise):
+    """Refuse complex ``leaves`` (the inputs or outputs of a Jacobian)."""
+    for x in leaves:
+        if dtype_of(x).kind == "c":
+            raise TypeError(
+                f"{transform} requires real-valued {what}, but got dtype {dtype_of(x)}. For "
+                f"a holomorphic function pass holomorphic=True; for other functions {otherwise}"
             )
 
 
@@ -549,34 +553,20 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacrev")
-        _check_inputs(args, nums, "jacrev")
-        dyn = tuple(args[i] for i in nums)
-        in_leaves, in_tree = tree_flatten(dyn)
-        if holomorphic:
-            _check_holomorphic(in_leaves, "inputs", "jacrev")
-
-        def partial(*dyn_args):
-            return fun(*_substitute(args, nums, dyn_args), **kwargs)
-
+        single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
+            fun, args, kwargs, argnums, holomorphic, "jacrev")
         res = vjp(partial, *dyn, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
         if holomorphic:
             _check_holomorphic(out_leaves, "outputs", "jacrev")
         else:
-            for o in out_leaves:
-                if _dtype(o).kind == "c":
-                    raise TypeError(
-                        f"jacrev requires real-valued outputs, but got dtype {_dtype(o)}. For "
-                        "a holomorphic function pass holomorphic=True; for other functions "
-                        "with complex outputs use fgrad.vjp directly (or split the output "
-                        "into real and imaginary parts)."
-                    )
-        in_specs = [(np.shape(concrete(x)), _dtype(x)) for x in in_leaves]
+            _require_real(out_leaves, "jacrev", "outputs", "with complex outputs use fgrad.vjp "
+                          "directly (or split the output into real and imaginary parts).")
+        in_specs = [(np.shape(concrete(x)), dtype_of(x)) for x in in_leaves]
         per_out = []
         for k, o in enumerate(out_leaves):
-            o_shape, o_dtype = np.shape(concrete(o)), _dtype(o)
+            o_shape, o_dtype = np.shape(concrete(o)), dtype_of(o)
 
             def row(e, k=k):
                 ct = [e if j == k else _zeros_like(other) for j, other in enumerate(out_leaves)]
@@ -610,23 +600,11 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """
 
     def jac_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
-        _check_inputs(args, nums, "jacfwd")
-        dyn = tuple(args[i] for i in nums)
-        in_leaves, in_tree = tree_flatten(dyn)
-        if holomorphic:
-            _check_holomorphic(in_leaves, "inputs", "jacfwd")
-        else:
-            for x in in_leaves:
-                if _dtype(x).kind == "c":
-                    raise TypeError(
-                        f"jacfwd requires real-valued inputs, but got dtype {_dtype(x)}. For "
-                        "a holomorphic function pass holomorphic=True; for other functions "
-                        "of complex inputs use fgrad.jvp directly, or jacrev."
-                    )
-
-        def partial(*dyn_args):
-            return fun(*_substitute(args, nums, dyn_args), **kwargs)
+        single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
+            fun, args, kwargs, argnums, holomorphic, "jacfwd")
+        if not holomorphic:
+            _require_real(in_leaves, "jacfwd", "inputs",
+                          "of complex inputs use fgrad.jvp directly, or jacrev.")
 
         # the primal output and aux do not depend on the tangent: keep one copy
         primal = {}
@@ -641,7 +619,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
         for m, x in enumerate(in_leaves):
             if np.size(concrete(x)):
                 columns[m] = _jacobian_blocks(
-                    lambda e, m=m: column(e, m), np.shape(concrete(x)), _dtype(x),
+                    lambda e, m=m: column(e, m), np.shape(concrete(x)), dtype_of(x),
                     chunk_size, None)
         if "out" not in primal:  # no input elements at all: evaluate once for the output
             res = jvp(partial, dyn, tuple(tree_map(_zeros_like, dyn)), has_aux=has_aux)
@@ -657,7 +635,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
             for m, x in enumerate(in_leaves):
                 x_shape = np.shape(concrete(x))
                 if columns[m] is None:
-                    per_in.append(np.zeros(o_shape + x_shape, dtype=_dtype(o)))
+                    per_in.append(np.zeros(o_shape + x_shape, dtype=dtype_of(o)))
                     continue
                 block = fnp.moveaxis(columns[m][k], 0, -1)  # (n_in, *o_shape) -> (*o_shape, n_in)
                 per_in.append(fnp.reshape(block, o_shape + x_shape))

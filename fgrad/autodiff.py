@@ -149,14 +149,7 @@ class ForwardTrace(Trace):
         ans = prim.fn(*primals, **params) if lower else prim.call(*primals, **params)
         if not tangents or prim.nondiff:
             return ans
-        if lower:
-            shape, dtype, ans = _shape_dtype(ans)
-        else:
-            try:
-                shape, dtype = ans.shape, ans.dtype
-            except AttributeError:  # a user impl returned a Python scalar
-                ans = np.asarray(ans)[()]
-                shape, dtype = ans.shape, ans.dtype
+        shape, dtype, ans = _shape_dtype(ans)
         out = None
         rules = prim.jvp
         for i, t in tangents:
@@ -413,14 +406,7 @@ class ReverseTrace(Trace):
         ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
         if not parents or prim.nondiff:
             return ans
-        if lower:
-            shape, dtype, ans = _shape_dtype(ans)
-        else:
-            try:
-                shape, dtype = ans.shape, ans.dtype
-            except AttributeError:  # a user impl returned a Python scalar
-                ans = np.asarray(ans)[()]
-                shape, dtype = ans.shape, ans.dtype
+        shape, dtype, ans = _shape_dtype(ans)
         plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
         recipe = None

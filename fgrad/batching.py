@@ -68,7 +68,10 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     check_value,
     check_values,
     concrete,
+    dtype_of,
     leaf_problem,
+    ndim_of,
+    shape_of,
 )
 from .tree import _children, leaf_paths, tree_flatten
 
@@ -111,20 +114,6 @@ def _value_error(what, size=None):
 # --------------------------------------------------------------------------
 # Tracers
 # --------------------------------------------------------------------------
-
-
-def _shape(x):
-    s = getattr(x, "shape", None)
-    return np.shape(x) if s is None else tuple(s)
-
-
-def _ndim(x):
-    return len(_shape(x))
-
-
-def _dtype(x):
-    d = getattr(x, "dtype", None)
-    return np.result_type(x) if d is None else d
 
 
 def _same(results):
@@ -189,12 +178,6 @@ class BatchedValue(ManyValues):
     @property
     def size(self):
         return int(np.prod(self.tracer.shape, dtype=np.int64))
-
-    def __len__(self):
-        shape = self.shape
-        if not shape:
-            raise TypeError("len() of a 0-d batched value")
-        return shape[0]
 
     def _stub(self):
         # a zero-strided stand-in with this shape and dtype, for metadata only
@@ -340,13 +323,13 @@ class BatchTracer(Tracer):
 
     @property
     def shape(self):
-        s = _shape(self.val)
+        s = shape_of(self.val)
         d = self.bdim
         return s[:d] + s[d + 1 :]
 
     @property
     def ndim(self):
-        return _ndim(self.val) - 1
+        return ndim_of(self.val) - 1
 
     @property
     def size(self):
@@ -354,7 +337,7 @@ class BatchTracer(Tracer):
 
     @property
     def dtype(self):
-        return _dtype(self.val)
+        return dtype_of(self.val)
 
     def __bool__(self):
         raise _value_error("bool() (an `if`, `while`, `and`/`or`)", self._trace.size)
@@ -420,7 +403,7 @@ class BatchTrace(Trace):
             return type(out)(self.wrap(o, d) for o, d in zip(out, dims))
         if out_dim is None:
             return out
-        return BatchTracer(out, self, int(out_dim) % _ndim(out))
+        return BatchTracer(out, self, int(out_dim) % ndim_of(out))
 
 
 #: Batching rules that rows without a ``batch`` entry borrow until their owners
@@ -457,7 +440,7 @@ def _transpose(x, perm):
 
 
 def _moveaxis(x, src, dst):
-    order = [n for n in range(_ndim(x)) if n != src]
+    order = [n for n in range(ndim_of(x)) if n != src]
     order.insert(dst, src)
     return _transpose(x, order)
 
@@ -469,7 +452,7 @@ def _broadcast_to(x, shape):
 def _batch_size(args, dims):
     for a, d in zip(args, dims):
         if d is not None:
-            return _shape(a)[d]
+            return shape_of(a)[d]
     raise ValueError("a batching rule was called without any batched argument")
 
 
@@ -482,11 +465,11 @@ def to_front(x, d):
 
 def _bcast_front(x, size):
     """Give an unbatched value a leading batch axis of ``size`` (a broadcast view)."""
-    return _broadcast_to(x, (size,) + _shape(x))
+    return _broadcast_to(x, (size,) + shape_of(x))
 
 
 def _reshape(x, shape):
-    if _shape(x) == tuple(shape):
+    if shape_of(x) == tuple(shape):
         return x
     return PRIMITIVES["reshape"].fn(x, shape=tuple(shape))
 
@@ -497,7 +480,7 @@ def _reshape(x, shape):
 
 
 def _elementwise(trace, prim, args, dims, **params):
-    nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    nds = [ndim_of(a) - (d is not None) for a, d in zip(args, dims)]
     out_nd = max(nds)
     bdims = {d for d in dims if d is not None}
     if len(bdims) == 1:
@@ -513,7 +496,7 @@ def _elementwise(trace, prim, args, dims, **params):
         if d is not None:
             a = to_front(a, d)
             if nd < out_nd:
-                a = _reshape(a, (size,) + (1,) * (out_nd - nd) + _shape(a)[1:])
+                a = _reshape(a, (size,) + (1,) * (out_nd - nd) + shape_of(a)[1:])
         new.append(a)
     return prim.fn(*new, **params), 0
 
@@ -541,7 +524,7 @@ def _reduce(trace, prim, args, dims, **params):
             "arguments."
         )
     x = to_front(args[0], dims[0])
-    shape = _shape(x)
+    shape = shape_of(x)
     size, nd = shape[0], len(shape) - 1
     axis = params.get("axis")
     if axis is None:
@@ -556,7 +539,7 @@ def _reduce(trace, prim, args, dims, **params):
         # numpy and scipy accept axis 0 / -1 (or (0,)) on a 0-d array: the row's impl on a
         # 0-d stand-in decides (raising numpy's own error otherwise) and gives one example's
         # output shape; the batch is then reduced as (size, 1) along its second axis
-        one = prim.impl(np.zeros((), _dtype(x)), *args[1:], **params)
+        one = prim.impl(np.zeros((), dtype_of(x)), *args[1:], **params)
         ax = (1,) if isinstance(axis, (tuple, list)) else 1
         out = prim.fn(_reshape(x, (size, 1)), *args[1:], **dict(params, axis=ax))
         return _reshape(out, (size,) + np.shape(one)), 0
@@ -565,7 +548,7 @@ def _reduce(trace, prim, args, dims, **params):
 
 def _axis(trace, prim, args, dims, **params):
     x = to_front(args[0], dims[0])
-    nd = _ndim(x) - 1
+    nd = ndim_of(x) - 1
     new = dict(params)
     for key in ("axis", "axes"):
         if key in params:
@@ -587,7 +570,7 @@ def _resolve_shape(shape, size):
 
 def _reshape_rule(trace, prim, args, dims, shape):
     x = to_front(args[0], dims[0])
-    xs = _shape(x)
+    xs = shape_of(x)
     per = _resolve_shape(shape, int(np.prod(xs[1:], dtype=np.int64)))
     return prim.fn(x, shape=(xs[0],) + per), 0
 
@@ -600,7 +583,7 @@ def _transpose_rule(trace, prim, args, dims, axes):
 
 def _broadcast_to_rule(trace, prim, args, dims, shape):
     x = to_front(args[0], dims[0])
-    xs = _shape(x)
+    xs = shape_of(x)
     shape = tuple(shape)
     x = _reshape(x, (xs[0],) + (1,) * (len(shape) - len(xs) + 1) + xs[1:])
     return prim.fn(x, shape=(xs[0],) + shape), 0
@@ -609,13 +592,13 @@ def _broadcast_to_rule(trace, prim, args, dims, shape):
 def _concatenate(trace, prim, args, dims, axis, **params):
     size = _batch_size(args, dims)
     new = [_bcast_front(a, size) if d is None else to_front(a, d) for a, d in zip(args, dims)]
-    nd = _ndim(new[0]) - 1
+    nd = ndim_of(new[0]) - 1
     return prim.fn(*new, axis=_norm_axes(axis, nd), **params), 0
 
 
 def _matmul(trace, prim, args, dims, **params):
     (a, b), (da, db) = args, dims
-    nda, ndb = _ndim(a) - (da is not None), _ndim(b) - (db is not None)
+    nda, ndb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
     if not nda or not ndb:
         # numpy refuses scalars in matmul; the batched arrays are not 0-d, so numpy
         # would not notice on the whole batch: say it here, for one example
@@ -635,29 +618,29 @@ def _matmul(trace, prim, args, dims, **params):
         b = to_front(b, db)
     vec_a, vec_b = nda == 1, ndb == 1
     if vec_a:  # a row vector (1, n)
-        sa = _shape(a)
+        sa = shape_of(a)
         a = _reshape(a, sa[:-1] + (1,) + sa[-1:])
         nda = 2
     if vec_b:  # a column vector (n, 1)
-        b = _reshape(b, _shape(b) + (1,))
+        b = _reshape(b, shape_of(b) + (1,))
         ndb = 2
     lead = max(nda, ndb) - 2
     if da is not None:
-        sa = _shape(a)
+        sa = shape_of(a)
         a = _reshape(a, (size,) + (1,) * (lead - nda + 2) + sa[1:])
     if db is not None:
-        sb = _shape(b)
+        sb = shape_of(b)
         b = _reshape(b, (size,) + (1,) * (lead - ndb + 2) + sb[1:])
     out = prim.fn(a, b, **params)
     if vec_a or vec_b:
-        so = _shape(out)
+        so = shape_of(out)
         keep = so[:-2] + (() if vec_a else so[-2:-1]) + (() if vec_b else so[-1:])
         out = _reshape(out, keep)
     return out, 0
 
 
 def _leading(trace, prim, args, dims, **params):
-    nds = [_ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    nds = [ndim_of(a) - (d is not None) for a, d in zip(args, dims)]
     for k, nd in enumerate(nds):
         if nd < 2:  # the batched array may be 2-d: numpy would not notice on the batch
             raise np.linalg.LinAlgError(
@@ -672,7 +655,7 @@ def _leading(trace, prim, args, dims, **params):
     for a, d, nd in zip(args, dims, nds):
         if d is not None:
             a = to_front(a, d)
-            a = _reshape(a, (size,) + (1,) * (out_nd - nd) + _shape(a)[1:])
+            a = _reshape(a, (size,) + (1,) * (out_nd - nd) + shape_of(a)[1:])
         new.append(a)
     return prim.fn(*new, **params), 0
 
@@ -798,8 +781,8 @@ def _gather_index(items, kinds, info, size):
 
 def _getitem(trace, prim, args, dims, idx, **params):
     x = to_front(args[0], dims[0])
-    size = _shape(x)[0]
-    items, kinds, info = _index_plan(idx, _ndim(x) - 1, trace)
+    size = shape_of(x)[0]
+    items, kinds, info = _index_plan(idx, ndim_of(x) - 1, trace)
     if not info["batched"]:
         out = prim.fn(x, idx=(slice(None),) + items, **params)
         if info["adv"] and not info["contiguous"]:
@@ -816,14 +799,14 @@ def _index_update(trace, prim, args, dims, idx, **params):
     (x, y), (dx, dy) = args, dims
     size = _batch_size(args, dims)
     x = _bcast_front(x, size) if dx is None else to_front(x, dx)
-    items, kinds, info = _index_plan(idx, _ndim(x) - 1, trace)
+    items, kinds, info = _index_plan(idx, ndim_of(x) - 1, trace)
     # the shape of one example's selection x[idx]
     sel = _selection_shape(x, items, kinds, info, size)
     if dy is None:
         y_lead, yb = 1, y
     else:
         y_lead, yb = size, to_front(y, dy)
-    ys = _shape(yb)[1:] if dy is not None else _shape(yb)
+    ys = shape_of(yb)[1:] if dy is not None else shape_of(yb)
     yb = _reshape(yb, (y_lead,) + (1,) * (len(sel) - len(ys)) + ys)
     if not info["batched"]:
         if info["adv"] and not info["contiguous"]:
@@ -836,7 +819,7 @@ def _index_update(trace, prim, args, dims, idx, **params):
 
 
 def _selection_shape(x, items, kinds, info, size):
-    stub = np.broadcast_to(np.zeros((), dtype=np.int8), _shape(x)[1:])
+    stub = np.broadcast_to(np.zeros((), dtype=np.int8), shape_of(x)[1:])
     plain = []
     for i, kd in zip(items, kinds):
         if kd == "batched":
@@ -961,7 +944,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
                 if ax is None:
                     wrapped.append(x)
                 else:
-                    wrapped.append(BatchTracer(x, trace, int(ax) % _ndim(x)))
+                    wrapped.append(BatchTracer(x, trace, int(ax) % ndim_of(x)))
             a = treedef.unflatten(wrapped[: len(leaves)])
             kw = kw_tree.unflatten(wrapped[len(leaves) :])
             out = fun(*a, **kw)
@@ -1049,15 +1032,15 @@ def _unbatch(o, ax, trace, size):
                 "mapped inputs."
             )
         val, d = o.val, o.bdim
-        target = _out_axis(ax, _ndim(val))
+        target = _out_axis(ax, ndim_of(val))
         return val if target == d else _moveaxis(val, d, target)
     if ax is None:
         return o
     if not isinstance(o, Tracer):
         o = np.asarray(o)
-    nd = _ndim(o)
+    nd = ndim_of(o)
     target = _out_axis(ax, nd + 1)
-    shape = _shape(o)
+    shape = shape_of(o)
     expanded = PRIMITIVES["reshape"].fn(o, shape=shape[:target] + (1,) + shape[target:])
     out = _broadcast_to(expanded, shape[:target] + (size,) + shape[target:])
     return np.array(out) if isinstance(out, np.ndarray) else out

@@ -43,7 +43,12 @@ __all__ = [
     "BatchingError",
     "BatchedValueError",
     "any_tracer",
+    "top_trace",
+    "refuse_out",
     "examples_of",
+    "shape_of",
+    "ndim_of",
+    "dtype_of",
     "is_batched",
     "is_basic_index",
     "defprim",
@@ -97,25 +102,22 @@ class _Table(dict):
     def get(self, name, default=None):
         return self[name] if name in self else default
 
-    def __iter__(self):
-        self._complete()
-        return dict.__iter__(self)
+    def _completed_first(method):
+        """``dict``'s ``method``, run on the complete table."""
 
-    def __len__(self):
-        self._complete()
-        return dict.__len__(self)
+        def read_whole(self, *args):
+            self._complete()
+            return method(self, *args)
 
-    def keys(self):
-        self._complete()
-        return dict.keys(self)
+        read_whole.__name__ = method.__name__
+        return read_whole
 
-    def values(self):
-        self._complete()
-        return dict.values(self)
-
-    def items(self):
-        self._complete()
-        return dict.items(self)
+    __iter__ = _completed_first(dict.__iter__)
+    __len__ = _completed_first(dict.__len__)
+    keys = _completed_first(dict.keys)
+    values = _completed_first(dict.values)
+    items = _completed_first(dict.items)
+    del _completed_first
 
 
 #: The rule table: primitive name -> :class:`Primitive`.
@@ -155,7 +157,27 @@ class BatchedValueError(BatchingError, TypeError):
 # --------------------------------------------------------------------------
 
 
-class variadic:
+class _PositionRules:
+    """Derivative rules for any number of positional arguments, made on demand:
+    ``make(i)`` is the rule of argument ``i``, made once and then kept."""
+
+    __slots__ = ("_make", "_cache")
+
+    def __init__(self, make):
+        self._make = make
+        self._cache = {}
+
+    def __getitem__(self, i):
+        rule = self._cache.get(i)
+        if rule is None:
+            rule = self._cache[i] = self._make(i)
+        return rule
+
+    def __len__(self):  # any position is differentiable
+        return 1 << 30
+
+
+class variadic(_PositionRules):
     """Marks one derivative rule that serves every positional argument.
 
     ``variadic(rule)`` is used for primitives taking any number of arrays
@@ -163,25 +185,19 @@ class variadic:
     position first: ``rule(i, t_or_g, ans, *args, **params)``.
     """
 
-    __slots__ = ("rule", "_cache")
+    __slots__ = ("rule",)
 
     def __init__(self, rule):
+        super().__init__(self._at)
         self.rule = rule
-        self._cache = {}
 
-    def __getitem__(self, i):
-        fn = self._cache.get(i)
-        if fn is None:
-            rule = self.rule
+    def _at(self, i):
+        rule = self.rule
 
-            def fn(*rest, **params):
-                return rule(i, *rest, **params)
+        def fn(*rest, **params):
+            return rule(i, *rest, **params)
 
-            self._cache[i] = fn
         return fn
-
-    def __len__(self):  # any position is differentiable
-        return 1 << 30
 
 
 class Primitive:
@@ -237,7 +253,7 @@ class Primitive:
         self.impl = impl
         self.jvp = jvp
         if vjp is None and vjp_joint is not None:  # per-argument rules, for fgrad.graph
-            vjp = _JointRules(vjp_joint)
+            vjp = _joint_rules(vjp_joint)
             if isinstance(jvp, (tuple, list)):  # as many as jvp has
                 vjp = tuple(None if r is None else vjp[i] for i, r in enumerate(jvp))
         self.vjp = vjp
@@ -372,29 +388,21 @@ def _parse_spec(name, spec):
     return ans, None if args is None else frozenset(args)
 
 
-class _JointRules:
+def _joint_rules(joint):
     """Per-argument vjp rules that call a joint vjp for one position each (for code
     that asks one argument at a time, e.g. :mod:`fgrad.graph`)."""
 
-    __slots__ = ("joint",)
-
-    def __init__(self, joint):
-        self.joint = joint
-
-    def __getitem__(self, i):
-        joint = self.joint
-
+    def at(i):
         def rule(g, ans, *args, **params):
             return joint(g, ans, *args, wrt=(i,), **params)[0]
 
         return rule
 
-    def __len__(self):  # any position is differentiable
-        return 1 << 30
+    return _PositionRules(at)
 
 
 def _rule_table(rules):
-    if rules is None or isinstance(rules, (variadic, _JointRules)):
+    if rules is None or isinstance(rules, _PositionRules):
         return rules
     return tuple(rules)
 
@@ -664,6 +672,18 @@ class Trace:
     def process(self, prim, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def split(self, values, own, other):
+        """Two lists from ``values``: the pair ``own(x)`` for each of this trace's
+        tracers, the pair ``other(x)`` for anything else (a constant, or a tracer
+        of another transform).  Example: a tracer's values and tangents, with
+        zero tangents for constants."""
+        firsts, seconds = [], []
+        for x in values:
+            first, second = own(x) if isinstance(x, Tracer) and x._trace is self else other(x)
+            firsts.append(first)
+            seconds.append(second)
+        return firsts, seconds
+
     def leaked(self, prim):
         return LeakedTracerError(
             f"a tracer from {type(self).__name__.replace('Trace', '').lower()} "
@@ -695,9 +715,7 @@ class Tracer:
     # Attributes of the concrete value ---------------------------------
     @property
     def shape(self):
-        value = concrete(self)
-        shape = getattr(value, "shape", None)  # arrays and numpy scalars: no dispatch
-        return shape if type(shape) is tuple else np.shape(value)
+        return shape_of(self)
 
     @property
     def ndim(self):
@@ -709,15 +727,10 @@ class Tracer:
 
     @property
     def dtype(self):
-        value = concrete(self)
-        dtype = getattr(value, "dtype", None)
-        return dtype if isinstance(dtype, np.dtype) else np.result_type(value)
+        return dtype_of(self)
 
     def __len__(self):
-        shape = self.shape
-        if not shape:
-            raise TypeError("len() of a 0-d traced array")
-        return shape[0]
+        return _length(self, "traced array")
 
     def __iter__(self):
         if not self.shape:
@@ -817,27 +830,6 @@ class Tracer:
     def __rdivmod__(self, other):
         return FUNCTIONS["divmod"](other, self)
 
-    sum, mean, prod = _function_method("sum", "sum"), _function_method("mean", "mean"), \
-        _function_method("prod", "prod")
-    max, min = _function_method("max", "amax"), _function_method("min", "amin")
-    var, std = _function_method("var", "var"), _function_method("std", "std")
-    dot, clip = _function_method("dot", "dot"), _function_method("clip", "clip")
-    cumsum, cumprod = _function_method("cumsum", "cumsum"), _function_method("cumprod", "cumprod")
-    argmax, argmin = _function_method("argmax", "argmax"), _function_method("argmin", "argmin")
-    argsort = _function_method("argsort", "argsort")
-    argpartition = _function_method("argpartition", "argpartition")
-    astype = _function_method("astype", "astype")
-    conj, conjugate = _function_method("conj", "conjugate"), \
-        _function_method("conjugate", "conjugate")
-    ravel, flatten = _function_method("ravel", "ravel"), _function_method("flatten", "ravel")
-    squeeze, swapaxes = _function_method("squeeze", "squeeze"), \
-        _function_method("swapaxes", "swapaxes")
-    round, ptp = _function_method("round", "round"), _function_method("ptp", "ptp")
-    any, all = _function_method("any", "any"), _function_method("all", "all")
-    nonzero = _function_method("nonzero", "nonzero")
-    diagonal, trace = _function_method("diagonal", "diagonal"), _function_method("trace", "trace")
-    repeat, take = _function_method("repeat", "repeat"), _function_method("take", "take")
-    searchsorted = _function_method("searchsorted", "searchsorted")
     sort, partition = _in_place_method("sort"), _in_place_method("partition")
 
     T = _function_property("transpose", "The transpose (``fgrad.numpy.transpose(x)``).")
@@ -896,9 +888,66 @@ class Tracer:
         return fn(*args, **kwargs)
 
 
+# Methods that are public functions: ``x.name(...)`` is ``fgrad.numpy.<function>(x, ...)``
+# (method name -> function name).
+_FUNCTION_METHODS = {
+    "sum": "sum", "mean": "mean", "prod": "prod", "max": "amax", "min": "amin",
+    "var": "var", "std": "std", "ptp": "ptp", "any": "any", "all": "all",
+    "cumsum": "cumsum", "cumprod": "cumprod", "argmax": "argmax", "argmin": "argmin",
+    "argsort": "argsort", "argpartition": "argpartition", "searchsorted": "searchsorted",
+    "nonzero": "nonzero", "dot": "dot", "clip": "clip", "round": "round",
+    "astype": "astype", "conj": "conjugate", "conjugate": "conjugate",
+    "ravel": "ravel", "flatten": "ravel", "squeeze": "squeeze", "swapaxes": "swapaxes",
+    "diagonal": "diagonal", "trace": "trace", "repeat": "repeat", "take": "take",
+}
+for _method, _function in _FUNCTION_METHODS.items():
+    setattr(Tracer, _method, _function_method(_method, _function))
+del _method, _function
+
+
 def is_tracer(x):
     """True if ``x`` is a tracer of any live or dead transform."""
     return isinstance(x, Tracer)
+
+
+def refuse_out(out, name):
+    """Refuse ``out=`` in ``fgrad.numpy.<name>`` on traced values: a traced result
+    cannot be written into an existing array.
+
+    Example:
+        >>> from fgrad.core import refuse_out
+        >>> refuse_out(None, "cumsum")  # nothing given: nothing to refuse
+        >>> refuse_out([0.0], "cumsum")
+        Traceback (most recent call last):
+        ...
+        TypeError: fgrad.numpy.cumsum(..., out=...) would write a traced value into an existing array in place; use the returned value instead
+    """
+    if out is not None:
+        raise TypeError(
+            f"fgrad.numpy.{name}(..., out=...) would write a traced value into an existing "
+            "array in place; use the returned value instead"
+        )
+
+
+def top_trace(values):
+    """The newest (innermost) trace among the tracers in ``values``, or None.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.core import top_trace
+        >>> top_trace([1.0, 2.0]) is None
+        True
+        >>> fgrad.grad(lambda x: (print(type(top_trace([1.0, x])).__name__), x)[1])(3.0)
+        ReverseTrace
+        np.float64(1.0)
+    """
+    top = None
+    for x in values:
+        if isinstance(x, Tracer):
+            t = x._trace
+            if top is None or t.level > top.level:
+                top = t
+    return top
 
 
 def any_tracer(*xs):
@@ -986,7 +1035,6 @@ def check_values(values, where):
             raise TypeError(_refusal(v, where))
 
 
-
 #: What transforms accept as inputs, for the errors that refuse anything else.
 ACCEPTED_INPUTS = (
     "fgrad accepts numbers (float, complex; int and bool where nothing is differentiated), "
@@ -1063,6 +1111,17 @@ class ManyValues:
     def examples(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def __len__(self):
+        return _length(self, "batched value")
+
+
+def _length(value, what):
+    """``len(value)``: the length of its first axis (a 0-d value has none)."""
+    shape = value.shape
+    if not shape:
+        raise TypeError(f"len() of a 0-d {what}")
+    return shape[0]
+
 
 def is_batched(x):
     """True when ``x``'s concrete value stands for several examples (under vmap).
@@ -1096,10 +1155,48 @@ def examples_of(x):
     return np.asarray(v)[None]
 
 
+def shape_of(x):
+    """The shape of ``x``'s concrete value (one example's shape under vmap).
+
+    Example:
+        >>> from fgrad.core import shape_of
+        >>> shape_of([[1.0, 2.0]]), shape_of(3.0)
+        ((1, 2), ())
+    """
+    value = concrete(x)
+    shape = getattr(value, "shape", None)  # arrays and numpy scalars: no conversion
+    return shape if type(shape) is tuple else np.shape(value)
+
+
+def ndim_of(x):
+    """The number of axes of ``x``'s concrete value.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import ndim_of
+        >>> ndim_of(np.ones((2, 3))), ndim_of(1.0)
+        (2, 0)
+    """
+    value = concrete(x)
+    return value.ndim if type(value) is np.ndarray else np.ndim(value)
+
+
+def dtype_of(x):
+    """The dtype of ``x``'s concrete value (``np.result_type`` for Python scalars).
+
+    Example:
+        >>> from fgrad.core import dtype_of
+        >>> dtype_of(1.0), dtype_of(2)
+        (dtype('float64'), dtype('int64'))
+    """
+    value = concrete(x)
+    dtype = getattr(value, "dtype", None)  # arrays and numpy scalars: no conversion
+    return dtype if isinstance(dtype, np.dtype) else np.result_type(value)
+
+
 # --------------------------------------------------------------------------
 # Dispatch
 # --------------------------------------------------------------------------
-
 
 
 # Numpy's arithmetic ufuncs called on numpy *scalars* cost ~1 us; Python's
@@ -1153,12 +1250,7 @@ def _make_function(prim):
     tracer, ndarray, refused = Tracer, np.ndarray, REFUSED
 
     def bind_all(args, params):
-        top = None
-        for a in args:
-            if isinstance(a, tracer):
-                t = a._trace
-                if top is None or t.level > top.level:
-                    top = t
+        top = top_trace(args)
         if top is None:
             return impl(*args, **params)
         check_values(args, repr(prim.name))  # a masked array / np.matrix meeting a tracer

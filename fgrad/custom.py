@@ -48,7 +48,7 @@ from . import numpy as fnp
 from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
 from .batching import vmap
-from .core import Primitive, Tracer, concrete
+from .core import Primitive, Tracer, _PositionRules, concrete, dtype_of, shape_of, top_trace
 from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -63,17 +63,8 @@ def _name(fun):
     return getattr(fun, "__name__", type(fun).__name__)
 
 
-def _dtype(x):
-    return np.result_type(concrete(x))
-
-
 def _inexact(x):
-    return _dtype(x).kind in "fc"
-
-
-def _shape(x):
-    s = getattr(x, "shape", None)
-    return np.shape(x) if s is None else tuple(s)
+    return dtype_of(x).kind in "fc"
 
 
 def _is_array(x):
@@ -92,16 +83,6 @@ def _as_value(x):
     return np.asarray(x)[()]
 
 
-def _top_trace(leaves):
-    top = None
-    for x in leaves:
-        if isinstance(x, Tracer):
-            t = x._trace
-            if top is None or t.level > top.level:
-                top = t
-    return top
-
-
 def _resolve_args(fun, args, kwargs, kind):
     """Keyword arguments become positional ones (rules see positional arguments)."""
     if not kwargs:
@@ -117,25 +98,6 @@ def _resolve_args(fun, args, kwargs, kind):
             "Make them positional, or close over them (functools.partial)."
         )
     return tuple(bound.args)
-
-
-class _Rules:
-    """Per-position rules of a custom row, for any number of arguments."""
-
-    __slots__ = ("_make", "_cache")
-
-    def __init__(self, make):
-        self._make = make
-        self._cache = {}
-
-    def __getitem__(self, i):
-        rule = self._cache.get(i)
-        if rule is None:
-            rule = self._cache[i] = self._make(i)
-        return rule
-
-    def __len__(self):
-        return 1 << 30
 
 
 class _Call:
@@ -156,7 +118,7 @@ class _Call:
         self.static = static  # {position: value} of the nondiff arguments
         self.in_tree = in_tree
         # non-array leaves (a ``self``, a string...) are passed through as constants
-        self.in_meta = [(np.shape(concrete(x)), _dtype(x)) if _is_array(x) else (None, None)
+        self.in_meta = [(np.shape(concrete(x)), dtype_of(x)) if _is_array(x) else (None, None)
                         for x in leaves]
         self.out_tree = self.out_meta = self.single = self.dtype = None
         self.res = self.top = None
@@ -199,13 +161,13 @@ class _Call:
         kinds = [_inexact(x) for x in leaves]
         if len(leaves) == 1 and kinds[0]:
             self.single = True
-            self.out_meta = [(np.shape(concrete(leaves[0])), _dtype(leaves[0]), None)]
+            self.out_meta = [(np.shape(concrete(leaves[0])), dtype_of(leaves[0]), None)]
             return leaves[0]
         self.single = False
         inexact = [x for x, k in zip(leaves, kinds) if k]
-        self.dtype = np.result_type(*[_dtype(x) for x in inexact]) if inexact else np.float64
+        self.dtype = np.result_type(*[dtype_of(x) for x in inexact]) if inexact else np.float64
         for x, k in zip(leaves, kinds):
-            shape, dtype = np.shape(concrete(x)), _dtype(x)
+            shape, dtype = np.shape(concrete(x)), dtype_of(x)
             if not k:  # integer/boolean outputs carry no derivative: kept as they are
                 meta.append((shape, dtype, ("const", x)))
                 continue
@@ -231,13 +193,13 @@ class _Call:
             )
         if len(leaves) == 1:
             self.single = True
-            self.out_meta = [(_shape(leaves[0])[1:], _dtype(leaves[0]), None)]
+            self.out_meta = [(shape_of(leaves[0])[1:], dtype_of(leaves[0]), None)]
             return leaves[0]
         self.single = False
-        self.dtype = np.result_type(*[_dtype(x) for x in leaves])
+        self.dtype = np.result_type(*[dtype_of(x) for x in leaves])
         meta, parts, offset = [], [], 0
         for x in leaves:
-            shape, dtype = _shape(x)[1:], _dtype(x)
+            shape, dtype = shape_of(x)[1:], dtype_of(x)
             n = int(np.prod(shape, dtype=int))
             meta.append((shape, dtype, (offset, n)))
             offset += n
@@ -263,7 +225,7 @@ class _Call:
                             f"tangent output leaf {k}")
             if self.single:
                 return x
-            parts.append(fnp.ravel(x if _dtype(x) == self.dtype else fnp.astype(x, self.dtype)))
+            parts.append(fnp.ravel(x if dtype_of(x) == self.dtype else fnp.astype(x, self.dtype)))
         if not parts:
             return np.zeros(0)
         return parts[0] if len(parts) == 1 else fnp.concatenate(parts)
@@ -333,7 +295,7 @@ class _Call:
 
 def _check_leaf(x, shape, dtype, what, which):
     x = _as_value(x)
-    got_shape, got_dtype = np.shape(concrete(x)), _dtype(x)
+    got_shape, got_dtype = np.shape(concrete(x)), dtype_of(x)
     if got_shape != shape:
         raise ValueError(
             f"{what} returned {which} with shape {got_shape}, but it must have the shape "
@@ -367,6 +329,17 @@ class _Custom:
             return self
         return functools.partial(self, obj)
 
+    def __call__(self, *args, **kwargs):
+        self._check_defined()
+        args = _resolve_args(self.fun, args, kwargs, self.kind)
+        static, leaves, in_tree = self._split_args(args)
+        top = top_trace(leaves)
+        if top is None:
+            return self.fun(*args)
+        if isinstance(top, ForwardTrace):
+            return self._forward(top, len(args), static, leaves, in_tree)
+        return self._call_on_tracers(top, args, static, leaves, in_tree)
+
     def _split_args(self, args):
         n = len(args)
         nondiff = set()
@@ -397,7 +370,7 @@ class _Custom:
         the jvp rule under vmap), so reverse or forward mode taken outside the
         vmap still uses the user's rule.
         """
-        size = next(_shape(a)[d] for a, d in zip(args, dims) if d is not None)
+        size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
         out = self._batched(_call, tuple(dims))(*args)
         return _call.pack_batched(out, size, self.kind), 0
 
@@ -465,7 +438,7 @@ class custom_vjp(_Custom):
         self.fwd = self.bwd = None
         prim = Primitive(
             f"custom_vjp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule),
+            jvp=_PositionRules(self._jvp_rule),
             vjp_joint=self._vjp_joint,  # bwd gives every cotangent at once
             reads=(),  # bwd reads the residuals (in the call's parameters) only
             batch=self._batch,
@@ -485,25 +458,20 @@ class custom_vjp(_Custom):
         """
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args, **kwargs):
+    def _check_defined(self):
         if self.fwd is None:
             raise AttributeError(
                 f"No VJP defined for custom_vjp function {_name(self.fun)}: call "
                 f"{_name(self.fun)}.defvjp(fwd, bwd) first."
             )
-        args = _resolve_args(self.fun, args, kwargs, self.kind)
-        static, leaves, in_tree = self._split_args(args)
-        top = _top_trace(leaves)
-        if top is None:
-            return self.fun(*args)
-        if isinstance(top, ForwardTrace):
-            raise TypeError(
-                f"{_name(self.fun)} is a custom_vjp function: it can be differentiated in "
-                "reverse mode (grad, vjp, jacrev) but not in forward mode (jvp, jacfwd), "
-                "as in JAX. Define it with fgrad.custom_jvp instead if forward mode is "
-                "needed (reverse mode then works too), or differentiate with jacrev."
-            )
-        return self._call_on_tracers(top, args, static, leaves, in_tree)
+
+    def _forward(self, top, nargs, static, leaves, in_tree):
+        raise TypeError(
+            f"{_name(self.fun)} is a custom_vjp function: it can be differentiated in "
+            "reverse mode (grad, vjp, jacrev) but not in forward mode (jvp, jacfwd), "
+            "as in JAX. Define it with fgrad.custom_jvp instead if forward mode is "
+            "needed (reverse mode then works too), or differentiate with jacrev."
+        )
 
     # the row's implementation: run fwd one level down, keep the residuals
     def _run_fwd(self, *leaves, _call):
@@ -599,7 +567,7 @@ class custom_jvp(_Custom):
         self.jvp = None
         prim = Primitive(
             f"custom_jvp[{_name(fun)}]", None,
-            jvp=_Rules(self._jvp_rule),
+            jvp=_PositionRules(self._jvp_rule),
             vjp_joint=self._vjp_joint,  # the recorded linear map, transposed once
             reads=(),  # nothing but that map (kept on the call, see _run_primal)
             batch=self._batch,
@@ -644,25 +612,17 @@ class custom_jvp(_Custom):
                 c = f(t, out, *primals)
                 t_out = c if t_out is None else _tree_add(t_out, c)
             if t_out is None:
-                t_out = tree_map(lambda o: np.zeros(np.shape(concrete(o)), _dtype(o)), out)
+                t_out = tree_map(lambda o: np.zeros(np.shape(concrete(o)), dtype_of(o)), out)
             return out, t_out
 
         self.jvp = rule
 
-    def __call__(self, *args, **kwargs):
+    def _check_defined(self):
         if self.jvp is None:
             raise AttributeError(
                 f"No JVP defined for custom_jvp function {_name(self.fun)}: call "
                 f"{_name(self.fun)}.defjvp(rule) first."
             )
-        args = _resolve_args(self.fun, args, kwargs, self.kind)
-        static, leaves, in_tree = self._split_args(args)
-        top = _top_trace(leaves)
-        if top is None:
-            return self.fun(*args)
-        if isinstance(top, ForwardTrace):
-            return self._forward(top, len(args), static, leaves, in_tree)
-        return self._call_on_tracers(top, args, static, leaves, in_tree)
 
     def _apply_rule(self, call, primal_leaves, tangent_leaves):
         primals = call.in_tree.unflatten(list(primal_leaves))
@@ -677,14 +637,8 @@ class custom_jvp(_Custom):
 
     def _forward(self, top, nargs, static, leaves, in_tree):
         call = _Call(self, nargs, static, in_tree, leaves)
-        primals, tangents = [], []
-        for x, meta in zip(leaves, call.in_meta):
-            if isinstance(x, ForwardTracer) and x._trace is top:
-                primals.append(x.value)
-                tangents.append(x.tangent)
-            else:
-                primals.append(x)
-                tangents.append(_zeros(meta))
+        primals, tangents = top.split(leaves, lambda x: (x.value, x.tangent), lambda x: (x, None))
+        tangents = [_zeros(meta) if t is None else t for t, meta in zip(tangents, call.in_meta)]
         call.top = top
         out, t_out = self._apply_rule(call, primals, tangents)
         call.check_closure(out, "the jvp rule")
@@ -702,7 +656,7 @@ class custom_jvp(_Custom):
             if not _inexact(o):
                 result.append(o)
                 continue
-            t = _check_leaf(t, np.shape(concrete(o)), _dtype(o),
+            t = _check_leaf(t, np.shape(concrete(o)), dtype_of(o),
                             f"the jvp rule of {_name(self.fun)}", f"tangent output leaf {k}")
             result.append(ForwardTracer(o, top, t))
         return out_tree.unflatten(result)

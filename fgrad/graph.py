@@ -170,14 +170,7 @@ class _GraphTrace(Trace):
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        vals, refs = [], []
-        for a in args:
-            if isinstance(a, _GraphTracer) and a._trace is self:
-                vals.append(a.value)
-                refs.append(a.node)
-            else:
-                vals.append(a)
-                refs.append(a)
+        vals, refs = self.split(args, lambda a: (a.value, a.node), lambda a: (a, a))
         ans = prim.fn(*vals, **params)
         self.counter += 1
         node = Node(len(self.nodes), f"v{self.counter}", prim.name, tuple(refs),
@@ -239,14 +232,7 @@ def make_graph(fun):
         finally:
             trace.alive = False
         out_leaves, out_tree = tree_flatten(out)
-        outputs, values = [], []
-        for o in out_leaves:
-            if isinstance(o, _GraphTracer) and o._trace is trace:
-                outputs.append(o.node)
-                values.append(o.value)
-            else:
-                outputs.append(o)
-                values.append(o)
+        outputs, values = trace.split(out_leaves, lambda o: (o.node, o.value), lambda o: (o, o))
         name = getattr(fun, "__name__", type(fun).__name__)
         return Graph(name, trace.nodes, outputs, out_tree.unflatten(values))
 

@@ -136,6 +136,22 @@ class PyTreeDef:
                 return a.difference(b, f"{path}[{k!r}]")
         return ""
 
+    def expect(self, other, what):
+        """Unless ``other`` is this structure, raise a TypeError saying that ``what``
+        must have it, and where ``other`` differs.
+
+        Example:
+            >>> from fgrad.tree import tree_structure
+            >>> tree_structure((1, 2)).expect(tree_structure((1,)), "f's cotangent")
+            Traceback (most recent call last):
+            ...
+            TypeError: f's cotangent must have the structure tuple(*, *), not tuple(*) (at the top: expected tuple of length 2, got length 1).
+        """
+        if other != self:
+            raise TypeError(
+                f"{what} must have the structure {self}, not {other} ({self.difference(other)})."
+            )
+
     def unflatten(self, leaves):
         """Rebuild a pytree of this structure from a sequence of leaves."""
         if self.flat and type(leaves) is list and len(leaves) == self.num_leaves:

@@ -11,7 +11,7 @@ derivatives in both modes (any order, real and complex inputs, every ``n``/``s``
 
 import numpy as np
 
-from ..core import any_tracer, concrete
+from ..core import any_tracer, concrete, refuse_out
 from ..primitives import fft as _p
 from ..primitives.elementwise import conjugate, multiply
 from ..primitives.shape import getitem
@@ -23,14 +23,6 @@ __all__ = [
 
 
 _traced = any_tracer
-
-
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.fft.{name}(..., out=...) would write a traced result into an "
-            "existing array; use the returned value instead."
-        )
 
 
 def _axes_1d(x, axis):
@@ -82,178 +74,86 @@ def _one(prim, x, n, axis, norm, inverse_real=False):
     return prim(x, s=(int(n),), axes=(axis,), norm=norm)
 
 
-def fft(a, n=None, axis=-1, norm=None, out=None):
-    """One-dimensional discrete Fourier transform (``numpy.fft.fft``).
+def _transform(name, row, summary, example, result, *, axes=None, real_input=False,
+               inverse_real=False):
+    """The public ``name`` of numpy.fft: numpy's own result on plain values, else
+    the row ``row``.  ``axes=None``: one axis (``n``, ``axis``), as fft/rfft;
+    ``axes="all"`` or a tuple: several (``s``, ``axes``) with that default, as
+    fftn/fft2.  ``real_input``: refuse complex input (rfft*); ``inverse_real``:
+    the default length is the real signal's, ``2 * (m - 1)`` (irfft*)."""
+    plain = getattr(np.fft, name)
 
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.fft.fft(x)[0].real)(fnp.ones(3))
-        array([1., 1., 1.])
-    """
-    if not _traced(a):
-        return np.fft.fft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "fft")
-    return _one(_p.fft, a, n, axis, norm)
+    def check(a, out):
+        refuse_out(out, f"fft.{name}")
+        if real_input:
+            _real_input(a, name)
 
+    if axes is None:
 
-def ifft(a, n=None, axis=-1, norm=None, out=None):
-    """One-dimensional inverse discrete Fourier transform (``numpy.fft.ifft``).
+        def transform(a, n=None, axis=-1, norm=None, out=None):
+            if not _traced(a):
+                return plain(a, n=n, axis=axis, norm=norm, out=out)
+            check(a, out)
+            return _one(row, a, n, axis, norm, inverse_real=inverse_real)
 
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.fft.ifft(x)[0].real)(fnp.ones(4))
-        array([0.25, 0.25, 0.25, 0.25])
-    """
-    if not _traced(a):
-        return np.fft.ifft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "ifft")
-    return _one(_p.ifft, a, n, axis, norm)
+    else:
 
+        def transform(a, s=None, axes=None if axes == "all" else axes, norm=None, out=None):
+            if not _traced(a):
+                return plain(a, s=s, axes=axes, norm=norm, out=out)
+            check(a, out)
+            s, axes = _cook(a, s, axes, inverse_real=inverse_real)
+            return row(a, s=s, axes=axes, norm=norm)
 
-def fftn(a, s=None, axes=None, norm=None, out=None):
-    """N-dimensional discrete Fourier transform (``numpy.fft.fftn``).
-
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.fft.fftn(x)[0, 0].real)(fnp.ones((2, 2)))
-        array([[1., 1.],
-               [1., 1.]])
-    """
-    if not _traced(a):
-        return np.fft.fftn(a, s=s, axes=axes, norm=norm, out=out)
-    _no_out(out, "fftn")
-    s, axes = _cook(a, s, axes)
-    return _p.fft(a, s=s, axes=axes, norm=norm)
+    return _document(transform, name, summary, example, result)
 
 
-def ifftn(a, s=None, axes=None, norm=None, out=None):
-    """N-dimensional inverse discrete Fourier transform (``numpy.fft.ifftn``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.ifftn(fnp.ones((2, 2))).real
-        array([[1., 0.],
-               [0., 0.]])
-    """
-    if not _traced(a):
-        return np.fft.ifftn(a, s=s, axes=axes, norm=norm, out=out)
-    _no_out(out, "ifftn")
-    s, axes = _cook(a, s, axes)
-    return _p.ifft(a, s=s, axes=axes, norm=norm)
+def _document(function, name, summary, example, result):
+    """Name ``function`` ``name`` and give it a docstring with a runnable example."""
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (
+        f"{summary} (``numpy.fft.{name}``).\n\n    Example:\n"
+        f"        >>> import fgrad, fgrad.numpy as fnp\n        >>> {example}\n        {result}\n"
+    )
+    return function
 
 
-def fft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Two-dimensional discrete Fourier transform (``numpy.fft.fft2``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.fft2(fnp.ones((2, 2))).real
-        array([[4., 0.],
-               [0., 0.]])
-    """
-    if not _traced(a):
-        return np.fft.fft2(a, s=s, axes=axes, norm=norm, out=out)
-    return fftn(a, s=s, axes=axes, norm=norm, out=out)
-
-
-def ifft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Two-dimensional inverse discrete Fourier transform (``numpy.fft.ifft2``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.ifft2(fnp.ones((2, 2))).real
-        array([[1., 0.],
-               [0., 0.]])
-    """
-    if not _traced(a):
-        return np.fft.ifft2(a, s=s, axes=axes, norm=norm, out=out)
-    return ifftn(a, s=s, axes=axes, norm=norm, out=out)
-
-
-def rfft(a, n=None, axis=-1, norm=None, out=None):
-    """Discrete Fourier transform of real input, half spectrum (``numpy.fft.rfft``).
-
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.fft.rfft(x)[1].imag)(fnp.ones(4))
-        array([ 0., -1.,  0.,  1.])
-    """
-    if not _traced(a):
-        return np.fft.rfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "rfft")
-    _real_input(a, "rfft")
-    return _one(_p.rfft, a, n, axis, norm)
-
-
-def irfft(a, n=None, axis=-1, norm=None, out=None):
-    """Inverse of ``rfft``: real output of length ``n`` (``numpy.fft.irfft``).
-
-    Example:
-        >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.grad(lambda x: fnp.fft.irfft(x)[0])(fnp.ones(3, dtype=complex))
-        array([0.25+0.j, 0.5 +0.j, 0.25+0.j])
-    """
-    if not _traced(a):
-        return np.fft.irfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "irfft")
-    return _one(_p.irfft, a, n, axis, norm, inverse_real=True)
-
-
-def rfftn(a, s=None, axes=None, norm=None, out=None):
-    """N-dimensional discrete Fourier transform of real input (``numpy.fft.rfftn``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.rfftn(fnp.ones((2, 4))).shape
-        (2, 3)
-    """
-    if not _traced(a):
-        return np.fft.rfftn(a, s=s, axes=axes, norm=norm, out=out)
-    _no_out(out, "rfftn")
-    _real_input(a, "rfftn")
-    s, axes = _cook(a, s, axes)
-    return _p.rfft(a, s=s, axes=axes, norm=norm)
-
-
-def irfftn(a, s=None, axes=None, norm=None, out=None):
-    """Inverse of ``rfftn`` (``numpy.fft.irfftn``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.irfftn(fnp.ones((2, 3))).shape
-        (2, 4)
-    """
-    if not _traced(a):
-        return np.fft.irfftn(a, s=s, axes=axes, norm=norm, out=out)
-    _no_out(out, "irfftn")
-    s, axes = _cook(a, s, axes, inverse_real=True)
-    return _p.irfft(a, s=s, axes=axes, norm=norm)
-
-
-def rfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Two-dimensional FFT of real input (``numpy.fft.rfft2``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.rfft2(fnp.ones((2, 4))).shape
-        (2, 3)
-    """
-    if not _traced(a):
-        return np.fft.rfft2(a, s=s, axes=axes, norm=norm, out=out)
-    return rfftn(a, s=s, axes=axes, norm=norm, out=out)
-
-
-def irfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Inverse of ``rfft2`` (``numpy.fft.irfft2``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.irfft2(fnp.ones((2, 3))).shape
-        (2, 4)
-    """
-    if not _traced(a):
-        return np.fft.irfft2(a, s=s, axes=axes, norm=norm, out=out)
-    return irfftn(a, s=s, axes=axes, norm=norm, out=out)
+fft = _transform("fft", _p.fft, "One-dimensional discrete Fourier transform",
+                 "fgrad.grad(lambda x: fnp.fft.fft(x)[0].real)(fnp.ones(3))",
+                 "array([1., 1., 1.])")
+ifft = _transform("ifft", _p.ifft, "One-dimensional inverse discrete Fourier transform",
+                  "fgrad.grad(lambda x: fnp.fft.ifft(x)[0].real)(fnp.ones(4))",
+                  "array([0.25, 0.25, 0.25, 0.25])")
+rfft = _transform("rfft", _p.rfft, "Discrete Fourier transform of real input, half spectrum",
+                  "fgrad.grad(lambda x: fnp.fft.rfft(x)[1].imag)(fnp.ones(4))",
+                  "array([ 0., -1.,  0.,  1.])", real_input=True)
+irfft = _transform("irfft", _p.irfft, "Inverse of ``rfft``: real output of length ``n``",
+                   "fgrad.grad(lambda x: fnp.fft.irfft(x)[0])(fnp.ones(3, dtype=complex))",
+                   "array([0.25+0.j, 0.5 +0.j, 0.25+0.j])", inverse_real=True)
+fftn = _transform("fftn", _p.fft, "N-dimensional discrete Fourier transform",
+                  "fgrad.grad(lambda x: fnp.fft.fftn(x)[0, 0].real)(fnp.ones((2, 2)))",
+                  "array([[1., 1.], [1., 1.]])", axes="all")
+ifftn = _transform("ifftn", _p.ifft, "N-dimensional inverse discrete Fourier transform",
+                   "fnp.fft.ifftn(fnp.ones((2, 2))).real",
+                   "array([[1., 0.], [0., 0.]])", axes="all")
+rfftn = _transform("rfftn", _p.rfft, "N-dimensional discrete Fourier transform of real input",
+                   "fnp.fft.rfftn(fnp.ones((2, 4))).shape",
+                   "(2, 3)", axes="all", real_input=True)
+irfftn = _transform("irfftn", _p.irfft, "Inverse of ``rfftn``",
+                    "fnp.fft.irfftn(fnp.ones((2, 3))).shape",
+                    "(2, 4)", axes="all", inverse_real=True)
+fft2 = _transform("fft2", _p.fft, "Two-dimensional discrete Fourier transform",
+                  "fnp.fft.fft2(fnp.ones((2, 2))).real",
+                  "array([[4., 0.], [0., 0.]])", axes=(-2, -1))
+ifft2 = _transform("ifft2", _p.ifft, "Two-dimensional inverse discrete Fourier transform",
+                   "fnp.fft.ifft2(fnp.ones((2, 2))).real",
+                   "array([[1., 0.], [0., 0.]])", axes=(-2, -1))
+rfft2 = _transform("rfft2", _p.rfft, "Two-dimensional FFT of real input",
+                   "fnp.fft.rfft2(fnp.ones((2, 4))).shape",
+                   "(2, 3)", axes=(-2, -1), real_input=True)
+irfft2 = _transform("irfft2", _p.irfft, "Inverse of ``rfft2``",
+                    "fnp.fft.irfft2(fnp.ones((2, 3))).shape",
+                    "(2, 4)", axes=(-2, -1), inverse_real=True)
 
 
 _SWAP = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
@@ -277,7 +177,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     """
     if not _traced(a):
         return np.fft.hfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "hfft")
+    refuse_out(out, "hfft")
     if n is None:
         n = (np.shape(concrete(a))[axis] - 1) * 2
     return irfft(conjugate(a), n, axis, norm=_swap(norm))
@@ -293,7 +193,7 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
     """
     if not _traced(a):
         return np.fft.ihfft(a, n=n, axis=axis, norm=norm, out=out)
-    _no_out(out, "ihfft")
+    refuse_out(out, "ihfft")
     if n is None:
         n = np.shape(concrete(a))[axis]
     return conjugate(rfft(a, n, axis, norm=_swap(norm)))
@@ -325,30 +225,22 @@ def _shift(x, axes, sign):
     return _roll(x, [sign * (shape[ax] // 2) for ax in axes], axes)
 
 
-def fftshift(x, axes=None):
-    """Move the zero-frequency term to the centre (``numpy.fft.fftshift``).
+def _shifter(name, sign, summary, example, result):
+    """numpy.fft's ``name``: roll every axis in ``axes`` by ``sign`` * half its length."""
+    plain = getattr(np.fft, name)
 
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.fftshift(fnp.arange(5.0))
-        array([3., 4., 0., 1., 2.])
-    """
-    if not _traced(x):
-        return np.fft.fftshift(x, axes=axes)
-    return _shift(x, axes, 1)
+    def shift(x, axes=None):
+        if not _traced(x):
+            return plain(x, axes=axes)
+        return _shift(x, axes, sign)
+
+    return _document(shift, name, summary, example, result)
 
 
-def ifftshift(x, axes=None):
-    """Inverse of ``fftshift`` (``numpy.fft.ifftshift``).
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> fnp.fft.ifftshift(fnp.arange(5.0))
-        array([2., 3., 4., 0., 1.])
-    """
-    if not _traced(x):
-        return np.fft.ifftshift(x, axes=axes)
-    return _shift(x, axes, -1)
+fftshift = _shifter("fftshift", 1, "Move the zero-frequency term to the centre",
+                    "fnp.fft.fftshift(fnp.arange(5.0))", "array([3., 4., 0., 1., 2.])")
+ifftshift = _shifter("ifftshift", -1, "Inverse of ``fftshift``",
+                     "fnp.fft.ifftshift(fnp.arange(5.0))", "array([2., 3., 4., 0., 1.])")
 
 
 def fftfreq(n, d=1.0, device=None):

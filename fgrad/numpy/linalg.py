@@ -16,11 +16,19 @@ the derivatives follow numpy's choice (for eigh and svd: the gauge in which
 Repeated eigenvalues or singular values make the vector derivatives infinite.
 """
 
+__all__ = [
+    "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
+    "svd", "svdvals", "qr", "lstsq", "pinv", "norm", "matrix_norm", "vector_norm",
+    "matrix_power", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank",
+    "trace", "diagonal", "matmul", "matrix_transpose", "outer", "tensordot", "vecdot",
+    "cross",
+]
+
 import operator
 
 import numpy as np
 
-from ..core import BatchedValueError, Tracer, any_tracer, concrete
+from ..core import BatchedValueError, Tracer, any_tracer, concrete, shape_of
 from ..primitives import linalg as _p
 from ..primitives.elementwise import (
     absolute,
@@ -46,14 +54,6 @@ from ..primitives.shape import (
     swapaxes,
     transpose,
 )
-
-__all__ = [
-    "solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
-    "svd", "svdvals", "qr", "lstsq", "pinv", "norm", "matrix_norm", "vector_norm",
-    "matrix_power", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank",
-    "trace", "diagonal", "matmul", "matrix_transpose", "outer", "tensordot", "vecdot",
-    "cross",
-]
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -84,12 +84,8 @@ def _arr(x):
     return x if isinstance(x, Tracer) else np.asarray(x)
 
 
-def _shape(x):
-    return np.shape(concrete(x))
-
-
 def _square_check(a):
-    shape = _shape(a)
+    shape = shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
         raise LinAlgError("Last 2 dimensions of the array must be square")
 
@@ -199,12 +195,12 @@ def lstsq(a, b, rcond=None):
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond=rcond)
     a, b = _arr(a), _arr(b)
-    if len(_shape(a)) != 2 or len(_shape(b)) not in (1, 2):
+    if len(shape_of(a)) != 2 or len(shape_of(b)) not in (1, 2):
         raise LinAlgError(
-            f"lstsq: a must be 2-D and b 1-D or 2-D; got {len(_shape(a))}-D and "
-            f"{len(_shape(b))}-D arrays (numpy's lstsq does not take stacks)"
+            f"lstsq: a must be 2-D and b 1-D or 2-D; got {len(shape_of(a))}-D and "
+            f"{len(shape_of(b))}-D arrays (numpy's lstsq does not take stacks)"
         )
-    m, n = _shape(a)
+    m, n = shape_of(a)
     x = _p.lstsq(a, b, rcond=rcond)
     s = svdvals(a)
     tol = _p.lstsq_rcond(rcond, a)
@@ -222,7 +218,7 @@ def lstsq(a, b, rcond=None):
     if rank == n and m > n:
         r = subtract(b, _matmul(a, x))
         res = _sum(real(multiply(conjugate(r), r)), axis=0)
-        if len(_shape(b)) == 1:
+        if len(shape_of(b)) == 1:
             res = reshape(res, (1,))
     else:
         res = np.array([], dtype=real_dtype)
@@ -241,16 +237,16 @@ def tensorsolve(a, b, axes=None):
     if not _traced(a, b):
         return np.linalg.tensorsolve(a, b, axes=axes)
     a, b = _arr(a), _arr(b)
-    an = len(_shape(a))
+    an = len(shape_of(a))
     if axes is not None:
         allaxes = list(range(an))
         for k in axes:
             allaxes.remove(k)
             allaxes.insert(an, k)
         a = transpose(a, allaxes)
-    oldshape = _shape(a)[-(an - len(_shape(b))):]
+    oldshape = shape_of(a)[-(an - len(shape_of(b))):]
     size = int(np.prod(oldshape, dtype=int))
-    if int(np.prod(_shape(a), dtype=int)) != size**2:
+    if int(np.prod(shape_of(a), dtype=int)) != size**2:
         raise LinAlgError(
             "Input arrays must satisfy the requirement "
             "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])"
@@ -269,7 +265,7 @@ def tensorinv(a, ind=2):
     """
     if not _traced(a):
         return np.linalg.tensorinv(a, ind=ind)
-    oldshape = _shape(a)
+    oldshape = shape_of(a)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")
     invshape = oldshape[ind:] + oldshape[:ind]
@@ -294,7 +290,7 @@ def matrix_power(a, n):
         raise TypeError("exponent must be an integer") from e
     if n == 0:  # the identity: a constant
         out = np.empty_like(concrete(a))
-        out[...] = np.eye(_shape(a)[-2], dtype=out.dtype)
+        out[...] = np.eye(shape_of(a)[-2], dtype=out.dtype)
         return out
     if n < 0:
         a = inv(a)
@@ -359,22 +355,22 @@ def multi_dot(arrays, *, out=None):
     if n == 2:
         return _dot(arrays[0], arrays[1])
     arrays = [_arr(a) for a in arrays]
-    first, last = len(_shape(arrays[0])), len(_shape(arrays[-1]))
+    first, last = len(shape_of(arrays[0])), len(shape_of(arrays[-1]))
     if first == 1:
         arrays[0] = reshape(arrays[0], (1, -1))
     if last == 1:
         arrays[-1] = reshape(arrays[-1], (-1, 1))
     for a in arrays:
-        if len(_shape(a)) != 2:
-            raise LinAlgError(f"{len(_shape(a))}-dimensional array given. Array must be two-dimensional")
+        if len(shape_of(a)) != 2:
+            raise LinAlgError(f"{len(shape_of(a))}-dimensional array given. Array must be two-dimensional")
     if n == 3:
-        (a0, a1b0), (b1c0, c1) = _shape(arrays[0]), _shape(arrays[2])
+        (a0, a1b0), (b1c0, c1) = shape_of(arrays[0]), shape_of(arrays[2])
         if a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0):
             result = _dot(_dot(arrays[0], arrays[1]), arrays[2])
         else:
             result = _dot(arrays[0], _dot(arrays[1], arrays[2]))
     else:
-        dims = [_shape(a)[0] for a in arrays] + [_shape(arrays[-1])[1]]
+        dims = [shape_of(a)[0] for a in arrays] + [shape_of(arrays[-1])[1]]
         result = _chain_product(arrays, _chain_order(dims), 0, n - 1)
     if first == 1 and last == 1:
         return getitem(result, (0, 0))
@@ -404,6 +400,13 @@ def cholesky(a, /, *, upper=False):
     return _p.cholesky(a, upper=bool(upper))
 
 
+def _uplo(UPLO):
+    """``UPLO`` checked: which triangle of a Hermitian matrix eigh/eigvalsh read."""
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return UPLO
+
+
 def eigh(a, UPLO="L"):
     """Eigen-decomposition of a Hermitian matrix (``numpy.linalg.eigh``).
 
@@ -418,9 +421,7 @@ def eigh(a, UPLO="L"):
     """
     if not _traced(a):
         return np.linalg.eigh(a, UPLO=UPLO)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, v = _p.eigh_unpack(_p.eigh(a, UPLO=UPLO))
+    w, v = _p.eigh_unpack(_p.eigh(a, UPLO=_uplo(UPLO)))
     return EighResult(w, v)
 
 
@@ -435,9 +436,7 @@ def eigvalsh(a, UPLO="L"):
     """
     if not _traced(a):
         return np.linalg.eigvalsh(a, UPLO=UPLO)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    return _p.eigvalsh(a, UPLO=UPLO)
+    return _p.eigvalsh(a, UPLO=_uplo(UPLO))
 
 
 def eig(a):
@@ -476,7 +475,7 @@ def eigvals(a):
 
 def _take_last(x, idx):
     """``take_along_axis(x, idx, axis=-1)`` with a constant ``idx`` (differentiable in x)."""
-    full = np.broadcast_shapes(_shape(x)[:-1] + (1,), np.shape(idx))
+    full = np.broadcast_shapes(shape_of(x)[:-1] + (1,), np.shape(idx))
     grids = np.indices(full, sparse=True)
     return getitem(x, tuple(grids[:-1]) + (np.broadcast_to(idx, full),))
 
@@ -519,7 +518,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         return _svd_hermitian(a, compute_uv)
     if not compute_uv:
         return _p.svdvals(a)
-    m, n = _shape(a)[-2:]
+    m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
         raise NotImplementedError(
             f"svd(..., full_matrices=True) of a {m}x{n} matrix has no derivative: the "
@@ -559,7 +558,7 @@ def qr(a, mode="reduced"):
     """
     if not _traced(a):
         return np.linalg.qr(a, mode=mode)
-    shape = _shape(a)
+    shape = shape_of(a)
     if len(shape) < 2:
         raise LinAlgError(f"{len(shape)}-dimensional array given. Array must be at least two-dimensional")
     m, n = shape[-2:]
@@ -603,7 +602,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     if isinstance(axis, list):
         axis = tuple(axis)
-    _p.norm_axes(len(_shape(x)), ord, axis)  # validate early, with numpy's message
+    _p.norm_axes(len(shape_of(x)), ord, axis)  # validate early, with numpy's message
     return _p.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
@@ -617,7 +616,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """
     if not _traced(x):
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
-    shape = list(_shape(x))
+    shape = list(shape_of(x))
     ndim = len(shape)
     if axis is None:
         y = reshape(x, (-1,))
@@ -706,7 +705,7 @@ def diagonal(x, /, *, offset=0):
     """
     if not _traced(x):
         return np.linalg.diagonal(x, offset=offset)
-    rows, cols = _diag_indices(_shape(x), offset)
+    rows, cols = _diag_indices(shape_of(x), offset)
     return getitem(x, (Ellipsis, rows, cols))
 
 
@@ -760,7 +759,7 @@ def outer(x1, x2, /):
     """
     if not _traced(x1, x2):
         return np.linalg.outer(x1, x2)
-    n1, n2 = len(_shape(x1)), len(_shape(x2))
+    n1, n2 = len(shape_of(x1)), len(shape_of(x2))
     if n1 != 1 or n2 != 1:
         raise ValueError(
             f"Input arrays must be one-dimensional, but they are x1.ndim={n1} and x2.ndim={n2}."
@@ -806,10 +805,10 @@ def cross(x1, x2, /, *, axis=-1):
     if not _traced(x1, x2):
         return np.linalg.cross(x1, x2, axis=axis)
     x1, x2 = _arr(x1), _arr(x2)
-    if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
+    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
         raise ValueError(
             "Both input arrays must be (arrays of) 3-dimensional vectors, but they are "
-            f"{_shape(x1)[axis]} and {_shape(x2)[axis]} dimensional instead."
+            f"{shape_of(x1)[axis]} and {shape_of(x2)[axis]} dimensional instead."
         )
     a = [getitem(moveaxis(x1, axis, -1), (Ellipsis, i)) for i in range(3)]
     b = [getitem(moveaxis(x2, axis, -1), (Ellipsis, i)) for i in range(3)]

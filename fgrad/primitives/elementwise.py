@@ -17,18 +17,6 @@ constant (comparisons, ``floor``, ``sign`` of real numbers ...) are
 non-differentiable rows: on tracers they return plain arrays.
 """
 
-import numpy as np
-
-from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
-    PRIMITIVES,
-    Tracer,
-    any_tracer,
-    concrete,
-    defelementwise,
-    defprim,
-    examples_of,
-)
-
 __all__ = [
     # arithmetic
     "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
@@ -62,6 +50,18 @@ __all__ = [
     "sum_to_shape", "stop_gradient",
 ]
 
+import numpy as np
+
+from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
+    PRIMITIVES,
+    Tracer,
+    any_tracer,
+    concrete,
+    defelementwise,
+    defprim,
+    examples_of,
+)
+
 _traced = any_tracer
 
 
@@ -93,24 +93,27 @@ def _all_finite(x):
 # about what keeping its output costs, 1), a function like sin several times more (4).
 # fresh=True: the vjp rules compute new arrays (g * y, -g ...), never hand back g.
 
-add = defprim(
-    "add", np.add,
-    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
-    vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
-subtract = defprim(
-    "subtract", np.subtract,
-    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
-    vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
+
+def _signed(sign, nargs):
+    """The tangent (or cotangent) rule of an argument entering a row with coefficient
+    ``sign`` (+1 or -1): the same rule serves jvp and vjp of a linear row."""
+    if nargs == 1:
+        return (lambda v, ans, x: v) if sign > 0 else (lambda v, ans, x: negative(v))
+    return (lambda v, ans, x, y: v) if sign > 0 else (lambda v, ans, x, y: negative(v))
+
+
+def _signed_sum(name, numpy_function, *signs):
+    """add, subtract, negative, positive: each argument enters with coefficient +1 or
+    -1.  A rule that negates makes a new array (``fresh``) when every rule does."""
+    rules = [_signed(sign, len(signs)) for sign in signs]
+    return defprim(
+        name, numpy_function, jvp=rules, vjp=rules, batch="elementwise",
+        test={"complex": True}, reads=(), remat=1, fresh=all(sign < 0 for sign in signs),
+    )
+
+
+add = _signed_sum("add", np.add, +1, +1)
+subtract = _signed_sum("subtract", np.subtract, +1, -1)
 multiply = defprim(
     "multiply", np.multiply,
     jvp=[lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)],
@@ -143,24 +146,8 @@ divide = defprim(
     remat=1, fresh=True,
 )
 true_divide = divide
-negative = defprim(
-    "negative", np.negative,
-    jvp=[lambda t, ans, x: negative(t)],
-    vjp=[lambda g, ans, x: negative(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1, fresh=True,
-)
-positive = defprim(
-    "positive", np.positive,
-    jvp=[lambda t, ans, x: t],
-    vjp=[lambda g, ans, x: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-    remat=1,
-)
+negative = _signed_sum("negative", np.negative, -1)
+positive = _signed_sum("positive", np.positive, +1)
 
 
 def _power_d_base(ans, x, y):
@@ -336,22 +323,21 @@ def _logaddexp_partial(base_exp):
     return d
 
 
-_lae_x = _logaddexp_partial(lambda u: exp(u))
-_lae2_x = _logaddexp_partial(lambda u: exp2(u))
-logaddexp = defelementwise(
-    "logaddexp", np.logaddexp,
-    lambda ans, x, y: _lae_x(ans, x, y),
-    lambda ans, x, y: _lae_x(ans, y, x),
-    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
-    reads=("ans", 0, 1),
-)
-logaddexp2 = defelementwise(
-    "logaddexp2", np.logaddexp2,
-    lambda ans, x, y: _lae2_x(ans, x, y),
-    lambda ans, x, y: _lae2_x(ans, y, x),
-    test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]},
-    reads=("ans", 0, 1),
-)
+def _symmetric(name, numpy_function, partial, **declarations):
+    """A row symmetric in its two arguments: ``partial(ans, x, y)`` is its derivative
+    in ``x``, and ``partial(ans, y, x)`` the one in ``y``."""
+    return defelementwise(
+        name, numpy_function,
+        lambda ans, x, y: partial(ans, x, y),
+        lambda ans, x, y: partial(ans, y, x),
+        **declarations,
+    )
+
+
+logaddexp = _symmetric("logaddexp", np.logaddexp, _logaddexp_partial(lambda u: exp(u)),
+                       test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]}, reads=("ans", 0, 1))
+logaddexp2 = _symmetric("logaddexp2", np.logaddexp2, _logaddexp_partial(lambda u: exp2(u)),
+                        test={"domain": [(-3.0, 3.0), (-3.0, 3.0)]}, reads=("ans", 0, 1))
 
 
 def _ldexp_scale(ans, x, i):
@@ -485,8 +471,6 @@ def _sinc_d(ans, x):
     return _where(small, series, formula)
 
 
-
-
 def _sinc_test_args(rng, shape):
     x = rng.uniform(-1.5, 1.5, shape)
     x = np.where(rng.uniform(size=shape) < 0.3, rng.choice([0.0, 2e-4, -5e-4], size=shape), x)
@@ -574,37 +558,18 @@ copysign = defelementwise(
 )
 
 
-def _balanced_eq(x, z, y):
+def _balanced_eq(z, x, y):
     # 1 where x wins, 0 where y wins, 1/2 at ties (the subgradient split evenly)
     return divide(
         astype(equal(x, z), z.dtype), add(1.0, astype(equal(y, z), z.dtype))
     )
 
 
-maximum = defelementwise(
-    "maximum", np.maximum,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-minimum = defelementwise(
-    "minimum", np.minimum,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-fmax = defelementwise(
-    "fmax", np.fmax,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
-fmin = defelementwise(
-    "fmin", np.fmin,
-    lambda ans, x, y: _balanced_eq(x, ans, y),
-    lambda ans, x, y: _balanced_eq(y, ans, x),
-    reads=("ans", 0, 1),
-)
+# maximum/minimum/fmax/fmin: the derivative goes to the argument that won
+maximum = _symmetric("maximum", np.maximum, _balanced_eq, reads=("ans", 0, 1))
+minimum = _symmetric("minimum", np.minimum, _balanced_eq, reads=("ans", 0, 1))
+fmax = _symmetric("fmax", np.fmax, _balanced_eq, reads=("ans", 0, 1))
+fmin = _symmetric("fmin", np.fmin, _balanced_eq, reads=("ans", 0, 1))
 
 _where = defprim(
     "where", np.where,
@@ -662,30 +627,21 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 # --- complex parts ------------------------------------------------------------
 
-real = defprim(
-    "real", np.real,
-    jvp=[lambda t, ans, x: real(t)],
-    vjp=[lambda g, ans, x: g],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
-imag = defprim(
-    "imag", np.imag,
-    jvp=[lambda t, ans, x: imag(t)],
-    vjp=[lambda g, ans, x: multiply(-1j, g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
-conjugate = defprim(
-    "conjugate", np.conjugate,
-    jvp=[lambda t, ans, x: conjugate(t)],
-    vjp=[lambda g, ans, x: conjugate(g)],
-    batch="elementwise",
-    test={"complex": True},
-    reads=(),
-)
+def _linear_part(name, numpy_function, vjp):
+    """real, imag, conjugate: real-linear maps, so the jvp is the map itself; ``vjp``
+    is its adjoint (fgrad's convention for complex cotangents)."""
+
+    def jvp(t, ans, x):
+        return row(t)
+
+    row = defprim(name, numpy_function, jvp=[jvp], vjp=[vjp], batch="elementwise",
+                  test={"complex": True}, reads=())
+    return row
+
+
+real = _linear_part("real", np.real, lambda g, ans, x: g)
+imag = _linear_part("imag", np.imag, lambda g, ans, x: multiply(-1j, g))
+conjugate = _linear_part("conjugate", np.conjugate, lambda g, ans, x: conjugate(g))
 conj = conjugate
 
 

@@ -22,15 +22,11 @@ real transforms need care with the half spectrum:
 
 import numpy as np
 
-from ..core import PRIMITIVES, concrete, defprim
+from ..core import PRIMITIVES, concrete, defprim, shape_of
 from .elementwise import multiply, real
 from .shape import concatenate, getitem, moveaxis
 
 __all__ = []  # the public functions live in fgrad.numpy.fft
-
-
-def _shape(x):
-    return np.shape(concrete(x))
 
 
 def _index_along(axis, item):
@@ -41,7 +37,7 @@ def _index_along(axis, item):
 def fit(x, sizes, axes):
     """Zero-pad or truncate ``x`` along ``axes`` to ``sizes`` (as numpy's ``n``/``s`` do)."""
     for n, ax in zip(sizes, axes):
-        shape = _shape(x)
+        shape = shape_of(x)
         cur = shape[ax]
         if cur > n:
             x = getitem(x, _index_along(ax, slice(0, n)))
@@ -66,7 +62,7 @@ def _impl(one, many):
 
 
 def _sizes(x, axes):
-    shape = _shape(x)
+    shape = shape_of(x)
     return [shape[ax] for ax in axes]
 
 
@@ -87,35 +83,44 @@ def _make(shape_, s, axes, norm=None):
     return make
 
 
+def _transform_row(name, one, many, test, vjp=None):
+    """The row of one of numpy.fft's linear transforms over explicit sizes and axes
+    (``one`` for one axis, ``many`` for several).  Its jvp is the transform itself;
+    so is its vjp, fitted to the input's sizes, unless ``vjp`` is given (fft's vjp
+    is fft, not its inverse, under JAX's convention)."""
+
+    def jvp(t, ans, x, s, axes, norm=None):
+        return row(t, s=s, axes=axes, norm=norm)
+
+    def same_transform_vjp(g, ans, x, s, axes, norm=None):
+        return fit(row(g, s=s, axes=axes, norm=norm), _sizes(x, axes), axes)
+
+    row = defprim(
+        name, _impl(one, many), jvp=[jvp], vjp=[vjp or same_transform_vjp],
+        batch=_batch_front(name), test=test, reads=(0, 1, 2, 3),
+    )
+    return row
+
+
 # --- complex to complex ---------------------------------------------------------
 
-fft = defprim(
-    "fft", _impl(np.fft.fft, np.fft.fftn),
-    jvp=[lambda t, ans, x, s, axes, norm=None: fft(t, s=s, axes=axes, norm=norm)],
-    vjp=[lambda g, ans, x, s, axes, norm=None:
-         fit(fft(g, s=s, axes=axes, norm=norm), _sizes(x, axes), axes)],
-    batch=_batch_front("fft"),
+fft = _transform_row(
+    "fft", np.fft.fft, np.fft.fftn,
     test={"make": _make((5,), (5,), (-1,)), "complex": True, "also": [
         _make((2, 4), (6,), (-1,), "ortho"),
         _make((3, 4), (2,), (-2,), "forward"),
         _make((2, 3, 4), (3, 2), (-3, -1)),
         _make((3, 4), (4, 3), (-2, -1), "ortho"),
     ]},
-    reads=(0, 1, 2, 3),
 )
 
-ifft = defprim(
-    "ifft", _impl(np.fft.ifft, np.fft.ifftn),
-    jvp=[lambda t, ans, x, s, axes, norm=None: ifft(t, s=s, axes=axes, norm=norm)],
-    vjp=[lambda g, ans, x, s, axes, norm=None:
-         fit(ifft(g, s=s, axes=axes, norm=norm), _sizes(x, axes), axes)],
-    batch=_batch_front("ifft"),
+ifft = _transform_row(
+    "ifft", np.fft.ifft, np.fft.ifftn,
     test={"make": _make((5,), (5,), (-1,)), "complex": True, "also": [
         _make((2, 4), (6,), (-1,), "forward"),
         _make((3, 4), (2,), (-2,), "ortho"),
         _make((2, 3, 4), (3, 5), (-2, -1)),
     ]},
-    reads=(0, 1, 2, 3),
 )
 
 # --- real to half spectrum and back -----------------------------------------------
@@ -126,18 +131,14 @@ def _rfft_vjp(g, ans, x, s, axes, norm=None):
     return fit(real(fft(full, s=s, axes=axes, norm=norm)), _sizes(x, axes), axes)
 
 
-rfft = defprim(
-    "rfft", _impl(np.fft.rfft, np.fft.rfftn),
-    jvp=[lambda t, ans, x, s, axes, norm=None: rfft(t, s=s, axes=axes, norm=norm)],
-    vjp=[_rfft_vjp],
-    batch=_batch_front("rfft"),
+rfft = _transform_row(
+    "rfft", np.fft.rfft, np.fft.rfftn, vjp=_rfft_vjp,
     test={"make": _make((6,), (6,), (-1,)), "also": [
         _make((2, 5), (5,), (-1,), "ortho"),
         _make((2, 5), (8,), (-1,), "forward"),
         _make((4, 3), (3,), (-2,)),
         _make((2, 3, 4), (4, 6), (-3, -1), "ortho"),
     ]},
-    reads=(0, 1, 2, 3),
 )
 
 
@@ -158,16 +159,12 @@ def _irfft_vjp(g, ans, x, s, axes, norm=None):
     return fit(y, _sizes(x, axes), axes)
 
 
-irfft = defprim(
-    "irfft", _impl(np.fft.irfft, np.fft.irfftn),
-    jvp=[lambda t, ans, x, s, axes, norm=None: irfft(t, s=s, axes=axes, norm=norm)],
-    vjp=[_irfft_vjp],
-    batch=_batch_front("irfft"),
+irfft = _transform_row(
+    "irfft", np.fft.irfft, np.fft.irfftn, vjp=_irfft_vjp,
     test={"make": _make((4,), (6,), (-1,)), "complex": True, "also": [
         _make((2, 4), (7,), (-1,), "ortho"),
         _make((2, 5), (4,), (-1,), "forward"),
         _make((4, 3), (6,), (-2,)),
         _make((3, 2, 4), (2, 5), (-3, -1), "ortho"),
     ]},
-    reads=(0, 1, 2, 3),
 )

@@ -9,9 +9,14 @@ argument.  Everything therefore also works under ``vmap``.  ``take``,
 ``compress`` and ``select`` are written with ``getitem`` and ``where``.
 """
 
+__all__ = [
+    "take", "take_along_axis", "choose", "compress", "select", "sort", "partition",
+    "argpartition", "searchsorted", "interp", "argwhere", "flatnonzero",
+]
+
 import numpy as np
 
-from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of, shape_of
 from .elementwise import (
     add,
     divide,
@@ -40,21 +45,7 @@ from .shape import (
     take_traced_index,
 )
 
-__all__ = [
-    "take", "take_along_axis", "choose", "compress", "select", "sort", "partition",
-    "argpartition", "searchsorted", "interp", "argwhere", "flatnonzero",
-]
-
-
 _traced = any_tracer
-
-
-def _shape(x):
-    return np.shape(concrete(x))
-
-
-def _ndim(x):
-    return np.ndim(concrete(x))
 
 
 def _int_index(indices):
@@ -81,8 +72,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         raise TypeError("take(..., out=...) cannot write a traced value in place")
     if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, _ndim(a))
-    n = _shape(a)[axis]
+    axis = _axis(axis, ndim_of(a))
+    n = shape_of(a)[axis]
     if _batched(indices) and not _batched(a):  # an index that differs per vmap example
         if mode == "wrap":
             indices = mod(indices, n)
@@ -135,8 +126,8 @@ def _take_along_batch(args, dims, axis):
 
 def _scatter_along_batch(args, dims, shape, axis):
     (g, idx), (dg, di) = args, dims
-    size = _shape(g)[dg] if dg is not None else _shape(idx)[di]
-    g = moveaxis(g, dg, 0) if dg is not None else broadcast_to(g, (size,) + _shape(g))
+    size = shape_of(g)[dg] if dg is not None else shape_of(idx)[di]
+    g = moveaxis(g, dg, 0) if dg is not None else broadcast_to(g, (size,) + shape_of(g))
     return _scatter_along(g, _front(idx, di), shape=(size,) + tuple(shape), axis=axis + 1), 0
 
 
@@ -203,11 +194,11 @@ def take_along_axis(arr, indices, axis=-1):
         return np.take_along_axis(arr, indices, axis=axis)
     idx = _check_indices(indices)
     if axis is None:
-        if _ndim(idx) != 1:
+        if ndim_of(idx) != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
         arr, axis = ravel(arr), 0
-    nd = _ndim(arr)
-    if _ndim(idx) != nd:
+    nd = ndim_of(arr)
+    if ndim_of(idx) != nd:
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     return _take_along(arr, idx, axis=_axis(axis, nd))
 
@@ -241,7 +232,7 @@ def choose(a, choices, out=None, mode="raise"):
             raise ValueError("invalid entry in choice array")
     elif mode != "raise":
         raise NotImplementedError("choose: mode='wrap'/'clip' needs concrete indices")
-    shape = np.broadcast_shapes(_shape(idx), *(_shape(c) for c in choices))
+    shape = np.broadcast_shapes(shape_of(idx), *(shape_of(c) for c in choices))
     stacked = stack([broadcast_to(c, shape) for c in choices])
     picked = _take_along(stacked, expand_dims(broadcast_to(idx, shape), 0), axis=0)
     return reshape(picked, shape)
@@ -262,7 +253,7 @@ def compress(condition, a, axis=None, out=None):
         raise ValueError("condition must be a 1-d array")
     if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, _ndim(a))
+    axis = _axis(axis, ndim_of(a))
     return take(a, np.flatnonzero(cond), axis=axis)
 
 
@@ -288,17 +279,17 @@ def select(condlist, choicelist, default=0):
     out = default
     for c, v in zip(reversed(condlist), reversed(choicelist)):
         out = where(c, v, out)
-    shape = np.broadcast_shapes(*(_shape(c) for c in condlist),
-                                *(_shape(v) for v in choicelist), _shape(default))
-    return broadcast_to(out, shape) if _shape(out) != shape else out
+    shape = np.broadcast_shapes(*(shape_of(c) for c in condlist),
+                                *(shape_of(v) for v in choicelist), shape_of(default))
+    return broadcast_to(out, shape) if shape_of(out) != shape else out
 
 
 def _argpartition_batch(args, dims, kth, axis):
     (a,), (d,) = args, dims
     a = moveaxis(a, d, 0)
     if axis is None:
-        a, axis = reshape(a, (_shape(a)[0], -1)), 0
-    return _argpartition(a, kth=kth, axis=axis % (_ndim(a) - 1) + 1), 0
+        a, axis = reshape(a, (shape_of(a)[0], -1)), 0
+    return _argpartition(a, kth=kth, axis=axis % (ndim_of(a) - 1) + 1), 0
 
 
 _argpartition = defprim(
@@ -310,7 +301,7 @@ _argpartition = defprim(
 def _sort_order_batch(args, dims, axis):
     (a,), (d,) = args, dims
     a = moveaxis(a, d, 0)
-    return _sort_order(a, axis=axis % (_ndim(a) - 1) + 1), 0
+    return _sort_order(a, axis=axis % (ndim_of(a) - 1) + 1), 0
 
 
 # the stable sorting permutation along an axis: the indices sort gathers with
@@ -344,11 +335,11 @@ def _searchsorted_batch(args, dims, side, sorter=None):
     # a different sorted array per example: count the entries below each value
     a = moveaxis(a, da, 0)
     v = _front(v, dv)
-    extra = _ndim(v) - 1
-    a = reshape(a, (_shape(a)[0],) + (1,) * extra + (-1,))
+    extra = ndim_of(v) - 1
+    a = reshape(a, (shape_of(a)[0],) + (1,) * extra + (-1,))
     below = (less if side == "left" else less_equal)(a, expand_dims(v, -1))
     # the "sum" row of reductions.py (a row module above this one: looked up by name)
-    return PRIMITIVES["sum"].fn(below, axis=_ndim(below) - 1), 0
+    return PRIMITIVES["sum"].fn(below, axis=ndim_of(below) - 1), 0
 
 
 _searchsorted = defprim(
@@ -415,7 +406,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise ValueError("sort: `order` applies to structured arrays, which cannot be traced")
     if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, _ndim(a))
+    axis = _axis(axis, ndim_of(a))
     return _take_along(a, _sort_order(a, axis=axis), axis=axis)
 
 
@@ -431,7 +422,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
         return np.partition(a, kth, axis=axis, kind=kind, order=order)
     if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, _ndim(a))
+    axis = _axis(axis, ndim_of(a))
     return _take_along(a, _argpartition(a, kth=kth, axis=axis), axis=axis)
 
 
@@ -454,11 +445,11 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         return np.interp(x, xp, fp, left=left, right=right, period=period)
     # sample points and values given as lists (numpy accepts any sequence)
     x, xp, fp = (v if isinstance(v, Tracer) else np.asarray(v) * 1.0 for v in (x, xp, fp))
-    if _ndim(xp) != 1 or _ndim(fp) != 1:
+    if ndim_of(xp) != 1 or ndim_of(fp) != 1:
         raise ValueError("interp: xp and fp must be 1-D sequences")
-    if _shape(xp) != _shape(fp):
+    if shape_of(xp) != shape_of(fp):
         raise ValueError("fp and xp are not of the same length.")
-    if _shape(xp)[0] == 0:
+    if shape_of(xp)[0] == 0:
         raise ValueError("array of sample points is empty")
     if period is not None:
         if period == 0:
@@ -473,8 +464,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         fp = concatenate([getitem(fp, slice(-1, None)), fp, getitem(fp, slice(0, 1))])
         left = right = None
 
-    n = _shape(xp)[0]
-    shape = _shape(x)
+    n = shape_of(xp)[0]
+    shape = shape_of(x)
 
     def at(arr, k):  # arr[k] for an index array k shaped like x (possibly batched)
         return reshape(_take_along(arr, reshape(k, (-1,)), axis=0), shape)

@@ -25,7 +25,7 @@ diagonal is ignored, as LAPACK does.
 
 import numpy as np
 
-from ..core import concrete, defprim
+from ..core import concrete, defprim, shape_of
 from .elementwise import (
     absolute,
     add,
@@ -60,10 +60,6 @@ __all__ = []  # the public functions live in fgrad.numpy.linalg
 # ---------------------------------------------------------------------------
 
 
-def _shape(x):
-    return np.shape(concrete(x))
-
-
 def _is_complex(x):
     return np.iscomplexobj(concrete(x))
 
@@ -89,13 +85,13 @@ def _real(x):
 
 
 def _diag(x):
-    n = min(_shape(x)[-2:])
+    n = min(shape_of(x)[-2:])
     idx = np.arange(n)
     return getitem(x, (Ellipsis, idx, idx))
 
 
 def _diag_embed(v):
-    n = _shape(v)[-1]
+    n = shape_of(v)[-1]
     return multiply(expand_dims(v, -1), np.eye(n, dtype=_real_dtype(v)))
 
 
@@ -104,12 +100,12 @@ def _trace(x):
 
 
 def _tril(x, k=0):
-    m, n = _shape(x)[-2:]
+    m, n = shape_of(x)[-2:]
     return where(np.tri(m, n, k, dtype=bool), x, 0)
 
 
 def _triu(x, k=0):
-    m, n = _shape(x)[-2:]
+    m, n = shape_of(x)[-2:]
     return where(np.tri(m, n, k - 1, dtype=bool), 0, x)
 
 
@@ -137,7 +133,7 @@ def _safe_reciprocal(x):
 
 def _gap_inverse(w):
     """``F[..., i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it."""
-    n = _shape(w)[-1]
+    n = shape_of(w)[-1]
     eye = np.eye(n, dtype=bool)
     diff = subtract(expand_dims(w, -2), expand_dims(w, -1))
     return where(eye, 0, reciprocal(where(eye, 1, diff)))
@@ -174,7 +170,7 @@ def _pack_np(parts, lead):
 def _pack_as(parts, cores):
     """fgrad: the traced counterpart of :func:`_pack_np`; ``cores`` are the parts' core shapes."""
 
-    first = _shape(parts[0])
+    first = shape_of(parts[0])
     lead = first[: len(first) - len(cores[0])]
     dtype = np.result_type(*(concrete(p) for p in parts))
     flat = []
@@ -190,7 +186,7 @@ def unpack(packed, cores, real_parts=()):
     ``cores`` are the core shapes of the parts; the parts whose index is in
     ``real_parts`` are real-valued results stored in a complex packing.
     """
-    shape = _shape(packed)
+    shape = shape_of(packed)
     lead = shape[:-1]
     out, start = [], 0
     for i, core in enumerate(cores):
@@ -257,10 +253,10 @@ def _solve_batch(args, dims):
     lead_a, lead_b = a_nd - 2, (b_nd + 1 if vec else b_nd) - 2
     lead = max(lead_a, lead_b)
     if da is not None:
-        s = _shape(a)
+        s = shape_of(a)
         a = reshape(a, s[:1] + (1,) * (lead - lead_a) + s[1:])
     if db is not None:
-        s = _shape(b)
+        s = shape_of(b)
         b = reshape(b, s[:1] + (1,) * (lead - lead_b) + s[1:])
     out = solve(a, b)
     if vec:
@@ -310,7 +306,7 @@ def _adjugate(a):
     With A = U S V^H: adj(A) = det(U) det(V^H) V diag(prod_{j != i} s_j) U^H.
     """
     u, s, vh = _svd_parts(a)
-    k = _shape(s)[-1]
+    k = shape_of(s)[-1]
     others = where(np.eye(k, dtype=bool), 1, expand_dims(s, -2))
 
     c = multiply(det(u), det(vh))
@@ -431,7 +427,7 @@ def _eigh_impl(a, UPLO="L"):
 
 def eigh_size(packed):
     """n for an eigh packing of length n + n*n."""
-    size = _shape(packed)[-1]
+    size = shape_of(packed)[-1]
     return int(round((np.sqrt(1 + 4 * size) - 1) / 2))
 
 
@@ -442,7 +438,7 @@ def eigh_unpack(packed):
 
 def _eigh_jvp(t, ans, a, UPLO="L"):
     w, v = eigh_unpack(ans)
-    n = _shape(w)[-1]
+    n = shape_of(w)[-1]
     x = matmul(_H(v), matmul(_sym(t, lower=UPLO == "L"), v))
     dw = _real(_diag(x))
     dv = matmul(v, _gap_mul(_gap_inverse(w), x))
@@ -452,7 +448,7 @@ def _eigh_jvp(t, ans, a, UPLO="L"):
 def _eigh_vjp(g, ans, a, UPLO="L"):
     # Hermitian adjoint: Z = V (diag(w_bar) + F o (V^H V_bar)) V^H, A_bar = S*(Z); JAX: conj.
     w, v = eigh_unpack(ans)
-    gw, gv = unpack(g, [(_shape(w)[-1],), _shape(v)[-2:]], real_parts=(0,))
+    gw, gv = unpack(g, [(shape_of(w)[-1],), shape_of(v)[-2:]], real_parts=(0,))
     inner = add(_diag_embed(gw), _gap_mul(_gap_inverse(w), matmul(_H(v), _conj(gv))))
     z = matmul(v, matmul(inner, _H(v)))
     return _conj(_sym_transpose(z, lower=UPLO == "L"))
@@ -608,7 +604,7 @@ svd = defprim(
 
 def _svd_parts(a):
     # what fgrad.numpy.linalg.svd(a, full_matrices=False) returns
-    shape = tuple(_shape(a)[-2:])
+    shape = tuple(shape_of(a)[-2:])
     return svd_unpack(svd(a, full_matrices=False, shape=shape), shape, False)
 
 
@@ -783,7 +779,7 @@ pinv = defprim(
 
 def lstsq_rcond(rcond, a):
     """The relative cutoff numpy's lstsq uses (machine epsilon times the larger side)."""
-    return np.finfo(np.float64).eps * max(_shape(a)[-2:]) if rcond is None else rcond
+    return np.finfo(np.float64).eps * max(shape_of(a)[-2:]) if rcond is None else rcond
 
 
 def _lstsq_matrix(b, ans):
@@ -868,7 +864,7 @@ def _eig_largest(v):
 
 def _eig_jvp(t, ans, a):
     w, v = eig_unpack(ans)
-    n = _shape(w)[-1]
+    n = shape_of(w)[-1]
     y = solve(v, matmul(t, v))                   # V^{-1} dA V
     dw = _diag(y)
     dv0 = matmul(v, _gap_mul(_gap_inverse(w), y))
@@ -885,7 +881,7 @@ def _eig_jvp(t, ans, a):
 
 def _eig_vjp(g, ans, a):
     w, v = eig_unpack(ans)
-    n = _shape(w)[-1]
+    n = shape_of(w)[-1]
     gw, gv = unpack(g, [(n,), (n, n)])
     gamma = _sum(multiply(gv, v), axis=-2)       # sum_j G_ji V_ji
     gv = subtract(gv, multiply(_conj(v), expand_dims(_real(gamma), -2)))
@@ -995,7 +991,7 @@ def _tie_weights(values, pick, axis):
 
 def _norm_direction(x, ans, ord, axis, keepdims):
     """D with d norm = Re sum(conj(D) dx): the (sub)gradient of the norm."""
-    shape = _shape(x)
+    shape = shape_of(x)
     axes, kind = norm_axes(len(shape), ord, axis)
     full = expand_reduced(ans, shape, axes, keepdims)
     if kind == "flat" or ord is None or ord in ("f", "fro") or (kind == "vector" and ord == 2):
@@ -1018,7 +1014,7 @@ def _norm_direction(x, ans, ord, axis, keepdims):
         if ord == "nuc":
             d = matmul(u, vh)
         else:
-            i = 0 if ord == 2 else _shape(vh)[-2] - 1
+            i = 0 if ord == 2 else shape_of(vh)[-2] - 1
             d = multiply(getitem(u, (Ellipsis, slice(None), slice(i, i + 1))),
                          getitem(vh, (Ellipsis, slice(i, i + 1), slice(None))))
         d = moveaxis(d, (-2, -1), (row, col))
@@ -1037,22 +1033,22 @@ def _norm_impl(x, ord=None, axis=None, keepdims=False):
 def _norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
     d = _norm_direction(x, ans, ord, axis, keepdims)
     if d is None:
-        return np.zeros(_shape(ans), dtype=np.result_type(concrete(ans)))
-    axes, _ = norm_axes(len(_shape(x)), ord, axis)
+        return np.zeros(shape_of(ans), dtype=np.result_type(concrete(ans)))
+    axes, _ = norm_axes(len(shape_of(x)), ord, axis)
     return _sum(_real(multiply(_conj(d), t)), axis=axes, keepdims=keepdims)
 
 
 def _norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     d = _norm_direction(x, ans, ord, axis, keepdims)
     if d is None:
-        return np.zeros(_shape(x), dtype=np.result_type(concrete(g)))
-    axes, _ = norm_axes(len(_shape(x)), ord, axis)
-    return multiply(expand_reduced(g, _shape(x), axes, keepdims), _conj(d))
+        return np.zeros(shape_of(x), dtype=np.result_type(concrete(g)))
+    axes, _ = norm_axes(len(shape_of(x)), ord, axis)
+    return multiply(expand_reduced(g, shape_of(x), axes, keepdims), _conj(d))
 
 
 def _norm_batch(args, dims, ord=None, axis=None, keepdims=False):
     x = moveaxis(args[0], dims[0], 0)
-    shape = _shape(x)
+    shape = shape_of(x)
     nd = len(shape) - 1
     axes, kind = norm_axes(nd, ord, axis)
     if kind == "flat":

@@ -10,12 +10,18 @@ of the real-linear tangent map, with no conjugation (``einsum``'s cotangent for
 one operand is an ``einsum`` of the output cotangent with the other operands).
 """
 
+__all__ = [
+    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
+    "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
+    "matvec", "vecmat", "vecdot", "vander",
+]
+
 import functools
 import string
 
 import numpy as np
 
-from ..core import Tracer, any_tracer, concrete, defprim, variadic
+from ..core import any_tracer, concrete, defprim, ndim_of, shape_of, variadic
 from .elementwise import astype, conjugate, multiply, negative, subtract, where
 from .reductions import sum as _sum
 from .shape import (
@@ -33,30 +39,11 @@ from .shape import (
     transpose,
 )
 
-__all__ = [
-    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
-    "trace", "diagonal", "diag", "diagflat", "tril", "triu", "convolve", "correlate",
-    "matvec", "vecmat", "vecdot", "vander",
-]
-
-
 _ndarray = np.ndarray
 _np_matmul = np.matmul
 
 
 _any_tracer = any_tracer
-
-
-def _ndim(x):
-    # ``.ndim`` of an array or tracer directly: np.ndim is a Python-level
-    # function, and rules ask for it on every call
-    if isinstance(x, (_ndarray, Tracer)):
-        return x.ndim
-    return np.ndim(concrete(x))
-
-
-def _shape(x):
-    return np.shape(concrete(x))
 
 
 # --- matmul ------------------------------------------------------------------------
@@ -66,12 +53,12 @@ def _matmul_vjp_a(g, ans, a, b):
     if type(g) is _ndarray and type(b) is _ndarray and b.ndim > 1 and g.ndim >= b.ndim:
         # plain values, a matrix (stack) times a matrix (stack): numpy directly
         return _np_matmul(g, b.swapaxes(-1, -2))
-    nb = _ndim(b)
+    nb = ndim_of(b)
     if nb == 1:
-        if _ndim(a) == 1:
+        if ndim_of(a) == 1:
             return multiply(g, b)
         return multiply(expand_dims(g, -1), b)
-    if _ndim(a) == 1:
+    if ndim_of(a) == 1:
         if nb == 2:  # b @ g is the transpose of the map t -> t @ b
             return matmul(b, g)
         return getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0))
@@ -82,12 +69,12 @@ def _matmul_vjp_b(g, ans, a, b):
     if type(g) is _ndarray and type(a) is _ndarray and a.ndim > 1 and g.ndim >= a.ndim:
         # plain values, a matrix (stack) times a matrix (stack): numpy directly
         return _np_matmul(a.swapaxes(-1, -2), g)
-    na = _ndim(a)
+    na = ndim_of(a)
     if na == 1:
-        if _ndim(b) == 1:
+        if ndim_of(b) == 1:
             return multiply(g, a)
         return multiply(expand_dims(a, -1), expand_dims(g, -2))
-    if _ndim(b) == 1:
+    if ndim_of(b) == 1:
         if na == 2:  # g @ a is the transpose of the map t -> a @ t
             return matmul(g, a)
         return getitem(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), (Ellipsis, 0))
@@ -121,7 +108,7 @@ def dot(a, b):
     """
     if not _any_tracer(a, b):
         return np.dot(a, b)
-    na, nb = _ndim(a), _ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
@@ -152,7 +139,7 @@ def inner(a, b):
     """
     if not _any_tracer(a, b):
         return np.inner(a, b)
-    na, nb = _ndim(a), _ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     return tensordot(a, b, axes=([na - 1], [nb - 1]))
@@ -181,7 +168,7 @@ def tensordot(a, b, axes=2):
     """
     if not _any_tracer(a, b):
         return np.tensordot(a, b, axes)
-    sa, sb = _shape(a), _shape(b)
+    sa, sb = shape_of(a), shape_of(b)
     if isinstance(axes, (int, np.integer)):
         axes_a = list(range(len(sa) - axes, len(sa)))
         axes_b = list(range(axes))
@@ -218,9 +205,9 @@ def _core_ranks(name, *specs):
     # numpy's gufunc check of the core dimensions, made on one example's rank (under
     # vmap the batched array has one more axis, and the product would go through)
     for x, need, arg, sig in specs:
-        if _ndim(x) < need:
+        if ndim_of(x) < need:
             raise ValueError(
-                f"{name}: {arg} has {_ndim(x)} dimension(s) (per example, under vmap), but "
+                f"{name}: {arg} has {ndim_of(x)} dimension(s) (per example, under vmap), but "
                 f"the signature needs {sig}: at least {need}."
             )
 
@@ -289,17 +276,17 @@ def vander(x, N=None, increasing=False):
     """
     if not _any_tracer(x):
         return np.vander(x, N, increasing)
-    if _ndim(x) != 1:
+    if ndim_of(x) != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
-    n = _shape(x)[0] if N is None else int(N)
+    n = shape_of(x)[0] if N is None else int(N)
     # numpy computes in x's dtype promoted with int: float64 for float32 or int x
     dtype = np.promote_types(np.result_type(concrete(x)), int)
     if n == 0:
-        return np.zeros((_shape(x)[0], 0), dtype=dtype)
+        return np.zeros((shape_of(x)[0], 0), dtype=dtype)
     if np.result_type(concrete(x)) != dtype:
         x = astype(x, dtype)
     # x**k by repeated multiplication, as numpy does (so values match exactly)
-    cols = [broadcast_to(np.ones((), dtype=dtype), _shape(x))]
+    cols = [broadcast_to(np.ones((), dtype=dtype), shape_of(x))]
     power = x
     for k in range(1, n):
         cols.append(power)
@@ -364,9 +351,9 @@ def _einsum_jvp(i, t, ans, *ops, subscripts, optimize=False):
 
 
 def _einsum_vjp(i, g, ans, *ops, subscripts, optimize=False):
-    terms, out = _parse_einsum(subscripts, tuple(_ndim(o) for o in ops))
+    terms, out = _parse_einsum(subscripts, tuple(ndim_of(o) for o in ops))
     mine = terms[i]
-    size = dict(zip(mine, _shape(ops[i])))
+    size = dict(zip(mine, shape_of(ops[i])))
     others = [t for k, t in enumerate(terms) if k != i]
     other_ops = [o for k, o in enumerate(ops) if k != i]
     uniq = "".join(dict.fromkeys(mine))
@@ -377,7 +364,7 @@ def _einsum_vjp(i, g, ans, *ops, subscripts, optimize=False):
                  optimize=optimize)
     if kept != uniq:
         # labels summed within operand i alone: the cotangent is constant along them
-        have = dict(zip(kept, _shape(ct)))
+        have = dict(zip(kept, shape_of(ct)))
         ct = reshape(ct, tuple(have.get(c, 1) for c in uniq))
         ct = broadcast_to(ct, tuple(have.get(c, size[c]) for c in uniq))
     if len(uniq) != len(mine):
@@ -402,7 +389,7 @@ def _einsum_vjp(i, g, ans, *ops, subscripts, optimize=False):
 
 
 def _einsum_batch(args, dims, subscripts, optimize=False):
-    ndims = tuple(_ndim(a) - (d is not None) for a, d in zip(args, dims))
+    ndims = tuple(ndim_of(a) - (d is not None) for a, d in zip(args, dims))
     if all(d is None for d in dims):
         return _einsum(*args, subscripts=subscripts, optimize=optimize), None
     terms, out = _parse_einsum(subscripts, ndims)
@@ -417,7 +404,7 @@ def _einsum_batch(args, dims, subscripts, optimize=False):
     new_terms = []
     for t, d, a in zip(terms, dims, args):
         if d is not None:
-            d = d % _ndim(a)
+            d = d % ndim_of(a)
             t = t[:d] + b + t[d:]
         new_terms.append(t)
     spec = ",".join(new_terms) + "->" + b + out
@@ -529,7 +516,7 @@ def _diagonal_batch(args, dims, offset, axis1, axis2):
 def _diagonal_embed_batch(args, dims, shape, offset, axis1, axis2):
     (g,), (d,) = args, dims
     g = moveaxis(g, d, 0)
-    return _diagonal_embed(g, shape=_shape(g)[:1] + tuple(shape), offset=offset,
+    return _diagonal_embed(g, shape=shape_of(g)[:1] + tuple(shape), offset=offset,
                            axis1=axis1 + 1, axis2=axis2 + 1), 0
 
 
@@ -580,7 +567,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     """
     if not _any_tracer(a):
         return np.diagonal(a, offset, axis1, axis2)
-    nd = _ndim(a)
+    nd = ndim_of(a)
     if nd < 2:
         raise ValueError("diagonal requires an array of at least two dimensions")
     axis1, axis2 = int(axis1) % nd, int(axis2) % nd
@@ -619,9 +606,9 @@ def diag(v, k=0):
     """
     if not _any_tracer(v):
         return np.diag(v, k)
-    nd, k = _ndim(v), int(k)
+    nd, k = ndim_of(v), int(k)
     if nd == 1:
-        n = _shape(v)[0] + abs(k)
+        n = shape_of(v)[0] + abs(k)
         return _diagonal_embed(v, shape=(n, n), offset=k, axis1=0, axis2=1)
     if nd == 2:
         return _diagonal(v, offset=k, axis1=0, axis2=1)
@@ -648,6 +635,15 @@ def _tri_mask(shape, k, lower):
     return mask if lower else ~mask
 
 
+def _triangle(plain, m, k, lower):
+    """tril/triu: numpy's ``plain`` on untraced input, else ``m`` masked to the
+    triangle on or below (``lower``) / above diagonal ``k``."""
+    if not _any_tracer(m):
+        return plain(m, k)
+    mask = _tri_mask(shape_of(m), int(k), lower=lower)
+    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+
+
 def tril(m, k=0):
     """Lower triangle: zeros above diagonal ``k`` of the last two axes (``numpy.tril``).
 
@@ -657,10 +653,7 @@ def tril(m, k=0):
         array([[1., 0.],
                [1., 1.]])
     """
-    if not _any_tracer(m):
-        return np.tril(m, k)
-    mask = _tri_mask(_shape(m), int(k), lower=True)
-    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+    return _triangle(np.tril, m, k, lower=True)
 
 
 def triu(m, k=0):
@@ -672,10 +665,7 @@ def triu(m, k=0):
         array([[0., 1.],
                [0., 0.]])
     """
-    if not _any_tracer(m):
-        return np.triu(m, k)
-    mask = _tri_mask(_shape(m), int(k), lower=False)
-    return where(mask, m, np.zeros(1, dtype=np.result_type(concrete(m))))
+    return _triangle(np.triu, m, k, lower=False)
 
 
 # --- kron and cross -----------------------------------------------------------------------
@@ -693,7 +683,7 @@ def kron(a, b):
     """
     if not _any_tracer(a, b):
         return np.kron(a, b)
-    sa, sb = _shape(a), _shape(b)
+    sa, sb = shape_of(a), shape_of(b)
     nd = max(len(sa), len(sb))
     sa = (1,) * (nd - len(sa)) + sa
     sb = (1,) * (nd - len(sb)) + sb
@@ -714,12 +704,12 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
-    if not _ndim(a) or not _ndim(b):  # numpy's check (under vmap: one example's rank)
+    if not ndim_of(a) or not ndim_of(b):  # numpy's check (under vmap: one example's rank)
         raise ValueError("cross: at least one array has zero dimension (a scalar); the "
                          "cross product needs vectors of length 2 or 3")
     a = moveaxis(a, axisa, -1)
     b = moveaxis(b, axisb, -1)
-    na, nb = _shape(a)[-1], _shape(b)[-1]
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError(
             "incompatible dimensions for cross product (dimension must be 2 or 3)"
@@ -746,7 +736,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     c0 = minus(prod(a1, b2), prod(a2, b1))
     c1 = minus(prod(a2, b0), prod(a0, b2))
     c2 = subtract(multiply(a0, b1), multiply(a1, b0))
-    shape = np.broadcast_shapes(_shape(c0), _shape(c1), _shape(c2))
+    shape = np.broadcast_shapes(shape_of(c0), shape_of(c1), shape_of(c2))
     c = stack([broadcast_to(c0, shape), broadcast_to(c1, shape), broadcast_to(c2, shape)],
               axis=-1)
     return moveaxis(c, -1, axisc)
@@ -758,11 +748,11 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def _convolve_vjp(which, g, a, v, mode):
     """Cotangent of one operand: zero-pad ``g`` to the 'full' length, then a
     'valid' convolution with the other operand reversed."""
-    na, nv = _shape(a)[0], _shape(v)[0]
+    na, nv = shape_of(a)[0], shape_of(v)[0]
     full = na + nv - 1
     start = _mode_start(na, nv, mode)
     dtype = np.result_type(concrete(g))
-    pad = (np.zeros(start, dtype=dtype), np.zeros(full - start - _shape(g)[0], dtype=dtype))
+    pad = (np.zeros(start, dtype=dtype), np.zeros(full - start - shape_of(g)[0], dtype=dtype))
     g_full = concatenate([pad[0], g, pad[1]])
     other = v if which == 0 else a
     return _convolve(g_full, flip(other, axis=0), mode="valid")
@@ -779,9 +769,9 @@ def _convolve_batch(args, dims, mode):
     (a, v), (da, dv) = args, dims
     a = a if da is None else moveaxis(a, da, 0)
     v = v if dv is None else moveaxis(v, dv, 0)
-    na, nv = _shape(a)[-1], _shape(v)[-1]
+    na, nv = shape_of(a)[-1], shape_of(v)[-1]
     full = na + nv - 1
-    pad = np.zeros(_shape(v)[:-1] + (na - 1,), dtype=np.result_type(concrete(v)))
+    pad = np.zeros(shape_of(v)[:-1] + (na - 1,), dtype=np.result_type(concrete(v)))
     v_pad = concatenate([pad, v, pad], axis=-1)
     # toeplitz[..., n, k] = v[..., n - k], zero outside 0 <= n - k < nv
     index = np.arange(full)[:, None] - np.arange(na)[None, :] + (na - 1)
@@ -808,12 +798,15 @@ _convolve = defprim(
 )
 
 
-def _check_1d(a, v, name):
+def _check_1d(a, v, name, mode):
+    """The two inputs of convolve/correlate as 1-D arrays, and ``mode`` checked."""
     a, v = atleast_1d(a), atleast_1d(v)
-    if _ndim(a) != 1 or _ndim(v) != 1:
+    if ndim_of(a) != 1 or ndim_of(v) != 1:
         raise ValueError(f"{name}: object too deep for desired array (inputs must be 1-D)")
-    if _shape(a)[0] == 0 or _shape(v)[0] == 0:
+    if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError(f"{name}: inputs cannot be empty")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', not {mode!r}")
     return a, v
 
 
@@ -831,9 +824,7 @@ def convolve(a, v, mode="full"):
     """
     if not _any_tracer(a, v):
         return np.convolve(a, v, mode)
-    a, v = _check_1d(a, v, "convolve")
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"convolve: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    a, v = _check_1d(a, v, "convolve", mode)
     return _convolve(a, v, mode=mode)
 
 
@@ -850,11 +841,9 @@ def correlate(a, v, mode="valid"):
     """
     if not _any_tracer(a, v):
         return np.correlate(a, v, mode)
-    a, v = _check_1d(a, v, "correlate")
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"correlate: mode must be 'full', 'same' or 'valid', not {mode!r}")
+    a, v = _check_1d(a, v, "correlate", mode)
     full = _convolve(a, flip(conjugate(v), axis=0), mode="full")
-    na, nv = _shape(a)[0], _shape(v)[0]
+    na, nv = shape_of(a)[0], shape_of(v)[0]
     n = min(na, nv)
     if mode == "full":
         return full

@@ -23,11 +23,17 @@ Conventions shared by the rows:
   continuous methods, ``(s[i + 1] - s[i]) * dv/dq`` in ``q``).
 """
 
+__all__ = [
+    "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
+    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile",
+    "expand_reduced",
+]
+
 import builtins
 
 import numpy as np
 
-from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim
+from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of, refuse_out
 from .elementwise import (
     _where,
     absolute,
@@ -56,13 +62,6 @@ from .elementwise import (
 )
 from .indexing import _scatter_along, _sort_order, take_along_axis
 from .shape import broadcast_to, getitem, moveaxis, reshape, transpose
-
-__all__ = [
-    "sum", "mean", "prod", "amax", "amin", "max", "min", "nanmax", "nanmin",
-    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile",
-    "expand_reduced",
-]
-
 
 _traced = any_tracer
 
@@ -855,37 +854,36 @@ _quantile = defprim(
 )
 
 
-def _check_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
-            "use the returned value instead"
-        )
-
-
-def _q_call(kind, a, q, axis, out, overwrite_input, method, keepdims, weights, interpolation):
+def _quantile_function(kind, doc):
+    """numpy's ``kind`` (quantile, nanquantile, percentile, nanpercentile): numpy's
+    own result on untraced input, else the differentiable ``_quantile``."""
     np_fn = _Q_FUNCTIONS[kind]
-    if not _traced(a, q, weights):
-        extra = {} if interpolation is None else {"interpolation": interpolation}
-        return np_fn(a, q, axis=axis, out=out, overwrite_input=overwrite_input, method=method,
-                     keepdims=keepdims, weights=weights, **extra)
-    _check_out(out, kind)
-    if weights is not None or interpolation is not None:
-        raise NotImplementedError(
-            f"fgrad.numpy.{kind} on traced values supports neither weights= nor the deprecated "
-            "interpolation= (use method=); wrap the argument in fgrad.stop_gradient if no "
-            "derivative is needed"
-        )
-    if method not in _Q_METHODS:
-        raise ValueError(f"{method!r} is not a valid method for {kind}")
-    ndim = np.ndim(concrete(a))
-    return _quantile(a, q, axis=_norm_axis(axis, ndim), method=method, keepdims=keepdims,
-                     kind=kind)
+
+    def function(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                 keepdims=False, *, weights=None, interpolation=None):
+        if not _traced(a, q, weights):
+            extra = {} if interpolation is None else {"interpolation": interpolation}
+            return np_fn(a, q, axis=axis, out=out, overwrite_input=overwrite_input, method=method,
+                         keepdims=keepdims, weights=weights, **extra)
+        refuse_out(out, kind)
+        if weights is not None or interpolation is not None:
+            raise NotImplementedError(
+                f"fgrad.numpy.{kind} on traced values supports neither weights= nor the deprecated "
+                "interpolation= (use method=); wrap the argument in fgrad.stop_gradient if no "
+                "derivative is needed"
+            )
+        if method not in _Q_METHODS:
+            raise ValueError(f"{method!r} is not a valid method for {kind}")
+        ndim = np.ndim(concrete(a))
+        return _quantile(a, q, axis=_norm_axis(axis, ndim), method=method, keepdims=keepdims,
+                         kind=kind)
+
+    function.__name__ = function.__qualname__ = kind
+    function.__doc__ = doc
+    return function
 
 
-def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-             keepdims=False, *, weights=None, interpolation=None):
-    """The ``q``-th quantiles along the given axes (``numpy.quantile``), every method.
+quantile = _quantile_function("quantile", """The ``q``-th quantiles along the given axes (``numpy.quantile``), every method.
 
     The derivative flows to the (at most two) sorted elements the result
     interpolates, with the interpolation weights; for the continuous methods
@@ -900,48 +898,40 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
         array([0.  , 0.25, 0.  , 0.75])
         >>> float(fgrad.grad(lambda q: fnp.quantile(x, q))(0.25))
         3.0
-    """
-    return _q_call("quantile", a, q, axis, out, overwrite_input, method, keepdims, weights,
-                   interpolation)
+    """)
 
-
-def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-                keepdims=False, *, weights=None, interpolation=None):
-    """Quantiles ignoring nan (``numpy.nanquantile``); nan entries get derivative 0.
+nanquantile = _quantile_function("nanquantile", """Quantiles ignoring nan (``numpy.nanquantile``); nan entries get derivative 0.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(lambda x: fnp.nanquantile(x, 0.5))(fnp.array([1.0, fnp.nan, 3.0]))
         array([0.5, 0. , 0.5])
-    """
-    return _q_call("nanquantile", a, q, axis, out, overwrite_input, method, keepdims, weights,
-                   interpolation)
+    """)
 
-
-def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-               keepdims=False, *, weights=None, interpolation=None):
-    """The ``q``-th percentiles (``numpy.percentile``): quantiles with ``q`` in percent.
+percentile = _quantile_function("percentile", """The ``q``-th percentiles (``numpy.percentile``): quantiles with ``q`` in percent.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(lambda x: fnp.percentile(x, 50))(fnp.array([3.0, 1.0, 2.0]))
         array([0., 0., 1.])
-    """
-    return _q_call("percentile", a, q, axis, out, overwrite_input, method, keepdims, weights,
-                   interpolation)
+    """)
 
-
-def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-                  keepdims=False, *, weights=None, interpolation=None):
-    """Percentiles ignoring nan (``numpy.nanpercentile``).
+nanpercentile = _quantile_function("nanpercentile", """Percentiles ignoring nan (``numpy.nanpercentile``).
 
     Example:
         >>> import fgrad.numpy as fnp
         >>> float(fnp.nanpercentile(fnp.array([1.0, fnp.nan, 3.0]), 50))
         2.0
-    """
-    return _q_call("nanpercentile", a, q, axis, out, overwrite_input, method, keepdims, weights,
-                   interpolation)
+    """)
+
+
+def _median(plain, kind, a, axis, out, overwrite_input, keepdims):
+    """median/nanmedian: numpy's ``plain`` on untraced input, else the 0.5 quantile."""
+    if not _traced(a):
+        return plain(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+    refuse_out(out, kind)
+    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
+                     keepdims=keepdims, kind=kind)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -955,12 +945,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
         >>> fgrad.grad(fnp.median)(fnp.array([4.0, 1.0, 3.0, 2.0]))
         array([0. , 0. , 0.5, 0.5])
     """
-    if not _traced(a):
-        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                         keepdims=keepdims)
-    _check_out(out, "median")
-    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
-                     keepdims=keepdims, kind="median")
+    return _median(np.median, "median", a, axis, out, overwrite_input, keepdims)
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -971,12 +956,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
         >>> fgrad.grad(fnp.nanmedian)(fnp.array([4.0, fnp.nan, 1.0]))
         array([0.5, 0. , 0.5])
     """
-    if not _traced(a):
-        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                            keepdims=keepdims)
-    _check_out(out, "nanmedian")
-    return _quantile(a, 0.5, axis=_norm_axis(axis, np.ndim(concrete(a))), method="linear",
-                     keepdims=keepdims, kind="nanmedian")
+    return _median(np.nanmedian, "nanmedian", a, axis, out, overwrite_input, keepdims)
 
 
 # --- public wrappers ---------------------------------------------------------------
@@ -989,12 +969,6 @@ _FLOAT64 = np.dtype(np.float64)
 _multiply_reduce = np.multiply.reduce
 _maximum_reduce = np.maximum.reduce
 _minimum_reduce = np.minimum.reduce
-
-
-def _ndim(x):
-    if isinstance(x, (_ndarray, Tracer)):
-        return x.ndim
-    return np.ndim(concrete(x))
 
 
 def _cast(x, dtype):
@@ -1033,7 +1007,7 @@ def _reduce(prim, name, a, axis, keepdims, initial, where, combine=None):
         initial, where = _traced_params(name, initial, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
-        axis = _norm_axis(axis, _ndim(a))
+        axis = _norm_axis(axis, ndim_of(a))
     if isinstance(initial, Tracer):  # a traced initial value joins afterwards
         return combine(prim(a, axis=axis, keepdims=keepdims, where=where), initial)
     return prim(a, axis=axis, keepdims=keepdims, where=where, initial=initial)
@@ -1054,7 +1028,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VALU
         return _reduce_traced(_sum, a, axis, keepdims)
     if not _traced(a, initial):
         return np.sum(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
-    _check_out(out, "sum")
+    refuse_out(out, "sum")
     return _reduce(_sum, "sum", _cast(a, dtype), axis, keepdims, initial, where, add)
 
 
@@ -1070,12 +1044,12 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VA
         return a.mean(axis, dtype, out)  # what numpy.mean does for an ndarray
     if not _traced(a):
         return np.mean(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, _NO_VALUE, where))
-    _check_out(out, "mean")
+    refuse_out(out, "mean")
     _, where = _traced_params("mean", None, where)
     keepdims = bool(keepdims) if keepdims is not _NO_VALUE else False
     a = _cast(a, dtype)
     if axis is not None and not (type(axis) is int and axis >= 0):  # else numpy checks it
-        axis = _norm_axis(axis, _ndim(a))
+        axis = _norm_axis(axis, ndim_of(a))
     if where is None:  # fewer params: cheaper to record and to pass to the rules
         return _mean(a, axis=axis, keepdims=keepdims)
     return _mean(a, axis=axis, keepdims=keepdims, where=where)
@@ -1094,14 +1068,14 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, initial=_NO_VAL
         return _multiply_reduce(a, axis, dtype, out)  # what numpy.prod does for an ndarray
     if not _traced(a, initial):
         return np.prod(a, axis=axis, dtype=dtype, out=out, **_kw(keepdims, initial, where))
-    _check_out(out, "prod")
+    refuse_out(out, "prod")
     return _reduce(_prod, "prod", _cast(a, dtype), axis, keepdims, initial, where, multiply)
 
 
 def _extremum(prim, np_fn, name, combine, a, axis, out, keepdims, initial, where):
     if not _traced(a, initial):
         return np_fn(a, axis=axis, out=out, **_kw(keepdims, initial, where))
-    _check_out(out, name)
+    refuse_out(out, name)
     return _reduce(prim, name, a, axis, keepdims, initial, where, combine)
 
 

@@ -13,7 +13,7 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 
 import numpy as np
 
-from ..core import any_tracer, concrete, defprim
+from ..core import any_tracer, concrete, defprim, refuse_out
 from .elementwise import _where, add, astype, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
 from .shape import concatenate, diff, flip, getitem, moveaxis, ravel, reshape
@@ -147,12 +147,13 @@ def _prepare(a, axis, dtype):
     return a, axis % nd
 
 
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
-            "use the returned value instead"
-        )
+def _scan(row, plain, name, a, axis, dtype, out):
+    """cumsum/cumprod: numpy's ``plain`` on untraced input, else the row ``row``."""
+    if not _traced(a):
+        return plain(a, axis=axis, dtype=dtype, out=out)
+    refuse_out(out, name)
+    a, axis = _prepare(a, axis, dtype)
+    return row(a, axis=axis)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -163,11 +164,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.cumsum(x)[-1] + fnp.cumsum(x)[0])(fnp.ones(3))
         array([2., 1., 1.])
     """
-    if not _traced(a):
-        return np.cumsum(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "cumsum")
-    a, axis = _prepare(a, axis, dtype)
-    return _cumsum(a, axis=axis)
+    return _scan(_cumsum, np.cumsum, "cumsum", a, axis, dtype, out)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
@@ -178,11 +175,7 @@ def cumprod(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.cumprod(x)[-1])(fnp.array([2.0, 0.0, 3.0]))
         array([0., 6., 0.])
     """
-    if not _traced(a):
-        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "cumprod")
-    a, axis = _prepare(a, axis, dtype)
-    return _cumprod(a, axis=axis)
+    return _scan(_cumprod, np.cumprod, "cumprod", a, axis, dtype, out)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
@@ -195,7 +188,7 @@ def nancumsum(a, axis=None, dtype=None, out=None):
     """
     if not _traced(a):
         return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "nancumsum")
+    refuse_out(out, "nancumsum")
     return cumsum(_where(isnan(a), 0, a), axis=axis, dtype=dtype)
 
 
@@ -209,14 +202,14 @@ def nancumprod(a, axis=None, dtype=None, out=None):
     """
     if not _traced(a):
         return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out, "nancumprod")
+    refuse_out(out, "nancumprod")
     return cumprod(_where(isnan(a), 1, a), axis=axis, dtype=dtype)
 
 
 def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial):
     if not _traced(x):
         return np_fn(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    _no_out(out, name)
+    refuse_out(out, name)
 
     ndim = np.ndim(concrete(x))
     if ndim == 0:

@@ -7,6 +7,16 @@ other ``.at`` updates ...) are written with them, so they are differentiable
 (and batchable) for free.
 """
 
+__all__ = [
+    "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
+    "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
+    "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
+    "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
+    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "append", "delete", "block",
+    "rollaxis", "resize",
+    "getitem", "index_add", "index_set", "at", "matrix_transpose",
+]
+
 import numpy as np
 
 from ..core import (
@@ -18,21 +28,12 @@ from ..core import (
     defprim,
     is_basic_index,
     is_batched,
+    ndim_of,
+    shape_of,
     variadic,
 )
 from .elementwise import astype, divide, floor, maximum, minimum, multiply, power, subtract, where
 from .elementwise import round as round_
-
-__all__ = [
-    "reshape", "ravel", "transpose", "broadcast_to", "broadcast_arrays", "expand_dims",
-    "squeeze", "moveaxis", "swapaxes", "flip", "fliplr", "flipud", "rot90", "roll",
-    "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
-    "split", "array_split", "hsplit", "vsplit", "dsplit", "repeat", "tile", "pad", "diff",
-    "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "append", "delete", "block",
-    "rollaxis", "resize",
-    "getitem", "index_add", "index_set", "at", "matrix_transpose",
-]
-
 
 _ndarray = np.ndarray
 
@@ -41,17 +42,9 @@ def _has_tracer(seq):
     return any(isinstance(x, Tracer) for x in seq)
 
 
-def _shape(x):
-    return np.shape(concrete(x))
-
-
-def _ndim(x):
-    return np.ndim(concrete(x))
-
-
 def _stand_in(x):
     """A zero-strided array of ``x``'s shape, for numpy's shape arithmetic."""
-    return np.broadcast_to(np.empty((), dtype=bool), _shape(x))
+    return np.broadcast_to(np.empty((), dtype=bool), shape_of(x))
 
 
 def _axis(axis, ndim):
@@ -291,7 +284,7 @@ def flip(m, axis=None):
         array([2., 1., 0.])
     """
     if axis is not None:
-        nd = _ndim(m)
+        nd = ndim_of(m)
         axis = tuple(_axis(a, nd) for a in ((axis,) if np.ndim(axis) == 0 else axis))
     return _flip(m, axis=axis)
 
@@ -305,7 +298,7 @@ def flipud(m):
         array([[2.],
                [1.]])
     """
-    if _ndim(m) < 1:
+    if ndim_of(m) < 1:
         raise ValueError("Input must be >= 1-d.")
     return flip(m, 0)
 
@@ -318,7 +311,7 @@ def fliplr(m):
         >>> fnp.fliplr(fnp.array([[1.0, 2.0]]))
         array([[2., 1.]])
     """
-    if _ndim(m) < 2:
+    if ndim_of(m) < 2:
         raise ValueError("Input must be >= 2-d.")
     return flip(m, 1)
 
@@ -334,7 +327,7 @@ def rot90(m, k=1, axes=(0, 1)):
     """
     if not _has_tracer((m,)):
         return np.rot90(m, k, axes)
-    nd = _ndim(m)
+    nd = ndim_of(m)
     axes = tuple(axes)
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
@@ -366,8 +359,8 @@ def roll(a, shift, axis=None):
     if not _has_tracer((a,)):
         return np.roll(a, shift, axis)
     if axis is None:
-        return reshape(roll(ravel(a), shift, 0), _shape(a))
-    shape, nd = _shape(a), _ndim(a)
+        return reshape(roll(ravel(a), shift, 0), shape_of(a))
+    shape, nd = shape_of(a), ndim_of(a)
     shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
     total = {}
     for s, ax in zip(shifts.ravel(), axes.ravel()):
@@ -398,15 +391,15 @@ def _concat_part(i, shape, axis, offsets):
 
 def _concat_slice(i, g, ans, *xs, axis, offsets=None):
     offsets = offsets or _concat_offsets(xs, axis)
-    return getitem(g, _concat_part(i, _shape(g), axis, offsets))
+    return getitem(g, _concat_part(i, shape_of(g), axis, offsets))
 
 
 def _concat_tangent(i, t, ans, *xs, axis, offsets=None):
     # the tangent of part i, placed in zeros: O(1) Python work per part, so that
     # stacking n traced values costs O(n) calls, not O(n^2)
     offsets = offsets or _concat_offsets(xs, axis)
-    zeros = np.zeros(_shape(ans), dtype=np.result_type(concrete(t)))
-    return index_set(zeros, t, idx=_concat_part(i, _shape(ans), axis, offsets))
+    zeros = np.zeros(shape_of(ans), dtype=np.result_type(concrete(t)))
+    return index_set(zeros, t, idx=_concat_part(i, shape_of(ans), axis, offsets))
 
 
 _concatenate = defprim(
@@ -446,7 +439,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if axis is None:
         arrays = tuple(ravel(a) for a in arrays)
         axis = 0
-    ndim = _ndim(arrays[0])
+    ndim = ndim_of(arrays[0])
     axis = _axis(axis, ndim) if ndim else axis
     offsets = _concat_offsets([concrete(a) for a in arrays], axis) if ndim else None
     return _concatenate(*arrays, axis=axis, offsets=offsets)
@@ -463,10 +456,10 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     arrays = tuple(arrays)
     if not _has_tracer(arrays):
         return np.stack(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
-    shapes = {_shape(a) for a in arrays}
+    shapes = {shape_of(a) for a in arrays}
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")
-    axis = _axis(axis, _ndim(arrays[0]) + 1)
+    axis = _axis(axis, ndim_of(arrays[0]) + 1)
     return concatenate([expand_dims(a, axis) for a in _cast_all(arrays, dtype)], axis=axis)
 
 
@@ -475,7 +468,7 @@ def _atleast(arys, nd, numpy_fn):
         return numpy_fn(*arys)
     out = []
     for a in arys:
-        shape = _shape(a)
+        shape = shape_of(a)
         if len(shape) < nd:
             if nd == 3 and len(shape) == 2:
                 shape = shape + (1,)
@@ -540,7 +533,7 @@ def hstack(tup, *, dtype=None, casting="same_kind"):
     if not _has_tracer(tup):
         return np.hstack(tup, dtype=dtype, casting=casting)
     arrs = _as_list(atleast_1d(*tup))
-    return concatenate(arrs, axis=0 if _ndim(arrs[0]) == 1 else 1, dtype=dtype)
+    return concatenate(arrs, axis=0 if ndim_of(arrs[0]) == 1 else 1, dtype=dtype)
 
 
 def vstack(tup, *, dtype=None, casting="same_kind"):
@@ -585,7 +578,7 @@ def column_stack(tup):
         return np.column_stack(tup)
     cols = []
     for a in tup:
-        if _ndim(a) < 2:
+        if ndim_of(a) < 2:
             a = transpose(atleast_2d(a))
         cols.append(a)
     return concatenate(cols, axis=1)
@@ -607,11 +600,11 @@ def _split_bounds(n, indices_or_sections, equal):
 
 
 def _split(ary, indices_or_sections, axis, equal):
-    axis = _axis(axis, _ndim(ary))
+    axis = _axis(axis, ndim_of(ary))
     head = (slice(None),) * axis
     return [
         getitem(ary, head + (slice(lo, hi),))
-        for lo, hi in _split_bounds(_shape(ary)[axis], indices_or_sections, equal)
+        for lo, hi in _split_bounds(shape_of(ary)[axis], indices_or_sections, equal)
     ]
 
 
@@ -644,6 +637,18 @@ def split(ary, indices_or_sections, axis=0):
     return _split(ary, indices_or_sections, axis, equal=True)
 
 
+def _split_along(plain, name, ary, indices_or_sections, min_ndim, axis):
+    """hsplit/vsplit/dsplit: numpy's ``plain`` on untraced input, else ``split``
+    along ``axis(ndim)`` of an array with at least ``min_ndim`` axes."""
+    if not _has_tracer((ary,)):
+        return plain(ary, indices_or_sections)
+    ndim = ndim_of(ary)
+    if ndim < min_ndim:
+        raise ValueError(
+            f"{name} only works on arrays of {min_ndim} or more dimensions")
+    return split(ary, indices_or_sections, axis(ndim))
+
+
 def hsplit(ary, indices_or_sections):
     """Split horizontally (axis 1, or 0 for 1-D input; ``numpy.hsplit``).
 
@@ -652,11 +657,7 @@ def hsplit(ary, indices_or_sections):
         >>> len(fnp.hsplit(fnp.ones((2, 4)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.hsplit(ary, indices_or_sections)
-    if _ndim(ary) == 0:
-        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
-    return split(ary, indices_or_sections, 1 if _ndim(ary) > 1 else 0)
+    return _split_along(np.hsplit, "hsplit", ary, indices_or_sections, 1, lambda ndim: min(ndim - 1, 1))
 
 
 def vsplit(ary, indices_or_sections):
@@ -667,11 +668,7 @@ def vsplit(ary, indices_or_sections):
         >>> len(fnp.vsplit(fnp.ones((4, 2)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.vsplit(ary, indices_or_sections)
-    if _ndim(ary) < 2:
-        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
-    return split(ary, indices_or_sections, 0)
+    return _split_along(np.vsplit, "vsplit", ary, indices_or_sections, 2, lambda ndim: 0)
 
 
 def dsplit(ary, indices_or_sections):
@@ -682,11 +679,7 @@ def dsplit(ary, indices_or_sections):
         >>> len(fnp.dsplit(fnp.ones((1, 1, 4)), 2))
         2
     """
-    if not _has_tracer((ary,)):
-        return np.dsplit(ary, indices_or_sections)
-    if _ndim(ary) < 3:
-        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
-    return split(ary, indices_or_sections, 2)
+    return _split_along(np.dsplit, "dsplit", ary, indices_or_sections, 3, lambda ndim: 2)
 
 
 def repeat(a, repeats, axis=None):
@@ -703,7 +696,7 @@ def repeat(a, repeats, axis=None):
         return np.repeat(a, repeats, axis)
     if axis is None:
         a, axis = ravel(a), 0
-    shape = _shape(a)
+    shape = shape_of(a)
     axis = _axis(axis, len(shape))
     reps = np.asarray(concrete(repeats))
     if reps.dtype.kind not in "iub":
@@ -733,7 +726,7 @@ def tile(A, reps):
     if not _has_tracer((A,)):
         return np.tile(A, reps)
     reps = tuple(int(r) for r in np.atleast_1d(reps))
-    shape = _shape(A)
+    shape = shape_of(A)
     d = max(len(reps), len(shape))
     shape = (1,) * (d - len(shape)) + shape
     reps = (1,) * (d - len(reps)) + reps
@@ -767,7 +760,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
     """
     if not _has_tracer((array, kwargs.get("constant_values"), kwargs.get("end_values"))):
         return np.pad(array, pad_width, mode, **kwargs)
-    nd = _ndim(array)
+    nd = ndim_of(array)
     widths = np.asarray(pad_width)
     if widths.dtype.kind not in "iu":
         raise TypeError("pad: `pad_width` must be of integral type.")
@@ -813,7 +806,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
             )
             x = _pad_edges(x, ax, blocks, before, after)
         elif mode in _PAD_INDEX_MODES:  # a gather from the input
-            source = np.pad(np.arange(_shape(x)[ax]), (before, after), mode=mode)
+            source = np.pad(np.arange(shape_of(x)[ax]), (before, after), mode=mode)
             x = getitem(x, (slice(None),) * ax + (source,))
         elif mode == "linear_ramp":
             x = _pad_ramps(x, ax, before, after, getitem(option, (ax, 0)), getitem(option, (ax, 1)))
@@ -826,7 +819,7 @@ def _pad_block(value, x, ax, width):
     """``value`` broadcast to a padding block of ``width`` along ``ax`` (None if empty)."""
     if not width:
         return None
-    shape = _shape(x)
+    shape = shape_of(x)
     return broadcast_to(value, shape[:ax] + (width,) + shape[ax + 1:])
 
 
@@ -840,7 +833,7 @@ def _pad_edges(x, ax, parts, before, after):
 def _pad_ramps(x, ax, before, after, end_before, end_after):
     # numpy's linear_ramp: linspace(end, edge, width, endpoint=False) on each side
     # (reversed on the right), i.e. end + i * (edge - end) / width for i = 0..width-1
-    shape, nd = _shape(x), _ndim(x)
+    shape, nd = shape_of(x), ndim_of(x)
     head = (slice(None),) * ax
     kind = np.dtype(np.result_type(concrete(x))).kind
 
@@ -882,7 +875,7 @@ def _pad_stats(x, ax, before, after, mode, stat_length, nd):
     # reductions.py is a row module above this one: its functions are looked up by name
     stat = FUNCTIONS[{"maximum": "amax", "minimum": "amin", "mean": "mean",
                       "median": "median"}[mode]]
-    shape = _shape(x)
+    shape = shape_of(x)
     n = shape[ax]
     if stat_length is None:
         lengths = (n, n)
@@ -930,7 +923,7 @@ def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
         return np.diff(a, n, axis, **extra)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
-    nd = _ndim(a)
+    nd = ndim_of(a)
     if nd == 0:
         raise ValueError("diff requires input that is at least one dimensional")
     axis = _axis(axis, nd)
@@ -938,8 +931,8 @@ def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
     for key in ("prepend", "append"):
         if key in extra:
             v = extra[key]
-            if _ndim(v) == 0:
-                shape = list(_shape(a))
+            if ndim_of(v) == 0:
+                shape = list(shape_of(a))
                 shape[axis] = 1
                 v = broadcast_to(v, tuple(shape))
             parts.append((key, v))
@@ -963,7 +956,7 @@ def broadcast_arrays(*args):
     """
     if not _has_tracer(args):
         return np.broadcast_arrays(*args)
-    shape = np.broadcast_shapes(*(_shape(a) for a in args))
+    shape = np.broadcast_shapes(*(shape_of(a) for a in args))
     return tuple(broadcast_to(a, shape) for a in args)
 
 
@@ -1018,8 +1011,8 @@ def delete(arr, obj, axis=None):
         return np.delete(arr, obj, axis)
     if axis is None:
         arr, axis = ravel(arr), 0
-    axis = _axis(axis, _ndim(arr))
-    keep = np.delete(np.arange(_shape(arr)[axis]), concrete(obj))
+    axis = _axis(axis, ndim_of(arr))
+    keep = np.delete(np.arange(shape_of(arr)[axis]), concrete(obj))
     return getitem(arr, (slice(None),) * axis + (keep,))
 
 
@@ -1048,11 +1041,11 @@ def block(arrays):
     def leaves(x):
         return [w for v in x for w in leaves(v)] if isinstance(x, list) else [x]
 
-    nd = max(depth, max(_ndim(a) for a in leaves(arrays)))
+    nd = max(depth, max(ndim_of(a) for a in leaves(arrays)))
 
     def build(x, level):
         if not isinstance(x, list):
-            return reshape(x, (1,) * (nd - _ndim(x)) + _shape(x))
+            return reshape(x, (1,) * (nd - ndim_of(x)) + shape_of(x))
         if len(x) == 0 or (level < depth - 1 and any(not isinstance(v, list) for v in x)):
             raise ValueError("block: lists must be nested to the same depth and non-empty")
         return concatenate([build(v, level + 1) for v in x], axis=nd - depth + level)
@@ -1070,7 +1063,7 @@ def rollaxis(a, axis, start=0):
     """
     if not _has_tracer((a,)):
         return np.rollaxis(a, axis, start)
-    n = _ndim(a)
+    n = ndim_of(a)
     axis = _axis(axis, n)
     if not -n <= start <= n:
         raise np.exceptions.AxisError(f"'start' arg requires {-n} <= start < {n + 1}")
@@ -1094,7 +1087,7 @@ def resize(a, new_shape):
         return np.resize(a, new_shape)
     new_shape = (new_shape,) if np.ndim(new_shape) == 0 else tuple(new_shape)
     total = int(np.prod(new_shape, dtype=int))
-    size = int(np.prod(_shape(a), dtype=int))
+    size = int(np.prod(shape_of(a), dtype=int))
     if any(n < 0 for n in new_shape):
         raise ValueError("all elements of `new_shape` must be non-negative")
     if size == 0 or total == 0:
@@ -1164,7 +1157,7 @@ def take_traced_index(x, i, axis):
     ``take_along_axis``, whose rules take the index as an argument, not a constant.
     The result has shape ``x.shape[:axis] + i.shape + x.shape[axis + 1:]``.
     """
-    shape, ishape, nd = _shape(x), _shape(i), _ndim(x)
+    shape, ishape, nd = shape_of(x), shape_of(i), ndim_of(x)
     if np.result_type(concrete(i)).kind not in "iu":
         raise IndexError("arrays used as indices must be of integer type")
     k = int(np.prod(ishape, dtype=int))
@@ -1345,7 +1338,7 @@ def _scatter(x, idx, values, op):
     and JAX's scatter): the updates are split into rounds that each touch an
     element at most once, and every round is a gather, ``op`` and an ``index_set``.
     """
-    ids = _repeated(_shape(x), idx)
+    ids = _repeated(shape_of(x), idx)
     if ids is None:
         return index_set(x, op(_getitem(x, idx=idx), values), idx=idx)
     flat = ids.ravel()
@@ -1356,7 +1349,7 @@ def _scatter(x, idx, values, op):
         pick = np.flatnonzero(rank == r)
         pos = flat[pick]
         out = index_set(out, op(_getitem(out, idx=pos), _getitem(vals, idx=pick)), idx=pos)
-    return reshape(out, _shape(x))
+    return reshape(out, shape_of(x))
 
 
 class _IndexUpdateRef:

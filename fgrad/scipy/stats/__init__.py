@@ -30,6 +30,14 @@ Example:
     (np.float64(-0.25), np.float64(0.25), np.float64(-0.375))
 """
 
+__all__ = [
+    "norm", "t", "beta", "gamma", "poisson", "multivariate_normal",
+    "expon", "uniform", "laplace", "logistic", "cauchy", "lognorm", "pareto", "weibull_min",
+    "chi2", "truncnorm", "vonmises", "gennorm",
+    "bernoulli", "binom", "geom", "nbinom",
+    "dirichlet", "multinomial", "multivariate_t", "wishart",
+]
+
 from .continuous import (
     beta,
     cauchy,
@@ -51,10 +59,3 @@ from .continuous import (
 from .discrete import bernoulli, binom, geom, nbinom, poisson
 from .multivariate import dirichlet, multinomial, multivariate_normal, multivariate_t, wishart
 
-__all__ = [
-    "norm", "t", "beta", "gamma", "poisson", "multivariate_normal",
-    "expon", "uniform", "laplace", "logistic", "cauchy", "lognorm", "pareto", "weibull_min",
-    "chi2", "truncnorm", "vonmises", "gennorm",
-    "bernoulli", "binom", "geom", "nbinom",
-    "dirichlet", "multinomial", "multivariate_t", "wishart",
-]
