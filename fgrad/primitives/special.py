@@ -58,17 +58,24 @@ def scipy_module(name="special"):
     return mod
 
 
+def scipy_version():
+    """The installed scipy's ``(major, minor)``, read once from ``scipy.__version__``."""
+    known = _SCIPY.get("version")
+    if known is None:
+        scipy_module("special")  # the ImportError that says how to install scipy
+        release = importlib.import_module("scipy").__version__
+        known = _SCIPY["version"] = tuple(int(part) for part in release.split(".")[:2])
+    return known
+
+
 def scipy_linalg_batches():
     """Whether the installed scipy.linalg takes stacks of matrices (scipy >= 1.16).
 
-    Read once from ``scipy.__version__``; older scipy rejects arrays with leading
-    axes, and fgrad's rows then loop over those axes themselves (:func:`over_stacks`)."""
+    Older scipy rejects arrays with leading axes, and fgrad's rows then loop over
+    those axes themselves (:func:`over_stacks`)."""
     known = _SCIPY.get("linalg batches")
     if known is None:
-        scipy_module("linalg")  # the ImportError that says how to install scipy
-        release = importlib.import_module("scipy").__version__
-        major, minor = (int(part) for part in release.split(".")[:2])
-        known = _SCIPY["linalg batches"] = (major, minor) >= (1, 16)
+        known = _SCIPY["linalg batches"] = scipy_version() >= (1, 16)
     return known
 
 
