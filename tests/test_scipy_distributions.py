@@ -416,10 +416,14 @@ def test_multivariate_t_values_and_second_order():
             out, _ = fgrad.vjp(lambda x, df: f(x, loc, shape, df), np.asarray(x, float), df)
             np.testing.assert_allclose(out, want, rtol=1e-12)
             assert np.shape(out) == np.shape(want)
-    # df = inf: scipy's multivariate normal
+    # df = inf: scipy's multivariate normal (scipy 1.15's multivariate_t raises TypeError there)
+    want = ss.multivariate_normal.logpdf(MVT_X, MVT_LOC, MVT_SHAPE)
     out, _ = fgrad.vjp(lambda x: stats.multivariate_t.logpdf(x, MVT_LOC, MVT_SHAPE, np.inf), MVT_X)
-    np.testing.assert_allclose(out, ss.multivariate_t.logpdf(MVT_X, MVT_LOC, MVT_SHAPE, np.inf),
-                               rtol=1e-12)
+    np.testing.assert_allclose(out, want, rtol=1e-12)
+    np.testing.assert_allclose(stats.multivariate_t.logpdf(MVT_X, MVT_LOC, MVT_SHAPE, df=np.inf),
+                               want, rtol=1e-12)
+    np.testing.assert_allclose(stats.multivariate_t.pdf(MVT_X, MVT_LOC, MVT_SHAPE, np.inf),
+                               np.exp(want), rtol=1e-12)
     fgrad.check_grads(lambda x, loc, a, df: stats.multivariate_t.logpdf(
         x, loc, a @ a.T + np.eye(3), df), (MVT_X, MVT_LOC, np.linalg.cholesky(MVT_SHAPE), 4.5),
         order=2)

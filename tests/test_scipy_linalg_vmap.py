@@ -77,3 +77,23 @@ def test_vmap_of_grad_of_qr_matches_a_loop(shape, options):
         return total if q is None else total + fnp.sum(q[0] * fnp.arange(q.shape[-1]))
 
     _compare(fgrad.grad(loss), xs)
+
+
+@pytest.mark.parametrize("scipy_batches", [True, False])
+def test_solve_triangular_and_cholesky_under_vmap_on_either_scipy(monkeypatch, scipy_batches):
+    # scipy < 1.16 rejects stacks of matrices: the rows then loop themselves.  Both paths
+    # are run here on the installed scipy (the batched one only where scipy batches).
+    from fgrad.primitives import special as rows
+
+    if scipy_batches and not rows.scipy_linalg_batches():
+        pytest.skip("the installed scipy does not take stacks of matrices (scipy < 1.16)")
+    monkeypatch.setitem(rows._SCIPY, "linalg batches", scipy_batches)
+    spd = STACK @ np.swapaxes(STACK, -1, -2) + 4 * np.eye(4)
+    rhs = RNG.standard_normal((5, 4, 2))
+    _compare(lambda a: fl.cholesky(a, lower=True), spd)
+    _compare(lambda a: fl.solve_triangular(fl.cholesky(a), a[:, :2], trans=1), spd)
+    _compare(lambda b: fl.solve_triangular(fl.cholesky(spd[0]), b), rhs)
+    _compare(lambda b: fl.solve_triangular(fl.cholesky(spd[0]), b[:, 0]), rhs)
+    grads = fgrad.vmap(fgrad.grad(lambda a: fnp.sum(fl.cholesky(a, lower=True))))(spd)
+    loop = [fgrad.grad(lambda a: fnp.sum(fl.cholesky(a, lower=True)))(a) for a in spd]
+    np.testing.assert_allclose(grads, np.stack(loop), rtol=1e-10, atol=1e-12)

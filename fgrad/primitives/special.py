@@ -58,6 +58,56 @@ def scipy_module(name="special"):
     return mod
 
 
+def scipy_version():
+    """The installed scipy's ``(major, minor)``, read once from ``scipy.__version__``."""
+    known = _SCIPY.get("version")
+    if known is None:
+        scipy_module("special")  # the ImportError that says how to install scipy
+        release = importlib.import_module("scipy").__version__
+        known = _SCIPY["version"] = tuple(int(part) for part in release.split(".")[:2])
+    return known
+
+
+def scipy_linalg_batches():
+    """Whether the installed scipy.linalg takes stacks of matrices (scipy >= 1.16).
+
+    Older scipy rejects arrays with leading axes, and fgrad's rows then loop over
+    those axes themselves (:func:`over_stacks`)."""
+    known = _SCIPY.get("linalg batches")
+    if known is None:
+        known = _SCIPY["linalg batches"] = scipy_version() >= (1, 16)
+    return known
+
+
+def over_stacks(impl, cores):
+    """``impl`` (a scipy.linalg function of matrices) on stacks of them, on any scipy.
+
+    ``cores`` gives each array argument's core dimensions: 2 for a matrix, or
+    ``"1|2"`` for a right-hand side (a vector when 1-D, else a matrix), scipy's
+    convention.  Leading axes broadcast.  Where the installed scipy batches
+    (>= 1.16) the call goes straight to it; older scipy gets one call per matrix,
+    the same loop scipy >= 1.16 runs.  The choice depends on the scipy version
+    only, never on the values."""
+
+    def run(*args, **params):
+        if scipy_linalg_batches():
+            return impl(*args, **params)
+        args = [np.asarray(a) for a in args]
+        ndims = [(2 if a.ndim >= 2 else 1) if core == "1|2" else core
+                 for a, core in zip(args, cores)]
+        leads = [a.shape[:a.ndim - k] for a, k in zip(args, ndims)]
+        if not any(leads):
+            return impl(*args, **params)
+        lead = np.broadcast_shapes(*leads)
+        args = [np.broadcast_to(a, lead + a.shape[a.ndim - k:]) for a, k in zip(args, ndims)]
+        outs = [impl(*[a[i] for a in args], **params) for i in np.ndindex(*lead)]
+        out = np.stack(outs)
+        return out.reshape(lead + out.shape[1:])
+
+    run.__name__ = getattr(impl, "__name__", "impl")
+    return run
+
+
 def _sc(name, module="special"):
     """A lazy implementation: ``scipy.<module>.<name>`` looked up at call time."""
 
@@ -1062,9 +1112,12 @@ def _as_matrix_rhs(b):
     return _sh.expand_dims(b, -1) if np.ndim(b) == 1 else b
 
 
-def _solve_tri_impl(a, b, trans=0, lower=False, unit_diagonal=False):
+def _solve_tri_2d(a, b, trans=0, lower=False, unit_diagonal=False):
     return scipy_module("linalg").solve_triangular(
         a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+
+_solve_tri_impl = over_stacks(_solve_tri_2d, (2, "1|2"))
 
 
 def _op(m, trans):
@@ -1267,7 +1320,7 @@ def _make_spd(lower):
 
 cholesky_row = defprim(
     "scipy.linalg.cholesky",
-    lambda a, lower=False: scipy_module("linalg").cholesky(a, lower=lower),
+    over_stacks(lambda a, lower=False: scipy_module("linalg").cholesky(a, lower=lower), (2,)),
     jvp=[_cholesky_jvp],
     vjp=[_cholesky_vjp],
     batch="leading",

@@ -308,13 +308,29 @@ def _values_known(*xs):
     return vals if ok else None
 
 
+def _comb_repetition_by_gamma():
+    """Whether the installed scipy's ``comb(N, k, repetition=True)`` is the gamma formula
+    ``G(N + k) / (G(k + 1) G(N))`` (scipy >= 1.16: 0.375 at N = 0.5, k = 2) rather than
+    ``comb(N + k - 1, k)`` (older scipy: 0 there).  Asked of scipy once, on constants."""
+    known = _COMB_REPETITION.get("gamma")
+    if known is None:
+        probe = _rows.scipy_module().comb(0.5, 2.0, repetition=True)
+        known = _COMB_REPETITION["gamma"] = bool(probe != 0)
+    return known
+
+
+_COMB_REPETITION = {}
+
+
 def comb(N, k, *, exact=False, repetition=False):
     """The number of combinations of ``N`` things taken ``k`` at a time
     (``scipy.special.comb``), differentiable in ``N`` and ``k`` when ``exact=False``.
 
     Under a transform this is ``exp(gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1))``
     with scipy's conventions: 0 where ``k > N``, ``N < 0`` or ``k < 0`` (a constant there,
-    so a zero derivative).  ``repetition=True`` is ``comb(N + k - 1, k)``, and 1 where
+    so a zero derivative).  ``repetition=True`` follows the installed scipy: with
+    scipy < 1.16 it is ``comb(N + k - 1, k)`` exactly (0 where ``N < 1``, as there); with
+    newer scipy it is ``G(N + k) / (G(k + 1) G(N))``, and 1 where
     ``k == 0`` and ``N >= 0``; it is differentiable for ``N > 0`` and ``k >= 0``, and
     outside that region (where scipy's values come from limits of the gamma formula)
     it raises a ValueError, or gives NaN under vmap.  ``exact=True`` returns scipy's
@@ -333,6 +349,8 @@ def comb(N, k, *, exact=False, repetition=False):
         return _rows.scipy_module().comb(N, k, exact=exact, repetition=repetition)
     if exact:
         raise _no_exact("comb")
+    if repetition and not _comb_repetition_by_gamma():  # scipy < 1.16: C(N + k - 1, k)
+        return comb(fnp.subtract(fnp.add(N, k), 1.0), k)
     if repetition:
         one = fnp.logical_and(fnp.equal(k, 0), fnp.greater_equal(N, 0))
         ok = fnp.logical_and(fnp.greater(N, 0), fnp.greater_equal(k, 0))

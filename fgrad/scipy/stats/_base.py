@@ -189,7 +189,7 @@ def _with_scipy_fallback(cls, name, impl):
 
     @functools.wraps(impl)
     def method(*args, **kwargs):
-        if not any_tracer(*args, *kwargs.values()):
+        if not any_tracer(*args, *kwargs.values()) and cls._scipy_takes(args, kwargs):
             return getattr(scipy_stats(dist), name)(*args, **kwargs)
         return impl(*args, **kwargs)
 
@@ -236,6 +236,11 @@ class Distribution:
         for name, member in list(vars(cls).items()):
             if not name.startswith("_") and isinstance(member, staticmethod):
                 setattr(cls, name, staticmethod(_with_scipy_fallback(cls, name, member.__func__)))
+
+    @staticmethod
+    def _scipy_takes(args, kwargs):
+        """Hook: whether scipy.stats' own method serves these plain arguments (else fgrad's)."""
+        return True
 
     @classmethod
     def _build(cls):

@@ -47,13 +47,17 @@ class norm(Continuous):
 
 
 def _t_quantile(q, df):
-    """``stdtrit(df, q)``, but ``-inf`` at ``q == 0`` as in scipy.stats (scipy.special's
-    stdtrit returns ``+inf`` there).  At ``q == 0`` the mirror ``-stdtrit(df, 1 - q)`` is
-    used, so the derivative is the limit ``+inf``; each branch sees safe inputs, so
-    the unused one adds no NaN to the derivative."""
-    zero = fnp.equal(q, 0)
-    mirror = fnp.negative(sp.stdtrit(df, fnp.subtract(1.0, fnp.where(zero, q, 0.5))))
-    return fnp.where(zero, mirror, sp.stdtrit(df, fnp.where(zero, 0.5, q)))
+    """``stdtrit(df, q)``, with the ends as in scipy.stats: ``-inf`` at ``q == 0`` and
+    ``+inf`` at ``q == 1`` (scipy.special's stdtrit gives ``+inf`` at 0, and scipy < 1.16
+    NaN at both ends).  The ends are the pole ``-1 / (2 q)`` or ``1 / (2 (1 - q))``, whose value and
+    slope (``+inf``, the limit of ``1 / pdf``) are right in both modes; each branch sees
+    safe inputs, so the unused one adds no NaN to the derivative."""
+    end = fnp.logical_or(fnp.equal(q, 0), fnp.equal(q, 1))
+    q_end = fnp.where(end, q, 0.25)
+    low = fnp.less(q_end, 0.5)
+    pole = fnp.divide(fnp.where(low, -0.5, 0.5),
+                      fnp.where(low, q_end, fnp.subtract(1.0, q_end)))
+    return fnp.where(end, pole, sp.stdtrit(df, fnp.where(end, 0.5, q)))
 
 
 class t(Continuous):

@@ -202,6 +202,16 @@ class multivariate_t(Multivariate):
     _title = "the multivariate t distribution"
 
     @staticmethod
+    def _scipy_takes(args, kwargs):
+        """``df = inf`` is fgrad's own (the multivariate normal, through scipy's): scipy
+        1.15's multivariate_t raises a TypeError there."""
+        df = kwargs.get("df", args[3] if len(args) > 3 else 1)
+        try:
+            return not np.isposinf(float(df))
+        except (TypeError, ValueError):  # not a number: scipy's own error message
+            return True
+
+    @staticmethod
     def _parts(x, loc, shape):
         """scipy's argument processing: ``(dim, x as (..., dim), loc (dim,), shape (dim, dim))``."""
         if loc is None and shape is None:
