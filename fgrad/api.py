@@ -586,17 +586,20 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     """Jacobian of ``fun`` by forward mode: jvps with the input's unit vectors.
 
-    Same shapes as :func:`jacrev`: output shape + input shape.  The jvps are
-    pushed through ``vmap`` in chunks of ``chunk_size`` unit vectors (all at
-    once by default).  Inputs must be real, as in JAX; with
-    ``holomorphic=True`` inputs and outputs must be complex and the result is
-    the complex derivative ``df/dz``.
+    Same shapes as :func:`jacrev` (output shape, then input shape), one column
+    per input element: the jvps are pushed through ``vmap`` in chunks of
+    ``chunk_size`` unit vectors (all at once by default).  Cheaper than
+    :func:`jacrev` when there are fewer inputs than outputs.  Inputs must be
+    real, as in JAX, unless ``holomorphic=True`` (complex inputs and outputs,
+    result ``df/dz``).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
-        >>> fgrad.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
-        array([[2., 0.],
-               [0., 4.]])
+        >>> f = lambda x: fnp.array([x[0] * x[1], x[0] + x[1], fnp.sin(x[0])])
+        >>> fgrad.jacfwd(f)(fnp.array([0.0, 3.0]))  # 3 outputs x 2 inputs
+        array([[3., 0.],
+               [1., 1.],
+               [1., 0.]])
     """
 
     def jac_fun(*args, **kwargs):

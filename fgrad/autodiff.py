@@ -149,7 +149,13 @@ class ForwardTrace(Trace):
         ans = prim.fn(*primals, **params) if lower else prim.call(*primals, **params)
         if not tangents or prim.nondiff:
             return ans
-        shape, dtype, ans = _shape_dtype(ans)
+        if lower:
+            shape, dtype, ans = _shape_dtype(ans)
+        else:  # a plain numpy result (the hot path: no call)
+            try:
+                shape, dtype = ans.shape, ans.dtype
+            except AttributeError:  # a user impl returned a Python scalar
+                shape, dtype, ans = _shape_dtype(ans)
         out = None
         rules = prim.jvp
         for i, t in tangents:
@@ -300,7 +306,7 @@ class ReverseTrace(Trace):
     operations as before.
     """
 
-    __slots__ = ("tape", "recipes", "work", "rework", "frozen")
+    __slots__ = ("tape", "recipes", "work", "rework", "frozen", "frozen_ids")
 
     def __init__(self):
         super().__init__()
@@ -309,6 +315,7 @@ class ReverseTrace(Trace):
         self.work = 0  # weighted forward operations on large arrays (REMAT_SHARE)
         self.rework = 0  # weighted operations the backward pass will recompute
         self.frozen = []  # the caller's arrays made read-only while the tape keeps them
+        self.frozen_ids = set()  # their ids: a constant used again costs a set look-up
 
     # Mutable numpy arrays the tape keeps (inputs, and constants a rule reads) are made
     # read-only while the trace records and plays back, so code that overwrites one
@@ -317,17 +324,22 @@ class ReverseTrace(Trace):
     # first swaps the tape's references for private copies (vjp, whose tape outlives
     # the call).
     def freeze(self, a):
-        if a.flags.writeable:
-            a.flags.writeable = False
+        # only an array that owns its memory: a view (a slice of a data set, taken
+        # anew at each step of a loop) would cost a flag change per operation, and
+        # making it read-only would not stop writes through its base anyway
+        if a.base is None and a.flags.writeable:
+            a.setflags(write=False)
             self.frozen.append(a)
+            self.frozen_ids.add(id(a))
 
     def thaw(self):
         pending, self.frozen = self.frozen, []
+        self.frozen_ids = set()
         while pending:  # a view can become writable only after its base
             failed = []
             for a in pending:
                 try:
-                    a.flags.writeable = True
+                    a.setflags(write=True)
                 except ValueError:
                     failed.append(a)
             if len(failed) == len(pending):
@@ -389,7 +401,7 @@ class ReverseTrace(Trace):
             else:
                 vals, parents, mask = [x.value, y], ((0, x.index),), 1
                 lower = isinstance(vals[0], Tracer)
-                const = 1
+                const = 1 if isinstance(y, np.ndarray) else None
         elif (
             n == 2
             and type(args[1]) is ReverseTracer
@@ -399,14 +411,20 @@ class ReverseTrace(Trace):
             y = args[1]
             vals, parents, mask = [x, y.value], ((1, y.index),), 2
             lower = isinstance(vals[1], Tracer)
-            const = 0
+            const = 0 if isinstance(x, np.ndarray) else None
         else:
             vals, parents, mask, lower = self._inputs(args)
             const = -1 if mask != (1 << n) - 1 else None
         ans = prim.fn(*vals, **params) if lower else prim.call(*vals, **params)
         if not parents or prim.nondiff:
             return ans
-        shape, dtype, ans = _shape_dtype(ans)
+        if lower:
+            shape, dtype, ans = _shape_dtype(ans)
+        else:  # a plain numpy result (the hot path: no call)
+            try:
+                shape, dtype = ans.shape, ans.dtype
+            except AttributeError:  # a user impl returned a Python scalar
+                shape, dtype, ans = _shape_dtype(ans)
         plan = prim._plans.get(mask | n << n)  # the cache of saving_plan, inlined
         drop, keep_ans = plan if plan is not None else prim.saving_plan(mask, n)
         recipe = None
@@ -416,8 +434,9 @@ class ReverseTrace(Trace):
             vals[i] = None
         if const is not None:  # a constant that is a mutable array: read-only from now
             if const >= 0:
-                if isinstance(vals[const], np.ndarray):
-                    self.freeze(vals[const])
+                c = vals[const]
+                if c is not None and id(c) not in self.frozen_ids:  # (None: no rule reads it)
+                    self.freeze(c)
             else:
                 for i, v in enumerate(vals):
                     if isinstance(v, np.ndarray) and not mask >> i & 1:

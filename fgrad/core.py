@@ -860,7 +860,10 @@ class Tracer:
 
     # numpy's protocols: numpy code called on tracers reaches fgrad -----------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        check_values(inputs, f"numpy.{ufunc.__name__}")
+        # (a call goes to a row's function, which refuses masked arrays and np.matrix
+        # itself; reductions and accumulations are checked here)
+        if method != "__call__":
+            check_values(inputs, f"numpy.{ufunc.__name__}")
         if kwargs.get("out") is not None:
             raise TypeError(
                 f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "
@@ -1250,10 +1253,18 @@ def _make_function(prim):
     tracer, ndarray, refused = Tracer, np.ndarray, REFUSED
 
     def bind_all(args, params):
-        top = top_trace(args)
+        top, suspect = None, False
+        for a in args:  # the top trace, and whether a constant needs the refusal check
+            if isinstance(a, tracer):
+                t = a._trace
+                if top is None or t.level > top.level:
+                    top = t
+            elif type(a) is not ndarray and isinstance(a, (ndarray, list, tuple)):
+                suspect = True
         if top is None:
             return impl(*args, **params)
-        check_values(args, repr(prim.name))  # a masked array / np.matrix meeting a tracer
+        if suspect:  # a masked array / np.matrix (or a list holding one) meeting a tracer
+            check_values(args, repr(prim.name))
         return top.process(prim, args, params)
 
     def fn(x=_NOT_GIVEN, y=_NOT_GIVEN, /, *rest, **params):
@@ -1269,11 +1280,11 @@ def _make_function(prim):
                 tx, ty = x._trace, y._trace
                 top = tx if tx is ty or tx.level > ty.level else ty
                 return top.process(prim, (x, y), params)
-            if type(y) is not ndarray and isinstance(y, refused):
-                check_value(y, repr(prim.name))
+            if isinstance(y, ndarray) and type(y) is not ndarray and isinstance(y, refused):
+                check_value(y, repr(prim.name))  # a masked array / np.matrix constant
             return x._trace.process(prim, (x, y), params)
         if isinstance(y, tracer):
-            if type(x) is not ndarray and isinstance(x, refused):
+            if isinstance(x, ndarray) and type(x) is not ndarray and isinstance(x, refused):
                 check_value(x, repr(prim.name))
             return y._trace.process(prim, (x, y), params)
         if op is not None:

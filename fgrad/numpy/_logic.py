@@ -36,26 +36,22 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return bool(np.allclose(concrete(a), concrete(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def any(a, axis=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
-    """Whether any element is true (``numpy.any``); no derivative.
+def _truth_test(name, what, answer):
+    np_fn = getattr(np, name)
 
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> bool(fnp.any(fnp.array([0.0, 2.0]) > 1))
-        True
-    """
-    return np.any(concrete(a), axis=axis, out=out, **_kw(keepdims=keepdims, where=where))
+    def truth_test(a, axis=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
+        return np_fn(concrete(a), axis=axis, out=out, **_kw(keepdims=keepdims, where=where))
+
+    truth_test.__name__ = truth_test.__qualname__ = name
+    truth_test.__doc__ = (
+        f"Whether {what} element is true (``numpy.{name}``); no derivative.\n\n"
+        f"    Example:\n        >>> import fgrad.numpy as fnp\n"
+        f"        >>> bool(fnp.{name}(fnp.array([0.0, 2.0]) > 1))\n        {answer}\n")
+    return truth_test
 
 
-def all(a, axis=None, out=None, keepdims=_NO_VALUE, *, where=_NO_VALUE):
-    """Whether all elements are true (``numpy.all``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> bool(fnp.all(fnp.array([0.0, 2.0]) > 1))
-        False
-    """
-    return np.all(concrete(a), axis=axis, out=out, **_kw(keepdims=keepdims, where=where))
+any = _truth_test("any", "any", True)
+all = _truth_test("all", "every", False)
 
 
 def iscomplexobj(x):

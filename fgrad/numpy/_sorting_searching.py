@@ -26,67 +26,37 @@ def _nondiff(name, impl):
     return defprim(name, impl, nondiff=True, batch="reduce")
 
 
-_argmax = _nondiff("argmax", lambda a, axis=None, keepdims=False: np.argmax(a, axis=axis, keepdims=keepdims))
-
-
-_argmin = _nondiff("argmin", lambda a, axis=None, keepdims=False: np.argmin(a, axis=axis, keepdims=keepdims))
-
-
-_nanargmax = _nondiff("nanargmax", lambda a, axis=None, keepdims=False: np.nanargmax(a, axis=axis, keepdims=keepdims))
-
-
-_nanargmin = _nondiff("nanargmin", lambda a, axis=None, keepdims=False: np.nanargmin(a, axis=axis, keepdims=keepdims))
-
-
 _argsort = _nondiff("argsort", lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"))
 
-
-def argmax(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the maximum (``numpy.argmax``); integer output, no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.argmax(fnp.array([1.0, 3.0, 2.0])))
-        1
-    """
-    _no_out(out, "argmax")
-    return _argmax(a, axis=axis, keepdims=keepdims)
+# name -> (what it finds, sample input, the index it gives): one row and one public
+# function each, with numpy's signature
+_ARG_REDUCTIONS = {
+    "argmax": ("the maximum", "[1.0, 3.0, 2.0]", 1),
+    "argmin": ("the minimum", "[1.0, 3.0, 2.0]", 0),
+    "nanargmax": ("the maximum ignoring nan", "[1.0, fnp.nan, 2.0]", 2),
+    "nanargmin": ("the minimum ignoring nan", "[1.0, fnp.nan, 2.0]", 0),
+}
 
 
-def argmin(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the minimum (``numpy.argmin``); integer output, no derivative.
+def _arg_reduction(name, what, sample, index):
+    np_fn = getattr(np, name)
+    row = _nondiff(name, lambda a, axis=None, keepdims=False: np_fn(a, axis=axis,
+                                                                    keepdims=keepdims))
 
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.argmin(fnp.array([1.0, 3.0, 2.0])))
-        0
-    """
-    _no_out(out, "argmin")
-    return _argmin(a, axis=axis, keepdims=keepdims)
+    def arg_reduction(a, axis=None, out=None, *, keepdims=False):
+        _no_out(out, name)
+        return row(a, axis=axis, keepdims=keepdims)
 
-
-def nanargmax(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the maximum ignoring nan (``numpy.nanargmax``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.nanargmax(fnp.array([1.0, fnp.nan, 2.0])))
-        2
-    """
-    _no_out(out, "nanargmax")
-    return _nanargmax(a, axis=axis, keepdims=keepdims)
+    arg_reduction.__name__ = arg_reduction.__qualname__ = name
+    arg_reduction.__doc__ = (
+        f"Indices of {what} (``numpy.{name}``); integer output, no derivative.\n\n"
+        f"    Example:\n        >>> import fgrad.numpy as fnp\n"
+        f"        >>> int(fnp.{name}(fnp.array({sample})))\n        {index}\n")
+    return arg_reduction
 
 
-def nanargmin(a, axis=None, out=None, *, keepdims=False):
-    """Indices of the minimum ignoring nan (``numpy.nanargmin``); no derivative.
-
-    Example:
-        >>> import fgrad.numpy as fnp
-        >>> int(fnp.nanargmin(fnp.array([1.0, fnp.nan, 2.0])))
-        0
-    """
-    _no_out(out, "nanargmin")
-    return _nanargmin(a, axis=axis, keepdims=keepdims)
+argmax, argmin, nanargmax, nanargmin = (
+    _arg_reduction(name, *spec) for name, spec in _ARG_REDUCTIONS.items())
 
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):

@@ -178,6 +178,14 @@ def cumprod(a, axis=None, dtype=None, out=None):
     return _scan(_cumprod, np.cumprod, "cumprod", a, axis, dtype, out)
 
 
+def _nan_scan(scan, np_fn, name, fill, a, axis, dtype, out):
+    """``scan`` with nan entries replaced by ``fill`` (their derivative is 0)."""
+    if not _traced(a):
+        return np_fn(a, axis=axis, dtype=dtype, out=out)
+    refuse_out(out, name)
+    return scan(_where(isnan(a), fill, a), axis=axis, dtype=dtype)
+
+
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum treating nan as 0 (``numpy.nancumsum``); nan entries get derivative 0.
 
@@ -186,10 +194,7 @@ def nancumsum(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumsum(x)[-1])(fnp.array([1.0, fnp.nan, 2.0]))
         array([1., 0., 1.])
     """
-    if not _traced(a):
-        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
-    refuse_out(out, "nancumsum")
-    return cumsum(_where(isnan(a), 0, a), axis=axis, dtype=dtype)
+    return _nan_scan(cumsum, np.nancumsum, "nancumsum", 0, a, axis, dtype, out)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
@@ -200,10 +205,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
         >>> fgrad.grad(lambda x: fnp.nancumprod(x)[-1])(fnp.array([2.0, fnp.nan, 3.0]))
         array([3., 0., 2.])
     """
-    if not _traced(a):
-        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
-    refuse_out(out, "nancumprod")
-    return cumprod(_where(isnan(a), 1, a), axis=axis, dtype=dtype)
+    return _nan_scan(cumprod, np.nancumprod, "nancumprod", 1, a, axis, dtype, out)
 
 
 def _cumulative(fn, np_fn, name, identity, x, axis, dtype, out, include_initial):
