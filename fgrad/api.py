@@ -103,7 +103,9 @@ def _argnums_tuple(argnums, nargs, transform):
 
 def _check_like(value, like, what, like_what, fix):
     """Refuse a tangent or cotangent ``value`` whose shape is not ``like``'s, or that
-    is complex where ``like`` is real (its imaginary part would be dropped)."""
+    is complex where ``like`` is real (its imaginary part would be dropped), or that
+    is a masked array or an ``np.matrix`` (its mask or matrix semantics would be)."""
+    check_value(value, what)
     if shape_of(value) != shape_of(like):
         raise ValueError(
             f"{what} has shape {shape_of(value)} but {like_what} has shape "

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .api import _check_differentiable, _check_leaves, _unaliased, grad, jvp, vjp
-from .core import Trace, Tracer, concrete
+from .core import Trace, Tracer, check_value, concrete
 from .tree import tree_flatten, tree_map
 
 __all__ = ["linearize", "linear_transpose", "hvp"]
@@ -184,6 +184,7 @@ def linearize(fun, *primals):
             )
         inputs = []
         for t, (shape, dtype) in zip(leaves, shapes):
+            check_value(t, "linearize's jvp_fun")  # a mask or matrix would be dropped
             if _shape(t) != shape:
                 raise ValueError(
                     f"linearize's jvp_fun: tangent of shape {_shape(t)} for a primal of "

@@ -352,3 +352,20 @@ def test_nanstd_of_single_non_nan_values(x):
     np.testing.assert_allclose(g, want, atol=1e-7)
     _, t = fgrad.jvp(f, (x,), (np.ones_like(x),))
     np.testing.assert_allclose(t, np.sum(want), atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["masked", "matrix"])
+def test_masked_and_matrix_tangents_and_cotangents_are_refused(kind):
+    # a tangent or cotangent is a value too: its mask (or matrix semantics) would be dropped
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    bad = (np.ma.array(np.ones((2, 2)), mask=[[0, 1], [0, 0]]) if kind == "masked"
+           else np.matrix(np.ones((2, 2))))
+    word = "masked array" if kind == "masked" else "np.matrix"
+    with pytest.raises(TypeError, match=word):
+        fgrad.jvp(lambda v: v * 2.0, (x,), (bad,))
+    _, f_vjp = fgrad.vjp(lambda v: v * 2.0, x)
+    with pytest.raises(TypeError, match=word):
+        f_vjp(bad)
+    _, f_jvp = fgrad.linearize(lambda v: v * 2.0, x)
+    with pytest.raises(TypeError, match=word):
+        f_jvp(bad)
