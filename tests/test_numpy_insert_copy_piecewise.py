@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy_checks import check, loop, same
 
 import fgrad
 import fgrad.numpy as fnp
@@ -18,29 +19,6 @@ RNG = np.random.default_rng(47)
 
 def randn(*shape):
     return RNG.standard_normal(shape)
-
-
-def same(got, want):
-    """Identical values and shapes (also for tuples of arrays)."""
-    if isinstance(want, tuple):
-        assert type(got) is tuple and len(got) == len(want)
-        for g, w in zip(got, want):
-            same(g, w)
-        return
-    assert np.shape(got) == np.shape(want)
-    assert np.result_type(got) == np.result_type(want)
-    np.testing.assert_array_equal(got, want)
-
-
-def check(np_fn, fnp_fn, *args, order=2):
-    """Value under a trace equals numpy's exactly; derivatives pass check_grads."""
-    got, _ = fgrad.vjp(fnp_fn, *args)
-    same(got, np_fn(*args))
-    fgrad.check_grads(fnp_fn, args, order=order)
-
-
-def loop(fn, *xs):
-    return np.stack([fn(*x) for x in zip(*xs)])
 
 
 # --- insert -------------------------------------------------------------------------------
@@ -124,7 +102,6 @@ def test_copy():
     assert a is not b and not np.shares_memory(a, b)
     np.testing.assert_array_equal(fgrad.vmap(fnp.copy)(x), x)
     assert float(fgrad.grad(lambda t: fnp.copy([t, 2 * t]).sum())(1.0)) == 3.0
-
 
 
 def test_sequences_holding_tracers():

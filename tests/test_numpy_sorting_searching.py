@@ -8,6 +8,7 @@ Python loop, and the refusals under vmap.
 
 import numpy as np
 import pytest
+from numpy_checks import check, loop, same
 
 import fgrad
 import fgrad.numpy as fnp
@@ -20,25 +21,6 @@ def randn(*shape):
     return RNG.standard_normal(shape)
 
 
-def same(got, want):
-    """Identical values and shapes (also for tuples of arrays)."""
-    if isinstance(want, tuple):
-        assert type(got) is tuple and len(got) == len(want)
-        for g, w in zip(got, want):
-            same(g, w)
-        return
-    assert np.shape(got) == np.shape(want)
-    assert np.result_type(got) == np.result_type(want)
-    np.testing.assert_array_equal(got, want)
-
-
-def check(np_fn, fnp_fn, *args, order=2):
-    """Value under a trace equals numpy's exactly; derivatives pass check_grads."""
-    got, _ = fgrad.vjp(fnp_fn, *args)
-    same(got, np_fn(*args))
-    fgrad.check_grads(fnp_fn, args, order=order)
-
-
 def traced(fn, *args):
     """What ``fn`` returns when its arguments are tracers (for outputs without derivative)."""
     seen = []
@@ -49,10 +31,6 @@ def traced(fn, *args):
 
     fgrad.vjp(f, *args)
     return seen[0]
-
-
-def loop(fn, *xs):
-    return np.stack([fn(*x) for x in zip(*xs)])
 
 
 # --- bincount and digitize ----------------------------------------------------------------
@@ -109,7 +87,6 @@ def test_digitize():
         fgrad.grad(lambda x: fnp.digitize(x, np.array([0.0, 2.0, 1.0])) * x)(1.0)
     with pytest.raises(TypeError, match="complex"):
         traced(lambda z: fnp.digitize(z, bins), np.array([1j]))
-
 
 
 # --- unique ----------------------------------------------------------------------------

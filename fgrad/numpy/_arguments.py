@@ -8,7 +8,7 @@ layout of the result, and refuses ``out=``.
 
 import numpy as np
 
-from ..core import BatchedValueError, Tracer, concrete
+from ..core import BatchedValueError, Tracer, concrete, dtype_of, ndim_of, shape_of
 from ..primitives.reductions import _NO_VALUE
 
 
@@ -25,16 +25,8 @@ def _traced(*xs):
     return any(_contains_tracer(x) for x in xs)
 
 
-def _shape(x):
-    return np.shape(concrete(x))
-
-
-def _ndim(x):
-    return np.ndim(concrete(x))
-
-
-def _dtype(x):
-    return np.result_type(concrete(x))
+# shape, rank and dtype of values that may be tracers: core's readers
+_shape, _ndim, _dtype = shape_of, ndim_of, dtype_of
 
 
 def _plain(x, name, what):
@@ -52,14 +44,6 @@ def _plain(x, name, what):
             "same for every example. Pass it unbatched (in_axes=None), or loop over the "
             "examples in Python."
         ) from None
-
-
-def _no_out(out, name):
-    if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write into an existing array in place; "
-            "use the returned value instead"
-        )
 
 
 def _kw(**kwargs):

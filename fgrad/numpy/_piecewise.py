@@ -8,11 +8,11 @@ every piece gets the derivative of the function that produced its values.
 
 import numpy as np
 
-from ..core import any_tracer
+from ..core import any_tracer, refuse_out
 from ..primitives.elementwise import _where, astype, greater, less, where
 from ..primitives.reductions import _NO_VALUE
 from ..primitives.shape import getitem, index_set
-from ._arguments import _dtype, _no_out, _plain, _shape, _traced
+from ._arguments import _dtype, _plain, _shape, _traced
 
 __all__ = ["clip", "piecewise"]
 
@@ -35,7 +35,7 @@ def clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_N
     hi = None if hi is _NO_VALUE else hi
     if not any_tracer(a, lo, hi):
         return np.clip(a, lo, hi, out=out, **kwargs)
-    _no_out(out, "clip")
+    refuse_out(out, "clip")
     res = a
     if lo is not None:
         res = _where(less(res, lo), lo, res)

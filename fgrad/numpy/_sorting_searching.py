@@ -9,11 +9,11 @@ calls numpy itself when no argument is traced.
 
 import numpy as np
 
-from ..core import BatchedValueError, concrete, defprim, is_batched
+from ..core import BatchedValueError, concrete, defprim, is_batched, refuse_out
 from ..primitives.elementwise import astype, examples_of, subtract
 from ..primitives.indexing import _searchsorted, take
 from ..primitives.shape import getitem, index_add, ravel
-from ._arguments import _dtype, _ndim, _no_out, _plain, _shape, _traced
+from ._arguments import _dtype, _ndim, _plain, _shape, _traced
 from ._creation import asarray
 
 __all__ = [
@@ -44,7 +44,7 @@ def _arg_reduction(name, what, sample, index):
                                                                     keepdims=keepdims))
 
     def arg_reduction(a, axis=None, out=None, *, keepdims=False):
-        _no_out(out, name)
+        refuse_out(out, name)
         return row(a, axis=axis, keepdims=keepdims)
 
     arg_reduction.__name__ = arg_reduction.__qualname__ = name

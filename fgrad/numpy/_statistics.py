@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ..core import Tracer, any_tracer, concrete
+from ..core import Tracer, any_tracer, concrete, refuse_out
 from ..primitives.elementwise import (
     _where,
     add,
@@ -34,7 +34,7 @@ from ..primitives.elementwise import (
 from ..primitives.products import diagonal, dot
 from ..primitives.reductions import _NO_VALUE, _norm_axis, amax, amin, mean, prod, sum
 from ..primitives.shape import broadcast_to, concatenate, reshape, squeeze, transpose
-from ._arguments import _contains_tracer, _dtype, _kw, _no_out, _shape, _traced
+from ._arguments import _contains_tracer, _dtype, _kw, _shape, _traced
 from ._creation import asarray
 from ._piecewise import clip
 
@@ -62,6 +62,17 @@ def _squared_magnitude(x):
     return multiply(x, x)
 
 
+def _variance_options(name, a, axis, out, ddof, keepdims, correction):
+    """``(ddof, axis, keepdims)`` of a traced var/nanvar call, as numpy reads them."""
+    refuse_out(out, name)
+    if correction is not _NO_VALUE:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    axis = _norm_axis(axis, np.ndim(concrete(a)))
+    return ddof, axis, bool(keepdims) if keepdims is not _NO_VALUE else False
+
+
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where=_NO_VALUE,
         mean=_NO_VALUE, correction=_NO_VALUE):
     """Variance (``numpy.var``), with ``ddof`` (or ``correction``), ``where`` and ``mean``.
@@ -76,13 +87,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, where
     if not any_tracer(a, mean):
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                       **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    _no_out(out, "var")
-    if correction is not _NO_VALUE:
-        if ddof != 0:
-            raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
-    axis = _norm_axis(axis, np.ndim(concrete(a)))
-    keep = bool(keepdims) if keepdims is not _NO_VALUE else False
+    ddof, axis, keep = _variance_options("var", a, axis, out, ddof, keepdims, correction)
     # numpy's _var: mean with keepdims, centre, square, sum, divide by max(n - ddof, 0)
     if mean is _NO_VALUE:
         n_mean = _count(a, axis, True, where)
@@ -136,7 +141,7 @@ def ptp(a, axis=None, out=None, keepdims=_NO_VALUE):
     """
     if not any_tracer(a):
         return np.ptp(a, axis=axis, out=out, **_kw(keepdims=keepdims))
-    _no_out(out, "ptp")
+    refuse_out(out, "ptp")
     return subtract(amax(a, axis=axis, keepdims=keepdims), amin(a, axis=axis, keepdims=keepdims))
 
 
@@ -255,7 +260,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE, *, where=_NO
     if not any_tracer(a):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out,
                           **_kw(keepdims=keepdims, where=where))
-    _no_out(out, "nanmean")
+    refuse_out(out, "nanmean")
     axis = _norm_axis(axis, np.ndim(concrete(a)))
     keep = bool(keepdims) if keepdims is not _NO_VALUE else False
     tot = sum(_replace_nan(a, 0), axis=axis, dtype=dtype, keepdims=keep, where=where)
@@ -274,13 +279,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *, wh
     if not any_tracer(a, mean):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof,
                          **_kw(keepdims=keepdims, where=where, mean=mean, correction=correction))
-    _no_out(out, "nanvar")
-    if correction is not _NO_VALUE:
-        if ddof != 0:
-            raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
-    axis = _norm_axis(axis, np.ndim(concrete(a)))
-    keep = bool(keepdims) if keepdims is not _NO_VALUE else False
+    ddof, axis, keep = _variance_options("nanvar", a, axis, out, ddof, keepdims, correction)
     nan = isnan(a)
     arr = _replace_nan(a, 0)
     if mean is _NO_VALUE:
