@@ -10,6 +10,7 @@ reference is generated from the docstrings of every public name; the guide
 pages are the Markdown files in docs/.  See docs/building-the-docs.md.
 """
 
+import importlib
 import inspect
 import sys
 import types
@@ -116,6 +117,25 @@ def _namespace_table(title, module_name, upstream):
     return lines + [""]
 
 
+#: Modules of tools beside the transforms, documented name by name when present.
+TOOL_MODULES = [
+    ("fgrad.tree_util", "pytrees with JAX's names"),
+    ("fgrad.flatten_util", "flat vectors and pytrees"),
+    ("fgrad.optimizers", "gradient transformations"),
+    ("fgrad.lax", "structured control flow"),
+]
+#: fgrad.scipy namespaces, listed in the reference table by table when present.
+SCIPY_NAMESPACES = ("special", "stats", "linalg", "signal", "integrate", "sparse",
+                    "sparse.linalg", "optimize")
+
+
+def _optional_module(name):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def api_reference():
     import fgrad.core
     import fgrad.graph
@@ -128,6 +148,11 @@ def api_reference():
     lines += _api_section("fgrad.graph: graph inspection", "fgrad.graph",
                           [n for n in fgrad.graph.__all__ if n != "make_graph"], members=True)
     lines += _api_section("fgrad.tree: pytrees", "fgrad.tree", fgrad.tree.__all__)
+    for module_name, title in TOOL_MODULES:
+        module = _optional_module(module_name)
+        if module is not None and getattr(module, "__all__", None):
+            lines += _api_section(f"{module_name}: {title}", module_name, module.__all__,
+                                  members=True)
     lines += _api_section(
         "fgrad.core: primitives and traces", "fgrad.core",
         [n for n in fgrad.core.__all__ if n not in fgrad.__all__ and n != "PRIMITIVES"],
@@ -141,12 +166,11 @@ def api_reference():
         import fgrad.scipy as fscipy
     except ImportError:  # pragma: no cover
         fscipy = None
-    for sub in ("special", "stats", "linalg"):
+    for sub in SCIPY_NAMESPACES:
         mod = getattr(fscipy, sub, None) if fscipy is not None else None
         if mod is None:
-            try:
-                mod = __import__(f"fgrad.scipy.{sub}", fromlist=["_"])
-            except ImportError:
+            mod = _optional_module(f"fgrad.scipy.{sub}")
+            if mod is None:
                 continue
         if getattr(mod, "__all__", None):
             lines += _namespace_table(f"scipy.{sub}'s API.", mod.__name__, f"scipy.{sub}")

@@ -66,13 +66,25 @@ def _public(module, names, skip=()):
             if not isinstance(getattr(module, n), types.ModuleType) and n not in skip]
 
 
+#: Tool modules whose every public name needs an example, when the module exists.
+TOOL_MODULES = ("fgrad.tree_util", "fgrad.flatten_util", "fgrad.optimizers", "fgrad.lax")
+
+
 def _api_names(with_tree=True):
-    """The public names of fgrad, fgrad.graph (and fgrad.tree): name -> object."""
+    """The public names of fgrad, fgrad.graph, the tool modules (and fgrad.tree)."""
+    import importlib
+
     import fgrad.graph
     import fgrad.tree
 
     names = _public(fgrad, fgrad.__all__) + _public(fgrad.graph, fgrad.graph.__all__,
                                                     skip=fgrad.__all__)
+    for module_name in TOOL_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        names += _public(module, getattr(module, "__all__", ()))
     return names + _public(fgrad.tree, fgrad.tree.__all__) if with_tree else names
 
 
