@@ -10,8 +10,10 @@ Example:
 """
 
 from . import (
+    flatten_util,  # noqa: F401
     numpy,  # noqa: F401  (fills the tables of tracers' methods)
     tree,  # noqa: F401
+    tree_util,  # noqa: F401
 )
 from .api import (  # noqa: F401
     grad,
@@ -65,6 +67,7 @@ def __dir__():
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
+    "tree_util", "flatten_util",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
     "custom_vjp", "custom_jvp",
 ]
