@@ -16,7 +16,7 @@ from .batching import BatchingError, vmap
 from .core import ACCEPTED_INPUTS as _ACCEPTED
 from .core import Tracer, check_value, concrete, dtype_of, shape_of
 from .core import leaf_problem as _leaf_problem
-from .tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
+from .tree import leaf_paths, registration_advice, tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
@@ -37,13 +37,32 @@ def _check_leaves(tree, transform, what):
         problem = _leaf_problem(x)
         if problem is not None:
             path = leaf_paths(tree)[k]
+            advice = registration_advice(x)
             raise TypeError(
                 f"{transform}: {what}{' at ' + path if path else ''} is {problem}, which "
-                f"is not a number or numeric array. {_ACCEPTED}. Pass a number or array "
-                "here, or keep this value out of the differentiated arguments (leave it out "
-                "of argnums, or close over it)."
+                f"is not a number or numeric array.{advice} {_ACCEPTED}. Pass a number or "
+                "array here, or keep this value out of the differentiated arguments (leave "
+                "it out of argnums, or close over it)."
             )
     return leaves
+
+
+def _check_outputs(out, leaves, transform):
+    """Refuse non-numeric leaves of a function's output (``leaves``, flattened from
+    ``out``): an unregistered class instance, a string.  Before, these gave numpy
+    dtype errors or came back holding tracers."""
+    for k, x in enumerate(leaves):
+        if type(x) is np.ndarray or isinstance(x, Tracer):
+            continue
+        problem = _leaf_problem(x)
+        if problem is not None:
+            path = leaf_paths(out)[k]
+            raise TypeError(
+                f"{transform}: the function's output{' at ' + path if path else ''} is "
+                f"{problem}, which is not a number or numeric array.{registration_advice(x)} "
+                "Return arrays and numbers, in tuples, lists, dicts or registered pytree "
+                "nodes (return other values as aux with has_aux=True)."
+            )
 
 
 def _check_inputs(args, nums, transform):
@@ -359,6 +378,7 @@ def vjp(fun, *primals, has_aux=False):
         fun, primals, {}, nums, has_aux, "vjp", copy_inputs=True)
     trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's arrays
     out_leaves, out_tree = tree_flatten(out)
+    _check_outputs(out, out_leaves, "vjp")
     out_values = [_lower(o, trace) for o in out_leaves]
     def vjp_fun(cotangent):
         ct_leaves, ct_tree = tree_flatten(cotangent)
@@ -436,6 +456,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     finally:
         trace.alive = False
     out_leaves, out_tree = tree_flatten(out)
+    _check_outputs(out, out_leaves, "jvp")
     values, tangents_out = trace.split(
         out_leaves, lambda o: (o.value, o.tangent), lambda o: (o, _zeros_like(o)))
     _unaliased(tangents_out, t_leaves)

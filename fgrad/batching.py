@@ -73,7 +73,7 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     ndim_of,
     shape_of,
 )
-from .tree import _children, leaf_paths, tree_flatten
+from .tree import _children, leaf_paths, registration_advice, tree_flatten
 
 __all__ = [
     "vmap",
@@ -949,6 +949,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
             kw = kw_tree.unflatten(wrapped[len(leaves) :])
             out = fun(*a, **kw)
             out_leaves, out_tree = tree_flatten(out)
+            _refuse_non_numeric_outputs(out, out_leaves)
             o_axes = _prefix_leaves(
                 tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes"
             )
@@ -975,8 +976,23 @@ def _refuse_non_numeric(args, leaves, axes):
         i, rest = path[1:path.index("]")], path[path.index("]") + 1:]
         raise TypeError(
             f"vmap: argument {i}{' at ' + rest if rest else ''} is {leaf_problem(x)}, "
-            f"which cannot be mapped over. {ACCEPTED_INPUTS}. Pass an array, or None in "
-            "in_axes for a value shared by every example."
+            f"which cannot be mapped over.{registration_advice(x)} {ACCEPTED_INPUTS}. Pass "
+            "an array, or None in in_axes for a value shared by every example."
+        )
+
+
+def _refuse_non_numeric_outputs(out, leaves):
+    """An output leaf must be a number or array: an unregistered class instance
+    would otherwise come back as an object array (issue 11)."""
+    for k, x in enumerate(leaves):
+        if type(x) is np.ndarray or isinstance(x, Tracer) or leaf_problem(x) is None:
+            continue
+        path = leaf_paths(out)[k]
+        raise TypeError(
+            f"vmap: the function's output{' at ' + path if path else ''} is "
+            f"{leaf_problem(x)}, which is not a number or numeric array."
+            f"{registration_advice(x)} Return arrays and numbers, in tuples, lists, dicts "
+            "or registered pytree nodes."
         )
 
 

@@ -20,7 +20,7 @@ __all__ = [
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
     "register_pytree_node", "PyTreeDef", "leaf_paths",
     "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
-    "SequenceKey", "DictKey", "GetAttrKey", "FlattenedIndexKey",
+    "SequenceKey", "DictKey", "GetAttrKey", "FlattenedIndexKey", "registration_advice",
 ]
 
 #: type -> (flatten, unflatten, flatten_with_keys or None)
@@ -517,6 +517,33 @@ def leaf_paths(tree):
 
 
 _LEAF = PyTreeDef("leaf", None, ())
+
+
+def registration_advice(x):
+    """What to tell a user whose object ``x`` was found as a leaf where arrays are
+    needed: how to register its class ("" for builtins and numpy's types).
+
+    Example:
+        >>> from fgrad.tree import registration_advice
+        >>> class Model: pass
+        >>> "register_dataclass" in registration_advice(Model()), registration_advice("text")
+        (True, '')
+    """
+    t = type(x)
+    module = getattr(t, "__module__", None) or ""
+    if module == "builtins" or module.split(".")[0] == "numpy" or isinstance(
+            x, (np.ndarray, np.generic, type)):
+        return ""
+    name = t.__qualname__
+    return (
+        f" {name} is not a registered pytree node, so fgrad takes it whole, as one leaf. "
+        f"If it holds arrays, register the class: decorate it with "
+        "@fgrad.tree_util.register_dataclass (a dataclass; mark static fields with "
+        "dataclasses.field(metadata={'static': True})) or with "
+        "@fgrad.tree_util.register_pytree_node_class (it defines tree_flatten and the "
+        f"classmethod tree_unflatten), or call fgrad.tree_util.register_pytree_node({name}, "
+        "flatten, unflatten)."
+    )
 
 
 _LEAF_TYPES = frozenset({np.ndarray, float, np.float64, np.float32, int})
