@@ -12,7 +12,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
-from .batching import BatchingError, vmap
+from .batching import BatchingError, check_chunk_size, vmap
 from .core import ACCEPTED_INPUTS as _ACCEPTED
 from .core import Tracer, check_value, concrete, dtype_of, shape_of
 from .core import leaf_problem as _leaf_problem
@@ -531,9 +531,7 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty):
     n = int(np.prod(shape, dtype=int))
     if n == 0:
         return [np.zeros((0,) + s, dtype=d) for s, d in empty]
-    step = n if chunk_size is None else int(chunk_size)
-    if step < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    step = n if chunk_size is None else chunk_size  # checked by jacrev/jacfwd
     parts, batched = [], _BATCHED_JACOBIANS
     for start in range(0, n, step):
         rows = _unit_rows(shape, dtype, start, min(start + step, n))
@@ -574,6 +572,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
         >>> fgrad.jacrev(lambda z: z ** 2, holomorphic=True)(fnp.array([1j]))
         array([[0.+2.j]])
     """
+    chunk_size = check_chunk_size(chunk_size, "jacrev")
 
     def jac_fun(*args, **kwargs):
         single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
@@ -624,6 +623,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
                [1., 1.],
                [1., 0.]])
     """
+    chunk_size = check_chunk_size(chunk_size, "jacfwd")
 
     def jac_fun(*args, **kwargs):
         single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
@@ -674,8 +674,13 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     return jac_fun
 
 
-def hessian(fun, argnums=0, holomorphic=False):
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``.
+
+    For pytree inputs the result nests as input structure, then input structure
+    again (``H[a][b]`` is the block of second derivatives in ``a`` and ``b``),
+    as JAX.  With ``has_aux=True`` ``fun`` returns ``(value, aux)`` and the
+    result is ``(hessian, aux)``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -683,9 +688,14 @@ def hessian(fun, argnums=0, holomorphic=False):
         >>> fgrad.hessian(lambda x: x @ A @ x)(fnp.ones(2))
         array([[2., 2.],
                [2., 6.]])
+        >>> H, aux = fgrad.hessian(lambda x: (fnp.sum(x ** 3), fnp.max(x)), has_aux=True)(
+        ...     fnp.array([1.0, 2.0]))
+        >>> H, aux
+        (array([[ 6.,  0.],
+               [ 0., 12.]]), np.float64(2.0))
     """
-    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums,
-                  holomorphic=holomorphic)
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
 
 
 def stop_gradient(x):

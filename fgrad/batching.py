@@ -889,7 +889,34 @@ def _prefix_leaves(prefix, tree, what):
     return out
 
 
-def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
+def check_chunk_size(chunk_size, transform):
+    """``chunk_size`` as a positive int, or ``None``; a TypeError for what is not an
+    int (a float, a bool), a ValueError for zero or less.  Shared by ``vmap`` and
+    ``jacfwd``/``jacrev``.
+
+    Example:
+        >>> from fgrad.batching import check_chunk_size
+        >>> check_chunk_size(8, "vmap")
+        8
+        >>> check_chunk_size(0, "vmap")
+        Traceback (most recent call last):
+        ...
+        ValueError: vmap: chunk_size must be a positive int (the number of examples per pass), got 0.
+    """
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(
+            f"{transform}: chunk_size must be a positive int (the number of examples per "
+            f"pass) or None, got {chunk_size!r} of type {type(chunk_size).__name__}.")
+    if chunk_size <= 0:
+        raise ValueError(
+            f"{transform}: chunk_size must be a positive int (the number of examples per "
+            f"pass), got {chunk_size!r}.")
+    return int(chunk_size)
+
+
+def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None, chunk_size=None):
     """Vectorise ``fun`` over an axis of its arguments, with JAX's semantics.
 
     ``in_axes`` gives, per positional argument (and per pytree leaf, as a prefix
@@ -900,6 +927,12 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
     ``fun`` sees one example; each primitive runs once on the whole batch with
     numpy's vectorised form.  vmap composes with every transform:
     ``vmap(grad(f))`` gives per-example gradients.
+
+    ``chunk_size=N`` bounds memory: the batch runs in passes of ``N`` examples
+    (the last one smaller), and each output leaf is the concatenation of the
+    passes along its batch axis, the same values as one pass gives.  (JAX's
+    ``vmap`` has no such argument; ``jax.lax.map(..., batch_size=N)`` does the
+    same for axis 0.)
 
     Python control flow on batched values raises :class:`BatchedValueError`:
     use ``fnp.where`` to select elementwise.
@@ -913,6 +946,8 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
         array([[  3.,  12.],
                [ 27.,  48.],
                [ 75., 108.]])
+        >>> fgrad.vmap(lambda x: fnp.outer(x, x).sum(), chunk_size=2)(xs)  # passes of 2, then 1
+        array([  9.,  49., 121.])
     """
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
@@ -921,6 +956,7 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
             "vmap in_axes must be an int, None, or a tuple with one entry per positional "
             f"argument; got {in_axes!r}."
         )
+    chunk_size = check_chunk_size(chunk_size, "vmap")
 
     def vmapped(*args, **kwargs):
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
@@ -937,32 +973,75 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None):
         all_leaves = leaves + kw_leaves
         all_axes = axes + [0] * len(kw_leaves)
         size = _axis_size(all_leaves, all_axes, axis_size)
-        trace = BatchTrace(size)
-        try:
-            wrapped = []
-            for x, ax in zip(all_leaves, all_axes):
-                if ax is None:
-                    wrapped.append(x)
-                else:
-                    wrapped.append(BatchTracer(x, trace, int(ax) % ndim_of(x)))
-            a = treedef.unflatten(wrapped[: len(leaves)])
-            kw = kw_tree.unflatten(wrapped[len(leaves) :])
-            out = fun(*a, **kw)
-            out_leaves, out_tree = tree_flatten(out)
-            _refuse_non_numeric_outputs(out, out_leaves)
-            o_axes = _prefix_leaves(
-                tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes"
-            )
-            result = [_unbatch(o, ax, trace, size) for o, ax in zip(out_leaves, o_axes)]
-        finally:
-            trace.alive = False
-        return out_tree.unflatten(result)
+        call = (fun, out_axes, treedef, kw_tree)
+        if chunk_size is not None and size > chunk_size:
+            return _in_chunks(call, all_leaves, all_axes, size, chunk_size)
+        return _vmap_call(call, all_leaves, all_axes, size)
 
     name = getattr(fun, "__name__", type(fun).__name__)
     vmapped.__name__ = vmapped.__qualname__ = f"vmap({name})"
     vmapped.__doc__ = f"vmap of {name}."
     vmapped.__wrapped__ = fun
     return vmapped
+
+
+def _vmap_call(call, all_leaves, all_axes, size):
+    """One pass of vmap: ``fun`` on tracers of a new batch trace of ``size`` examples."""
+    fun, out_axes, treedef, kw_tree = call
+    n = treedef.num_leaves
+    trace = BatchTrace(size)
+    try:
+        wrapped = []
+        for x, ax in zip(all_leaves, all_axes):
+            if ax is None:
+                wrapped.append(x)
+            else:
+                wrapped.append(BatchTracer(x, trace, int(ax) % ndim_of(x)))
+        a = treedef.unflatten(wrapped[:n])
+        kw = kw_tree.unflatten(wrapped[n:])
+        out = fun(*a, **kw)
+        out_leaves, out_tree = tree_flatten(out)
+        _refuse_non_numeric_outputs(out, out_leaves)
+        o_axes = _prefix_leaves(
+            tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes"
+        )
+        result = [_unbatch(o, ax, trace, size) for o, ax in zip(out_leaves, o_axes)]
+    finally:
+        trace.alive = False
+    return out_tree.unflatten(result)
+
+
+def _in_chunks(call, all_leaves, all_axes, size, chunk_size):
+    """vmap in passes of ``chunk_size`` examples: each mapped leaf is sliced along its
+    axis (a view for numpy arrays), each pass is one :func:`_vmap_call`, and each
+    output leaf is the passes joined along its batch axis."""
+    out_axes = call[1]
+    passes, out_tree = [], None
+    for start in range(0, size, chunk_size):
+        stop = min(start + chunk_size, size)
+        part = []
+        for x, ax in zip(all_leaves, all_axes):
+            if ax is None:
+                part.append(x)
+            else:
+                ax = int(ax) % ndim_of(x)
+                part.append(x[(slice(None),) * ax + (slice(start, stop),)])
+        out = _vmap_call(call, part, all_axes, stop - start)
+        leaves, tree = tree_flatten(out)
+        if out_tree is None:
+            out_tree = tree
+            o_axes = _prefix_leaves(
+                tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes")
+        passes.append(leaves)
+    joined = []
+    for k, ax in enumerate(o_axes):
+        if ax is None:  # the same in every pass (vmap checked that it is unbatched)
+            joined.append(passes[0][k])
+            continue
+        parts = [p[k] for p in passes]
+        axis = _out_axis(ax, ndim_of(parts[0]))
+        joined.append(PRIMITIVES["concatenate"].fn(*parts, axis=axis))
+    return out_tree.unflatten(joined)
 
 
 def _refuse_non_numeric(args, leaves, axes):
