@@ -1032,6 +1032,11 @@ def _in_chunks(call, all_leaves, all_axes, size, chunk_size):
             out_tree = tree
             o_axes = _prefix_leaves(
                 tuple(out_axes) if isinstance(out_axes, list) else out_axes, out, "out_axes")
+        elif tree != out_tree:
+            raise ValueError(
+                f"vmap(..., chunk_size={chunk_size}): the function returned a different "
+                f"structure for examples {start}..{stop - 1} ({out_tree.difference(tree)}); "
+                "its output structure must not depend on the batch.")
         passes.append(leaves)
     joined = []
     for k, ax in enumerate(o_axes):

@@ -109,3 +109,14 @@ def test_chunks_bound_the_peak_memory():
     np.testing.assert_allclose(a, b, rtol=1e-13)
     assert whole > 500 * 60 * 60 * 8  # at least one (500, 60, 60) float64 intermediate
     assert chunked < whole / 4, (chunked, whole)
+
+
+def test_a_function_whose_output_structure_changes_between_passes_is_refused():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return (x,) if len(calls) == 1 else [x]
+
+    with pytest.raises(ValueError, match="different structure for examples 2..3"):
+        fgrad.vmap(f, chunk_size=2)(np.arange(5.0))
