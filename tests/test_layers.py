@@ -26,6 +26,7 @@ EXEMPT_PREFIXES = ()
 FUNCTION_LEVEL_ALLOWED = {
     ("fgrad", "fgrad.primitives.scipy_linalg"): "lazy: scipy-backed rows load on first need",
     ("fgrad", "fgrad.primitives.special"): "lazy: scipy-backed rows load on first need",
+    ("fgrad", "fgrad.primitives.signal"): "lazy: scipy-backed rows load on first need",
     ("fgrad", "fgrad.graph"): "lazy: fgrad.make_graph on first use",
     ("fgrad", "fgrad.scipy"): "lazy: fgrad.scipy on first use",
     ("fgrad.scipy.special", "scipy.special"): "scipy is optional: fgrad.scipy loads without it",
