@@ -12,6 +12,23 @@ Example:
     -1.0
 """
 
+import importlib
+
 from . import linalg, signal, special, stats  # noqa: F401
 
-__all__ = ["linalg", "signal", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]
+
+# Tools over fgrad's transforms that live under scipy's names (layer 4, like
+# fgrad.custom): they load on first attribute access, by name, so that this
+# namespace package never imports a layer above it.
+_TOOLS = ("integrate",)
+
+
+def __getattr__(name):
+    if name in _TOOLS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_TOOLS))
