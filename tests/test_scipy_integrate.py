@@ -220,3 +220,13 @@ def test_importable_as_attribute_and_module():
             "m = fgrad.scipy.integrate; import fgrad.scipy.integrate as n; assert m is n; "
             "assert n.odeint.__module__ == 'fgrad.scipy.integrate'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_single_time_returns_y0_with_exact_derivatives():
+    y = lambda y0, t, k: odeint(decay, y0, t, k)  # noqa: E731
+    t = np.array([0.5])
+    np.testing.assert_array_equal(y(np.array([2.0]), t, 0.3), [[2.0]])
+    gy, gt, gk = fgrad.grad(lambda *a: fnp.sum(y(*a)), argnums=(0, 1, 2))(np.array([2.0]), t, 0.3)
+    assert (gy, gt, gk) == (1.0, 0.0, 0.0)
+    _, tan = fgrad.jvp(lambda t, k: y(np.array([2.0]), t, k), (t, 0.3), (np.ones(1), 1.0))
+    np.testing.assert_array_equal(tan, [[0.0]])

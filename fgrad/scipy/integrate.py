@@ -52,14 +52,14 @@ __all__ = ["odeint"]
 # last stage, evaluated at the new point: "first same as last") and the
 # difference between the order-5 and order-4 weights (the error estimate).
 _C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
-_A = (
+_A = tuple(np.array(row) for row in (
     (),
     (1 / 5,),
     (3 / 40, 9 / 40),
     (44 / 45, -56 / 15, 32 / 9),
     (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
     (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
-)
+))
 _B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0])
 _E = _B - np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200,
                     187 / 2100, 1 / 40])
@@ -127,7 +127,7 @@ def _solve(y0, t, *args, ode):
     d2 = _rms((f(y + h0 * k1, tc + h0) - k1) / scale) / h0
     h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else (0.01 / max(d1, d2)) ** 0.2
     h = min(100 * h0, h1, hmax)
-    ks = [None] * 7
+    ks = np.empty((7, y.size))
     for i in range(1, t.size):
         target, steps = t[i], 0
         while tc < target:
@@ -141,19 +141,18 @@ def _solve(y0, t, *args, ode):
             step = target - tc if last else h
             ks[0] = k1
             for s in range(1, 6):
-                dy = sum(a * k for a, k in zip(_A[s], ks[:s]))
-                ks[s] = f(y + step * dy, tc + _C[s] * step)
-            y_new = y + step * sum(b * k for b, k in zip(_B[:6], ks[:6]))
+                ks[s] = f(y + step * (_A[s] @ ks[:s]), tc + _C[s] * step)
+            y_new = y + step * (_B[:6] @ ks[:6])
             t_new = target if last else tc + step
             ks[6] = f(y_new, t_new)
-            err = step * sum(e * k for e, k in zip(_E, ks))
+            err = step * (_E @ ks)
             ratio = _rms(err / (atol + rtol * np.maximum(np.abs(y), np.abs(y_new))))
             if not np.isfinite(ratio):
                 factor = 0.2
             else:
                 factor = 10.0 if ratio == 0 else min(10.0, max(0.2, 0.9 * ratio ** -0.2))
             if ratio <= 1.0:
-                y, tc, k1 = y_new, t_new, ks[6]
+                y, tc, k1 = y_new, t_new, ks[6].copy()
                 h = min(max(step * factor, h if last else 0.0), hmax)
             else:
                 h = step * min(factor, 1.0)
