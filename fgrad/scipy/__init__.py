@@ -1,7 +1,8 @@
 """fgrad.scipy: differentiable counterparts of scipy functions (scipy is optional).
 
-``fgrad.scipy.special``, ``fgrad.scipy.stats`` and ``fgrad.scipy.linalg`` follow
-scipy's names and signatures, like ``jax.scipy``.  On plain inputs they return
+``fgrad.scipy.special``, ``fgrad.scipy.stats``, ``fgrad.scipy.linalg`` and
+``fgrad.scipy.signal`` follow scipy's names and signatures, like ``jax.scipy``;
+``fgrad.scipy.integrate`` has ``odeint`` with JAX's semantics.  On plain inputs they return
 scipy's own results; on traced inputs they are rows of fgrad's rule table or
 functions written with them.  scipy itself is imported only when needed;
 without it these functions raise an ImportError saying ``pip install scipy``.
