@@ -182,6 +182,17 @@ def test_bad_arguments_raise_clear_errors(call, match):
         fgrad.grad(lambda x: fnp.sum(call(x)))(np.ones(3))
 
 
+def test_sequences_of_traced_values_are_arrays():
+    def f(x):
+        return fnp.sum(fs.convolve([x, 2.0 * x, 1.0], [1.0, x]) ** 2)
+
+    def same(x):
+        return fnp.sum(fs.convolve(fnp.stack([x, 2.0 * x, 1.0]), fnp.stack([1.0, x])) ** 2)
+
+    np.testing.assert_allclose(fgrad.grad(f)(0.7), fgrad.grad(same)(0.7), rtol=1e-12)
+    fgrad.check_grads(f, (0.7,), order=2, modes=("fwd", "rev"))
+
+
 def test_importable_as_attribute_and_module():
     code = ("import fgrad; import fgrad.scipy.signal as s; "
             "assert fgrad.scipy.signal is s and s.convolve.__module__ == 'fgrad.scipy.signal'")

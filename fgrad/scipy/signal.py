@@ -22,9 +22,10 @@ Example:
 import numpy as np
 
 from .. import numpy as fnp
-from ..core import any_tracer, concrete, ndim_of, shape_of
+from ..core import Tracer, any_tracer, concrete, ndim_of, shape_of
 from ..primitives import signal as _rows
 from ..primitives.special import scipy_module
+from ..tree import tree_leaves
 
 __all__ = ["convolve", "correlate", "fftconvolve", "convolve2d", "correlate2d"]
 
@@ -32,6 +33,12 @@ _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
 _BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap",
                "symm": "symm", "symmetric": "symm"}
+
+
+def _traced(*xs):
+    """Whether any input holds a traced value (also inside a list or tuple)."""
+    return any_tracer(*xs) or any(isinstance(leaf, Tracer) for x in xs
+                                  if isinstance(x, (list, tuple)) for leaf in tree_leaves(x))
 
 
 def _signal():
@@ -43,8 +50,9 @@ def _check(name, in1, in2, mode, method=None):
         raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', not {mode!r}")
     if method is not None and method not in _METHODS:
         raise ValueError(f"{name}: method must be 'auto', 'direct' or 'fft', not {method!r}")
-    in1 = in1 if any_tracer(in1) else np.asarray(in1)
-    in2 = in2 if any_tracer(in2) else np.asarray(in2)
+    # arrays stay as they are; sequences (possibly of traced values) become arrays
+    in1 = in1 if isinstance(in1, (np.ndarray, Tracer)) else fnp.asarray(in1)
+    in2 = in2 if isinstance(in2, (np.ndarray, Tracer)) else fnp.asarray(in2)
     if ndim_of(in1) != ndim_of(in2):
         raise ValueError(f"{name}: in1 and in2 should have the same dimensionality "
                          f"(got {ndim_of(in1)} and {ndim_of(in2)}); add axes of length 1")
@@ -86,7 +94,7 @@ def convolve(in1, in2, mode="full", method="auto"):
         >>> fgrad.grad(lambda a: (convolve(a, k) ** 2).sum())(a)
         array([0., 0., 8.])
     """
-    if not any_tracer(in1, in2):
+    if not _traced(in1, in2):
         return _signal().convolve(in1, in2, mode=mode, method=method)
     in1, in2 = _check("convolve", in1, in2, mode, method)
     if ndim_of(in1) == 0:
@@ -114,7 +122,7 @@ def correlate(in1, in2, mode="full", method="auto"):
         >>> fgrad.grad(lambda v: correlate(fnp.arange(3.0), v, mode="valid").sum())(fnp.ones(2))
         array([1., 3.])
     """
-    if not any_tracer(in1, in2):
+    if not _traced(in1, in2):
         return _signal().correlate(in1, in2, mode=mode, method=method)
     in1, in2 = _check("correlate", in1, in2, mode, method)
     if ndim_of(in1) == 0:
@@ -170,7 +178,7 @@ def fftconvolve(in1, in2, mode="full", axes=None):
         >>> fgrad.grad(lambda k: fftconvolve(x, k, axes=1).sum())(fnp.array([[1.0, 1.0]])).round(10)
         array([[7., 7.]])
     """
-    if not any_tracer(in1, in2):
+    if not _traced(in1, in2):
         return _signal().fftconvolve(in1, in2, mode=mode, axes=axes)
     in1, in2 = _check("fftconvolve", in1, in2, mode)
     if ndim_of(in1) == 0:
@@ -242,7 +250,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
         array([[36., 36.],
                [36., 36.]])
     """
-    if not any_tracer(in1, in2, fillvalue):
+    if not _traced(in1, in2, fillvalue):
         return _signal().convolve2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
     in1, in2, boundary = _check_2d("convolve2d", in1, in2, mode, boundary, fillvalue)
     if mode == "valid":
@@ -270,7 +278,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
                [2., 4., 2.],
                [1., 2., 1.]])
     """
-    if not any_tracer(in1, in2, fillvalue):
+    if not _traced(in1, in2, fillvalue):
         return _signal().correlate2d(in1, in2, mode=mode, boundary=boundary,
                                      fillvalue=fillvalue)
     in1, in2, boundary = _check_2d("correlate2d", in1, in2, mode, boundary, fillvalue)
