@@ -43,7 +43,7 @@ __version__ = "0.1.0"
 
 
 def _load_scipy_rows():
-    from .primitives import scipy_linalg, special  # noqa: F401  (lazy: scipy-backed rows)
+    from .primitives import scipy_linalg, signal, special  # noqa: F401  (lazy: scipy-backed rows)
 
 
 _PRIMITIVES.defer(_load_scipy_rows)

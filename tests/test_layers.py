@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent / "fgrad"
 
 CORE = {"fgrad.core", "fgrad.tree"}  # tree: pytrees, a leaf module like core
 ENGINE = {"fgrad.autodiff", "fgrad.batching"}
+# Tools over the transforms that live under a namespace's name, as in JAX's layout.
+TOOLS_IN_NAMESPACES = {"fgrad.scipy.integrate"}
 
 # Modules exempt from the rules below (none).
 EXEMPT_PREFIXES = ()
@@ -26,6 +28,7 @@ EXEMPT_PREFIXES = ()
 FUNCTION_LEVEL_ALLOWED = {
     ("fgrad", "fgrad.primitives.scipy_linalg"): "lazy: scipy-backed rows load on first need",
     ("fgrad", "fgrad.primitives.special"): "lazy: scipy-backed rows load on first need",
+    ("fgrad", "fgrad.primitives.signal"): "lazy: scipy-backed rows load on first need",
     ("fgrad", "fgrad.graph"): "lazy: fgrad.make_graph on first use",
     ("fgrad", "fgrad.scipy"): "lazy: fgrad.scipy on first use",
     ("fgrad.scipy.special", "scipy.special"): "scipy is optional: fgrad.scipy loads without it",
@@ -105,6 +108,8 @@ def _layer(module):
         return 1
     if module.startswith("fgrad.primitives"):
         return 2
+    if module in TOOLS_IN_NAMESPACES:
+        return 4
     if module.startswith(("fgrad.numpy", "fgrad.scipy")):
         return 3
     return 4

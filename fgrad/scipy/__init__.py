@@ -1,7 +1,8 @@
 """fgrad.scipy: differentiable counterparts of scipy functions (scipy is optional).
 
-``fgrad.scipy.special``, ``fgrad.scipy.stats`` and ``fgrad.scipy.linalg`` follow
-scipy's names and signatures, like ``jax.scipy``.  On plain inputs they return
+``fgrad.scipy.special``, ``fgrad.scipy.stats``, ``fgrad.scipy.linalg`` and
+``fgrad.scipy.signal`` follow scipy's names and signatures, like ``jax.scipy``;
+``fgrad.scipy.integrate`` has ``odeint`` with JAX's semantics.  On plain inputs they return
 scipy's own results; on traced inputs they are rows of fgrad's rule table or
 functions written with them.  scipy itself is imported only when needed;
 without it these functions raise an ImportError saying ``pip install scipy``.
@@ -12,6 +13,23 @@ Example:
     -1.0
 """
 
-from . import linalg, special, stats  # noqa: F401
+import importlib
 
-__all__ = ["linalg", "special", "stats"]
+from . import linalg, signal, special, stats  # noqa: F401
+
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]
+
+# Tools over fgrad's transforms that live under scipy's names (layer 4, like
+# fgrad.custom): they load on first attribute access, by name, so that this
+# namespace package never imports a layer above it.
+_TOOLS = ("integrate",)
+
+
+def __getattr__(name):
+    if name in _TOOLS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_TOOLS))
