@@ -11,6 +11,7 @@ Example:
 
 from . import (
     numpy,  # noqa: F401  (fills the tables of tracers' methods)
+    optimizers,  # noqa: F401
     tree,  # noqa: F401
 )
 from .api import (  # noqa: F401
@@ -27,6 +28,7 @@ from .batching import vmap  # noqa: F401
 from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .implicit import custom_root  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
 from .remat import checkpoint  # noqa: F401
 from .testing import check_grads  # noqa: F401
@@ -66,5 +68,5 @@ __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp",
+    "custom_vjp", "custom_jvp", "custom_root", "optimizers",
 ]
