@@ -14,4 +14,17 @@ Example:
 
 from . import linalg, special, stats  # noqa: F401
 
-__all__ = ["linalg", "special", "stats"]
+__all__ = ["linalg", "special", "stats", "optimize"]
+
+
+def __getattr__(name):
+    if name == "optimize":
+        # lazy: a tool built on the transforms (layer 4), and it loads scipy.optimize
+        from . import optimize
+
+        return optimize
+    raise AttributeError(f"module 'fgrad.scipy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"optimize"})
