@@ -36,10 +36,19 @@ X0 = {"a": {"u": np.zeros(2)}, "b": (np.zeros((2, 1)), np.float64(0.0))}
 
 
 def test_reachable_as_attribute_and_import():
+    import subprocess
+    import sys
+
     import fgrad.scipy
 
     assert fgrad.scipy.optimize is fopt
     assert "optimize" in dir(fgrad.scipy)
+    # in a fresh interpreter, by attribute alone (fgrad.scipy loads it on first access)
+    code = ("import fgrad, sys; assert 'fgrad.scipy.optimize' not in sys.modules; "
+            "from fgrad.scipy import optimize; print(fgrad.scipy.optimize.minimize.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "minimize"
 
 
 @pytest.mark.parametrize("method", ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg",

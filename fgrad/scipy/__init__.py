@@ -20,7 +20,7 @@ __all__ = ["linalg", "special", "stats", "optimize"]
 def __getattr__(name):
     if name == "optimize":
         # lazy: a tool built on the transforms (layer 4), and it loads scipy.optimize
-        from . import optimize
+        import fgrad.scipy.optimize as optimize
 
         return optimize
     raise AttributeError(f"module 'fgrad.scipy' has no attribute {name!r}")
