@@ -297,8 +297,15 @@ def model(p):
 
 def test_least_squares_on_a_pytree():
     y = 2.0 * np.exp(-1.3 * T) + 0.5
-    res = fopt.least_squares(lambda p, y: model(p) - y, {"a": 1.0, "k": 1.0, "c": 0.0},
-                             args=(y,))
+    calls = []
+
+    def residuals(p, y):
+        calls.append(1)
+        return model(p) - y
+
+    res = fopt.least_squares(residuals, {"a": 1.0, "k": 1.0, "c": 0.0}, args=(y,))
+    # residuals and Jacobian from one pass per point (and one first call counting residuals)
+    assert len(calls) == res.nfev + 1 and res.njev <= res.nfev
     for k, v in {"a": 2.0, "k": 1.3, "c": 0.5}.items():
         assert abs(float(res.x[k]) - v) < 1e-8
     assert set(res.grad) == {"a", "k", "c"}

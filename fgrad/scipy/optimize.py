@@ -507,23 +507,31 @@ def least_squares(fun, x0, jac=None, bounds=(-np.inf, np.inf), method="trf", arg
         return _flat_output(fun(rv.unravel(v, cast=False), *plain_args, **plain_kwargs),
                             where, "fun")
 
-    m = np.size(np.asarray(flat_fun(v0)))
-    jac_of = jacfwd if m >= rv.size else jacrev
-    both = jac_of(_twice(flat_fun), has_aux=True)
     cache = {}
 
-    def residuals(v):
+    def evaluate(v):
+        """Residuals and (by default) their Jacobian at ``v``, from one pass, kept for reuse."""
         v = np.asarray(v, dtype=np.float64)
+        if "x" in cache and np.array_equal(cache["x"], v):
+            return
         if jac is None or jac is True:
-            J, r = both(v)
-            cache["x"], cache["J"] = v.copy(), np.atleast_2d(np.asarray(J, dtype=np.float64))
-            return np.asarray(r, dtype=np.float64)
-        return np.asarray(flat_fun(v), dtype=np.float64)
+            J, r = cache["both"](v)
+            cache["J"] = np.atleast_2d(np.asarray(J, dtype=np.float64))
+        else:
+            r = flat_fun(v)
+        cache["x"], cache["r"] = v.copy(), np.asarray(r, dtype=np.float64)
+
+    # the number of residuals picks forward or reverse mode for the Jacobian
+    m = np.size(np.asarray(flat_fun(v0)))
+    jac_of = jacfwd if m >= rv.size else jacrev
+    cache["both"] = jac_of(_twice(flat_fun), has_aux=True)
+
+    def residuals(v):
+        evaluate(v)
+        return cache["r"]
 
     def jacobian(v):
-        v = np.asarray(v, dtype=np.float64)
-        if "x" not in cache or not np.array_equal(cache["x"], v):
-            residuals(v)
+        evaluate(v)
         return cache["J"]
 
     use_jac = jacobian if jac is None or jac is True else jac
