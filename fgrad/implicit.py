@@ -32,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import numpy as fnp
-from .api import jvp, vjp
+from .api import vjp
 from .core import Primitive, Trace, Tracer, concrete, dtype_of, is_batched, top_trace
+from .linear_maps import linearize
 from .tree import tree_flatten, tree_leaves, tree_map, tree_structure
 
 __all__ = ["custom_root"]
@@ -195,10 +196,11 @@ class _Root:
     """One solution and what its rules need: the solution, f, tangent_solve, shapes."""
 
     __slots__ = ("f", "tangent_solve", "sol", "x_tree", "shapes", "dtypes", "sizes", "flat",
-                 "name")
+                 "name", "_jvp_fun", "_vjp_fun")
 
     def __init__(self, f, tangent_solve, sol, name):
         self.f = f  # f closure-converted: a function of x alone
+        self._jvp_fun = self._vjp_fun = None  # its linear maps at sol, made on first use
         self.tangent_solve = tangent_solve
         self.sol = sol
         self.name = name
@@ -257,13 +259,18 @@ class _Root:
                                       for v, s, d in zip(leaves, self.shapes, self.dtypes)])
 
     # A = ∂f/∂x at the solution, on concrete values
+    # (recorded once, replayed for every vector the tangent solve applies them to)
     def matvec(self, v):
         v = self._plain_tree(v, "vectors")
-        return _concrete_tree(jvp(self.f, (self.sol,), (v,))[1])
+        if self._jvp_fun is None:
+            self._jvp_fun = linearize(self.f, self.sol)[1]
+        return _concrete_tree(self._jvp_fun(v))
 
     def vecmat(self, w):
         w = self._plain_tree(w, "vectors")
-        return _concrete_tree(vjp(self.f, self.sol)[1](w)[0])
+        if self._vjp_fun is None:
+            self._vjp_fun = vjp(self.f, self.sol)[1]
+        return _concrete_tree(self._vjp_fun(w)[0])
 
     def solve_with(self, linear_map, rhs_flat, what):
         out = self.tangent_solve(linear_map, self.unravel(np.asarray(rhs_flat)))
