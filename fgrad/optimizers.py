@@ -237,6 +237,15 @@ def _same_structure(updates, other, what, where):
         )
 
 
+def _expect_state(state, cls, where):
+    if not isinstance(state, cls):
+        raise TypeError(
+            f"{where}: expected the state this transformation's init returned "
+            f"({cls.__name__}), got {type(state).__name__}; pass the state from init or "
+            "from the previous update of the same optimizer"
+        )
+
+
 def _bias_correction(decay, count):
     return 1 - decay ** count
 
@@ -365,6 +374,7 @@ def scale_by_schedule(step_size_fn):
         return ScaleByScheduleState(_count0())
 
     def update(updates, state, params=None):
+        _expect_state(state, ScaleByScheduleState, "scale_by_schedule")
         factor = step_size_fn(state.count)
         return tree_map(lambda u: factor * u, updates), ScaleByScheduleState(state.count + 1)
 
@@ -413,6 +423,7 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
         return ScaleByAdamState(_count0(), _zeros_like(params), _zeros_like(params))
 
     def update(updates, state, params=None):
+        _expect_state(state, ScaleByAdamState, where)
         _same_structure(updates, state.mu, "Adam's state", where)
         mu = tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, updates)
         nu = tree_map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.nu, updates)
@@ -443,6 +454,7 @@ def scale_by_rms(decay=0.9, eps=1e-8, initial_scale=0.0):
         return ScaleByRmsState(_full_like(params, initial_scale))
 
     def update(updates, state, params=None):
+        _expect_state(state, ScaleByRmsState, where)
         _same_structure(updates, state.nu, "RMSProp's state", where)
         nu = tree_map(lambda v, g: decay * v + (1 - decay) * (g * g), state.nu, updates)
         out = tree_map(lambda g, v: g / (fnp.sqrt(v) + eps), updates, nu)
@@ -471,6 +483,7 @@ def scale_by_stddev(decay=0.9, eps=1e-8, initial_scale=0.0):
         return ScaleByStddevState(_zeros_like(params), _full_like(params, initial_scale))
 
     def update(updates, state, params=None):
+        _expect_state(state, ScaleByStddevState, where)
         _same_structure(updates, state.nu, "RMSProp's state", where)
         mu = tree_map(lambda m, g: decay * m + (1 - decay) * g, state.mu, updates)
         nu = tree_map(lambda v, g: decay * v + (1 - decay) * (g * g), state.nu, updates)
@@ -500,6 +513,7 @@ def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7):
         return ScaleByRssState(_full_like(params, initial_accumulator_value))
 
     def update(updates, state, params=None):
+        _expect_state(state, ScaleByRssState, where)
         _same_structure(updates, state.sum_of_squares, "Adagrad's state", where)
         s = tree_map(lambda s, g: s + g * g, state.sum_of_squares, updates)
         out = tree_map(lambda g, s: g / (fnp.sqrt(s) + eps), updates, s)
@@ -529,6 +543,7 @@ def trace(decay, nesterov=False):
         return TraceState(_zeros_like(params))
 
     def update(updates, state, params=None):
+        _expect_state(state, TraceState, "trace")
         _same_structure(updates, state.trace, "the momentum state", "trace")
         buf = tree_map(lambda b, g: decay * b + g, state.trace, updates)
         if nesterov:

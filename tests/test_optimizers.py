@@ -237,6 +237,10 @@ def test_mismatched_structures_are_refused():
         opt.update({"v": np.zeros(2)}, state)
     with pytest.raises(TypeError, match="apply_updates"):
         optim.apply_updates({"w": 1.0}, {"w": 1.0, "b": 2.0})
+    # another optimizer's state
+    sgd_state = optim.sgd(0.1, momentum=0.9).init({"w": np.zeros(2)})
+    with pytest.raises(TypeError, match="ScaleByAdamState"):
+        opt.update({"w": np.zeros(2)}, sgd_state)
     with pytest.raises(ValueError, match="needs the parameters"):
         optim.adamw(0.1).update({"w": np.zeros(2)}, optim.adamw(0.1).init({"w": np.zeros(2)}))
 
