@@ -63,7 +63,8 @@ html_static_path = []
 #: Guide pages written alongside the code (docs/*.md), in reading order.  Any
 #: other Markdown page found in docs/ is added after them, so a new page is
 #: never left out of the site.
-GUIDES = ["design", "sharp-bits", "complex", "adding-a-primitive", "performance", "coverage"]
+GUIDES = ["design", "sharp-bits", "complex", "adding-a-primitive", "performance", "optimization",
+          "coverage"]
 OWN_PAGES = {"index", "tutorials", "api", "building-the-docs"}
 
 

@@ -12,6 +12,7 @@ Example:
 from . import (
     flatten_util,  # noqa: F401
     numpy,  # noqa: F401  (fills the tables of tracers' methods)
+    optimizers,  # noqa: F401
     tree,  # noqa: F401
     tree_util,  # noqa: F401
 )
@@ -29,6 +30,7 @@ from .batching import vmap  # noqa: F401
 from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .implicit import custom_root  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
 from .remat import checkpoint  # noqa: F401
 from .testing import check_grads  # noqa: F401
@@ -69,5 +71,5 @@ __all__ = [
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "tree_util", "flatten_util",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp",
+    "custom_vjp", "custom_jvp", "custom_root", "optimizers",
 ]

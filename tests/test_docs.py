@@ -113,7 +113,7 @@ def _python_blocks(path):
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
 
 
-@pytest.mark.parametrize("page", ["index.md", "sharp-bits.md"])
+@pytest.mark.parametrize("page", ["index.md", "sharp-bits.md", "optimization.md"])
 def test_code_on_the_pages_runs(page, capsys):
     blocks = _python_blocks(DOCS / page)
     assert blocks, f"no python code found on docs/{page}"

@@ -13,23 +13,25 @@ Example:
     -1.0
 """
 
-import importlib
-
 from . import linalg, signal, special, stats  # noqa: F401
 
-__all__ = ["integrate", "linalg", "signal", "special", "stats"]
-
-# Tools over fgrad's transforms that live under scipy's names (layer 4, like
-# fgrad.custom): they load on first attribute access, by name, so that this
-# namespace package never imports a layer above it.
-_TOOLS = ("integrate",)
+__all__ = ["integrate", "linalg", "optimize", "signal", "special", "stats"]
 
 
 def __getattr__(name):
-    if name in _TOOLS:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Tools over fgrad's transforms that live under scipy's names (layer 4, like
+    # fgrad.custom) load on first use, so that this namespace package never imports
+    # a layer above it when it loads (tests/test_layers.py lists both imports).
+    if name == "integrate":
+        import fgrad.scipy.integrate as integrate
+
+        return integrate
+    if name == "optimize":
+        import fgrad.scipy.optimize as optimize  # and scipy.optimize
+
+        return optimize
+    raise AttributeError(f"module 'fgrad.scipy' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_TOOLS))
+    return sorted(set(globals()) | {"integrate", "optimize"})
