@@ -95,7 +95,7 @@ NOTABLE = {
     "scipy.linalg": """
         solve_triangular cholesky cho_factor cho_solve expm expm_frechet lu lu_factor lu_solve
         solve inv det qr svd eigh schur sqrtm logm funm block_diag toeplitz polar
-        solve_sylvester solve_continuous_lyapunov
+        solve_sylvester solve_continuous_lyapunov solve_banded solveh_banded
     """,
 }
 

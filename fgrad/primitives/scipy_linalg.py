@@ -227,3 +227,29 @@ qr_pivots_row = defprim("scipy.linalg.qr_pivots", _leading(_qr_pivots_2d), nondi
                         batch="leading")
 qr_signs_row = defprim("scipy.linalg.qr_signs", _leading(_qr_signs_2d), nondiff=True,
                        batch="leading")
+
+
+def _piv_perm_impl(piv, inverse=False):
+    """LAPACK's row interchanges ``piv`` (last axis) as the permutation they make, or its
+    inverse: ``b[perm]`` is ``P^T b`` for ``a = P L U``.  Leading axes are independent."""
+    piv = np.asarray(piv)
+    if piv.ndim == 0:
+        raise ValueError("lu_solve: piv must be a vector of row interchanges, got a scalar")
+    flat = piv.reshape(-1, piv.shape[-1])
+    out = np.empty(flat.shape, np.intp)
+    for row, p in zip(out, flat):
+        perm = np.arange(len(p))
+        for i, j in enumerate(p):
+            perm[i], perm[j] = perm[j], perm[i]
+        row[:] = np.argsort(perm) if inverse else perm
+    return out.reshape(piv.shape)
+
+
+def _piv_perm_batch(args, dims, inverse=False):
+    (piv,), (d,) = args, dims
+    return piv_perm_row(_sh.moveaxis(piv, d, 0), inverse=inverse), 0
+
+
+# pivots given as data (plain, or batched by vmap) turned into a permutation, per example
+piv_perm_row = defprim("scipy.linalg.piv_perm", _piv_perm_impl, nondiff=True,
+                       batch=_piv_perm_batch)
