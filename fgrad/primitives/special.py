@@ -785,6 +785,23 @@ expn = defelementwise(
         reads=(0, 1),
     no_derivative={0: _INTEGER},
 )
+def _spence_dx(ans, z):
+    # scipy's spence(z) = int_1^z log(t) / (1 - t) dt, so spence'(z) = log(z) / (1 - z)
+    # = -log1p(w) / w with w = z - 1; near w = 0 its Taylor polynomial (error < 1e-16
+    # for |w| < 1e-3), so the value at z = 1 (-1) and every derivative there are right
+    w = _ew.subtract(z, 1.0)
+    near = _ew.less(_ew.absolute(w), 1e-3)
+    poly = _ew.negative(_ew.add(1.0, _ew.multiply(w, _ew.add(-0.5, _ew.multiply(w, _ew.add(
+        1.0 / 3.0, _ew.multiply(w, _ew.add(-0.25, _ew.multiply(w, 0.2)))))))))
+    safe = _ew.where(near, 1.0, w)
+    return _ew.where(near, poly, _ew.negative(_ew.divide(_ew.log1p(safe), safe)))
+
+
+spence = _elementwise(
+    "spence", _spence_dx, test={"domain": [(0.2, 3.0)], "complex": True}, reads=(0,),
+)
+# the sign of the gamma function: piecewise constant, so its derivative is zero
+gammasgn = defprim("special.gammasgn", _sc("gammasgn"), nondiff=True, batch="elementwise")
 dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
     "dawsn", lambda ans, x: _ew.subtract(1.0, _ew.multiply(_ew.multiply(2.0, x), ans)),
     reads=("ans", 0),
@@ -836,6 +853,22 @@ kv = _elementwise(
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=(0, 1),
     no_derivative={0: _ORDER},
+)
+# jn is scipy's own alias of jv (one ufunc): the same row
+jn = jv
+
+
+def _yn_dx(ans, n, x):
+    # Y_n' = (Y_{n-1} - Y_{n+1}) / 2, integer n (scipy's yn takes negative n too)
+    return _ew.multiply(0.5, _ew.subtract(yn(_ew.subtract(n, 1), x), yn(_ew.add(n, 1), x)))
+
+
+yn = defelementwise(
+    "special.yn", _sc("yn"), None, _yn_dx,
+    test={"make": lambda rng, shape: (
+        (rng.integers(0, 4, size=shape), rng.uniform(0.5, 3.0, size=shape)), {})},
+    reads=(0, 1),
+    no_derivative={0: _INTEGER},
 )
 # exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
 ive = _elementwise(
