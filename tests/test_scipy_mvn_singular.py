@@ -10,6 +10,7 @@ import fgrad
 import fgrad.numpy as fnp
 
 ss = pytest.importorskip("scipy.stats")
+from fgrad.primitives.special import mvn_cdf_takes_rng  # noqa: E402
 from fgrad.scipy.stats import multivariate_normal as mvn  # noqa: E402
 
 RNG = np.random.default_rng(31)
@@ -268,8 +269,12 @@ def test_cdf_vmap_matches_a_loop_and_is_deterministic():
     xs = rng.standard_normal((4, 3))
     f = lambda x_: mvn.cdf(x_, mean, cov)  # noqa: E731
     got = fgrad.vmap(f)(xs)
-    np.testing.assert_array_equal(got, [traced(f, x) for x in xs])  # a point alone or batched
-    np.testing.assert_array_equal(traced(f, xs), got)
+    np.testing.assert_allclose(got, ss.multivariate_normal.cdf(xs, mean, cov), atol=2e-5)
+    if mvn_cdf_takes_rng():  # seeded per point: a point alone or batched, the same value
+        np.testing.assert_array_equal(got, [traced(f, x) for x in xs])
+        np.testing.assert_array_equal(traced(f, xs), got)
+    else:  # older scipy draws its own random numbers: equal up to its tolerance
+        np.testing.assert_allclose(got, [traced(f, x) for x in xs], atol=2e-5)
     gv = fgrad.vmap(fgrad.grad(f))(xs)
     np.testing.assert_allclose(gv, [fgrad.grad(f)(x) for x in xs], rtol=1e-12)
     covs = np.stack([_pd(3, rng) for _ in range(4)])

@@ -15,6 +15,7 @@ argument raises a TypeError naming it, never a silent zero.
 """
 
 import importlib
+import inspect
 import math
 
 import numpy as np
@@ -184,23 +185,33 @@ _MVN_COV = ("the derivative of the multivariate normal cdf in its covariance has
             "fgrad differentiates it in x (and mean) only")
 
 
+def mvn_cdf_takes_rng():
+    """Whether the installed scipy's ``multivariate_normal.cdf`` takes ``rng`` (a seed)."""
+    known = _SCIPY.get("mvn rng")
+    if known is None:
+        cdf = scipy_module("stats").multivariate_normal.cdf
+        known = _SCIPY["mvn rng"] = "rng" in inspect.signature(cdf).parameters
+    return known
+
+
 def _mvn_cdf_impl(d, cov, maxpts=None, abseps=1e-5, releps=1e-5, seed=0):
     """P(X <= d) for X ~ N(0, cov), last axis the dimension (>= 2); leading axes broadcast.
 
     scipy estimates it by quasi-Monte-Carlo; each point gets its own generator seeded
-    with ``seed``, so the value is a deterministic function of (d, cov), the same for a
-    point alone or in a batch."""
+    with ``seed`` (scipy >= 1.16), so the value is a deterministic function of (d, cov),
+    the same for a point alone or in a batch."""
     d, cov = np.asarray(d, np.float64), np.asarray(cov, np.float64)
     n = d.shape[-1]
     lead = np.broadcast_shapes(d.shape[:-1], cov.shape[:-2])
     d, cov = np.broadcast_to(d, lead + (n,)), np.broadcast_to(cov, lead + (n, n))
-    stats = scipy_module("stats")
+    gen = scipy_module("stats").multivariate_normal
     out = np.empty(lead)
     for i in np.ndindex(*lead):
-        dist = stats.multivariate_normal(np.zeros(n), cov[i], allow_singular=True,
-                                         seed=np.random.default_rng(seed), maxpts=maxpts,
-                                         abseps=abseps, releps=releps)
-        out[i] = dist.cdf(d[i])
+        # a seed where the installed scipy takes one (its cdf's `rng`); older scipy draws
+        # its own random numbers, so there the estimate varies between calls (~abseps)
+        seeded = {"rng": np.random.default_rng(seed)} if mvn_cdf_takes_rng() else {}
+        out[i] = gen.cdf(d[i], np.zeros(n), cov[i], allow_singular=True, maxpts=maxpts,
+                         abseps=abseps, releps=releps, **seeded)
     return out
 
 
