@@ -168,3 +168,24 @@ def test_exp1():
     np.testing.assert_allclose(d, central(sc.exp1, x), rtol=1e-7)
     both_modes(fsp.exp1, (x,))
     vmap_vs_loop(fsp.exp1, x)
+
+
+# --- a row met by the random-program test (tests/test_random_programs.py) --------------------
+
+
+@pytest.mark.parametrize("row", ["logsumexp_row", "logsumexp_b_row"])
+def test_logsumexp_row_of_a_scalar_with_keepdims(row):
+    # scipy keeps a 0-d input's reduced axis as shape (1,); the cotangent of that output
+    # must come back to the 0-d input, also when vmap (jacrev) batches the cotangents
+    from fgrad.primitives import special as rows
+
+    if row == "logsumexp_row":
+        f = lambda x: rows.logsumexp_row(x, axis=-1, keepdims=True)  # noqa: E731
+    else:
+        f = lambda x: rows.logsumexp_b_row(x, np.array(2.0), axis=-1,  # noqa: E731
+                                           keepdims=True, return_sign=False)
+    x = np.array(0.27)
+    assert np.shape(f(x)) == (1,)
+    np.testing.assert_allclose(fgrad.jacrev(f)(x), [1.0])
+    np.testing.assert_allclose(fgrad.jacfwd(f)(x), [1.0])
+    fgrad.check_grads(f, (x,), order=2, modes=("fwd", "rev"))

@@ -1082,6 +1082,8 @@ wofz = defelementwise(
 
 
 def _expand(ans, x, axis, keepdims):
+    if keepdims and ndim_of(x) == 0:  # scipy keeps a 0-d input's reduced axis as shape (1,)
+        return _sh.reshape(ans, ())
     return expand_reduced(ans, np.shape(x), axis, keepdims)
 
 
