@@ -54,7 +54,7 @@ class multivariate_normal(Multivariate):
         else:
             dim = int(np.prod(cov_shape)) if len(cov_shape) < 2 else cov_shape[0]
             mean = np.zeros(dim)
-        if np.ndim(concrete(mean)) > 1 and np.size(concrete(mean)) != np.shape(concrete(mean))[-1]:
+        if dim != 1 and np.ndim(concrete(mean)) != 1:  # scipy's rule
             raise ValueError(f"Array 'mean' must be a vector of length {dim}.")
         if len(cov_shape) > 2:
             raise ValueError(f"Array 'cov' must be at most two-dimensional, but cov.ndim = "
