@@ -86,6 +86,7 @@ NOTABLE = {
         gammaincinv beta betaln betainc zeta i0 i1 i0e i1e iv ive kv kve jv yv j0 j1 y0 y1 ndtr
         ndtri log_ndtr xlogy xlog1py entr rel_entr kl_div multigammaln lambertw expn exp1 expi
         dawsn wofz owens_t hyp1f1 hyp2f1 comb factorial stdtr stdtrit sph_harm_y
+        jn yn gammasgn spence
     """,
     "scipy.stats": """
         norm multivariate_normal t beta gamma poisson expon uniform laplace logistic cauchy chi2
@@ -95,7 +96,7 @@ NOTABLE = {
     "scipy.linalg": """
         solve_triangular cholesky cho_factor cho_solve expm expm_frechet lu lu_factor lu_solve
         solve inv det qr svd eigh schur sqrtm logm funm block_diag toeplitz polar
-        solve_sylvester solve_continuous_lyapunov
+        solve_sylvester solve_continuous_lyapunov solve_banded solveh_banded
     """,
 }
 

@@ -227,3 +227,56 @@ qr_pivots_row = defprim("scipy.linalg.qr_pivots", _leading(_qr_pivots_2d), nondi
                         batch="leading")
 qr_signs_row = defprim("scipy.linalg.qr_signs", _leading(_qr_signs_2d), nondiff=True,
                        batch="leading")
+
+
+def _piv_perm_impl(piv, inverse=False):
+    """LAPACK's row interchanges ``piv`` (last axis) as the permutation they make, or its
+    inverse: ``b[perm]`` is ``P^T b`` for ``a = P L U``.  Leading axes are independent."""
+    piv = np.asarray(piv)
+    if piv.ndim == 0:
+        raise ValueError("lu_solve: piv must be a vector of row interchanges, got a scalar")
+    flat = piv.reshape(-1, piv.shape[-1])
+    out = np.empty(flat.shape, np.intp)
+    for row, p in zip(out, flat):
+        perm = np.arange(len(p))
+        for i, j in enumerate(p):
+            perm[i], perm[j] = perm[j], perm[i]
+        row[:] = np.argsort(perm) if inverse else perm
+    return out.reshape(piv.shape)
+
+
+def _piv_perm_batch(args, dims, inverse=False):
+    (piv,), (d,) = args, dims
+    return piv_perm_row(_sh.moveaxis(piv, d, 0), inverse=inverse), 0
+
+
+# pivots given as data (plain, or batched by vmap) turned into a permutation, per example
+piv_perm_row = defprim("scipy.linalg.piv_perm", _piv_perm_impl, nondiff=True,
+                       batch=_piv_perm_batch)
+
+
+# --- the numerical range of a positive semidefinite matrix, as scipy.stats decides it ----------
+
+
+def _psd_part_2d(a, part="projector"):
+    """scipy.stats' reading of a symmetric PSD matrix (its ``_PSD``, from the lower
+    triangle): eigenvalues ``<= eps = cond * max|s|`` (``cond`` 1e6 machine epsilons in
+    double, 1e3 in single precision) count as zero.  ``part`` picks the projector onto the
+    eigenvectors kept, the rank, or the support tolerance ``1e3 eps``."""
+    s, u = scipy_module("linalg").eigh(a, lower=True)
+    t = s.dtype.char.lower()
+    eps = {"f": 1e3, "d": 1e6}.get(t, 1e6) * np.finfo(s.dtype).eps * np.max(np.abs(s))
+    if np.min(s) < -eps:
+        raise ValueError("multivariate_normal: the covariance matrix must be symmetric positive "
+                         f"semidefinite; it has the eigenvalue {np.min(s):.3g}")
+    keep = s > eps
+    if part == "rank":
+        return np.asarray(keep.sum(), dtype=s.dtype)
+    if part == "tol":
+        return np.asarray(1e3 * eps, dtype=s.dtype)
+    return (u[:, keep] * 1.0) @ u[:, keep].conj().T
+
+
+# constants chosen per matrix (per example under vmap), like the pivots above
+psd_part_row = defprim("scipy.stats.psd_part", _leading(_psd_part_2d), nondiff=True,
+                       batch="leading")

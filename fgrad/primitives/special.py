@@ -15,11 +15,12 @@ argument raises a TypeError naming it, never a silent zero.
 """
 
 import importlib
+import inspect
 import math
 
 import numpy as np
 
-from ..core import PRIMITIVES, concrete, defelementwise, defprim
+from ..core import PRIMITIVES, concrete, defelementwise, defprim, ndim_of, shape_of
 from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _rd
@@ -175,6 +176,100 @@ log_ndtr = _elementwise(
         _ew.subtract(_ew.multiply(-0.5, _ew.square(x)), _HALF_LOG_2PI), ans)),
     test={"domain": [(-4.0, 2.0)]},
     reads=("ans", 0),
+)
+
+
+# --- the multivariate normal cdf (Genz's quasi-Monte-Carlo method, in scipy) ------------------
+
+_MVN_COV = ("the derivative of the multivariate normal cdf in its covariance has no closed form; "
+            "fgrad differentiates it in x (and mean) only")
+
+
+def mvn_cdf_takes_rng():
+    """Whether the installed scipy's ``multivariate_normal.cdf`` takes ``rng`` (a seed)."""
+    known = _SCIPY.get("mvn rng")
+    if known is None:
+        cdf = scipy_module("stats").multivariate_normal.cdf
+        known = _SCIPY["mvn rng"] = "rng" in inspect.signature(cdf).parameters
+    return known
+
+
+def _mvn_cdf_impl(d, cov, maxpts=None, abseps=1e-5, releps=1e-5, seed=0):
+    """P(X <= d) for X ~ N(0, cov), last axis the dimension (>= 2); leading axes broadcast.
+
+    scipy estimates it by quasi-Monte-Carlo; each point gets its own generator seeded
+    with ``seed`` (scipy >= 1.16), so the value is a deterministic function of (d, cov),
+    the same for a point alone or in a batch."""
+    d, cov = np.asarray(d, np.float64), np.asarray(cov, np.float64)
+    n = d.shape[-1]
+    lead = np.broadcast_shapes(d.shape[:-1], cov.shape[:-2])
+    d, cov = np.broadcast_to(d, lead + (n,)), np.broadcast_to(cov, lead + (n, n))
+    gen = scipy_module("stats").multivariate_normal
+    out = np.empty(lead)
+    for i in np.ndindex(*lead):
+        # a seed where the installed scipy takes one (its cdf's `rng`); older scipy draws
+        # its own random numbers, so there the estimate varies between calls (~abseps)
+        seeded = {"rng": np.random.default_rng(seed)} if mvn_cdf_takes_rng() else {}
+        out[i] = gen.cdf(d[i], np.zeros(n), cov[i], allow_singular=True, maxpts=maxpts,
+                         abseps=abseps, releps=releps, **seeded)
+    return out
+
+
+def mvn_cdf(d, cov, **params):
+    """The cdf of N(0, cov) at ``d`` (last axis the dimension): ``ndtr`` in one dimension,
+    the row ``special.mvn_cdf`` in more."""
+    if np.shape(concrete(d))[-1] == 1:
+        return ndtr(_ew.divide(d[..., 0], _ew.sqrt(cov[..., 0, 0])))
+    return mvn_cdf_row(d, cov, **params)
+
+
+def _mvn_cdf_grad(d, cov, **params):
+    # d/dd_i Phi_n(d; S) = phi(d_i; S_ii) Phi_{n-1}(d_-i - S_-i,i d_i / S_ii; S_-i,-i - S_-i,i S_i,-i / S_ii)
+    # (condition on X_i = d_i); the conditional cdf is this function again, so every order works
+    n = np.shape(concrete(d))[-1]
+    idx = np.arange(n)
+    others = np.array([[j for j in range(n) if j != i] for i in range(n)])  # (n, n - 1)
+    diag = cov[..., idx, idx]
+    dens = _ew.divide(_ew.exp(_ew.multiply(-0.5, _ew.divide(_ew.square(d), diag))),
+                      _ew.multiply(_SQRT_2PI, _ew.sqrt(diag)))
+    col = cov[..., others, idx[:, None]]  # S[others[i, k], i]: (..., n, n - 1)
+    cond_d = _ew.subtract(d[..., others],
+                          _ew.multiply(col, _ew.divide(d, diag)[..., :, None]))
+    sub = cov[..., others[:, :, None], others[:, None, :]]  # (..., n, n - 1, n - 1)
+    cond_cov = _ew.subtract(sub, _ew.divide(_ew.multiply(col[..., :, :, None], col[..., :, None, :]),
+                                            diag[..., :, None, None]))
+    return _ew.multiply(dens, mvn_cdf(cond_d, cond_cov, **params))
+
+
+def _mvn_cdf_batch(args, dims, **params):
+    # the batch axis first, the other argument given a length-1 one; leading axes broadcast
+    (d, cov), (dd, dc) = args, dims
+    r_d = ndim_of(d) - (dd is not None) - 1
+    r_c = ndim_of(cov) - (dc is not None) - 2
+    lead = max(r_d, r_c)
+    new = []
+    for a, k, r in ((d, dd, r_d), (cov, dc, r_c)):
+        a = _sh.moveaxis(a, k, 0) if k is not None else _sh.expand_dims(a, 0)
+        shape = shape_of(a)
+        new.append(_sh.reshape(a, shape[:1] + (1,) * (lead - r) + shape[1:]))
+    return mvn_cdf_row(*new, **params), 0
+
+
+def _make_mvn_cdf(rng, shape):
+    m = rng.uniform(-0.5, 0.5, (2, 2))
+    return (rng.uniform(-1.0, 1.0, (3, 2)), m @ m.T + np.eye(2)), {}
+
+
+mvn_cdf_row = defprim(
+    "special.mvn_cdf", _mvn_cdf_impl,
+    jvp=[lambda t, ans, d, cov, **params: _rd.sum(
+        _ew.multiply(t, _mvn_cdf_grad(d, cov, **params)), axis=-1), None],
+    vjp=[lambda g, ans, d, cov, **params: _ew.multiply(
+        _sh.expand_dims(g, -1), _mvn_cdf_grad(d, cov, **params)), None],
+    batch=_mvn_cdf_batch,
+    test={"make": _make_mvn_cdf, "float32": False},
+    reads=[(0, 1), ()],
+    no_derivative={1: _MVN_COV},
 )
 
 # --- logistic ----------------------------------------------------------------------
@@ -785,6 +880,23 @@ expn = defelementwise(
         reads=(0, 1),
     no_derivative={0: _INTEGER},
 )
+def _spence_dx(ans, z):
+    # scipy's spence(z) = int_1^z log(t) / (1 - t) dt, so spence'(z) = log(z) / (1 - z)
+    # = -log1p(w) / w with w = z - 1; near w = 0 its Taylor polynomial (error < 1e-16
+    # for |w| < 1e-3), so the value at z = 1 (-1) and every derivative there are right
+    w = _ew.subtract(z, 1.0)
+    near = _ew.less(_ew.absolute(w), 1e-3)
+    poly = _ew.negative(_ew.add(1.0, _ew.multiply(w, _ew.add(-0.5, _ew.multiply(w, _ew.add(
+        1.0 / 3.0, _ew.multiply(w, _ew.add(-0.25, _ew.multiply(w, 0.2)))))))))
+    safe = _ew.where(near, 1.0, w)
+    return _ew.where(near, poly, _ew.negative(_ew.divide(_ew.log1p(safe), safe)))
+
+
+spence = _elementwise(
+    "spence", _spence_dx, test={"domain": [(0.2, 3.0)], "complex": True}, reads=(0,),
+)
+# the sign of the gamma function: piecewise constant, so its derivative is zero
+gammasgn = defprim("special.gammasgn", _sc("gammasgn"), nondiff=True, batch="elementwise")
 dawsn = _elementwise(  # D'(x) = 1 - 2 x D(x)
     "dawsn", lambda ans, x: _ew.subtract(1.0, _ew.multiply(_ew.multiply(2.0, x), ans)),
     reads=("ans", 0),
@@ -836,6 +948,22 @@ kv = _elementwise(
     test={"domain": [(0.0, 2.0), (0.3, 3.0)]},
     reads=(0, 1),
     no_derivative={0: _ORDER},
+)
+# jn is scipy's own alias of jv (one ufunc): the same row
+jn = jv
+
+
+def _yn_dx(ans, n, x):
+    # Y_n' = (Y_{n-1} - Y_{n+1}) / 2, integer n (scipy's yn takes negative n too)
+    return _ew.multiply(0.5, _ew.subtract(yn(_ew.subtract(n, 1), x), yn(_ew.add(n, 1), x)))
+
+
+yn = defelementwise(
+    "special.yn", _sc("yn"), None, _yn_dx,
+    test={"make": lambda rng, shape: (
+        (rng.integers(0, 4, size=shape), rng.uniform(0.5, 3.0, size=shape)), {})},
+    reads=(0, 1),
+    no_derivative={0: _INTEGER},
 )
 # exponentially scaled: ive = iv exp(-|x|), kve = kv exp(x)
 ive = _elementwise(
@@ -954,6 +1082,8 @@ wofz = defelementwise(
 
 
 def _expand(ans, x, axis, keepdims):
+    if keepdims and ndim_of(x) == 0:  # scipy keeps a 0-d input's reduced axis as shape (1,)
+        return _sh.reshape(ans, ())
     return expand_reduced(ans, np.shape(x), axis, keepdims)
 
 

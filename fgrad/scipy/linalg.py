@@ -27,6 +27,7 @@ __all__ = [
     "solve_triangular", "cholesky", "cho_factor", "cho_solve", "expm", "expm_frechet",
     "solve", "inv", "det", "block_diag", "eigh", "qr", "svd", "polar", "toeplitz",
     "lu_factor", "lu_solve", "lu", "solve_sylvester", "solve_continuous_lyapunov", "sqrtm",
+    "solve_banded", "solveh_banded",
 ]
 
 
@@ -541,13 +542,6 @@ def toeplitz(c, r=None):
 # --- LU ---------------------------------------------------------------------------------------
 
 
-def _perm_from_piv(piv):
-    perm = np.arange(len(piv))
-    for i, p in enumerate(piv):
-        perm[i], perm[p] = perm[p], perm[i]
-    return perm
-
-
 def _traced_lu(a, name):
     """(packed factors of the rows of ``a`` in pivot order, LAPACK's piv, perm)."""
     shape = np.shape(concrete(a))
@@ -610,15 +604,28 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         return _rows.scipy_module("linalg").lu_solve(
             (lu_, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite)
     code = _trans_code(trans)
-    perm = _perm_from_piv(np.asarray(piv))
+    if np.ndim(concrete(piv)) != 1:
+        raise ValueError(f"lu_solve: piv must be a vector of row interchanges (lu_factor's "
+                         f"second output), got shape {np.shape(concrete(piv))}")
+    # the permutation is computed from piv by a row, so pivots batched by vmap work too
     if code == 0:  # P L U x = b: x = U^-1 L^-1 b[perm]
-        y = _rows.solve_triangular_row(lu_, fnp.take(b, perm, axis=0), lower=True,
-                                       unit_diagonal=True)
+        y = _rows.solve_triangular_row(lu_, _permute_rows(b, _more.piv_perm_row(piv)),
+                                       lower=True, unit_diagonal=True)
         return _rows.solve_triangular_row(lu_, y, lower=False)
     # op(a) = U^op L^op P^T: x = P L^-op U^-op b
     y = _rows.solve_triangular_row(lu_, b, trans=code, lower=False)
     y = _rows.solve_triangular_row(lu_, y, trans=code, lower=True, unit_diagonal=True)
-    return fnp.take(y, np.argsort(perm), axis=0)
+    return _permute_rows(y, _more.piv_perm_row(piv, inverse=True))
+
+
+def _permute_rows(x, perm):
+    """``x[perm]`` along the first axis, also when ``perm`` is batched by vmap."""
+    shape = np.shape(concrete(x))
+    if not shape or shape[0] != np.shape(concrete(perm))[-1]:
+        raise ValueError(f"lu_solve: b must have {np.shape(concrete(perm))[-1]} rows, as the "
+                         f"factored matrix, got shape {shape}")
+    idx = fnp.reshape(perm, (shape[0],) + (1,) * (len(shape) - 1))
+    return fnp.take_along_axis(x, fnp.broadcast_to(idx, shape), axis=0)
 
 
 def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
@@ -731,3 +738,140 @@ def sqrtm(A, disp=_NOT_GIVEN, blocksize=_NOT_GIVEN):
         if value is not _NOT_GIVEN:
             raise _refuse("sqrtm", name, value, "leave it out (scipy deprecates it)")
     return _more.sqrtm_row(A)
+
+
+# --- banded systems ---------------------------------------------------------------------------
+
+
+def _band_count(value, what):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"solve_banded: the number of {what} diagonals must be a plain "
+                        f"non-negative integer (it is a shape, not differentiable), got {value!r}")
+    if value < 0:
+        raise ValueError(f"solve_banded: the number of {what} diagonals must be >= 0, got {value}")
+    return int(value)
+
+
+def _banded_shapes(name, ab, b, rows):
+    ashape, bshape = np.shape(concrete(ab)), np.shape(concrete(b))
+    if len(ashape) < 2:
+        raise ValueError(f"{name}: ab must be 2-D (diagonal ordered form), got shape {ashape}")
+    if ashape[-2] != rows:
+        raise ValueError(f"{name}: ab has {ashape[-2]} rows but the band needs {rows}; "
+                         f"see the diagonal ordered form in scipy's documentation")
+    n = ashape[-1]
+    if len(bshape) == 0 or bshape[-1 if len(bshape) == 1 else -2] != n:
+        raise ValueError(f"{name}: shapes of ab {ashape} and b {bshape} are not compatible: "
+                         f"b needs {n} rows")
+    return n
+
+
+def _band_to_dense(ab, offsets, conj_mirror=None):
+    """The dense ``(..., n, n)`` matrix with ``A[i, j] = ab[offsets[i, j], j]`` where
+    ``offsets`` is in range, 0 elsewhere: a gather, so the cotangent of ``ab`` is the
+    banded part of the dense cotangent.  ``conj_mirror`` (a boolean mask) takes
+    ``conj(ab[offsets[j, i], i])`` at those entries instead (the mirrored triangle)."""
+    rows, n = np.shape(concrete(ab))[-2:]
+    cols = np.broadcast_to(np.arange(n)[None, :], (n, n))
+    inside = (offsets >= 0) & (offsets < rows)
+    dense = ab[..., np.clip(offsets, 0, rows - 1), cols]
+    if conj_mirror is not None:
+        mirrored = fnp.conjugate(ab[..., np.clip(offsets.T, 0, rows - 1), cols.T])
+        dense = fnp.where(conj_mirror, mirrored, dense)
+        inside = np.where(conj_mirror, inside.T, inside)
+    zero = np.zeros((), np.result_type(concrete(ab)))
+    return fnp.where(inside, dense, zero)
+
+
+def _solve_rhs(solve_matrix, b):
+    """scipy's right-hand sides: a vector when ``b`` is 1-D, else a matrix ``(..., n, k)``."""
+    if np.ndim(concrete(b)) == 1:
+        return solve_matrix(fnp.reshape(b, (-1, 1)))[..., 0]
+    return solve_matrix(b)
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """Solve ``a x = b`` for a banded ``a`` given in diagonal ordered form
+    (``scipy.linalg.solve_banded``).
+
+    ``ab[u + i - j, j] == a[i, j]`` for the ``l`` lower and ``u`` upper diagonals.
+    On traced values the band is expanded to the dense matrix (``O(n^3)``, not
+    scipy's banded ``O(n (l + u)^2)``) and solved, so the result is differentiable
+    in ``ab`` (the cotangent of ``ab`` is the banded part of the dense
+    cotangent ``-a^-T g x^T``; entries of ``ab`` outside the matrix get 0) and in
+    ``b``, to any order and under vmap.  ``(l, u)`` are plain integers.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import solve_banded
+        >>> ab = fnp.array([[0.0, 1.0, 1.0], [4.0, 4.0, 4.0], [1.0, 1.0, 0.0]])  # tridiagonal
+        >>> solve_banded((1, 1), ab, fnp.array([5.0, 6.0, 5.0]))
+        array([1., 1., 1.])
+        >>> fgrad.grad(lambda b: solve_banded((1, 1), ab, b)[0])(fnp.ones(3))
+        array([ 0.26785714, -0.07142857,  0.01785714])
+    """
+    if not _traced(ab, b, l_and_u):
+        return _rows.scipy_module("linalg").solve_banded(
+            l_and_u, ab, b, overwrite_ab=overwrite_ab, overwrite_b=overwrite_b,
+            check_finite=check_finite)
+    try:
+        low, up = l_and_u
+    except (TypeError, ValueError):
+        raise TypeError(f"solve_banded: l_and_u must be a pair (l, u) of integers, got "
+                        f"{l_and_u!r}") from None
+    low, up = _band_count(low, "lower"), _band_count(up, "upper")
+    n = _banded_shapes("solve_banded", ab, b, low + up + 1)
+    i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+    dense = _band_to_dense(ab, up + i - j)
+    return _solve_rhs(lambda rhs: fnp.linalg.solve(dense, rhs), b)
+
+
+def solveh_banded(ab, b, overwrite_ab=False, overwrite_b=False, lower=False, check_finite=True):
+    """Solve ``a x = b`` for a Hermitian positive definite banded ``a``
+    (``scipy.linalg.solveh_banded``).
+
+    ``ab`` holds one triangle: ``ab[u + i - j, j] == a[i, j]`` for ``i <= j``
+    (upper form), or ``ab[i - j, j] == a[i, j]`` for ``i >= j`` (``lower=True``).
+    As in LAPACK, only the real part of the diagonal is read.  On traced values
+    the matrix is expanded to dense form (each stored entry fills both
+    triangles) and solved through its Cholesky factor (real) or LU (complex), so
+    the result is differentiable in ``ab`` (the cotangent of each stored entry
+    collects both triangles' parts of the dense cotangent) and ``b``, to any
+    order and under vmap.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> from fgrad.scipy.linalg import solveh_banded
+        >>> ab = fnp.array([[0.0, 1.0, 1.0], [4.0, 4.0, 4.0]])  # upper form, tridiagonal
+        >>> solveh_banded(ab, fnp.array([5.0, 6.0, 5.0]))
+        array([1., 1., 1.])
+        >>> fgrad.grad(lambda ab: solveh_banded(ab, fnp.ones(3))[1])(ab)  # ab[0, 0]: unused
+        array([[ 0.        , -0.05102041, -0.05102041],
+               [ 0.01530612, -0.04081633,  0.01530612]])
+    """
+    if not _traced(ab, b):
+        return _rows.scipy_module("linalg").solveh_banded(
+            ab, b, overwrite_ab=overwrite_ab, overwrite_b=overwrite_b, lower=lower,
+            check_finite=check_finite)
+    rows = np.shape(concrete(ab))[-2] if np.ndim(concrete(ab)) >= 2 else 0
+    n = _banded_shapes("solveh_banded", ab, b, max(rows, 1))
+    i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+    complex_ = np.result_type(concrete(ab)).kind == "c"
+    if complex_:  # LAPACK reads the real part of the diagonal only
+        diag_row = 0 if lower else rows - 1
+        keep = np.zeros((rows, 1), bool)
+        keep[diag_row] = True
+        ab = fnp.where(keep, fnp.astype(fnp.real(ab), np.result_type(concrete(ab))), ab)
+    if lower:  # stored: i >= j at ab[i - j, j]; above the diagonal the mirror
+        dense = _band_to_dense(ab, i - j, conj_mirror=i < j)
+    else:  # stored: i <= j at ab[u + i - j, j]; below the diagonal the mirror
+        dense = _band_to_dense(ab, (rows - 1) + i - j, conj_mirror=i > j)
+    if complex_:
+        return _solve_rhs(lambda rhs: fnp.linalg.solve(dense, rhs), b)
+    factor = _rows.cholesky_row(dense, lower=True)
+
+    def by_cholesky(rhs):
+        y = _rows.solve_triangular_row(factor, rhs, lower=True)
+        return _rows.solve_triangular_row(factor, y, trans=1, lower=True)
+
+    return _solve_rhs(by_cholesky, b)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ... import numpy as fnp
 from ...core import concrete
+from ...primitives import scipy_linalg as _more
 from ...primitives import special as _rows
 from .. import special as sp
 from ._base import HALF_LOG_2PI, LOG2, Multivariate, scipy_stats, squeezed_shape, unbatched
@@ -30,10 +31,58 @@ class multivariate_normal(Multivariate):
     ``cov`` may be a full covariance matrix (differentiated through its
     Cholesky factor, so only its lower triangle is read, as a symmetric matrix
     should be), a vector of variances, or one variance.
+
+    With ``allow_singular=True`` a singular (positive semidefinite) ``cov`` is
+    read as scipy reads it: eigenvalues up to ``1e6`` machine epsilons times the
+    largest count as zero, the density lives on ``mean`` plus the range of
+    ``cov`` (``-inf`` log density off it) and uses the pseudo-inverse and
+    pseudo-determinant.  The derivative in ``cov`` there is the derivative along
+    covariances with the same range (the range's projector ``P`` is held
+    constant: ``cov -> P cov P``); across the range the density jumps, so no
+    other derivative exists.  ``entropy`` reads ``cov`` the same way.
     """
 
     _title = "the multivariate normal distribution"
     _example = ("fnp.array([0.5, -1.0])", "fnp.zeros(2)", "fnp.array([[2.0, 0.5], [0.5, 1.0]])")
+
+    @staticmethod
+    def _parts(mean, cov):
+        """scipy's argument processing: ``(dim, mean (dim,), cov)``, cov as given (0-2 axes)."""
+        cov_shape = np.shape(concrete(cov))
+        if mean is not None:
+            dim = np.size(concrete(mean))
+        else:
+            dim = int(np.prod(cov_shape)) if len(cov_shape) < 2 else cov_shape[0]
+            mean = np.zeros(dim)
+        if dim != 1 and np.ndim(concrete(mean)) != 1:  # scipy's rule
+            raise ValueError(f"Array 'mean' must be a vector of length {dim}.")
+        if len(cov_shape) > 2:
+            raise ValueError(f"Array 'cov' must be at most two-dimensional, but cov.ndim = "
+                             f"{len(cov_shape)}")
+        if len(cov_shape) == 2 and cov_shape != (dim, dim) and dim != 1:
+            raise ValueError(f"multivariate_normal: 'cov' must be a ({dim}, {dim}) matrix, a "
+                             f"vector of variances or one variance, got shape {cov_shape}")
+        return dim, fnp.reshape(mean, (dim,)), cov
+
+    @staticmethod
+    def _full(cov, dim):
+        """``cov`` as a symmetric ``(dim, dim)`` matrix built from its lower triangle."""
+        nd = np.ndim(concrete(cov))
+        if nd == 0 or dim == 1:
+            return fnp.multiply(fnp.reshape(cov, (1, 1) if nd else ()), np.eye(dim))
+        if nd == 1:
+            return fnp.multiply(fnp.reshape(cov, (1, dim)), np.eye(dim))
+        low = fnp.tril(cov)
+        return fnp.add(low, fnp.swapaxes(fnp.tril(cov, -1), 0, 1))
+
+    @staticmethod
+    def _range(full, dim):
+        """The range's projector ``P`` (a constant), the rank, and the Cholesky factor of
+        ``P cov P + (I - P)``: nonsingular, with ``log det`` the log pseudo-determinant."""
+        proj = _more.psd_part_row(full)
+        rank = _more.psd_part_row(full, part="rank")
+        shifted = fnp.add(fnp.matmul(proj, fnp.matmul(full, proj)), fnp.subtract(np.eye(dim), proj))
+        return proj, rank, _rows.cholesky_row(shifted, lower=True)
 
     @staticmethod
     def logpdf(x, mean=None, cov=1, allow_singular=False):
@@ -45,34 +94,131 @@ class multivariate_normal(Multivariate):
             >>> cov = fnp.array([[2.0, 0.0], [0.0, 4.0]])
             >>> fgrad.grad(multivariate_normal.logpdf)(fnp.ones(2), None, cov)
             array([-0.5 , -0.25])
+            >>> flat = fnp.array([[1.0, 1.0], [1.0, 1.0]])  # singular: mass on the line x0 = x1
+            >>> fgrad.grad(multivariate_normal.logpdf)(fnp.ones(2), None, flat, True)  # -pinv x
+            array([-0.5, -0.5])
         """
+        dim, mean, cov = multivariate_normal._parts(mean, cov)
         cov_nd = np.ndim(concrete(cov))
-        if mean is not None:
-            dim = np.size(concrete(mean))
-        else:
-            dim = np.size(concrete(cov)) if cov_nd < 2 else np.shape(concrete(cov))[0]
-            mean = np.zeros(dim)
         xshape = np.shape(concrete(x))
         if len(xshape) == 0:
             x = fnp.reshape(x, (1,))
         elif len(xshape) == 1:
             x = fnp.reshape(x, (xshape[0], 1) if dim == 1 else (1, xshape[0]))
         batch = np.shape(concrete(x))[:-1]
-        diff = fnp.reshape(fnp.subtract(x, fnp.reshape(mean, (dim,))), (-1, dim))
-        if cov_nd < 2:  # independent coordinates with these variances
+        diff = fnp.reshape(fnp.subtract(x, mean), (-1, dim))
+        if allow_singular:
+            full = multivariate_normal._full(cov, dim)
+            proj, rank, low = multivariate_normal._range(full, dim)
+            z = _rows.solve_triangular_row(low, fnp.matmul(proj, fnp.swapaxes(diff, 0, 1)),
+                                           lower=True)
+            maha = fnp.sum(fnp.square(z), axis=0)
+            logdet = fnp.multiply(2.0, fnp.sum(fnp.log(fnp.diagonal(low))))
+            out = fnp.multiply(-0.5, fnp.add(fnp.add(maha, logdet),
+                                             fnp.multiply(rank, 2.0 * HALF_LOG_2PI)))
+            # off mean + range(cov): -inf, with scipy's tolerance (constants per point)
+            off = fnp.matmul(fnp.stop_gradient(diff), fnp.subtract(np.eye(dim), proj))
+            residual = fnp.sqrt(fnp.sum(fnp.square(off), axis=-1))
+            inside = fnp.less(residual, _more.psd_part_row(full, part="tol"))
+            out = fnp.where(inside, out, -np.inf)
+        elif cov_nd < 2:  # independent coordinates with these variances
             var = fnp.broadcast_to(fnp.reshape(cov, (-1,)), (dim,)) if cov_nd else fnp.multiply(
                 cov, np.ones(dim))
             maha = fnp.sum(fnp.divide(fnp.square(diff), var), axis=-1)
             logdet = fnp.sum(fnp.log(var))
+            out = fnp.multiply(-0.5, fnp.add(fnp.add(maha, logdet), 2.0 * dim * HALF_LOG_2PI))
         else:
             low = _rows.cholesky_row(cov, lower=True)
             z = _rows.solve_triangular_row(low, fnp.swapaxes(diff, 0, 1), lower=True)
             maha = fnp.sum(fnp.square(z), axis=0)
             logdet = fnp.multiply(2.0, fnp.sum(fnp.log(fnp.sum(fnp.multiply(low, np.eye(dim)),
                                                                axis=-1))))
-        out = fnp.multiply(-0.5, fnp.add(fnp.add(maha, logdet), 2.0 * dim * HALF_LOG_2PI))
+            out = fnp.multiply(-0.5, fnp.add(fnp.add(maha, logdet), 2.0 * dim * HALF_LOG_2PI))
         return fnp.reshape(out, np.empty(batch).squeeze().shape)
 
+    @staticmethod
+    def cdf(x, mean=None, cov=1, allow_singular=False, maxpts=None, abseps=1e-5, releps=1e-5, *,
+            lower_limit=None, rng=None):
+        """Cumulative distribution function ``P(X <= x)``, the last axis of ``x`` the dimension.
+
+        In one dimension it is ``ndtr((x - mean) / sqrt(cov))``, differentiable in
+        ``x``, ``mean`` and ``cov``.  In more, the value is scipy's quasi-Monte-Carlo
+        estimate (Genz's method, tolerances ``abseps``/``releps``), computed on traced
+        values with a fixed seed per point so that it is a deterministic function of
+        ``x``; its derivative in ``x`` (and ``mean``) is the exact formula
+        ``d/dx_i = phi(x_i; cov_ii) Phi_{d-1}(conditional on X_i = x_i)``, whose
+        conditional cdf is this function again (exact ``ndtr`` when ``d = 2``), so every
+        order works.  The derivative in ``cov`` (``d > 1``) raises a TypeError, and
+        ``lower_limit`` and ``rng`` are refused on traced values.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_normal
+            >>> g = fgrad.grad(multivariate_normal.cdf)(fnp.zeros(2), None, fnp.eye(2))
+            >>> g.round(6)  # phi(0) * Phi(0) for each coordinate
+            array([0.199471, 0.199471])
+        """
+        for name, value in (("lower_limit", lower_limit), ("rng", rng)):
+            if value is not None:
+                raise NotImplementedError(
+                    f"multivariate_normal.cdf: {name} is not supported on traced values (fgrad "
+                    f"seeds each point itself so that the cdf is a deterministic function); "
+                    f"leave it out, or call scipy on plain values")
+        dim, mean, cov = multivariate_normal._parts(mean, cov)
+        xshape = np.shape(concrete(x))
+        if len(xshape) == 0:
+            x = fnp.reshape(x, (1,))
+        elif len(xshape) == 1:
+            x = fnp.reshape(x, (xshape[0], 1) if dim == 1 else (1, xshape[0]))
+        batch = np.shape(concrete(x))[:-1]
+        full = multivariate_normal._full(cov, dim)
+        cfull = concrete(full)
+        if not allow_singular and unbatched(cfull) and \
+                np.min(np.linalg.eigvalsh(np.asarray(cfull))) <= 0:
+            raise np.linalg.LinAlgError(
+                "When `allow_singular is False`, the input matrix must be symmetric positive "
+                "definite.")
+        diff = fnp.subtract(x, mean)
+        params = {"maxpts": None if maxpts is None else int(maxpts), "abseps": float(abseps),
+                  "releps": float(releps)}
+        out = _rows.mvn_cdf(diff, full, **params)
+        return fnp.reshape(out, squeezed_shape(batch))
+
+    @staticmethod
+    def logcdf(x, mean=None, cov=1, allow_singular=False, maxpts=None, abseps=1e-5, releps=1e-5,
+               *, lower_limit=None, rng=None):
+        """Log of :meth:`cdf`, with the same derivatives and limits.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_normal
+            >>> g = fgrad.grad(multivariate_normal.logcdf)(fnp.zeros(2), None, fnp.eye(2))
+            >>> g.round(6)  # phi(0) / Phi(0)
+            array([0.797885, 0.797885])
+        """
+        return fnp.log(multivariate_normal.cdf(x, mean, cov, allow_singular, maxpts, abseps,
+                                               releps, lower_limit=lower_limit, rng=rng))
+
+    @staticmethod
+    def entropy(mean=None, cov=1):
+        """Differential entropy ``(rank (log(2 pi) + 1) + log pdet(cov)) / 2``.
+
+        As in scipy, a singular ``cov`` is allowed (its rank and pseudo-determinant,
+        read as in ``logpdf`` with ``allow_singular=True``); differentiable in ``cov``
+        (``pinv(cov) / 2`` on the lower triangle's entries, along covariances of the
+        same range when singular).
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> from fgrad.scipy.stats import multivariate_normal
+            >>> fgrad.grad(lambda c: multivariate_normal.entropy(None, c))(fnp.array([2.0, 4.0]))
+            array([0.25 , 0.125])
+        """
+        dim, mean, cov = multivariate_normal._parts(mean, cov)
+        full = multivariate_normal._full(cov, dim)
+        _, rank, low = multivariate_normal._range(full, dim)
+        logdet = fnp.multiply(2.0, fnp.sum(fnp.log(fnp.diagonal(low))))
+        return fnp.multiply(0.5, fnp.add(fnp.multiply(rank, 2.0 * HALF_LOG_2PI + 1.0), logdet))
 
 
 class dirichlet(Multivariate):
