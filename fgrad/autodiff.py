@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import PRIMITIVES, Trace, Tracer, is_basic_index
+from .core import PRIMITIVES, Trace, Tracer, as_array, is_basic_index, is_duck_array
 
 __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
 
@@ -48,15 +48,21 @@ def _fix_plain(x, shape, dtype):
                 x = PRIMITIVES["sum_to_shape"].fn(x, shape=tuple(shape))
                 return _fix_shape_dtype(x, shape, dtype)
         axes, keepdims = plan
-        x = np.asarray(x)
+        x = as_array(x)  # an array of another library (dask, cupy) stays one
         if axes:
-            x = np.add.reduce(x, axis=axes, keepdims=keepdims)
+            if type(x) is np.ndarray:
+                x = np.add.reduce(x, axis=axes, keepdims=keepdims)
+            else:
+                x = np.sum(x, axis=axes, keepdims=keepdims)
         if x.shape != shape:
             x = x.reshape(shape)  # an array, as the row gives, even for shape ()
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = np.real(x)
-        x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
+        if is_duck_array(x):
+            x = x.astype(dtype)
+        else:
+            x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
     return x
 
 
@@ -575,6 +581,7 @@ class ReverseTrace(Trace):
             if (
                 prim.indexed
                 and not isinstance(g, Tracer)
+                and not is_duck_array(g)  # dask, cupy: the row's own rule keeps it lazy
                 and getattr(g, "dtype", None) == tape[parents[0][1]][6]
             ):
                 self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)
