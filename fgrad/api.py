@@ -14,7 +14,7 @@ from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import BatchingError, vmap
 from .core import ACCEPTED_INPUTS as _ACCEPTED
-from .core import Tracer, check_value, concrete, dtype_of, shape_of
+from .core import Tracer, check_value, concrete, dtype_of, is_duck_array, shape_of, zeros_like_value
 from .core import leaf_problem as _leaf_problem
 from .tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
 
@@ -137,7 +137,14 @@ def _lower(x, trace):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(concrete(x)), dtype=dtype_of(x))
+    return zeros_like_value(x)  # a dask input's zero cotangent is lazy zeros
+
+
+def _tangent_value(t, dtype):
+    """A plain tangent as an array of ``dtype``; a dask or cupy one stays lazy."""
+    if is_duck_array(t):
+        return t if t.dtype == dtype else t.astype(dtype)
+    return np.asarray(t, dtype=dtype)
 
 
 def _substitute(args, argnums, values):
@@ -427,7 +434,7 @@ def jvp(fun, primals, tangents, has_aux=False):
             _check_like(t, p, "jvp: the tangent", "its primal",
                         "Pass a real tangent, or make the primal complex.")
             if not isinstance(t, Tracer):
-                t = np.asarray(t, dtype=dtype_of(p))
+                t = _tangent_value(t, dtype_of(p))
             elif dtype_of(t) != dtype_of(p):
                 t = fnp.astype(t, dtype_of(p))
             tracers.append(ForwardTracer(p, trace, t))

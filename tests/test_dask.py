@@ -179,3 +179,78 @@ def test_gradient_with_respect_to_the_data(data):
 def test_plain_inputs_give_plain_results(data):
     w = _param(logistic)
     assert type(fgrad.grad(logistic)(w, data)) is np.ndarray
+
+
+def test_lazy_tangents_cotangents_and_unused_inputs(data):
+    """Tangents and cotangents may be lazy too; an unused lazy input's zero is lazy."""
+    w = _param(least_squares)
+
+    def jvp_in_data(d):  # the derivative of the loss along a lazy direction in X
+        return fgrad.jvp(lambda X: least_squares(w, dict(d, X=X)), (d["X"],), (d["X"] * 0.5,))
+
+    _lazy_then_compare(jvp_in_data, data)
+
+    def pull_lazy(d):  # a lazy cotangent pulled back through a map of the data
+        out, pullback = fgrad.vjp(lambda w: np.tanh(d["X"] @ w), w)
+        return pullback(d["y"])
+
+    _lazy_then_compare(pull_lazy, data)
+
+    def unused(d):
+        return fgrad.grad(lambda w, d: least_squares(w, {"X": d["X"], "y": d["y"]}),
+                          argnums=1)(w, d)["Y"]
+
+    counter = Computes()
+    with counter:
+        zero = unused(lazy(data))
+    assert counter.count == 0 and isinstance(zero, da.Array)
+    assert zero.chunks == lazy(data)["Y"].chunks and not np.any(zero.compute())
+
+
+def test_linearize_and_checkpoint_with_lazy_outputs(data):
+    w = _param(logistic)
+
+    def lin(d):
+        out, f_jvp = fgrad.linearize(lambda w: np.tanh(d["X"] @ w), w)
+        return out, f_jvp(w)
+
+    _lazy_then_compare(lin, data)
+
+    def two_outputs(d):
+        def loss(w):
+            z, s = fgrad.checkpoint(lambda w: (d["X"] @ w, np.sin(d["X"] @ w)))(w)
+            return np.mean(z * s)
+        return fgrad.value_and_grad(loss)(w)
+
+    _lazy_then_compare(two_outputs, data)
+
+
+def test_fgrad_numpy_asarray_keeps_a_lazy_array_lazy(data):
+    X = lazy(data)["X"]
+    counter = Computes()
+    with counter:
+        same, cast = fnp.asarray(X), fnp.asarray(X, dtype=np.float32)
+    assert counter.count == 0 and same is X
+    assert isinstance(cast, da.Array) and cast.dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_unknown_chunk_sizes_get_a_clear_error_and_the_fix_works(mode, data):
+    """Boolean indexing gives a dask array of unknown length: a clear error that names
+    compute_chunk_sizes, and after calling it the numbers equal numpy's."""
+    X = lazy(data)["X"]
+    w = _param(logistic)
+
+    def run(rows, w):
+        f = lambda w: np.mean(np.tanh(rows @ w) ** 2)  # noqa: E731
+        if mode == "grad":
+            return fgrad.grad(f)(w)
+        return fgrad.jvp(f, (w,), (np.ones_like(w),))[1]
+
+    masked = X[X[:, 0] > 0]
+    assert np.isnan(masked.shape[0])
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        run(masked, w)
+    known = masked.compute_chunk_sizes()
+    plain = data["X"][data["X"][:, 0] > 0]
+    np.testing.assert_allclose(np.asarray(run(known, w)), run(plain, w), rtol=1e-10)
