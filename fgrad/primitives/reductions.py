@@ -179,9 +179,11 @@ def expand_reduced(g, shape, axis, keepdims, like=None):
 def _expand_like(g, shape, axis, keepdims, like):
     # zeros with like's chunks plus the (small) cotangent: every chunk is made
     # where it is used, the same way for a traced g (higher orders) as a plain one
+    if not isinstance(g, Tracer) and not is_duck_array(g):  # into like's library (small)
+        g = np.asarray(g, like=concrete(like))
     if not keepdims:
         kept = _kept_shape(shape, axis)
-        g = reshape(g, kept) if isinstance(g, Tracer) else as_array(g).reshape(kept)
+        g = reshape(g, kept) if isinstance(g, Tracer) else g.reshape(kept)
     return add(zeros_like_value(like, dtype=np.result_type(dtype_of(g), np.float16)), g)
 
 
