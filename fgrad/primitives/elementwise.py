@@ -50,6 +50,8 @@ __all__ = [
     "sum_to_shape", "stop_gradient",
 ]
 
+import math
+
 import numpy as np
 
 from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
@@ -311,6 +313,13 @@ log1p = defelementwise(
 )
 
 
+def _finite_number(v):
+    """True for a finite Python or numpy scalar constant (``logaddexp(0.0, z)``): a
+    static fact of the program, read without looking at any traced or lazy value."""
+    return type(v) in (float, int) and math.isfinite(v) or (
+        isinstance(v, np.generic) and v.dtype.kind in "iuf" and bool(np.isfinite(v)))
+
+
 def _logaddexp_partial(base_exp):
     """d/dx log(b^x + b^y) = 1 / (1 + b^(y - x)): stable and accurate for large inputs.
 
@@ -321,7 +330,7 @@ def _logaddexp_partial(base_exp):
     """
 
     def d(ans, x, y):
-        if _all_finite(ans):
+        if _finite_number(x) or _finite_number(y) or _all_finite(ans):  # no tie possible
             return reciprocal(add(1.0, base_exp(subtract(y, x))))
         tie = logical_and(isinf(x), equal(x, y))
         inside = reciprocal(add(1.0, base_exp(subtract(_where(tie, 0.0, y), _where(tie, 0.0, x)))))
