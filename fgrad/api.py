@@ -14,7 +14,7 @@ from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import BatchingError, check_chunk_size, vmap
 from .core import ACCEPTED_INPUTS as _ACCEPTED
-from .core import Tracer, check_value, concrete, dtype_of, shape_of
+from .core import Tracer, check_value, concrete, dtype_of, is_duck_array, shape_of, zeros_like_value
 from .core import leaf_problem as _leaf_problem
 from .tree import leaf_paths, registration_advice, tree_flatten, tree_map, tree_unflatten
 
@@ -156,7 +156,14 @@ def _lower(x, trace):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(concrete(x)), dtype=dtype_of(x))
+    return zeros_like_value(x)  # a dask input's zero cotangent is lazy zeros
+
+
+def _tangent_value(t, dtype):
+    """A plain tangent as an array of ``dtype``; a dask or cupy one stays lazy."""
+    if is_duck_array(t):
+        return t if t.dtype == dtype else t.astype(dtype)
+    return np.asarray(t, dtype=dtype)
 
 
 def _substitute(args, argnums, values):
@@ -327,6 +334,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             )
         if isinstance(out, ReverseTracer) and out._trace is trace:
             seed = np.array(1, dtype=dtype_of(value))
+            if is_duck_array(value):  # dask, cupy: the seed lives where the data does
+                seed = np.ones_like(value)
             cts = trace.backward([(out.index, seed)], consume=True)
         else:
             cts = [None] * len(trace.tape)
@@ -447,7 +456,7 @@ def jvp(fun, primals, tangents, has_aux=False):
             _check_like(t, p, "jvp: the tangent", "its primal",
                         "Pass a real tangent, or make the primal complex.")
             if not isinstance(t, Tracer):
-                t = np.asarray(t, dtype=dtype_of(p))
+                t = _tangent_value(t, dtype_of(p))
             elif dtype_of(t) != dtype_of(p):
                 t = fnp.astype(t, dtype_of(p))
             tracers.append(ForwardTracer(p, trace, t))
@@ -509,15 +518,18 @@ def _require_real(leaves, transform, what, otherwise):
             )
 
 
-def _unit_rows(shape, dtype, start, stop):
-    """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``."""
+def _unit_rows(shape, dtype, start, stop, like=None):
+    """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``; in the
+    library of ``like``'s value when that is a dask or cupy array."""
     size = int(np.prod(shape, dtype=int))
     rows = np.zeros((stop - start, size), dtype=dtype)
     rows[np.arange(stop - start), np.arange(start, stop)] = 1
-    return rows.reshape((stop - start,) + tuple(shape))
+    rows = rows.reshape((stop - start,) + tuple(shape))
+    like = concrete(like)
+    return np.asarray(rows, like=like) if is_duck_array(like) else rows
 
 
-def _jacobian_blocks(fn, shape, dtype, chunk_size, empty):
+def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
     """Stack ``fn(e)`` over the unit vectors ``e`` of arrays of ``shape``.
 
     ``fn`` returns a list of arrays; the result is that list with each entry
@@ -534,7 +546,7 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty):
     step = n if chunk_size is None else chunk_size  # checked by jacrev/jacfwd
     parts, batched = [], _BATCHED_JACOBIANS
     for start in range(0, n, step):
-        rows = _unit_rows(shape, dtype, start, min(start + step, n))
+        rows = _unit_rows(shape, dtype, start, min(start + step, n), like)
         if batched:
             try:
                 parts.append(vmap(fn)(rows))
@@ -594,7 +606,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
                 ct = [e if j == k else _zeros_like(other) for j, other in enumerate(out_leaves)]
                 return tree_flatten(f_vjp(out_tree.unflatten(ct)))[0]
 
-            blocks = _jacobian_blocks(row, o_shape, o_dtype, chunk_size, in_specs)
+            blocks = _jacobian_blocks(row, o_shape, o_dtype, chunk_size, in_specs, like=o)
             per_in = [fnp.reshape(b, o_shape + s) for b, (s, _) in zip(blocks, in_specs)]
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
@@ -646,7 +658,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
             if np.size(concrete(x)):
                 columns[m] = _jacobian_blocks(
                     lambda e, m=m: column(e, m), np.shape(concrete(x)), dtype_of(x),
-                    chunk_size, None)
+                    chunk_size, None, like=x)
         if "out" not in primal:  # no input elements at all: evaluate once for the output
             res = jvp(partial, dyn, tuple(tree_map(_zeros_like, dyn)), has_aux=has_aux)
             primal["out"], primal["aux"] = res[0], (res[2] if has_aux else None)

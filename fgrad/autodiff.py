@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import PRIMITIVES, Trace, Tracer, is_basic_index
+from .core import PRIMITIVES, Trace, Tracer, as_array, is_basic_index, is_duck_array
 
 __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
+
+
+def _unknown_sizes(*shapes):
+    """Refuse shapes with unknown lengths (nan: a dask array after boolean indexing):
+    they never compare equal, so derivatives cannot be matched to their values."""
+    for shape in shapes:
+        if any(n != n for n in shape):
+            raise ValueError(
+                f"fgrad cannot differentiate through an array of unknown shape {shape} "
+                "(a dask array whose chunk sizes are unknown, e.g. after boolean indexing "
+                "or np.unique): call .compute_chunk_sizes() on it first (dask reads the "
+                "data once to learn them), or use a mask and np.where instead of boolean "
+                "indexing."
+            )
 
 
 def _fix_shape_dtype(x, shape, dtype):
@@ -19,6 +33,7 @@ def _fix_shape_dtype(x, shape, dtype):
     if not isinstance(x, Tracer):
         return _fix_plain(x, shape, dtype)
     if x.shape != shape:
+        _unknown_sizes(x.shape, shape)
         x = PRIMITIVES["sum_to_shape"].fn(x, shape=tuple(shape))
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
@@ -41,6 +56,7 @@ def _fix_plain(x, shape, dtype):
     # this for every broadcast argument (a bias, a scalar), so it is worth it.
     x_shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if x_shape != shape:
+        _unknown_sizes(x_shape, shape)
         plan = _UNBROADCAST.get((x_shape, shape))
         if plan is None:
             plan = _unbroadcast_plan(x_shape, shape)
@@ -48,15 +64,21 @@ def _fix_plain(x, shape, dtype):
                 x = PRIMITIVES["sum_to_shape"].fn(x, shape=tuple(shape))
                 return _fix_shape_dtype(x, shape, dtype)
         axes, keepdims = plan
-        x = np.asarray(x)
+        x = as_array(x)  # an array of another library (dask, cupy) stays one
         if axes:
-            x = np.add.reduce(x, axis=axes, keepdims=keepdims)
+            if type(x) is np.ndarray:
+                x = np.add.reduce(x, axis=axes, keepdims=keepdims)
+            else:
+                x = np.sum(x, axis=axes, keepdims=keepdims)
         if x.shape != shape:
             x = x.reshape(shape)  # an array, as the row gives, even for shape ()
     if x.dtype != dtype:
         if x.dtype.kind == "c" and dtype.kind != "c":
             x = np.real(x)
-        x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
+        if is_duck_array(x):
+            x = x.astype(dtype)
+        else:
+            x = np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
     return x
 
 
@@ -165,6 +187,7 @@ class ForwardTrace(Trace):
             c = rule(t, ans, *primals, **params)
             out = c if out is None else out + c
         if out.shape != shape:
+            _unknown_sizes(out.shape, shape)
             out = PRIMITIVES["broadcast_to"].fn(out, shape=tuple(shape))
         if out.dtype != dtype:
             out = _fix_shape_dtype(out, shape, dtype)
@@ -575,6 +598,7 @@ class ReverseTrace(Trace):
             if (
                 prim.indexed
                 and not isinstance(g, Tracer)
+                and not is_duck_array(g)  # dask, cupy: the row's own rule keeps it lazy
                 and getattr(g, "dtype", None) == tape[parents[0][1]][6]
             ):
                 self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)

@@ -65,6 +65,7 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     ManyValues,
     Trace,
     Tracer,
+    as_array,
     check_value,
     check_values,
     concrete,
@@ -1137,7 +1138,7 @@ def _unbatch(o, ax, trace, size):
     if ax is None:
         return o
     if not isinstance(o, Tracer):
-        o = np.asarray(o)
+        o = as_array(o)  # a dask or cupy output stays one
     nd = ndim_of(o)
     target = _out_axis(ax, nd + 1)
     shape = shape_of(o)

@@ -57,6 +57,9 @@ __all__ = [
     "concrete",
     "is_tracer",
     "REFUSED",
+    "is_duck_array",
+    "as_array",
+    "zeros_like_value",
     "check_value",
     "check_values",
     "ACCEPTED_INPUTS",
@@ -1046,6 +1049,57 @@ ACCEPTED_INPUTS = (
 )
 
 
+def is_duck_array(x):
+    """True for an array of another library that follows numpy's protocols (NEP 13
+    and NEP 18) -- a ``dask.array.Array``, a ``cupy.ndarray`` -- which fgrad traces
+    without converting it: its values stay where they are (lazy, on disk, on a GPU),
+    and rules read only its metadata (``shape``, ``dtype``).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import is_duck_array
+        >>> is_duck_array(np.ones(3)), is_duck_array([1.0])
+        (False, False)
+    """
+    t = type(x)
+    return (
+        hasattr(t, "__array_function__") and hasattr(t, "__array_ufunc__")
+        and not isinstance(x, (np.ndarray, np.generic, Tracer))
+        and isinstance(getattr(x, "shape", None), tuple) and hasattr(x, "dtype")
+    )
+
+
+def as_array(x):
+    """``x`` as an array without converting arrays: a numpy array or an array of
+    another library (:func:`is_duck_array`) is returned as it is, anything else
+    goes through ``np.asarray``.  Rows use it where numpy's code would call
+    ``np.asarray``, so a lazy or GPU array is never pulled into memory.
+
+    Example:
+        >>> from fgrad.core import as_array
+        >>> as_array([1.0, 2.0])
+        array([1., 2.])
+    """
+    if type(x) is np.ndarray or is_duck_array(x):
+        return x
+    return np.asarray(x)
+
+
+def zeros_like_value(x, dtype=None):
+    """Zeros of the shape of ``x``'s value: a numpy array, or for an array of
+    another library an array of that library, with its chunks (no data read).
+
+    Example:
+        >>> from fgrad.core import zeros_like_value
+        >>> zeros_like_value(2.0), zeros_like_value([[1, 2]], dtype=float)
+        (array(0.), array([[0., 0.]]))
+    """
+    v = concrete(x)
+    if is_duck_array(v):
+        return np.zeros_like(v, dtype=dtype or v.dtype)
+    return np.zeros(shape_of(v), dtype=dtype or dtype_of(v))
+
+
 def leaf_problem(x):
     """``None`` for a numeric leaf (a number, a numeric array or numpy scalar, a
     tracer), else what it is, in words, for an error message.
@@ -1064,6 +1118,10 @@ def leaf_problem(x):
         return f"a numpy {'array' if isinstance(x, np.ndarray) else 'scalar'} of dtype {x.dtype}"
     if isinstance(x, (int, float, complex)):  # subclasses of the Python numbers
         return None
+    if is_duck_array(x):
+        if np.dtype(x.dtype).kind in "biufc":
+            return None
+        return f"a {t.__name__} of dtype {x.dtype}"
     text = repr(x)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -1145,6 +1203,8 @@ def examples_of(x):
 
     A plain value is one example (``value[None]``); under ``fgrad.vmap`` it is
     every example's value.  For static decisions that must hold for all of them.
+    An array of another library (:func:`is_duck_array`) stays one: callers check
+    for it and do not read its values.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -1154,8 +1214,9 @@ def examples_of(x):
     """
     v = concrete(x)
     if isinstance(v, ManyValues):
-        return np.asarray(v.examples())
-    return np.asarray(v)[None]
+        v = v.examples()
+        return v if is_duck_array(v) else np.asarray(v)
+    return v[None] if is_duck_array(v) else np.asarray(v)[None]
 
 
 def shape_of(x):

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .api import _check_differentiable, _check_leaves, _unaliased, grad, jvp, vjp
-from .core import Trace, Tracer, check_value, concrete
+from .core import Trace, Tracer, check_value, concrete, is_duck_array
 from .tree import tree_flatten, tree_map
 
 __all__ = ["linearize", "linear_transpose", "hvp"]
@@ -196,7 +196,9 @@ def linearize(fun, *primals):
                     f"primal ({dtype}); its imaginary part would be lost. Pass a real "
                     "tangent, or linearize at a complex primal."
                 )
-            if not isinstance(t, Tracer):
+            if is_duck_array(t):  # dask, cupy: cast lazily
+                t = t if t.dtype == dtype else t.astype(dtype)
+            elif not isinstance(t, Tracer):
                 t = np.asarray(t, dtype=dtype)
             elif _dtype(t) != dtype:
                 t = fnp.astype(t, dtype)

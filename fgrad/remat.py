@@ -16,7 +16,7 @@ import numpy as np
 from . import numpy as fnp
 from .api import jvp, vjp
 from .batching import vmap
-from .core import Primitive, Trace, Tracer, concrete
+from .core import Primitive, Trace, Tracer, as_array, concrete
 from .tree import tree_flatten
 
 __all__ = ["checkpoint"]
@@ -155,7 +155,7 @@ def _packing(call):
                 f"again ({tree} instead of {layout['tree']}); it must be pure."
             )
         if tree.kind == "leaf":
-            return out if isinstance(out, Tracer) else np.asarray(out)
+            return out if isinstance(out, Tracer) else as_array(out)
         if not leaves:
             return np.zeros(0)
         return fnp.concatenate([fnp.ravel(fnp.asarray(x)) for x in leaves])

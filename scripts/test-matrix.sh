@@ -8,7 +8,7 @@
 # Interpreters: $(pyenv root)/versions/3.*/bin/python3 (or the list in FGRAD_PYTHONS), minus the
 # one .venv uses (the README's commands test that one).  No pyenv and no FGRAD_PYTHONS: nothing
 # to do.  Each cell is a throwaway venv under .ci/venvs/ (git-ignored, rebuilt every run) with
-# fgrad installed from this checkout plus its test extra; the docs build and the notebooks are
+# fgrad installed from this checkout plus its test and dask extras; the docs build and the notebooks are
 # skipped there (FGRAD_SKIP_DOCS=1, honoured by tests/conftest.py).  Exit status 1 if any cell
 # fails.  Run from anywhere; it works on the repository it lives in.
 set -uo pipefail
@@ -78,7 +78,7 @@ for cell in "${cells[@]}"; do
   # shellcheck disable=SC2086  # $pins is a list of requirements
   if ! { "$python" -m venv "$venv" \
          && "$venv/bin/python" -m pip install --quiet --upgrade pip \
-         && "$venv/bin/python" -m pip install --quiet -e ".[test]" $pins; }; then
+         && "$venv/bin/python" -m pip install --quiet -e ".[test,dask]" $pins; }; then
     echo "test-matrix: installing into $venv failed"
     summary+=("FAIL  CPython $version  $label  (install failed)  $((SECONDS - start)) s")
     failed=1

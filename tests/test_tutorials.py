@@ -24,9 +24,10 @@ SOURCES = build.sources()
 REBUILD = "rebuild it with `python tutorials/build.py {stem}` and commit the .ipynb"
 
 
-def test_there_are_seven_numbered_tutorials():
+def test_the_tutorials_are_numbered_without_gaps():
     stems = [s.stem for s in SOURCES]
-    assert [s[:2] for s in stems] == [f"{k:02d}" for k in range(1, 8)], stems
+    assert len(stems) >= 8
+    assert [s[:2] for s in stems] == [f"{k:02d}" for k in range(1, len(stems) + 1)], stems
 
 
 def test_notebooks_match_their_sources():

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from ..core import Tracer, concrete, defprim
+from ..core import Tracer, concrete, defprim, is_duck_array
 from ..primitives import elementwise as el
 from ..primitives.elementwise import astype
 from ..primitives.indexing import getitem
@@ -58,6 +58,8 @@ def asarray(a, dtype=None):
     """
     if isinstance(a, Tracer):
         return a if dtype is None or np.dtype(dtype) == a.dtype else astype(a, dtype)
+    if is_duck_array(a):  # a dask or cupy array stays one (np.asarray would compute it)
+        return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
     if _contains_tracer(a):
         return array(a, dtype=dtype)
     return np.asarray(a, dtype=dtype)

@@ -50,16 +50,20 @@ __all__ = [
     "sum_to_shape", "stop_gradient",
 ]
 
+import math
+
 import numpy as np
 
 from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
     PRIMITIVES,
     Tracer,
     any_tracer,
+    as_array,
     concrete,
     defelementwise,
     defprim,
     examples_of,
+    is_duck_array,
 )
 
 _traced = any_tracer
@@ -71,10 +75,15 @@ def decide(pred, x):
 
     Under ``fgrad.vmap`` ``pred`` is evaluated on every example; the answer is
     ``None`` when they disagree or cannot be read, and the caller then takes
-    the general rule.
+    the general rule.  Only values in memory are read: for an array of another
+    library (a lazy dask array, a GPU array; see ``is_duck_array``) the answer is
+    ``None`` without looking, so tracing never computes or transfers data.
     """
+    examples = examples_of(x)
+    if is_duck_array(examples):
+        return None
     try:
-        answers = {bool(pred(e)) for e in examples_of(x)}
+        answers = {bool(pred(e)) for e in examples}
     except TypeError:
         return None
     return answers.pop() if len(answers) == 1 else None
@@ -304,6 +313,13 @@ log1p = defelementwise(
 )
 
 
+def _finite_number(v):
+    """True for a finite Python or numpy scalar constant (``logaddexp(0.0, z)``): a
+    static fact of the program, read without looking at any traced or lazy value."""
+    return type(v) in (float, int) and math.isfinite(v) or (
+        isinstance(v, np.generic) and v.dtype.kind in "iuf" and bool(np.isfinite(v)))
+
+
 def _logaddexp_partial(base_exp):
     """d/dx log(b^x + b^y) = 1 / (1 + b^(y - x)): stable and accurate for large inputs.
 
@@ -314,7 +330,7 @@ def _logaddexp_partial(base_exp):
     """
 
     def d(ans, x, y):
-        if _all_finite(ans):
+        if _finite_number(x) or _finite_number(y) or _all_finite(ans):  # no tie possible
             return reciprocal(add(1.0, base_exp(subtract(y, x))))
         tie = logical_and(isinf(x), equal(x, y))
         inside = reciprocal(add(1.0, base_exp(subtract(_where(tie, 0.0, y), _where(tie, 0.0, x)))))
@@ -671,8 +687,16 @@ def angle(z, deg=False):
 
 # --- dtype conversion ------------------------------------------------------------
 
+def _cast(x, dtype):
+    """``x`` as ``dtype``: a new array (a numpy scalar for 0-d input); an array of
+    another library (dask, cupy) is cast by its own ``astype``, never converted."""
+    if is_duck_array(x):
+        return x.astype(dtype)
+    return np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()]
+
+
 _astype_float = defprim(
-    "astype", lambda x, dtype: np.asarray(x).astype(dtype) if np.ndim(x) else np.asarray(x, dtype=dtype)[()],
+    "astype", _cast,
     jvp=[lambda t, ans, x, dtype: _astype_float(t, dtype=dtype)],
     vjp=[lambda g, ans, x, dtype: g],  # cast back to x's dtype centrally
     batch="elementwise",
@@ -680,7 +704,8 @@ _astype_float = defprim(
     reads=(),
 )
 _astype_nondiff = defprim(
-    "astype_nondiff", lambda x, dtype: np.asarray(x).astype(dtype), nondiff=True,
+    "astype_nondiff", lambda x, dtype: x.astype(dtype) if is_duck_array(x) else np.asarray(x).astype(dtype),
+    nondiff=True,
     batch="elementwise",
 )
 
@@ -703,13 +728,16 @@ def astype(x, dtype):
 
 
 def _sum_to_shape_impl(x, shape):
-    x = np.asarray(x)
+    x = as_array(x)  # an array of another library (dask, cupy) stays one
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
     if axes:
-        x = np.add.reduce(x, axis=axes, keepdims=True)  # what np.sum runs, minus its wrapper
+        if type(x) is np.ndarray:  # what np.sum runs, minus its wrapper
+            x = np.add.reduce(x, axis=axes, keepdims=True)
+        else:
+            x = np.sum(x, axis=axes, keepdims=True)
     return x.reshape(shape)
 
 

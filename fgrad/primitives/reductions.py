@@ -33,7 +33,19 @@ import builtins
 
 import numpy as np
 
-from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of, refuse_out
+from ..core import (
+    PRIMITIVES,
+    Tracer,
+    any_tracer,
+    as_array,
+    concrete,
+    defprim,
+    dtype_of,
+    is_duck_array,
+    ndim_of,
+    refuse_out,
+    zeros_like_value,
+)
 from .elementwise import (
     _where,
     absolute,
@@ -119,9 +131,11 @@ def _kept(shape, axis):
 def _expand_plain(g, shape, axis, keepdims):
     # expand_reduced on a plain value, with numpy directly
     if not keepdims or type(g) is not _ndarray:
-        g = np.asarray(g).reshape(_kept_shape(shape, axis))
+        g = as_array(g).reshape(_kept_shape(shape, axis))
     if g.shape == shape:
         return g
+    if type(g) is not _ndarray:  # dask, cupy: their own broadcast
+        return np.broadcast_to(g, shape)
     if _size(shape) <= _FILL_MAX:
         out = np.empty(shape, g.dtype)  # filling a small array beats broadcast_to,
         out[...] = g  # a Python-level numpy function
@@ -136,8 +150,13 @@ def _size(shape):
     return n
 
 
-def expand_reduced(g, shape, axis, keepdims):
+def expand_reduced(g, shape, axis, keepdims, like=None):
     """Broadcast the cotangent of a reduction back to the input's ``shape``.
+
+    ``like`` is the reduction's input: when its value is an array of another
+    library (a dask array, a cupy array; see ``fgrad.core.is_duck_array``) the
+    result is one of that library's arrays, with ``like``'s chunks, built from
+    metadata -- never a numpy array of the data's size.
 
     Example:
         >>> import fgrad.numpy as fnp
@@ -146,6 +165,8 @@ def expand_reduced(g, shape, axis, keepdims):
         array([[1., 1., 1.],
                [2., 2., 2.]])
     """
+    if like is not None and is_duck_array(concrete(like)):
+        return _expand_like(g, shape, axis, keepdims, like)
     if not isinstance(g, Tracer):
         return _expand_plain(g, shape, axis, keepdims)
     if not keepdims:
@@ -153,6 +174,17 @@ def expand_reduced(g, shape, axis, keepdims):
         if _strip_ones(kept) != g.shape:  # reduced axes not all leading: reshape first
             g = reshape(g, kept)
     return broadcast_to(g, shape)
+
+
+def _expand_like(g, shape, axis, keepdims, like):
+    # zeros with like's chunks plus the (small) cotangent: every chunk is made
+    # where it is used, the same way for a traced g (higher orders) as a plain one
+    if not isinstance(g, Tracer) and not is_duck_array(g):  # into like's library (small)
+        g = np.asarray(g, like=concrete(like))
+    if not keepdims:
+        kept = _kept_shape(shape, axis)
+        g = reshape(g, kept) if isinstance(g, Tracer) else g.reshape(kept)
+    return add(zeros_like_value(like, dtype=np.result_type(dtype_of(g), np.float16)), g)
 
 
 def _xshape(x):
@@ -263,7 +295,7 @@ def _sum_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 
 def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
-    return _masked(expand_reduced(g, _xshape(x), axis, keepdims), where)
+    return _masked(expand_reduced(g, _xshape(x), axis, keepdims, like=x), where)
 
 
 _sum = defprim(
@@ -294,9 +326,9 @@ def _mean_jvp(t, ans, x, axis=None, keepdims=False, where=None):
 def _mean_vjp(g, ans, x, axis=None, keepdims=False, where=None):
     if where is None and not isinstance(g, Tracer):  # plain: divide, then expand
         shape = _xshape(x)
-        return _expand_plain(np.divide(g, _mean_count(shape, axis, None)), shape, axis,
-                             keepdims)
-    g = expand_reduced(g, _xshape(x), axis, keepdims)
+        return expand_reduced(np.divide(g, _mean_count(shape, axis, None)), shape, axis,
+                              keepdims, like=x)
+    g = expand_reduced(g, _xshape(x), axis, keepdims, like=x)
     return _masked(divide(g, _mean_count(_xshape(x), axis, where)), where)
 
 
@@ -439,7 +471,7 @@ def _prod_jvp(t, ans, x, axis=None, keepdims=False, where=None, initial=None):
 
 def _prod_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
     d = _prod_partial(ans, x, axis, keepdims, where, initial)
-    return multiply(expand_reduced(g, _xshape(x), axis, keepdims), d)
+    return multiply(expand_reduced(g, _xshape(x), axis, keepdims, like=x), d)
 
 
 def _prod_zeros(rng, shape):
@@ -487,22 +519,29 @@ def _known(x):
 def _chooser_weights_known(ans, x, axis, keepdims, where, initial):
     # _chooser_weights on numpy values: the weights are piecewise constant (their
     # derivative is zero at every order), so the values are all that is needed
-    x = np.asarray(x)  # a traced Python scalar's value is a float or complex
+    x = as_array(x)  # a traced Python scalar's value is a float or complex
     kept = _kept_shape(x.shape, axis)
-    ans = np.asarray(ans)
+    ans = as_array(ans)
     full = ans if keepdims else ans.reshape(kept)
     hit = np.equal(x, full)
+    count = _add_reduce if type(hit) is _ndarray else _sum_kept  # dask, cupy: np.sum
     if where is None and initial is None and ans.dtype == _FLOAT64:
         # the usual call: the booleans counted and divided directly (into float64)
-        return hit / _add_reduce(hit, axis, None, None, True)
+        return hit / count(hit, axis, None, None, True)
     if where is not None:
         hit = np.logical_and(hit, where)
     hit = hit.astype(ans.dtype)
-    count = _add_reduce(hit, axis, None, None, True)
+    count = count(hit, axis, None, None, True)
     if initial is not None:
         count = np.add(count, np.equal(full, initial).astype(ans.dtype))
         count = np.where(np.equal(count, 0), 1.0, count)
     return np.divide(hit, count)
+
+
+def _sum_kept(x, axis, dtype, out, keepdims):
+    """``np.add.reduce``'s signature over ``np.sum``, which arrays of other libraries
+    (dask, cupy) implement through NEP 18."""
+    return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def _weights(ans, x, axis, keepdims, where, initial):
@@ -524,7 +563,7 @@ def _chooser(name, impl, test):
         if not keepdims:  # g broadcasts against the weights once its axes are back
             kept = _kept_shape(_xshape(x), axis)
             if not isinstance(g, Tracer):
-                g = np.asarray(g).reshape(kept)
+                g = as_array(g).reshape(kept)
             elif _strip_ones(kept) != g.shape:  # not only leading axes reduced
                 g = reshape(g, kept)
         return multiply(g, w)
@@ -566,7 +605,7 @@ def _logsumexp_impl(x, axis=None, keepdims=False):
         >>> fgrad.grad(_logsumexp)(fgrad.numpy.array([0.0, 0.0]))
         array([0.5, 0.5])
     """
-    x = np.asarray(x)
+    x = as_array(x)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
@@ -581,7 +620,7 @@ def _softmax_weights(ans, x, axis, keepdims):
     # exp(x - logsumexp(x)); where the answer is infinite (all -inf, or a +inf
     # entry) the weights are shared by the elements equal to it
 
-    full = expand_reduced(ans, _xshape(x), axis, keepdims)
+    full = expand_reduced(ans, _xshape(x), axis, keepdims, like=x)
     if decide(lambda v: np.all(np.isfinite(v)), ans):
         return exp(subtract(x, full))
     fin = isfinite(full)
@@ -596,7 +635,8 @@ _logsumexp = defprim(
     jvp=[lambda t, ans, x, axis=None, keepdims=False: _sum(
         multiply(t, _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, x, axis=None, keepdims=False: multiply(
-        expand_reduced(g, _xshape(x), axis, keepdims), _softmax_weights(ans, x, axis, keepdims))],
+        expand_reduced(g, _xshape(x), axis, keepdims, like=x),
+        _softmax_weights(ans, x, axis, keepdims))],
     batch=_reduce_rule(lambda: _logsumexp),
     test={"make": _reduce_case(-30.0, 30.0)},
     reads=("ans", 0, 1, 2),

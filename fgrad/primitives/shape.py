@@ -24,13 +24,16 @@ from ..core import (
     PRIMITIVES,
     BatchedValueError,
     Tracer,
+    as_array,
     concrete,
     defprim,
     is_basic_index,
     is_batched,
+    is_duck_array,
     ndim_of,
     shape_of,
     variadic,
+    zeros_like_value,
 )
 from .elementwise import astype, divide, floor, maximum, minimum, multiply, power, subtract, where
 from .elementwise import round as round_
@@ -1115,12 +1118,11 @@ def _int_arrays(idx):
 
 
 def _getitem_impl(x, idx):
-    return np.asarray(x)[idx]
+    return as_array(x)[idx]
 
 
 def _getitem_vjp(g, ans, x, idx):
-    zeros = np.zeros(np.shape(x), dtype=np.result_type(concrete(g)))
-    return index_add(zeros, g, idx=idx)
+    return index_add(zeros_like_value(x, dtype=np.result_type(concrete(g))), g, idx=idx)
 
 
 def _getitem_case(idx, shape=(4, 3)):
@@ -1216,6 +1218,15 @@ def _index_add_impl(x, y, idx):
         >>> fnp.index_add(fnp.zeros(3), 1.0, idx=fnp.array([0, 0, 2]))
         array([2., 0., 1.])
     """
+    if is_duck_array(x):  # dask/cupy: a lazy copy, written through basic indices only
+        out = x.copy()
+        if not is_basic_index(idx):
+            raise NotImplementedError(
+                f"adding into a {type(x).__name__} at integer-array or boolean indices is "
+                "not supported (numpy's np.add.at has no lazy counterpart); index it with "
+                "slices, or convert it with np.asarray first")
+        out[idx] = out[idx] + y
+        return out
     out = np.array(x, copy=True)
     if is_basic_index(idx):
         out[idx] += y

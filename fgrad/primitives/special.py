@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..core import PRIMITIVES, concrete, defelementwise, defprim, ndim_of, shape_of
+from ..core import PRIMITIVES, concrete, defelementwise, defprim, is_duck_array, ndim_of, shape_of
 from . import elementwise as _ew
 from . import products as _pr
 from . import reductions as _rd
@@ -1084,7 +1084,7 @@ wofz = defelementwise(
 def _expand(ans, x, axis, keepdims):
     if keepdims and ndim_of(x) == 0:  # scipy keeps a 0-d input's reduced axis as shape (1,)
         return _sh.reshape(ans, ())
-    return expand_reduced(ans, np.shape(x), axis, keepdims)
+    return expand_reduced(ans, np.shape(concrete(x)), axis, keepdims, like=x)
 
 
 def _lse_weights(ans, a, axis, keepdims):
@@ -1096,7 +1096,9 @@ _REDUCE_PARAMS = [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]
 
 logsumexp_row = defprim(
     "special.logsumexp",
-    lambda a, axis=None, keepdims=False: scipy_module().logsumexp(a, axis=axis, keepdims=keepdims),
+    lambda a, axis=None, keepdims=False: (
+        _rd._logsumexp_impl(a, axis=axis, keepdims=keepdims) if is_duck_array(a)  # dask, cupy
+        else scipy_module().logsumexp(a, axis=axis, keepdims=keepdims)),
     jvp=[lambda t, ans, a, axis=None, keepdims=False: _rd.sum(
         _ew.multiply(t, _lse_weights(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, a, axis=None, keepdims=False: _ew.multiply(
@@ -1108,6 +1110,12 @@ logsumexp_row = defprim(
 
 
 def _lse_b_impl(a, b, axis=None, keepdims=False, return_sign=False):
+    if is_duck_array(a) or is_duck_array(b):  # dask, cupy: numpy functions they implement
+        m = np.max(a, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.sum(np.multiply(b, np.exp(np.subtract(a, m))), axis=axis, keepdims=True)
+        out = np.add(np.log(np.abs(s)), m)
+        return out if keepdims else np.squeeze(out, axis=_rd._axes(axis, np.ndim(out)))
     out = scipy_module().logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     return out[0] if return_sign else out
 
