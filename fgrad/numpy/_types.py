@@ -42,7 +42,7 @@ class _ArrayType(type):
         return isinstance(obj, (np.ndarray, Tracer))
 
     def __subclasscheck__(cls, sub):
-        return isinstance(sub, type) and issubclass(sub, (np.ndarray, Tracer))
+        return sub is cls or issubclass(sub, (np.ndarray, Tracer))
 
     def __call__(cls, *args, **kwargs):
         return np.ndarray(*args, **kwargs)
