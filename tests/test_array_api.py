@@ -291,10 +291,14 @@ SCIPY_WORKS = {
     "stats.zmap": "st.zmap(x, x * 2)[0]",
     "stats.circmean": "st.circmean(x)",
     "stats.circvar": "st.circvar(x)",
+    "stats.circstd": "st.circstd(x)",
+    "stats.gstd": "st.gstd(x * x + 1)",
+    "stats.describe": "st.describe(x).variance",
     "stats.trim_mean": "st.trim_mean(x, 0.1)",
     "integrate.trapezoid": "si.trapezoid(x * x)",
     "integrate.cumulative_trapezoid": "si.cumulative_trapezoid(x * x)[-1]",
     "fft.fft": "sfft.fft(x * x).real.sum()",
+    "fft.rfft": "abs(sfft.rfft(x)).sum()",
 }
 #: the plain fgrad version of some of them, for the derivative
 SCIPY_PLAIN = {
