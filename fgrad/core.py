@@ -841,6 +841,19 @@ class Tracer:
     imag = _function_property("imag", "The imaginary part (``fgrad.numpy.imag(x)``).")
     at = _function_property("at", "Indexed updates: ``x.at[idx].set(v)`` / ``.add(v)`` ...")
 
+    # The array API standard: the namespace (fgrad.numpy.array_api) and the one device
+    def __array_namespace__(self, *, api_version=None):
+        """The array API namespace over fgrad (``fgrad.numpy.array_api``)."""
+        return FUNCTIONS["__array_namespace__"](api_version)
+
+    device = "cpu"
+
+    def to_device(self, device, /, *, stream=None):
+        """``self`` on ``device``; fgrad has one device, ``"cpu"``."""
+        if device != "cpu":
+            raise ValueError(f"fgrad has one device, 'cpu'; got {device!r}")
+        return self
+
     def reshape(self, *shape, order="C"):
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as ``fgrad.numpy.reshape``."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):

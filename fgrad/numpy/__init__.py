@@ -30,6 +30,8 @@ from ._statistics import *  # noqa: F401,F403
 from ._polynomials import *  # noqa: F401,F403
 from ._differences import *  # noqa: F401,F403
 from ._manipulation import *  # noqa: F401,F403
+from ._index_tricks import *  # noqa: F401,F403
+from ._types import *  # noqa: F401,F403  (every numpy type name, fnp.ndarray)
 from . import fft, linalg  # noqa: F401,E402
 
 # Constants and dtypes, so that `fnp.pi` and `fnp.float32` work as in numpy.
@@ -37,9 +39,13 @@ pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 complex64, complex128 = _np.complex64, _np.complex128
 int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
-uint8, bool_, ndarray, dtype = _np.uint8, _np.bool_, _np.ndarray, _np.dtype
+uint8, bool_, dtype = _np.uint8, _np.bool_, _np.dtype
 shape, ndim, size, result_type = _np.shape, _np.ndim, _np.size, _np.result_type
 
 from ._dispatch import install as _install  # noqa: E402
 
 _install(_sys.modules[__name__])  # tracers' methods and numpy's protocols reach these functions
+
+from . import array_api  # noqa: E402  (traced values' __array_namespace__)
+
+array_api._bind(_sys.modules[__name__])

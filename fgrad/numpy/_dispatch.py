@@ -36,8 +36,8 @@ def install(fnp):
         if not callable(ours) or isinstance(ours, type):
             continue
         FUNCTIONS[name] = ours
-        if theirs is None or isinstance(theirs, type):
-            continue
+        if theirs is None or theirs is ours or isinstance(theirs, type):
+            continue  # (numpy's own function re-exported: dispatching it to itself would recurse)
         if isinstance(theirs, np.ufunc):
             NUMPY_UFUNCS[theirs] = ours
         elif callable(theirs):
@@ -48,7 +48,8 @@ def install(fnp):
             theirs = getattr(theirs_mod, name, None)
             if theirs is not None:
                 NUMPY_FUNCTIONS[theirs] = getattr(ours_mod, name)
-    for name in ("shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj"):
+    for name in ("shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj", "can_cast",
+                 "common_type"):
         NUMPY_FUNCTIONS[getattr(np, name)] = _metadata(getattr(np, name))
     NUMPY_FUNCTIONS[np.amax] = fnp.amax
     NUMPY_FUNCTIONS[np.amin] = fnp.amin
