@@ -21,7 +21,7 @@ import string
 
 import numpy as np
 
-from ..core import any_tracer, concrete, defprim, ndim_of, shape_of, variadic
+from ..core import any_tracer, concrete, defprim, is_sparse, ndim_of, shape_of, variadic
 from .elementwise import astype, conjugate, multiply, negative, subtract, where
 from .reductions import sum as _sum
 from .shape import (
@@ -107,6 +107,8 @@ def dot(a, b):
         array([ 0.,  4.,  8., 12.])
     """
     if not _any_tracer(a, b):
+        if is_sparse(a) or is_sparse(b):  # np.dot would treat S as one object
+            return a * b if np.ndim(a) == 0 or np.ndim(b) == 0 else a @ b
         return np.dot(a, b)
     na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:

@@ -12,6 +12,6 @@ Example:
     -1.0
 """
 
-from . import linalg, special, stats  # noqa: F401
+from . import linalg, sparse, special, stats  # noqa: F401
 
-__all__ = ["linalg", "special", "stats"]
+__all__ = ["linalg", "sparse", "special", "stats"]
