@@ -155,7 +155,9 @@ OPERAND_HOOKS: dict = {}
 
 def _run_operand_hooks():
     for module in [m for m in OPERAND_HOOKS if m in sys.modules]:
-        OPERAND_HOOKS.pop(module)()
+        install = OPERAND_HOOKS.pop(module, None)  # (None: another thread ran it)
+        if install is not None:
+            install()
 
 
 def is_sparse(x):

@@ -242,6 +242,27 @@ def test_hook_works_without_importing_fgrad_scipy():
     assert out.stdout.strip() == "ok", out.stderr
 
 
+def test_scipy_sparse_imported_inside_a_transform():
+    # the operators are wrapped when a transform starts after scipy.sparse was imported:
+    # a transform that imports it itself gets the conversion error, saying so
+    code = (
+        "import numpy as np, fgrad, sys\n"
+        "def f(x):\n"
+        "    import scipy.sparse as sp\n"
+        "    return (sp.csr_matrix([[1.0, 2.0], [0.0, 3.0]]) @ x).sum()\n"
+        "message = ''\n"
+        "try:\n"
+        "    fgrad.grad(f)(np.ones(2))\n"
+        "except TypeError as e:\n"
+        "    message = str(e)\n"
+        "assert 'imported before the transform starts' in message, message\n"
+        "assert np.allclose(fgrad.grad(f)(np.ones(2)), [1.0, 5.0])\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 # --- solves ---------------------------------------------------------------------------------
 
 

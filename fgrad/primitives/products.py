@@ -99,7 +99,9 @@ matmul = defprim(
 
 def dot(a, b):
     """Dot product (``numpy.dot``): matmul for 1-D/2-D, sum-product over the
-    last axis of ``a`` and second-to-last of ``b`` otherwise.
+    last axis of ``a`` and second-to-last of ``b`` otherwise.  With a scipy.sparse
+    operand it is scipy's product (``S @ x``), where ``np.dot`` would not know the
+    sparse matrix.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
