@@ -385,6 +385,8 @@ def _install_scipy_sparse():
         if not (isinstance(cls, type) and issubclass(cls, roots)):
             continue
         for klass in cls.__mro__:
+            if not klass.__module__.startswith("scipy.sparse"):
+                continue  # (dict, object: builtins, never changed)
             for attr, wrap in wrappers.items():
                 method = klass.__dict__.get(attr)
                 if callable(method) and not getattr(method, "_fgrad_defers", False):

@@ -107,6 +107,8 @@ class SuperLU:
         self.factor = factor  # scipy.sparse.linalg.SuperLU
 
     def __getattr__(self, name):
+        if name == "factor":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.factor, name)
 
     def __repr__(self):
