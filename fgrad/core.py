@@ -174,8 +174,6 @@ def is_sparse(x):
     return sparse is not None and sparse.issparse(x)
 
 
-_is_sparse = is_sparse
-
 
 def _refuse_sparse_in_numpy(values, name):
     """numpy's functions and ndarray methods treat a scipy.sparse matrix as one opaque
@@ -197,7 +195,7 @@ def _sparse_operand(prim, args, params):
     handler = SPARSE_OPERANDS.get(prim.name)
     if handler is not None:
         return handler(*args, **params)
-    kind = next(type(a).__name__ for a in args if _is_sparse(a))
+    kind = next(type(a).__name__ for a in args if is_sparse(a))
     raise TypeError(
         f"{prim.name!r}: a scipy.sparse {kind} met a traced value. fgrad treats a sparse "
         "matrix as a constant linear operator in products only: S @ x, x @ S, S.dot(x), "
@@ -1353,7 +1351,7 @@ def _make_function(prim):
         if top is None:
             return impl(*args, **params)
         if suspect:  # a masked array / np.matrix (or a list holding one) meeting a tracer
-            if any(_is_sparse(a) for a in args):  # or a scipy.sparse operand
+            if any(is_sparse(a) for a in args):  # or a scipy.sparse operand
                 return _sparse_operand(prim, args, params)
             check_values(args, repr(prim.name))
         return top.process(prim, args, params)
@@ -1372,14 +1370,14 @@ def _make_function(prim):
                 top = tx if tx is ty or tx.level > ty.level else ty
                 return top.process(prim, (x, y), params)
             if type(y) not in unchecked:  # a masked array / np.matrix / sparse constant?
-                if _is_sparse(y):
+                if is_sparse(y):
                     return _sparse_operand(prim, (x, y), params)
                 if isinstance(y, refused):
                     check_value(y, repr(prim.name))
             return x._trace.process(prim, (x, y), params)
         if isinstance(y, tracer):
             if type(x) not in unchecked:
-                if _is_sparse(x):
+                if is_sparse(x):
                     return _sparse_operand(prim, (x, y), params)
                 if isinstance(x, refused):
                     check_value(x, repr(prim.name))
