@@ -32,6 +32,7 @@ from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
 from .implicit import custom_root  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
+from .primitives import sparse as _sparse  # noqa: F401  (scipy.sparse operands; imports no scipy)
 from .remat import checkpoint  # noqa: F401
 from .testing import check_grads  # noqa: F401
 

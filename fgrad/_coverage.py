@@ -393,6 +393,18 @@ def _section(title, prefix, module, names):
     return f"## {title}\n\n{len(rows)} names.\n\n" + _table(rows) + "\n"
 
 
+def _sparse_section(la):
+    """Constant scipy.sparse operators: the products (operators on scipy's objects,
+    not names of a module) and the solves of fgrad.scipy.sparse.linalg."""
+    rows = [("S @ x, x @ S, S.dot(x), S * x (matrix classes), fnp.dot(S, x)",
+             _describe(PRIMITIVES["scipy.sparse.matmul"].fn))]
+    rows += [(f"linalg.{n}", _describe(getattr(la, n))) for n in ("spsolve", "spsolve_values")]
+    rows.append(("linalg.splu(A).solve, linalg.factorized(A)", _describe(la.SuperLU.solve)))
+    return ("## fgrad.scipy.sparse\n\nA scipy.sparse matrix is a constant: derivatives are "
+            "taken in the dense operand (see the module's documentation).\n\n"
+            + _table(rows) + "\n")
+
+
 def _missing(title, offered, notable):
     missing = sorted(set(notable.split()) - set(offered))
     if not missing:
@@ -446,6 +458,7 @@ def generate():
             parts.append(_section(f"fgrad.numpy.{key}", f"{key}.", mod, getattr(mod, "__all__", ())))
     parts.append(_section("fgrad.scipy.special", "", fsp.special, fsp.special.__all__))
     parts.append(_section("fgrad.scipy.linalg", "", fsp.linalg, fsp.linalg.__all__))
+    parts.append(_sparse_section(fsp.sparse.linalg))
     stats_rows, stats_offered, stats_missing = [], [], []
     for dist in fsp.stats.__all__:
         ns = getattr(fsp.stats, dist)

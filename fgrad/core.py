@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import operator
+import sys
 import types
 
 import numpy as np
@@ -56,6 +57,7 @@ __all__ = [
     "variadic",
     "concrete",
     "is_tracer",
+    "is_sparse",
     "REFUSED",
     "is_duck_array",
     "as_array",
@@ -141,6 +143,69 @@ NUMPY_FUNCTIONS: dict = {}
 #: ``ufunc.reduce`` and ``ufunc.accumulate`` on tracers: numpy ufunc -> fgrad function.
 NUMPY_REDUCERS: dict = {}
 NUMPY_ACCUMULATORS: dict = {}
+
+#: A constant scipy.sparse matrix meeting a tracer in a row: row name -> function
+#: called instead, with the row's arguments and parameters (``S @ x`` reaches the
+#: ``matmul`` row).  Rows not listed refuse sparse operands with a TypeError.
+#: Filled by fgrad/primitives/sparse.py, which imports no scipy.
+SPARSE_OPERANDS: dict = {}
+
+#: module name -> ``install()``: run once, when a trace opens after that module has
+#: been imported, to make the module's operators defer to tracers (scipy.sparse's
+#: ``S @ x`` would otherwise convert ``x`` to an array first).  Core imports nothing.
+OPERAND_HOOKS: dict = {}
+
+
+def _run_operand_hooks():
+    for module in [m for m in OPERAND_HOOKS if m in sys.modules]:
+        install = OPERAND_HOOKS.pop(module, None)  # (None: another thread ran it)
+        if install is not None:
+            install()
+
+
+def is_sparse(x):
+    """True for a scipy.sparse matrix or array (scipy is not imported to find out:
+    without scipy.sparse loaded nothing is sparse).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import is_sparse
+        >>> is_sparse(np.eye(2))
+        False
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+
+def _refuse_sparse_in_numpy(values, name):
+    """numpy's functions and ndarray methods treat a scipy.sparse matrix as one opaque
+    object (``np.dot(S, x)`` on plain arrays is an object array of matrices), so
+    fgrad refuses them rather than give a traced result the plain call would not."""
+    if "scipy.sparse" in sys.modules:
+        for v in values:
+            if type(v) not in _UNCHECKED_CONSTANTS and is_sparse(v):
+                raise TypeError(
+                    f"{name} with a scipy.sparse {type(v).__name__}: numpy does not know "
+                    "sparse matrices (on plain arrays it returns an object array or "
+                    "raises), so fgrad does not differentiate it either. Write the product "
+                    "as S @ x, x @ S or S.dot(x) (or fgrad.numpy.dot(S, x))."
+                )
+
+
+def _sparse_operand(prim, args, params):
+    """A row called with a tracer and a constant scipy.sparse operand."""
+    handler = SPARSE_OPERANDS.get(prim.name)
+    if handler is not None:
+        return handler(*args, **params)
+    kind = next(type(a).__name__ for a in args if is_sparse(a))
+    raise TypeError(
+        f"{prim.name!r}: a scipy.sparse {kind} met a traced value. fgrad treats a sparse "
+        "matrix as a constant linear operator in products only: S @ x, x @ S, S.dot(x), "
+        "S.T @ x, fgrad.numpy.matmul/dot(S, x) (and S * x for the *_matrix classes, where "
+        "`*` is the matrix product). For any other operation convert the constant with "
+        "S.toarray() first."
+    )
 
 
 class LeakedTracerError(RuntimeError):
@@ -671,6 +736,8 @@ class Trace:
     def __init__(self):
         self.level = next(_levels)
         self.alive = True
+        if OPERAND_HOOKS:
+            _run_operand_hooks()
 
     def process(self, prim, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -775,12 +842,20 @@ class Tracer:
         self._no_conversion("tolist")
 
     def __array__(self, dtype=None, copy=None):
+        sparse = ""
+        if "scipy.sparse" in sys.modules:  # the likeliest callers, when loaded
+            sparse = (
+                " With scipy.sparse: products S @ x, x @ S, S.dot(x) work on traced x "
+                "(scipy.sparse imported before the transform starts); for solves use "
+                "fgrad.scipy.sparse.linalg (spsolve, splu(A).solve, factorized) instead "
+                "of scipy.sparse.linalg's."
+            )
         raise TypeError(
             "a traced value was converted to a plain numpy array (np.asarray / "
             "np.array or a numpy function fgrad does not dispatch), which would "
             "silently drop its derivative. Use fgrad.numpy (import fgrad.numpy as "
             "fnp) for this operation, or fgrad.stop_gradient(x) if a constant is "
-            "really meant."
+            "really meant." + sparse
         )
 
     # In-place mutation is not functional ----------------------------------
@@ -870,6 +945,12 @@ class Tracer:
         """A copy (``fgrad.numpy.copy(x)``)."""
         return FUNCTIONS["copy"](self)
 
+    def dot(self, b):
+        """``x.dot(b)``: ``fgrad.numpy.dot(x, b)`` (refused for a scipy.sparse ``b``, as
+        numpy's ``ndarray.dot`` does not know sparse matrices: write ``x @ S``)."""
+        _refuse_sparse_in_numpy((b,), "x.dot(S) (ndarray.dot)")
+        return FUNCTIONS["dot"](self, b)
+
     def compress(self, condition, axis=None):
         """``fgrad.numpy.compress(condition, x, axis)``."""
         return FUNCTIONS["compress"](condition, self, axis)
@@ -880,6 +961,7 @@ class Tracer:
         # itself; reductions and accumulations are checked here)
         if method != "__call__":
             check_values(inputs, f"numpy.{ufunc.__name__}")
+        _refuse_sparse_in_numpy(inputs, f"numpy.{ufunc.__name__}")
         if kwargs.get("out") is not None:
             raise TypeError(
                 f"numpy.{ufunc.__name__}(..., out=...) would write a traced value into an "
@@ -900,6 +982,7 @@ class Tracer:
     def __array_function__(self, func, types, args, kwargs):
         check_values(args, f"numpy.{func.__name__}")
         check_values(kwargs.values(), f"numpy.{func.__name__}")
+        _refuse_sparse_in_numpy(args, f"numpy.{func.__name__}")
         fn = NUMPY_FUNCTIONS.get(func)
         if fn is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -914,7 +997,7 @@ _FUNCTION_METHODS = {
     "var": "var", "std": "std", "ptp": "ptp", "any": "any", "all": "all",
     "cumsum": "cumsum", "cumprod": "cumprod", "argmax": "argmax", "argmin": "argmin",
     "argsort": "argsort", "argpartition": "argpartition", "searchsorted": "searchsorted",
-    "nonzero": "nonzero", "dot": "dot", "clip": "clip", "round": "round",
+    "nonzero": "nonzero", "clip": "clip", "round": "round",
     "astype": "astype", "conj": "conjugate", "conjugate": "conjugate",
     "ravel": "ravel", "flatten": "ravel", "squeeze": "squeeze", "swapaxes": "swapaxes",
     "diagonal": "diagonal", "trace": "trace", "repeat": "repeat", "take": "take",
@@ -1288,6 +1371,9 @@ _SCALAR_OPERATORS = {
 }
 _NUMPY_FLOATS = frozenset({np.float64, np.float32, np.complex128, np.complex64})
 _SCALARS = _NUMPY_FLOATS | {float, int}
+# Constants a row's function passes on without a closer look (anything else may be a
+# masked array, an np.matrix or a scipy.sparse matrix meeting a tracer).
+_UNCHECKED_CONSTANTS = _SCALARS | {np.ndarray, bool, complex, type(None)}
 
 
 def _scalar_shortcut(impl):
@@ -1324,7 +1410,8 @@ def _make_function(prim):
     impl, plain = prim.call, prim.impl
     op = _SCALAR_OPERATORS.get(plain)  # the scalar shortcut, inlined below
     floats, scalars = _NUMPY_FLOATS, _SCALARS
-    tracer, ndarray, refused = Tracer, np.ndarray, REFUSED
+    tracer, refused = Tracer, REFUSED
+    unchecked = _UNCHECKED_CONSTANTS
 
     def bind_all(args, params):
         top, suspect = None, False
@@ -1333,11 +1420,13 @@ def _make_function(prim):
                 t = a._trace
                 if top is None or t.level > top.level:
                     top = t
-            elif type(a) is not ndarray and isinstance(a, (ndarray, list, tuple)):
+            elif type(a) not in unchecked:
                 suspect = True
         if top is None:
             return impl(*args, **params)
         if suspect:  # a masked array / np.matrix (or a list holding one) meeting a tracer
+            if any(is_sparse(a) for a in args):  # or a scipy.sparse operand
+                return _sparse_operand(prim, args, params)
             check_values(args, repr(prim.name))
         return top.process(prim, args, params)
 
@@ -1354,12 +1443,18 @@ def _make_function(prim):
                 tx, ty = x._trace, y._trace
                 top = tx if tx is ty or tx.level > ty.level else ty
                 return top.process(prim, (x, y), params)
-            if isinstance(y, ndarray) and type(y) is not ndarray and isinstance(y, refused):
-                check_value(y, repr(prim.name))  # a masked array / np.matrix constant
+            if type(y) not in unchecked:  # a masked array / np.matrix / sparse constant?
+                if is_sparse(y):
+                    return _sparse_operand(prim, (x, y), params)
+                if isinstance(y, refused):
+                    check_value(y, repr(prim.name))
             return x._trace.process(prim, (x, y), params)
         if isinstance(y, tracer):
-            if isinstance(x, ndarray) and type(x) is not ndarray and isinstance(x, refused):
-                check_value(x, repr(prim.name))
+            if type(x) not in unchecked:
+                if is_sparse(x):
+                    return _sparse_operand(prim, (x, y), params)
+                if isinstance(x, refused):
+                    check_value(x, repr(prim.name))
             return y._trace.process(prim, (x, y), params)
         if op is not None:
             tx, ty = type(x), type(y)

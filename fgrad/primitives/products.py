@@ -21,7 +21,7 @@ import string
 
 import numpy as np
 
-from ..core import any_tracer, concrete, defprim, ndim_of, shape_of, variadic
+from ..core import any_tracer, concrete, defprim, is_sparse, ndim_of, shape_of, variadic
 from .elementwise import astype, conjugate, multiply, negative, subtract, where
 from .reductions import sum as _sum
 from .shape import (
@@ -99,7 +99,9 @@ matmul = defprim(
 
 def dot(a, b):
     """Dot product (``numpy.dot``): matmul for 1-D/2-D, sum-product over the
-    last axis of ``a`` and second-to-last of ``b`` otherwise.
+    last axis of ``a`` and second-to-last of ``b`` otherwise.  With a scipy.sparse
+    operand it is scipy's product (``S @ x``), where ``np.dot`` would not know the
+    sparse matrix.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -107,6 +109,8 @@ def dot(a, b):
         array([ 0.,  4.,  8., 12.])
     """
     if not _any_tracer(a, b):
+        if is_sparse(a) or is_sparse(b):  # np.dot would treat S as one object
+            return a * b if np.ndim(a) == 0 or np.ndim(b) == 0 else a @ b
         return np.dot(a, b)
     na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:

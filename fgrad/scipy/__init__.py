@@ -13,9 +13,9 @@ Example:
     -1.0
 """
 
-from . import linalg, signal, special, stats  # noqa: F401
+from . import linalg, signal, sparse, special, stats  # noqa: F401
 
-__all__ = ["integrate", "linalg", "optimize", "signal", "special", "stats"]
+__all__ = ["integrate", "linalg", "optimize", "signal", "sparse", "special", "stats"]
 
 
 def __getattr__(name):
