@@ -154,6 +154,15 @@ class TracerConversionError(TypeError):
 
     fgrad's functions catch it when the value sat in a list or tuple argument
     and retry with that sequence made into one traced array (:func:`with_arrays`).
+
+    Example:
+        >>> import fgrad, numpy as np
+        >>> from fgrad.core import TracerConversionError
+        >>> try:
+        ...     fgrad.grad(lambda x: np.array([x, x]).sum())(1.0)
+        ... except TracerConversionError as err:
+        ...     print("fnp.array" in str(err), isinstance(err, TypeError))
+        True True
     """
 
 
