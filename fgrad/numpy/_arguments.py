@@ -92,7 +92,14 @@ def array_likes(fn, where, theirs=None):
     checks = _keyword_checks(fn, theirs)
 
     @functools.wraps(fn)
-    def call(*args, **kwargs):
+    def call(x=_ABSENT, /, *args, **kwargs):
+        if x is not _ABSENT and not args and not kwargs:  # fnp.sum(x): no packing
+            try:
+                return fn(x)
+            except TracerConversionError as err:
+                return with_arrays(fn, (x,), {}, err, where)
+        if x is not _ABSENT:
+            args = (x,) + args
         if kwargs and checks:
             for keyword, always in checks:
                 value = kwargs.get(keyword, _ABSENT)
