@@ -65,6 +65,7 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     ManyValues,
     Trace,
     Tracer,
+    TracerConversionError,
     as_array,
     check_value,
     check_values,
@@ -96,6 +97,11 @@ __all__ = [
 
 class MissingBatchRuleError(BatchingError, NotImplementedError):
     """A primitive was applied to a batched value but its row has no batching rule."""
+
+
+class _BatchedConversionError(BatchedValueError, TracerConversionError):
+    """numpy converting a batched tracer to an array: fgrad.numpy's functions retry
+    when the tracer sat in a list argument (see :func:`fgrad.core.with_arrays`)."""
 
 
 def _value_error(what, size=None):
@@ -347,7 +353,8 @@ class BatchTracer(Tracer):
         raise _value_error(f"{what}()", self._trace.size)
 
     def __array__(self, dtype=None, copy=None):
-        raise _value_error("converting it to a numpy array", self._trace.size)
+        err = _value_error("converting it to a numpy array", self._trace.size)
+        raise _BatchedConversionError(*err.args)
 
     def __repr__(self):
         return f"BatchTracer(batch axis {self.bdim} of {self.val!r})"

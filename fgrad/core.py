@@ -37,6 +37,9 @@ __all__ = [
     "Trace",
     "Tracer",
     "LeakedTracerError",
+    "TracerConversionError",
+    "with_arrays",
+    "lift_array_likes",
     "FUNCTIONS",
     "NUMPY_FUNCTIONS",
     "NUMPY_UFUNCS",
@@ -46,6 +49,7 @@ __all__ = [
     "any_tracer",
     "top_trace",
     "refuse_out",
+    "keyword_refusal",
     "examples_of",
     "shape_of",
     "ndim_of",
@@ -210,6 +214,24 @@ def _sparse_operand(prim, args, params):
 
 class LeakedTracerError(RuntimeError):
     """A tracer was used after the transform that created it had returned."""
+
+
+class TracerConversionError(TypeError):
+    """A traced value was about to become a plain numpy array (``np.asarray(x)``,
+    ``np.array([x, y])``), which would drop its derivative.
+
+    fgrad's functions catch it when the value sat in a list or tuple argument
+    and retry with that sequence made into one traced array (:func:`with_arrays`).
+
+    Example:
+        >>> import fgrad, numpy as np
+        >>> from fgrad.core import TracerConversionError
+        >>> try:
+        ...     fgrad.grad(lambda x: np.array([x, x]).sum())(1.0)
+        ... except TracerConversionError as err:
+        ...     print("fnp.array" in str(err), isinstance(err, TypeError))
+        True True
+    """
 
 
 class BatchingError(Exception):
@@ -850,12 +872,14 @@ class Tracer:
                 "fgrad.scipy.sparse.linalg (spsolve, splu(A).solve, factorized) instead "
                 "of scipy.sparse.linalg's."
             )
-        raise TypeError(
-            "a traced value was converted to a plain numpy array (np.asarray / "
-            "np.array or a numpy function fgrad does not dispatch), which would "
-            "silently drop its derivative. Use fgrad.numpy (import fgrad.numpy as "
-            "fnp) for this operation, or fgrad.stop_gradient(x) if a constant is "
-            "really meant." + sparse
+        raise TracerConversionError(
+            "a traced value was converted to a plain numpy array, which would silently "
+            "drop its derivative. numpy does this in np.array / np.asarray, and in numpy "
+            "functions that convert a list themselves before fgrad sees the call "
+            "(np.array([x, y]), np.mean([x, y])). Build arrays of traced values with "
+            "fnp.array([...]) or fnp.stack([...]) and call fgrad.numpy's functions, which "
+            "accept lists of traced values (fnp.mean([x, y]); import fgrad.numpy as fnp), "
+            "or use fgrad.stop_gradient(x) if a constant is really meant." + sparse
         )
 
     # In-place mutation is not functional ----------------------------------
@@ -1022,13 +1046,44 @@ def refuse_out(out, name):
         >>> refuse_out([0.0], "cumsum")
         Traceback (most recent call last):
         ...
-        TypeError: fgrad.numpy.cumsum(..., out=...) would write a traced value into an existing array in place; use the returned value instead
+        TypeError: fgrad.numpy.cumsum does not support out= on traced values: a traced result cannot be written into an existing array in place. Use the returned value instead (y = fnp.cumsum(...)), and x.at[idx].set(v) for indexed updates.
     """
     if out is not None:
-        raise TypeError(
-            f"fgrad.numpy.{name}(..., out=...) would write a traced value into an existing "
-            "array in place; use the returned value instead"
+        raise keyword_refusal(f"fgrad.numpy.{name}", "out")
+
+
+def keyword_refusal(function, keyword, traced=True):
+    """The TypeError for numpy's ``out=`` or ``where=`` given to ``function`` (its
+    full name, ``"fgrad.numpy.sin"``) where fgrad does not support it: on traced
+    values (``traced=True``) or at all.
+
+    Example:
+        >>> from fgrad.core import keyword_refusal
+        >>> error = keyword_refusal("fgrad.numpy.sin", "where")
+        >>> "fnp.where(mask, fnp.sin(...), fallback)" in str(error)
+        True
+    """
+    short = "fnp." + function.split("fgrad.numpy.", 1)[-1]
+    on = " on traced values" if traced else ""
+    if keyword == "out" and not traced:
+        return TypeError(
+            f"{function} does not support out=: it returns a new array. Use the returned "
+            f"value instead (y = {short}(...)); on plain arrays, numpy's own function "
+            "writes into out= in place."
         )
+    if keyword == "out":
+        return TypeError(
+            f"{function} does not support out={on}: a traced result cannot be written "
+            f"into an existing array in place. Use the returned value instead "
+            f"(y = {short}(...)), and x.at[idx].set(v) for indexed updates."
+        )
+    return TypeError(
+        f"{function} does not support where={on}: without out= numpy leaves the "
+        "entries where the mask is False uninitialized, and a traced result cannot be "
+        f"written into out=. Select instead: fnp.where(mask, {short}(...), fallback), "
+        "which differentiates the branch it selects (the reductions sum, mean, prod, "
+        "max, min, var, std and their nan-versions take where= with derivatives)."
+    )
 
 
 def top_trace(values):
@@ -1239,6 +1294,106 @@ def concrete(x):
     return x
 
 
+def _holds_tracer(obj):
+    if isinstance(obj, Tracer):
+        return True
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            if _holds_tracer(item):
+                return True
+    return False
+
+
+def _nested_shape(obj):
+    """The shape numpy would give the nested sequence ``obj``; None when ragged."""
+    if isinstance(obj, (list, tuple)):
+        shapes = {_nested_shape(item) for item in obj}
+        if None in shapes or len(shapes) > 1:
+            return None
+        return (len(obj),) + (shapes.pop() if shapes else ())
+    if isinstance(obj, Tracer):
+        return shape_of(obj)
+    try:
+        return np.shape(obj)
+    except ValueError:  # a ragged plain sequence
+        return None
+
+
+def _as_array(seq):
+    """``seq`` (a list or tuple holding tracers) as one traced array, as
+    ``fgrad.numpy.array`` makes it; when ``seq`` is ragged, a list of its items
+    made arrays one level down (``concatenate([[x, 1.0], [y]])`` joins two).
+    The result is ``seq`` itself when nothing could be made an array."""
+    if _nested_shape(seq) is not None:
+        return FUNCTIONS["array"](seq)
+    items = [_as_array(item) if isinstance(item, (list, tuple)) and _holds_tracer(item)
+             else item for item in seq]
+    if all(new is old for new, old in zip(items, seq)):
+        return seq
+    return items
+
+
+def lift_array_likes(args, kwargs, where, lift_keywords=True):
+    """``(args, kwargs)`` with every list or tuple that holds tracers made one traced
+    array (as ``fgrad.numpy.array`` makes it); ``None`` when none holds one.  A ragged
+    sequence raises a ValueError naming ``where`` (the function) and the argument.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.core import lift_array_likes
+        >>> lift_array_likes(([1.0, 2.0],), {}, "f") is None  # no tracer: nothing to do
+        True
+        >>> fgrad.grad(lambda x: lift_array_likes(([x, 1.0],), {}, "f")[0][0].sum())(2.0)
+        np.float64(1.0)
+    """
+    if "array" not in FUNCTIONS:  # fgrad.numpy is not loaded: nothing to make arrays with
+        return None
+    changed = False
+    new_args = list(args)
+    new_kwargs = dict(kwargs)
+    named = [(i, f"argument {i}", a) for i, a in enumerate(args)]
+    if lift_keywords:
+        named += [(k, f"`{k}`", v) for k, v in kwargs.items()]
+    for key, name, value in named:
+        if not isinstance(value, (list, tuple)) or not _holds_tracer(value):
+            continue
+        lifted = _as_array(value)
+        if lifted is value:
+            shapes = [_nested_shape(item) for item in value]
+            raise ValueError(
+                f"{where}: {name} is a sequence whose items have different shapes "
+                f"({', '.join('ragged' if s is None else str(s) for s in shapes)}), so it "
+                "is not an array (numpy refuses such ragged sequences too). Give items of "
+                "one shape, or join them first with fnp.concatenate."
+            )
+        changed = True
+        if isinstance(key, int):
+            new_args[key] = lifted
+        else:
+            new_kwargs[key] = lifted
+    return (tuple(new_args), new_kwargs) if changed else None
+
+
+def with_arrays(fn, args, kwargs, err, where, lift_keywords=True):
+    """``fn(*args, **kwargs)`` again, with the lists and tuples that hold tracers
+    made traced arrays (:func:`lift_array_likes`), after numpy met a tracer inside
+    one: ``err`` is the :class:`TracerConversionError` of the first call, raised
+    again when no argument holds one.
+
+    fgrad.numpy's functions call it from an ``except`` clause, so the ordinary call
+    pays nothing for it.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fgrad.grad(lambda x: fnp.mean([x, 2 * x, 3.0]))(1.0)  # through with_arrays
+        np.float64(1.0)
+    """
+    lifted = lift_array_likes(args, kwargs, where, lift_keywords)
+    if lifted is None:
+        raise err
+    return fn(*lifted[0], **lifted[1])
+
+
 def is_basic_index(idx):
     """True for numpy *basic* indexing (ints, slices, None, Ellipsis): a view, no copy.
 
@@ -1394,6 +1549,11 @@ def _scalar_shortcut(impl):
 
 
 _NOT_GIVEN = object()  # marks a positional argument that was not passed
+# constants that meet a tracer without further checks (anything else, a list or an
+# ndarray subclass, takes the general path, which checks it)
+_PLAIN_TYPES = frozenset({np.ndarray, float, int, complex, bool, np.float64, np.float32,
+                          np.complex128, np.complex64, np.int64, np.int32, np.bool_}
+                         ) | _UNCHECKED_CONSTANTS
 _ANY_ARGUMENTS = inspect.Signature([
     inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
     inspect.Parameter("params", inspect.Parameter.VAR_KEYWORD),
@@ -1410,57 +1570,71 @@ def _make_function(prim):
     impl, plain = prim.call, prim.impl
     op = _SCALAR_OPERATORS.get(plain)  # the scalar shortcut, inlined below
     floats, scalars = _NUMPY_FLOATS, _SCALARS
-    tracer, refused = Tracer, REFUSED
-    unchecked = _UNCHECKED_CONSTANTS
+    tracer = Tracer
+    plain_types = _PLAIN_TYPES
+    is_ufunc = isinstance(plain, np.ufunc)
 
     def bind_all(args, params):
         top, suspect = None, False
-        for a in args:  # the top trace, and whether a constant needs the refusal check
+        for a in args:  # the top trace, and whether a constant needs a closer look
             if isinstance(a, tracer):
                 t = a._trace
                 if top is None or t.level > top.level:
                     top = t
-            elif type(a) not in unchecked:
+            elif type(a) not in plain_types:
                 suspect = True
         if top is None:
             return impl(*args, **params)
-        if suspect:  # a masked array / np.matrix (or a list holding one) meeting a tracer
-            if any(is_sparse(a) for a in args):  # or a scipy.sparse operand
+        if params and ("out" in params or is_ufunc and "where" in params):
+            # a row's function on traced values: nothing is written into out=, and
+            # numpy's where= without out= leaves entries uninitialized; their
+            # defaults ask for nothing and are dropped (the rules do not take them)
+            params = dict(params)
+            if params.pop("out", None) is not None:
+                raise keyword_refusal(f"fgrad.numpy.{prim.name}", "out")
+            if params.pop("where", True) is not True:
+                raise keyword_refusal(f"fgrad.numpy.{prim.name}", "where")
+        if suspect:  # a constant that is not a plain array or number meets a tracer:
+            if any(is_sparse(a) for a in args):  # a scipy.sparse operator,
                 return _sparse_operand(prim, args, params)
-            check_values(args, repr(prim.name))
+            check_values(args, repr(prim.name))  # a masked array / np.matrix (refused),
+            # or a list holding tracers: made an array before any trace unwraps the
+            # others (a trace would take the list for a constant)
+            lifted = lift_array_likes(args, params, f"fgrad.numpy.{prim.name}", False)
+            if lifted is not None:
+                return fn(*lifted[0], **params)
         return top.process(prim, args, params)
 
     def fn(x=_NOT_GIVEN, y=_NOT_GIVEN, /, *rest, **params):
-        if rest or params or x is _NOT_GIVEN:
-            args = (() if x is _NOT_GIVEN else (x,) if y is _NOT_GIVEN else (x, y)) + rest
-            return bind_all(args, params)
-        if y is _NOT_GIVEN:  # one argument
-            if isinstance(x, tracer):
-                return x._trace.process(prim, (x,), params)
-            return impl(x)
-        if isinstance(x, tracer):  # two arguments: the newer trace processes the call
+        try:  # (free when nothing is raised; a list holding tracers lands in the except)
+            if rest or params or x is _NOT_GIVEN:
+                args = (() if x is _NOT_GIVEN else (x,) if y is _NOT_GIVEN else (x, y)) + rest
+                return bind_all(args, params)
+            if y is _NOT_GIVEN:  # one argument
+                if isinstance(x, tracer):
+                    return x._trace.process(prim, (x,), params)
+                return impl(x)
+            if isinstance(x, tracer):  # two arguments: the newer trace processes the call
+                if isinstance(y, tracer):
+                    tx, ty = x._trace, y._trace
+                    top = tx if tx is ty or tx.level > ty.level else ty
+                    return top.process(prim, (x, y), params)
+                if type(y) not in plain_types:  # a list, an ndarray subclass, sparse ...
+                    return bind_all((x, y), params)
+                return x._trace.process(prim, (x, y), params)
             if isinstance(y, tracer):
-                tx, ty = x._trace, y._trace
-                top = tx if tx is ty or tx.level > ty.level else ty
-                return top.process(prim, (x, y), params)
-            if type(y) not in unchecked:  # a masked array / np.matrix / sparse constant?
-                if is_sparse(y):
-                    return _sparse_operand(prim, (x, y), params)
-                if isinstance(y, refused):
-                    check_value(y, repr(prim.name))
-            return x._trace.process(prim, (x, y), params)
-        if isinstance(y, tracer):
-            if type(x) not in unchecked:
-                if is_sparse(x):
-                    return _sparse_operand(prim, (x, y), params)
-                if isinstance(x, refused):
-                    check_value(x, repr(prim.name))
-            return y._trace.process(prim, (x, y), params)
-        if op is not None:
-            tx, ty = type(x), type(y)
-            if tx in floats and ty in scalars or ty in floats and tx in scalars:
-                return op(x, y)
-        return plain(x, y)
+                if type(x) not in plain_types:
+                    return bind_all((x, y), params)
+                return y._trace.process(prim, (x, y), params)
+            if op is not None:
+                tx, ty = type(x), type(y)
+                if tx in floats and ty in scalars or ty in floats and tx in scalars:
+                    return op(x, y)
+            return plain(x, y)
+        except TracerConversionError as err:  # numpy met a tracer in a list or tuple argument
+            args = (() if x is _NOT_GIVEN else (x,) if y is _NOT_GIVEN else (x, y)) + rest
+            # (keyword parameters of a row are never differentiated: not lifted)
+            return with_arrays(fn, args, params, err, f"fgrad.numpy.{prim.name}", False)
 
     fn.__signature__ = _ANY_ARGUMENTS
     fn.__name__ = prim.name

@@ -5,6 +5,14 @@ returns exactly what numpy returns; on tracers it records the operation for
 differentiation.  Plain ``numpy`` code differentiates too: numpy hands tracers
 to these functions through ``__array_ufunc__``/``__array_function__``.
 
+Wherever numpy takes an array-like, a (nested) list or tuple holding traced
+values is made one traced array (``fnp.mean([x, y])``).  numpy's ``out=`` is
+refused on traced values (use the returned value); ``where=`` is supported, with
+derivatives, by the reductions (``sum``, ``mean``, ``prod``, ``max``, ``min``,
+``var``, ``std``, ``all``, ``any`` and the ``nan`` versions) and refused elsewhere
+on traced values, since numpy leaves the masked-out entries of a ufunc's result
+uninitialized: write ``fnp.where(mask, fnp.sin(x), fallback)`` instead.
+
 Example:
     >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: fnp.sum(fnp.sin(x) ** 2))(fnp.zeros(2))

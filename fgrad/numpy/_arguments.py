@@ -3,12 +3,27 @@
 Every function first asks whether an argument is traced (then it records fgrad
 operations; otherwise it calls numpy itself), reads the shape and dtype of
 values that may be tracers, takes the plain value of arguments that decide the
-layout of the result, and refuses ``out=``.
+layout of the result, and refuses ``out=``.  Lists and tuples holding tracers,
+wherever numpy takes an array-like, are made traced arrays by :func:`array_likes`,
+which wraps every public function once when fgrad.numpy loads.
 """
+
+import functools
+import inspect
 
 import numpy as np
 
-from ..core import BatchedValueError, Tracer, concrete, dtype_of, ndim_of, shape_of
+from ..core import (
+    BatchedValueError,
+    Tracer,
+    TracerConversionError,
+    concrete,
+    dtype_of,
+    keyword_refusal,
+    ndim_of,
+    shape_of,
+    with_arrays,
+)
 from ..primitives.reductions import _NO_VALUE
 
 
@@ -48,3 +63,83 @@ def _plain(x, name, what):
 
 def _kw(**kwargs):
     return {k: v for k, v in kwargs.items() if v is not _NO_VALUE}
+
+
+def array_likes(fn, where, theirs=None):
+    """``fn`` taking lists and tuples that hold tracers as traced arrays, and
+    refusing numpy's ``out=``/``where=`` clearly where ``fn`` does not support them.
+
+    numpy takes a (nested) sequence wherever it documents an array-like, and
+    makes it an array itself; with a tracer inside, that conversion raises
+    :class:`fgrad.core.TracerConversionError`.  The wrapper catches it and calls
+    ``fn`` again with each such sequence made one traced array (as ``fnp.array``
+    makes it): the usual call pays only for the ``try``.  Functions that take
+    sequences of arrays themselves (``concatenate``, ``stack``, ``einsum``) keep
+    doing so; only a call that fails is retried.
+
+    ``theirs``, numpy's function of the same name, says which of ``out=`` and
+    ``where=`` numpy takes: ``out=`` is refused on traced values (and always when
+    ``fn`` has no such parameter), ``where=`` unless ``fn`` names it (the
+    reductions, which differentiate it).  Their defaults (``None``, ``True``) pass.
+
+    Example:
+        >>> import fgrad, numpy as np
+        >>> from fgrad.numpy._arguments import array_likes
+        >>> mean = array_likes(np.mean, "mean")  # np.mean([x, 3 * x]) alone would raise
+        >>> fgrad.grad(lambda x: mean([x, 3.0 * x]))(1.0)
+        np.float64(2.0)
+    """
+    checks = _keyword_checks(fn, theirs)
+
+    @functools.wraps(fn)
+    def call(x=_ABSENT, /, *args, **kwargs):
+        if x is not _ABSENT and not args and not kwargs:  # fnp.sum(x): no packing
+            try:
+                return fn(x)
+            except TracerConversionError as err:
+                return with_arrays(fn, (x,), {}, err, where)
+        if x is not _ABSENT:
+            args = (x,) + args
+        if kwargs and checks:
+            for keyword, always in checks:
+                value = kwargs.get(keyword, _ABSENT)
+                if value is _ABSENT or value is None or value is True:
+                    continue
+                if always or _traced(*args, *kwargs.values()):
+                    raise keyword_refusal(where, keyword, traced=not always)
+        try:
+            return fn(*args, **kwargs)
+        except TracerConversionError as err:
+            return with_arrays(fn, args, kwargs, err, where)
+
+    call.array_likes = True
+    return call
+
+
+_ABSENT = object()
+
+
+def _keyword_checks(fn, theirs):
+    """``((keyword, always), ...)``: numpy's ``out``/``where`` that ``fn`` refuses, on
+    traced values (``always=False``) or always (``fn`` has no such parameter)."""
+    if theirs is None:
+        return ()
+    if isinstance(theirs, np.ufunc):
+        numpy_keywords = {"out", "where"}
+    else:
+        try:
+            numpy_keywords = set(inspect.signature(theirs).parameters) & {"out", "where"}
+        except (TypeError, ValueError):
+            return ()
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    checks = []
+    for keyword in sorted(numpy_keywords):
+        if keyword not in params and not open_ended:
+            checks.append((keyword, True))  # fn has no such parameter at all
+        elif keyword == "out" or keyword not in params:
+            checks.append((keyword, False))  # fn passes it to numpy on plain values only
+    return tuple(checks)

@@ -17,6 +17,26 @@ from ..core import (
     NUMPY_UFUNCS,
     concrete,
 )
+from ._arguments import array_likes
+
+# Public functions that take no array-like (or only tracers and indices): not wrapped
+# by array_likes, so indexing and metadata keep their cost.
+_NOT_ARRAY_LIKES = frozenset({"getitem", "at", "array", "asarray", "asanyarray"})
+
+
+def _wrap_array_likes(module, names, prefix, numpy_module):
+    """Put :func:`array_likes` around each composite among ``names`` of ``module``
+    (rows' functions retry by themselves), with ``numpy_module``'s function of the
+    same name for the keywords numpy takes."""
+    for name in names:
+        fn = getattr(module, name, None)
+        if (not callable(fn) or isinstance(fn, type) or name in _NOT_ARRAY_LIKES
+                or hasattr(fn, "primitive") or getattr(fn, "array_likes", False)
+                or not getattr(fn, "__module__", "").startswith("fgrad")):
+            continue
+        theirs = getattr(numpy_module, name, None)
+        setattr(module, name, array_likes(fn, f"{prefix}.{name}",
+                                          theirs if callable(theirs) else None))
 
 
 def _metadata(np_fn):
@@ -28,7 +48,13 @@ def _metadata(np_fn):
 
 def install(fnp):
     """Register fgrad.numpy's functions: by name for tracers' methods, and against
-    numpy's functions for ``__array_ufunc__``/``__array_function__``."""
+    numpy's functions for ``__array_ufunc__``/``__array_function__``.  Composites
+    are wrapped first, so that every way in takes lists holding tracers."""
+    _wrap_array_likes(fnp, [n for n in dir(fnp) if not n.startswith("_")], "fgrad.numpy", np)
+    for sub in ("linalg", "fft"):
+        mod = getattr(fnp, sub)
+        _wrap_array_likes(mod, getattr(mod, "__all__", ()), f"fgrad.numpy.{sub}",
+                          getattr(np, sub))
     for name in dir(fnp):
         if name.startswith("_"):
             continue
