@@ -224,7 +224,8 @@ def row_stack(tup, *, dtype=None, casting="same_kind"):
                [0., 0.]])
     """
     warnings.warn("`row_stack` alias is deprecated (as numpy.row_stack is since numpy 2.0). "
-                  "Use `fgrad.numpy.vstack` directly.", DeprecationWarning, stacklevel=2)
+                  "Use `fgrad.numpy.vstack` directly.", DeprecationWarning,
+                  stacklevel=3)  # the caller, past fgrad.numpy's array-like wrapper
     return vstack(tup, dtype=dtype, casting=casting)
 
 
