@@ -27,6 +27,7 @@ from .batching import vmap  # noqa: F401
 from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .debugging import debug_nans  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
 from .remat import checkpoint  # noqa: F401
 from .testing import check_grads  # noqa: F401
@@ -66,5 +67,5 @@ __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp",
+    "custom_vjp", "custom_jvp", "debug_nans",
 ]
