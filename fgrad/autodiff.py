@@ -761,18 +761,14 @@ def _reverse_process_checked(self, prim, args, params, _plain=ReverseTrace.proce
 def _backward_checked(self, seeds, consume=False, _plain=ReverseTrace.backward):
     # the same loop, on a copy of the tape whose rows check what their rules return
     sites = _CALL_SITES.get(self, {})
-    tape = [
-        entry if entry is None or entry[0] is None
-        else (_CheckedRow(entry[0], sites.get(k), entry[5]), *entry[1:])
-        for k, entry in enumerate(self.tape)
-    ]
-    cts = _plain(self, seeds, consume, tape)
-    if consume:  # the entries it used up are gone, as the plain pass leaves them
-        own = self.tape
-        for k, entry in enumerate(tape):
-            if entry is None:
+    own = self.tape
+    tape = list(own)
+    for k, entry in enumerate(own):
+        if entry is not None and entry[0] is not None:
+            tape[k] = (_CheckedRow(entry[0], sites.get(k), entry[5]), *entry[1:])
+            if consume:  # only the copy holds it: the pass frees it as it goes
                 own[k] = None
-    return cts
+    return _plain(self, seeds, consume, tape)
 
 
 def _shape_of_value(v):

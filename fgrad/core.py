@@ -1428,7 +1428,9 @@ def enter_step(label, where):
     if steps is None:
         steps = _debug_local.steps = []
     frame = inspect.currentframe()
-    step = _Step(label, where, frame.f_back if frame is not None else None)
+    caller = frame.f_back if frame is not None else None
+    del frame  # (this frame referring to itself would keep the caller's values alive)
+    step = _Step(label, where, caller)
     steps.append(step)
     return step
 
