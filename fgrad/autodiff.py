@@ -834,17 +834,16 @@ class _CheckedRow:
 
     def _error(self, g, ans, saved, which):
         name = self.row.name
-        cause = nan_cause([g], ["the cotangent it received"])
-        if cause.startswith("the cotangent"):
+        if has_nan(g):
             cause = ("the cotangent it received already held NaN: the cotangents from "
                      "several uses of its output added up to NaN (inf + -inf), or the "
                      "cotangent passed to the vjp function held it")
+        elif has_nan(ans) or any(has_nan(v) for v in saved):
+            cause = ("a value saved from the forward pass for the rule already held NaN "
+                     "(it came from an input or a constant)")
         else:
-            cause = nan_cause([ans, *saved], ["its output, saved for the rule"] + [
-                f"operand {i}, saved for the rule" for i in range(len(saved))])
-            if cause.startswith("no operand"):
-                cause = "the cotangent it received and the values saved for it hold no " \
-                        f"NaN: the vjp rule of {name!r} made it"
+            cause = ("the cotangent it received and the values saved for it hold no NaN: "
+                     f"the vjp rule of {name!r} made it")
         return nan_error(name, f"in the backward pass (the vjp of {name!r}, {which})",
                          self.shapes, str(self.out_shape), cause, self.where, backward=True)
 

@@ -153,6 +153,15 @@ def test_vjp_function_called_after_the_block_checks_only_when_on():
     assert np.isnan(f_vjp(1.0))  # off again: numpy's nan
 
 
+def test_a_tape_recorded_while_off_is_checked_without_lines():
+    # recorded with debugging off: the NaN input passes the forward pass unchecked
+    _, f_vjp = fgrad.vjp(lambda x: fnp.sin(x) * 2.0, np.nan)
+    with fgrad.debug_nans():
+        msg = _raises(lambda: f_vjp(1.0))
+    assert "vjp of 'sin'" in msg and "not known" in msg
+    assert "a value saved from the forward pass for the rule already held NaN" in msg
+
+
 def test_nan_made_by_summing_cotangents_is_reported_at_the_operation_receiving_it():
     # y = sin(0) = 0 has two uses whose cotangents are +inf and -inf: their sum is NaN
     def f(x):
