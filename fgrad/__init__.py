@@ -30,6 +30,7 @@ from .batching import vmap  # noqa: F401
 from .core import PRIMITIVES as _PRIMITIVES
 from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .debugging import debug_nans  # noqa: F401
 from .implicit import custom_root  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
 from .primitives import sparse as _sparse  # noqa: F401  (scipy.sparse operands; imports no scipy)
@@ -72,5 +73,5 @@ __all__ = [
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "tree_util", "flatten_util",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp", "custom_root", "optimizers",
+    "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans",
 ]

@@ -7,9 +7,29 @@ outer transform, the derivative computation is itself differentiated.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from .core import PRIMITIVES, Trace, Tracer, as_array, is_basic_index, is_duck_array
+from .core import (
+    PRIMITIVES,
+    Trace,
+    Tracer,
+    _PositionRules,
+    as_array,
+    check_nan_output,
+    concrete,
+    debug_variant,
+    enter_step,
+    exit_step,
+    has_nan,
+    is_basic_index,
+    is_duck_array,
+    nan_cause,
+    nan_error,
+    shapes_text,
+    user_frame,
+)
 
 __all__ = ["ForwardTrace", "ForwardTracer", "ReverseTrace", "ReverseTracer"]
 
@@ -557,7 +577,7 @@ class ReverseTrace(Trace):
             args[pos] = a
         return _Remat(prim, args, params)
 
-    def backward(self, seeds, consume=False):
+    def backward(self, seeds, consume=False, tape=None):
         """Play the tape back from the ``(tape_index, cotangent)`` pairs in ``seeds``.
 
         Returns the list of cotangents indexed by tape position (``None`` where
@@ -571,8 +591,13 @@ class ReverseTrace(Trace):
         summed back, the result of a ``fresh`` row's rule): only such an array is
         ever added into in place.  Anything else (the caller's cotangent, ``g``
         handed on by ``add``, an array a user's rule keeps) is only read.
+
+        ``tape`` is the list of entries to play, the trace's own by default (NaN
+        debugging passes a copy whose rows check their results, see the end of
+        this file).
         """
-        tape = self.tape
+        if tape is None:
+            tape = self.tape
         cts = [None] * len(tape)
         owned = bytearray(len(tape))
         indexed = []  # slots that received an IndexedCotangent (densified at the end)
@@ -713,3 +738,142 @@ def _add_cotangents(prev, prev_owned, c, c_owned):
         return c + prev, 1  # a new array: ours
     # prev first when it is a tracer: no numpy override path
     return (c + prev if type(prev) is np.ndarray else prev + c), 0
+
+
+# --------------------------------------------------------------------------
+# NaN debugging (fgrad.debug_nans): the checking variants, installed only while
+# it is on (see fgrad/core.py), so the methods above stay as they are
+# --------------------------------------------------------------------------
+
+
+def _forward_process_checked(self, prim, args, params, _plain=ForwardTrace.process):
+    where = user_frame()
+    token = enter_step(f"forward mode's step for {prim.name!r} (its value and jvp rule)",
+                       where)
+    try:
+        out = _plain(self, prim, args, params)
+    finally:
+        exit_step(token)
+    check_nan_output(prim, args, out, where)
+    if type(out) is ForwardTracer and out._trace is self and has_nan(out.tangent):
+        values = [concrete(a) for a in args]
+        tangents = [a.tangent if type(a) is ForwardTracer and a._trace is self else None
+                    for a in args]
+        cause = nan_cause(tangents + values, [f"the tangent of operand {i}" for i in
+                                              range(len(args))]
+                          + [f"operand {i}" for i in range(len(args))])
+        raise nan_error(prim.name, f"in forward mode's tangent (the jvp of {prim.name!r})",
+                        shapes_text(args), _shape_of_value(out.value), cause, where)
+    return out
+
+
+#: trace -> {tape index: ((file, line, function), operand shapes)} of the operations
+#: recorded while NaN debugging was on, for the errors of the backward pass.
+_CALL_SITES = weakref.WeakKeyDictionary()
+
+
+def _reverse_process_checked(self, prim, args, params, _plain=ReverseTrace.process):
+    where = user_frame()
+    out = _plain(self, prim, args, params)
+    check_nan_output(prim, args, out, where)
+    if type(out) is ReverseTracer and out._trace is self:
+        sites = _CALL_SITES.get(self)
+        if sites is None:
+            sites = _CALL_SITES[self] = {}
+        sites[out.index] = (where, shapes_text(args))
+    return out
+
+
+def _backward_checked(self, seeds, consume=False, _plain=ReverseTrace.backward):
+    # the same loop, on a copy of the tape whose rows check what their rules return
+    sites = _CALL_SITES.get(self, {})
+    own = self.tape
+    tape = list(own)
+    for k, entry in enumerate(own):
+        if entry is not None and entry[0] is not None:
+            tape[k] = (_CheckedRow(entry[0], sites.get(k), entry[5]), *entry[1:])
+            if consume:  # only the copy holds it: the pass frees it as it goes
+                own[k] = None
+    return _plain(self, seeds, consume, tape)
+
+
+def _shape_of_value(v):
+    return str(getattr(concrete(v), "shape", ()))
+
+
+class _CheckedRow:
+    """A tape entry's row while NaN debugging is on: the row itself (attributes are
+    read through) with vjp rules that check the cotangents they return, and that
+    mark the backward step they run (for operations an enclosing transform checks)."""
+
+    __slots__ = ("row", "label", "where", "shapes", "out_shape", "vjp", "vjp_joint")
+
+    def __init__(self, row, site, out_shape):
+        self.row, self.out_shape = row, out_shape
+        self.label = f"the backward pass: the vjp of {row.name!r}"
+        self.where, self.shapes = site if site is not None else (None, "not recorded")
+        rules = row.vjp
+        if isinstance(rules, _PositionRules):
+            self.vjp = _PositionRules(lambda i: self._checked(rules[i], i))
+        elif rules is not None:
+            self.vjp = tuple(None if r is None else self._checked(r, i)
+                             for i, r in enumerate(rules))
+        else:
+            self.vjp = None
+        joint = row.vjp_joint
+        self.vjp_joint = None if joint is None else self._checked_joint(joint)
+
+    def __getattr__(self, name):
+        return getattr(self.row, name)
+
+    def _checked(self, rule, pos):
+        if rule is None:
+            return None
+
+        def checked(g, ans, *saved, **params):
+            token = enter_step(self.label, self.where)
+            try:
+                c = rule(g, ans, *saved, **params)
+            finally:
+                exit_step(token)
+            if has_nan(c):
+                raise self._error(g, ans, saved, f"the cotangent of its argument {pos}")
+            return c
+
+        return checked
+
+    def _checked_joint(self, joint):
+
+        def checked(g, ans, *saved, wrt, **params):
+            token = enter_step(self.label, self.where)
+            try:
+                results = joint(g, ans, *saved, wrt=wrt, **params)
+            finally:
+                exit_step(token)
+            if isinstance(results, (tuple, list)):
+                for pos, c in zip(wrt, results):
+                    if has_nan(c):
+                        raise self._error(g, ans, saved, f"the cotangent of its argument {pos}")
+            return results
+
+        return checked
+
+    def _error(self, g, ans, saved, which):
+        name = self.row.name
+        if has_nan(g):
+            cause = ("the cotangent it received already held NaN: the cotangents from "
+                     "several uses of its output added up to NaN (inf + -inf), or the "
+                     "cotangent passed to the vjp function held it")
+        elif has_nan(ans) or any(has_nan(v) for v in saved):
+            cause = ("a value saved from the forward pass for the rule already held NaN "
+                     "(it came from an input or a constant)")
+        else:
+            cause = ("the cotangent it received and the values saved for it hold no NaN: "
+                     f"the vjp rule of {name!r} made it")
+        return nan_error(name, f"in the backward pass (the vjp of {name!r}, {which})",
+                         self.shapes, str(self.out_shape), cause, self.where, backward=True)
+
+
+debug_variant(ForwardTrace, "process", _forward_process_checked)
+debug_variant(ReverseTrace, "process", _reverse_process_checked)
+debug_variant(ReverseTrace, "backward", _backward_checked)

@@ -70,10 +70,15 @@ from .core import (  # noqa: F401  (the errors are fgrad.batching's names too)
     check_value,
     check_values,
     concrete,
+    debug_variant,
     dtype_of,
+    has_nan,
     leaf_problem,
+    nan_cause,
+    nan_error,
     ndim_of,
     shape_of,
+    shapes_text,
 )
 from .tree import _children, leaf_paths, registration_advice, tree_flatten
 
@@ -412,6 +417,33 @@ class BatchTrace(Trace):
         if out_dim is None:
             return out
         return BatchTracer(out, self, int(out_dim) % ndim_of(out))
+
+
+def _process_checked(self, prim, args, params, _plain=BatchTrace.process):
+    """``BatchTrace.process`` while NaN debugging is on (fgrad.debug_nans): the same,
+    then a look for NaN in what it made, naming the examples that hold it."""
+    out = _plain(self, prim, args, params)
+    for o in out if isinstance(out, (tuple, list)) else (out,):
+        if isinstance(o, BatchTracer) and o._trace is self:
+            v = o.val
+            if isinstance(v, Tracer) or not has_nan(v):  # (a lower trace checks its own)
+                continue
+            rows = np.isnan(np.moveaxis(np.asarray(v), o.bdim, 0).reshape(self.size, -1))
+            stage = (f"under vmap (in examples {np.flatnonzero(rows.any(axis=1)).tolist()} "
+                     f"of {self.size})")
+            shape = o.shape
+        elif has_nan(o):
+            stage, shape = "under vmap (a result shared by every example)", np.shape(o)
+        else:
+            continue
+        values = [a.val if isinstance(a, BatchTracer) and a._trace is self else concrete(a)
+                  for a in args]
+        cause = nan_cause(values, [f"operand {i}" for i in range(len(args))])
+        raise nan_error(prim.name, stage, shapes_text(args), str(shape), cause)
+    return out
+
+
+debug_variant(BatchTrace, "process", _process_checked)
 
 
 #: Batching rules that rows without a ``batch`` entry borrow until their owners

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import linecache
 import operator
+import os
 import sys
+import threading
 import types
 
 import numpy as np
@@ -1642,3 +1645,291 @@ def _make_function(prim):
     fn.__doc__ = getattr(prim.impl, "__doc__", None)
     fn.primitive = prim
     return fn
+
+
+# --------------------------------------------------------------------------
+# NaN debugging: the hook behind fgrad.debug_nans
+# --------------------------------------------------------------------------
+
+# Checking for NaN costs nothing while it is off because then nothing checks: each
+# engine method that produces values (a trace's ``process``, reverse mode's
+# ``backward``) registers a *checking variant* with :func:`debug_variant`, and
+# :func:`set_debug_nans` puts the variants on their classes when checking is turned
+# on, and the plain methods back when it is turned off.  The variants live beside
+# the methods they wrap (fgrad/autodiff.py, fgrad/batching.py, fgrad/remat.py); what
+# they share is here: finding NaN, finding the user's line, and the error.
+
+_debug_lock = threading.Lock()
+_debug_state = {"on": False}
+_debug_variants = []  # (class, method name, plain function, checking function)
+_debug_local = threading.local()  # per thread: the backward steps running (``steps``)
+
+
+def debug_variant(cls, name, checking):
+    """Register ``checking`` as what ``cls.<name>`` is while NaN debugging is on.
+
+    Example:
+        >>> from fgrad.core import debug_variant, set_debug_nans
+        >>> class Demo:
+        ...     def run(self):
+        ...         return "plain"
+        >>> debug_variant(Demo, "run", lambda self: "checking")
+        >>> previous = set_debug_nans(True)
+        >>> Demo().run()
+        'checking'
+        >>> _ = set_debug_nans(previous)
+        >>> Demo().run()
+        'plain'
+    """
+    with _debug_lock:
+        _debug_variants.append((cls, name, cls.__dict__[name], checking))
+        if _debug_state["on"]:
+            setattr(cls, name, checking)
+
+
+def set_debug_nans(on):
+    """Turn NaN checking on or off for the whole process; returns the previous setting.
+
+    The public switch is :func:`fgrad.debug_nans`.
+
+    Example:
+        >>> from fgrad.core import debug_nans_on, set_debug_nans
+        >>> previous = set_debug_nans(True)
+        >>> debug_nans_on()
+        True
+        >>> _ = set_debug_nans(previous)
+    """
+    on = bool(on)
+    with _debug_lock:  # all variants swap together: no thread sees half of them
+        previous = _debug_state["on"]
+        if on != previous:
+            for cls, name, plain, checking in _debug_variants:
+                setattr(cls, name, checking if on else plain)
+            _debug_state["on"] = on
+    return previous
+
+
+def debug_nans_on():
+    """True while NaN checking is on (see :func:`fgrad.debug_nans`).
+
+    Example:
+        >>> from fgrad.core import debug_nans_on
+        >>> debug_nans_on()
+        False
+    """
+    return _debug_state["on"]
+
+
+def has_nan(value):
+    """True when ``value`` holds NaN (in the real or the imaginary part); integers,
+    booleans and anything that is not a number or an array never do.  Tracers are
+    looked through; a value batched by vmap is left to vmap's own check (False), and
+    an array of another library (dask, cupy) is not read (False).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import has_nan
+        >>> has_nan(np.array([1.0, np.nan])), has_nan(complex(0, np.nan)), has_nan(np.inf)
+        (True, True, False)
+    """
+    if isinstance(value, Tracer):
+        value = concrete(value)
+    t = type(value)
+    if t is float or t is complex:
+        return value != value
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "fc" or isinstance(value, ManyValues):
+        return False
+    if is_duck_array(value):  # a dask or cupy array: looking would compute or transfer it
+        return False
+    return bool(np.isnan(value).any())
+
+
+_FGRAD_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
+
+
+class _Step:
+    """A rule running in a checked pass (see :func:`enter_step`)."""
+
+    __slots__ = ("label", "where", "frame")
+
+    def __init__(self, label, where, frame):
+        self.label, self.where, self.frame = label, where, frame
+
+
+def enter_step(label, where):
+    """Note that the caller now runs the rules of one operation (``label`` says which,
+    e.g. "the backward pass: the vjp of 'sqrt'"), called by the user's code at
+    ``where``.  Operations inside the rules that an enclosing transform checks are
+    then reported as part of that step, at that line.  Returns the token for
+    :func:`exit_step`.
+
+    Example:
+        >>> from fgrad.core import enter_step, exit_step
+        >>> token = enter_step("the backward pass: the vjp of 'sqrt'", None)
+        >>> exit_step(token)
+    """
+    steps = getattr(_debug_local, "steps", None)
+    if steps is None:
+        steps = _debug_local.steps = []
+    frame = inspect.currentframe()
+    caller = frame.f_back if frame is not None else None
+    del frame  # (this frame referring to itself would keep the caller's values alive)
+    step = _Step(label, where, caller)
+    steps.append(step)
+    return step
+
+
+def exit_step(token):
+    """Close the step :func:`enter_step` opened (see there)."""
+    steps = _debug_local.steps
+    if steps and steps[-1] is token:
+        steps.pop()
+    elif token in steps:
+        steps.remove(token)
+    token.frame = None
+
+
+def user_frame():
+    """``(file, line, function)`` where the user's code called the operation being
+    checked: the innermost frame outside fgrad and numpy.  Inside a checked backward
+    step, an operation a rule makes (fgrad's code) is placed at the forward call of
+    that step's operation instead.  ``None`` when not known.
+
+    Example:
+        >>> from fgrad.core import user_frame
+        >>> user_frame()[2]
+        '<module>'
+    """
+    steps = getattr(_debug_local, "steps", None) or ()
+    frame = inspect.currentframe()
+    frame = frame.f_back if frame is not None else None
+    while frame is not None:
+        for step in steps:
+            if step.frame is frame:  # reached the backward pass before any user code
+                return step.where
+        file = frame.f_code.co_filename
+        if not (file.startswith(_FGRAD_DIR) or file.startswith(_NUMPY_DIR)):
+            return file, frame.f_lineno, frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
+def _shape_text(x):
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(_shape_text(v) for v in x) + "]"
+    try:
+        return str(shape_of(x))
+    except Exception:  # noqa: BLE001 - only for the message: an object without a shape
+        return type(x).__name__
+
+
+def shapes_text(operands):
+    """The shapes of an operation's operands, for the errors of NaN debugging.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import shapes_text
+        >>> shapes_text([np.ones((2, 3)), 1.0, [np.ones(2), np.ones(2)]])
+        '(2, 3), (), [(2,), (2,)]'
+    """
+    return ", ".join(_shape_text(a) for a in operands)
+
+
+def _where_text(where, label):
+    if where is None:
+        return [f"  {label}: not known (the operation was recorded while debugging was off)"]
+    file, line, function = where
+    lines = [f"  {label}: {file}:{line}, in {function}"]
+    code = linecache.getline(file, line).strip()
+    if code:
+        lines.append(f"      {code}")
+    return lines
+
+
+def nan_error(name, stage, shapes, out_shape, cause, where=None, *, backward=False):
+    """The FloatingPointError of NaN debugging: NaN came out of primitive ``name`` in
+    ``stage`` (the pass, in words); ``shapes`` are the operands' (:func:`shapes_text`),
+    ``cause`` says whether the NaN came in or was made here; ``where``
+    is the user's line (found now when not given: the caller's stack is the user's).
+
+    Example:
+        >>> from fgrad.core import nan_error
+        >>> print(nan_error("log", "in the forward pass", "()", "()", "made here",
+        ...                 ("f.py", 3, "f")))
+        fgrad.debug_nans: NaN in the output of 'log', in the forward pass
+          operand shapes: () -> ()
+          called at: f.py:3, in f
+          made here
+    """
+    if where is None and not backward:
+        where = user_frame()
+    lines = [f"fgrad.debug_nans: NaN in the output of {name!r}, {stage}",
+             f"  operand shapes: {shapes} -> {out_shape}"]
+    lines += _where_text(where, "forward call at" if backward else "called at")
+    steps = getattr(_debug_local, "steps", None)
+    if steps:
+        step = steps[-1]
+        lines.append(f"  inside {step.label}")
+        lines += ["  " + text for text in _where_text(step.where, "called at")]
+    lines.append(f"  {cause}")
+    return FloatingPointError("\n".join(lines))
+
+
+def nan_cause(values, labels):
+    """The sentence of :func:`nan_error` saying where the NaN came from: the first of
+    ``values`` holding NaN (named by ``labels``), or none of them (made here).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import nan_cause
+        >>> nan_cause([1.0, np.nan], ["operand 0", "operand 1"])
+        'operand 1 already held NaN: it came from an input, a constant or a step fgrad does not check (np.errstate(invalid="raise") finds NaN in plain numpy code)'
+    """
+    for value, label in zip(values, labels):
+        parts = value if isinstance(value, (list, tuple)) else (value,)
+        if any(has_nan(v) for v in parts):
+            return (f"{label} already held NaN: it came from an input, a constant or a "
+                    "step fgrad does not check (np.errstate(invalid=\"raise\") finds NaN in "
+                    "plain numpy code)")
+    return "no operand held NaN: this operation made it"
+
+
+def check_nan_output(prim, args, out, where=None, stage="in the forward pass"):
+    """Raise :func:`nan_error` when ``out`` (what a trace's ``process(prim, args, ...)``
+    returned: a tracer, a plain value, or a tuple of them) holds NaN; ``where`` is the
+    user's line when already known.  What the checking variants of the traces call
+    (see :func:`debug_variant`).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import check_nan_output
+        >>> check_nan_output("log", [2.0], np.log(2.0))  # no NaN: nothing to say
+    """
+    for o in out if type(out) is tuple or type(out) is list else (out,):
+        if has_nan(o):
+            name = getattr(prim, "name", prim)
+            values = [concrete(a) for a in args]
+            cause = nan_cause(values, [f"operand {i}" for i in range(len(args))])
+            raise nan_error(name, stage, shapes_text(args), _shape_text(o), cause, where)
+
+
+def checking_process(process):
+    """The checking variant of a trace's ``process`` whose tracers hold their values:
+    ``process`` itself, then :func:`check_nan_output` on what it returned.
+
+    Example:
+        >>> from fgrad.core import checking_process
+        >>> checking_process(lambda self, prim, args, params: 1.0)(None, "demo", (), {})
+        1.0
+    """
+
+    def checked(self, prim, args, params):
+        out = process(self, prim, args, params)
+        check_nan_output(prim, args, out)
+        return out
+
+    checked.__name__ = getattr(process, "__name__", "process")
+    checked.__doc__ = "The checking variant of ``process`` (NaN debugging is on)."
+    return checked

@@ -48,7 +48,20 @@ from . import numpy as fnp
 from .api import vjp
 from .autodiff import ForwardTrace, ForwardTracer
 from .batching import vmap
-from .core import Primitive, Tracer, _PositionRules, concrete, dtype_of, shape_of, top_trace
+from .core import (
+    Primitive,
+    Tracer,
+    _PositionRules,
+    concrete,
+    debug_nans_on,
+    dtype_of,
+    has_nan,
+    nan_cause,
+    nan_error,
+    shape_of,
+    shapes_text,
+    top_trace,
+)
 from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["custom_vjp", "custom_jvp"]
@@ -658,8 +671,21 @@ class custom_jvp(_Custom):
                 continue
             t = _check_leaf(t, np.shape(concrete(o)), dtype_of(o),
                             f"the jvp rule of {_name(self.fun)}", f"tangent output leaf {k}")
+            if debug_nans_on():  # fgrad.debug_nans: the rule ran on plain values, unchecked
+                self._check_nans(o, t, primals, tangents)
             result.append(ForwardTracer(o, top, t))
         return out_tree.unflatten(result)
+
+    def _check_nans(self, out, tangent, primals, tangents):
+        for value, stage in ((out, "in forward mode (the primal output of its jvp rule)"),
+                             (tangent, "in forward mode's tangent (its jvp rule)")):
+            if has_nan(value):
+                n = len(primals)
+                cause = nan_cause(list(primals) + list(tangents),
+                                  [f"operand {i}" for i in range(n)]
+                                  + [f"the tangent of operand {i}" for i in range(n)])
+                raise nan_error(self._prim.name, stage, shapes_text(primals),
+                                str(np.shape(concrete(value))), cause)
 
     # the row's implementation, one level down (reverse mode): the rule linearised at
     # the primals.  Its primal output is what the rule returns, computed on the values

@@ -16,7 +16,7 @@ import numpy as np
 from . import numpy as fnp
 from .api import jvp, vjp
 from .batching import vmap
-from .core import Primitive, Trace, Tracer, as_array, concrete
+from .core import Primitive, Trace, Tracer, as_array, checking_process, concrete, debug_variant
 from .tree import tree_flatten
 
 __all__ = ["checkpoint"]
@@ -59,6 +59,10 @@ class _EvalTrace(Trace):
         vals = [a.value if isinstance(a, Tracer) and a._trace is self else a for a in args]
         ans = prim.fn(*vals, **params)
         return ans if prim.nondiff else _EvalTracer(ans, self)
+
+
+# while NaN debugging is on (fgrad.debug_nans), the forward run is checked too
+debug_variant(_EvalTrace, "process", checking_process(_EvalTrace.process))
 
 
 def _static_positions(static_argnums, nargs, name):
