@@ -191,7 +191,8 @@ def _refuse_sparse_in_numpy(values, name):
     fgrad refuses them rather than give a traced result the plain call would not."""
     if "scipy.sparse" in sys.modules:
         for v in values:
-            if type(v) not in _UNCHECKED_CONSTANTS and is_sparse(v):
+            if (type(v) not in _UNCHECKED_CONSTANTS and not isinstance(v, Tracer)
+                    and is_sparse(v)):
                 raise TypeError(
                     f"{name} with a scipy.sparse {type(v).__name__}: numpy does not know "
                     "sparse matrices (on plain arrays it returns an object array or "
