@@ -36,6 +36,8 @@ import sys
 import types
 from pathlib import Path
 
+import numpy
+
 from . import numpy as fnp
 from . import scipy as fsp
 from .batching import batch_rule_of
@@ -365,10 +367,18 @@ def _describe(fn):
     return how, "✓" if jv else "✗", "✓" if vj else "✗", order, cplx, vmap
 
 
+# Names fgrad.numpy has only with some numpy versions (as numpy does): left off the
+# page, so that it is the same with every supported numpy.
+VERSION_DEPENDENT = frozenset({"row_stack"})
+
+
 def _public_functions(fnp):
     return [name for name in dir(fnp)
             if not name.startswith("_") and callable(getattr(fnp, name))
-            and not isinstance(getattr(fnp, name), (types.ModuleType, type))]
+            and not isinstance(getattr(fnp, name), (types.ModuleType, type))
+            and name not in VERSION_DEPENDENT
+            # numpy's own dtype helpers (finfo, can_cast ...), re-exported as they are
+            and getattr(fnp, name) is not getattr(numpy, name, None)]
 
 
 def _numpy_names(fnp):

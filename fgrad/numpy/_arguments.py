@@ -10,6 +10,7 @@ which wraps every public function once when fgrad.numpy loads.
 
 import functools
 import inspect
+import re
 
 import numpy as np
 
@@ -119,6 +120,20 @@ def array_likes(fn, where, theirs=None):
 _ABSENT = object()
 
 
+def _parameter_names(theirs):
+    """The parameter names of numpy's function: from its signature, or for a C
+    function without one (``np.dot`` on numpy 2.2) from its docstring's first line,
+    ``dot(a, b, out=None)``."""
+    try:
+        return set(inspect.signature(theirs).parameters)
+    except (TypeError, ValueError):
+        first = (getattr(theirs, "__doc__", None) or "").strip().splitlines()
+        match = re.match(r"^[\w.]+\((.*)\)\s*$", first[0]) if first else None
+        if match is None:
+            return set()
+        return {p.strip().split("=")[0].lstrip("*") for p in match.group(1).split(",")}
+
+
 def _keyword_checks(fn, theirs):
     """``((keyword, always), ...)``: numpy's ``out``/``where`` that ``fn`` refuses, on
     traced values (``always=False``) or always (``fn`` has no such parameter)."""
@@ -127,10 +142,7 @@ def _keyword_checks(fn, theirs):
     if isinstance(theirs, np.ufunc):
         numpy_keywords = {"out", "where"}
     else:
-        try:
-            numpy_keywords = set(inspect.signature(theirs).parameters) & {"out", "where"}
-        except (TypeError, ValueError):
-            return ()
+        numpy_keywords = _parameter_names(theirs) & {"out", "where"}
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
