@@ -10,8 +10,13 @@ reference is generated from the docstrings of every public name; the guide
 pages are the Markdown files in docs/.  See docs/building-the-docs.md.
 """
 
+import hashlib
 import importlib
+import importlib.util
 import inspect
+import json
+import re
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -54,7 +59,24 @@ napoleon_numpy_docstring = False
 
 html_theme = "furo"
 html_title = f"fgrad {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["fgrad.css"]  # long code lines wrap instead of scrolling sideways
+
+# every cross-reference must resolve (with -W an unresolved one fails the build); short names in
+# docstrings are looked up among the documented objects by _resolve_short_name below
+nitpicky = True
+#: Names that docstrings mention for contributors but that have no entry on the site: internal
+#: helpers and classes, and the rule table itself (described in the design notes).
+nitpick_ignore = [
+    ("py:data", "PRIMITIVES"),
+    ("py:func", "_scalar_shortcut"),
+    ("py:class", "fgrad.autodiff.IndexedCotangent"),
+    ("py:class", "fgrad.autodiff.ReverseTrace"),
+]
+
+# MathJax is served by the site itself (copied from the django-static-mathjax package of the docs
+# extra into _static/mathjax by _copy_mathjax), so the mathematics renders offline too
+mathjax_path = "mathjax/tex-chtml.js"
 
 # --------------------------------------------------------------------------
 # generated parts: the list of guide pages and the API reference
@@ -145,7 +167,7 @@ def api_reference():
 
     top = [n for n in fgrad.__all__ if not isinstance(getattr(fgrad, n), types.ModuleType)]
     lines = _api_section("fgrad", "fgrad", top,
-                         "The transforms and tools, imported with `import fgrad`.")
+                         "The transforms and tools, imported with `import fgrad`.", members=True)
     lines += _api_section("fgrad.graph: graph inspection", "fgrad.graph",
                           [n for n in fgrad.graph.__all__ if n != "make_graph"], members=True)
     lines += _api_section("fgrad.tree: pytrees", "fgrad.tree", fgrad.tree.__all__)
@@ -178,13 +200,229 @@ def api_reference():
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------
+# the tutorials index: one entry per notebook, from the notebook itself
+# --------------------------------------------------------------------------
+
+NOTEBOOKS = ROOT / "tutorials"
+
+#: Summaries written here for the notebooks whose opening paragraph does not summarise them; every
+#: other notebook is summarised by the opening paragraph(s) of its first Markdown cell.
+SUMMARIES = {
+    "05-your-own-primitives": (
+        "PyTorch's `torch.autograd.Function` (a forward that saves tensors for a backward) done "
+        "three ways in fgrad: a row of the rule table with `fgrad.core.defprim`, "
+        "`fgrad.custom_vjp` and `fgrad.custom_jvp`, each tested with `fgrad.check_grads`; then a "
+        "numerically stable `log(1 + exp(x))`, and which of the three to use when."),
+}
+
+
+def notebooks():
+    """The tutorial notebooks, in order (``NN-name.ipynb``)."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+
+
+def _is_prose(block):
+    return bool(block) and not block.startswith(("```", "|", "* ", "- ", "#", "<", ">")) \
+        and not re.match(r"\d+\. ", block)
+
+
+def notebook_entry(path):
+    """``(title, summary)`` of a notebook, from its first Markdown cell.
+
+    The title is the cell's first heading; the summary is its opening paragraph, joined with the
+    next block (prose or display mathematics) while a paragraph ends with a comma or a colon.
+    """
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    text = next(("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"), "")
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    title = next((b.splitlines()[0].lstrip("#").strip() for b in blocks if b.startswith("#")),
+                 Path(path).stem)
+    body = [b for b in blocks if not b.startswith("#")]
+    summary = []
+    for block in body:
+        if not summary:
+            if _is_prose(block):
+                summary.append(block)
+            continue
+        if summary[-1].endswith((",", ":", "$$")) and (_is_prose(block) or block.startswith("$$")):
+            summary.append(block)  # a sentence going on after a comma, a colon or mathematics
+        else:
+            break
+    stem = Path(path).stem
+    text = SUMMARIES.get(stem) or "\n\n".join(summary)
+    if text.endswith(":"):
+        text = text[:-1] + "."
+    return title, text
+
+
+def tutorials_index():
+    lines = []
+    for path in notebooks():
+        title, summary = notebook_entry(path)
+        lines += [f"## {{doc}}`{title} <notebooks/{path.stem}>`", "", summary, ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# the landing page's picture: the graph of the quickstart's last call, drawn by fgrad
+# --------------------------------------------------------------------------
+
+#: The picture, checked in for builds on machines without Graphviz; a build on a machine with
+#: Graphviz's ``dot`` draws it afresh into the site.  ``python docs/conf.py`` redraws the
+#: checked-in copy (tests/test_docs.py fails when it is out of date with fgrad's make_graph).
+GRAPH_PICTURE = HERE / "_static" / "quickstart-graph.svg"
+
+
+def quickstart_graph():
+    """The ``fgrad.make_graph(...)(...)`` call printed by the landing page's quickstart."""
+    import fgrad.numpy as fnp
+
+    text = (HERE / "index.md").read_text(encoding="utf-8")
+    calls = re.findall(r"^print\((fgrad\.make_graph\(.*\))\)$", text, re.M)
+    if len(calls) != 1:
+        raise RuntimeError("docs/index.md should print exactly one fgrad.make_graph(...)(...) "
+                           f"call for the landing page's picture; found {len(calls)}")
+    return eval(calls[0], {"fgrad": fgrad, "fnp": fnp})  # our own page's code, run by the tests
+
+
+def graph_stamp(dot_source):
+    return hashlib.sha256(dot_source.encode()).hexdigest()[:16]
+
+
+def draw_quickstart_graph():
+    """The landing page's picture as SVG text, stamped with the hash of its Graphviz source."""
+    picture = quickstart_graph().picture()
+    return (f"<!-- drawn by docs/conf.py from the make_graph call in docs/index.md; "
+            f"dot source {graph_stamp(picture.dot)} -->\n" + picture.svg())
+
+
+def _draw_graph_into_site(app):
+    from fgrad.graph import dot_available
+
+    if dot_available():
+        (Path(app.outdir) / "_static" / GRAPH_PICTURE.name).write_text(
+            draw_quickstart_graph(), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------
+# MathJax, from the docs extra's django-static-mathjax package
+# --------------------------------------------------------------------------
+
+#: The parts of MathJax's es5 distribution the site needs: the TeX-to-HTML component, and what it
+#: loads on demand (TeX extensions, fonts, the menu and its accessibility tools).
+MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "ui", "a11y", "sre", "adaptors")
+
+
+def mathjax_source():
+    """The folder holding MathJax's es5 distribution, from an installed package."""
+    spec = importlib.util.find_spec("mathjax")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        es5 = Path(folder) / "static" / "mathjax" / "es5"
+        if (es5 / "tex-chtml.js").is_file():
+            return es5
+    from sphinx.errors import ConfigError
+
+    raise ConfigError(
+        "MathJax is served by the site itself, from the django-static-mathjax package, which is "
+        "not installed: pip install -e \".[docs]\" (see docs/building-the-docs.md)")
+
+
+def _copy_mathjax(app):
+    es5 = mathjax_source()
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        src = es5 / part
+        if src.is_dir():
+            shutil.copytree(src, target / part, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target / part)
+    shutil.copy2(es5.parent / "LICENSE", target / "LICENSE")
+
+
+# --------------------------------------------------------------------------
+# download links for the notebooks
+# --------------------------------------------------------------------------
+
+def _notebook_download_link(app, pagename, templatename, context, doctree):
+    if not pagename.startswith("notebooks/") or "body" not in context:
+        return
+    name = pagename.split("/", 1)[1] + ".ipynb"
+    if not (NOTEBOOKS / name).is_file():
+        return
+    link = (f'<p class="fgrad-download">Download this notebook: '
+            f'<a class="reference download" href="{name}" download="{name}">'
+            f'<code class="docutils literal notranslate"><span class="pre">{name}</span></code></a>'
+            ' (it runs after <code class="docutils literal notranslate"><span class="pre">'
+            'pip install fgrad[tutorials]</span></code>, or <code class="docutils literal '
+            'notranslate"><span class="pre">pip install -e ".[tutorials]"</span></code> in a '
+            'clone)</p>')
+    body = context["body"]
+    end = body.find("</h1>")
+    context["body"] = body[:end + 5] + link + body[end + 5:] if end >= 0 else link + body
+
+
+def _copy_notebooks(app):
+    folder = Path(app.outdir) / "notebooks"
+    folder.mkdir(exist_ok=True)
+    for path in notebooks():
+        shutil.copy2(path, folder / path.name)
+
+
+def _build_finished(app, exception):
+    if exception is None and app.builder.format == "html":
+        _copy_mathjax(app)
+        _copy_notebooks(app)
+        _draw_graph_into_site(app)
+
+
+# --------------------------------------------------------------------------
+# short names in docstrings (``:class:`Graph```) link to the documented object
+# --------------------------------------------------------------------------
+
+def _resolve_short_name(app, env, node, contnode):
+    """Link a Python cross-reference that Sphinx did not resolve to the one documented object
+    whose dotted name ends with it (``Graph`` -> ``fgrad.graph.Graph``)."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    domain = env.get_domain("py")
+    matches = [name for name in domain.objects
+               if name == target or name.endswith("." + target)]
+    if len({(domain.objects[m].docname, domain.objects[m].node_id) for m in matches}) != 1:
+        return None  # unknown, or ambiguous: Sphinx reports it
+    from sphinx.util.nodes import make_refnode
+
+    obj = domain.objects[matches[0]]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode,
+                        matches[0])
+
+
 def _fill_in(app, docname, source):
     if docname == "index":
         source[0] = source[0].replace("<!-- GUIDES -->", "\n".join(guide_pages()))
     elif docname == "api":
         source[0] = source[0].replace("<!-- API REFERENCE -->", api_reference())
+    elif docname == "tutorials":
+        source[0] = source[0].replace("<!-- NOTEBOOKS -->", tutorials_index())
+
+
+def _always_reread(app, env, added, changed, removed):
+    # these pages are generated from other files (the notebooks, the guide pages, the docstrings)
+    return [d for d in ("index", "tutorials", "api") if d in env.found_docs]
 
 
 def setup(app):
+    mathjax_source()  # fail early, with the command that installs it
     app.connect("source-read", _fill_in)
+    app.connect("env-get-outdated", _always_reread)
+    app.connect("html-page-context", _notebook_download_link)
+    app.connect("missing-reference", _resolve_short_name)
+    app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True}
+
+
+if __name__ == "__main__":  # python docs/conf.py: redraw the landing page's picture
+    GRAPH_PICTURE.write_text(draw_quickstart_graph(), encoding="utf-8")
+    print(f"wrote {GRAPH_PICTURE.relative_to(ROOT)}")
