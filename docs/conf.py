@@ -414,7 +414,7 @@ def _always_reread(app, env, added, changed, removed):
 
 
 def setup(app):
-    mathjax_source()  # fail early, with the command that installs it
+    app.connect("config-inited", lambda app, config: mathjax_source())  # fail early, clearly
     app.connect("source-read", _fill_in)
     app.connect("env-get-outdated", _always_reread)
     app.connect("html-page-context", _notebook_download_link)
