@@ -231,7 +231,8 @@ def notebook_entry(path):
     """``(title, summary)`` of a notebook, from its first Markdown cell.
 
     The title is the cell's first heading; the summary is its opening paragraph, joined with the
-    next block (prose or display mathematics) while a paragraph ends with a comma or a colon.
+    next block (prose or display mathematics) while the text so far ends with a comma, a colon or
+    display mathematics.  ``SUMMARIES`` overrides it.
     """
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
     text = next(("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"), "")
@@ -355,9 +356,7 @@ def _notebook_download_link(app, pagename, templatename, context, doctree):
             f'<a class="reference download" href="{name}" download="{name}">'
             f'<code class="docutils literal notranslate"><span class="pre">{name}</span></code></a>'
             ' (it runs after <code class="docutils literal notranslate"><span class="pre">'
-            'pip install fgrad[tutorials]</span></code>, or <code class="docutils literal '
-            'notranslate"><span class="pre">pip install -e ".[tutorials]"</span></code> in a '
-            'clone)</p>')
+            'pip install -e ".[tutorials]"</span></code> in a clone of the repository)</p>')
     body = context["body"]
     end = body.find("</h1>")
     context["body"] = body[:end + 5] + link + body[end + 5:] if end >= 0 else link + body
