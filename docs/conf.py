@@ -209,6 +209,11 @@ NOTEBOOKS = ROOT / "tutorials"
 #: Summaries written here for the notebooks whose opening paragraph does not summarise them; every
 #: other notebook is summarised by the opening paragraph(s) of its first Markdown cell.
 SUMMARIES = {
+    "03-forward-and-reverse-mode": (
+        "The two modes of automatic differentiation on one small function, after Baydin et al.'s "
+        "survey: $f(x_1, x_2) = \\ln x_1 + x_1 x_2 - \\sin x_2$ at $(2, 5)$ with its primal, "
+        "tangent and adjoint traces, all produced by fgrad from the function's graph; then when "
+        "each mode wins, and the time and memory reverse mode costs, measured."),
     "05-your-own-primitives": (
         "PyTorch's `torch.autograd.Function` (a forward that saves tensors for a backward) done "
         "three ways in fgrad: a row of the rule table with `fgrad.core.defprim`, "
