@@ -642,8 +642,27 @@ class Graph:
                 return n
         raise KeyError(f"no node named {name!r}; the nodes are {[n.name for n in self.nodes]}")
 
-    def listing(self):
-        """The graph as text: one line per input and per primitive, with values."""
+    def listing(self, derivatives=False):
+        """The graph as text: one line per input and per primitive, with values.
+
+        With ``derivatives=True`` each primitive's line also gives its local
+        derivatives, one per argument that is a node (``∂x1: 1/x1 = 0.5``), read
+        off the row's rules as in :meth:`tangent_trace`.
+
+        Example:
+            >>> import fgrad, fgrad.numpy as fnp
+            >>> g = fgrad.make_graph(lambda x1, x2: fnp.log(x1) + x1 * x2 - fnp.sin(x2))(2.0, 5.0)
+            >>> print(g.listing(derivatives=True))
+            graph of <lambda>: 2 inputs, 5 primitives, 1 output
+              x1 = input     2
+              x2 = input     5
+              v1 = log(x1)   0.6931   ∂x1: 1/x1 = 0.5
+              v2 = x1 * x2   10       ∂x1: x2 = 5;  ∂x2: x1 = 2
+              v3 = v1 + v2   10.69    ∂v1: 1;  ∂v2: 1
+              v4 = sin(x2)   -0.9589  ∂x2: cos(x2) = 0.2837
+              v5 = v3 - v4   11.65    ∂v3: 1;  ∂v4: -1
+              output: v5
+        """
         ins, prims = self.inputs, self.primitives
         outs = [o.name if isinstance(o, Node) else f"constant {_fmt(o)}" for o in self.outputs]
         head = (f"graph of {self.name}: {len(ins)} input{'s' * (len(ins) != 1)}, "
@@ -651,10 +670,21 @@ class Graph:
                 f"{len(outs)} output{'s' * (len(outs) != 1)}")
         rows = [(n.name, n.expression(), _fmt(n.value)) for n in self.nodes]
         width = max((len(a) + len(b) for a, b, _ in rows), default=0) + 6
+        vwidth = max((len(v) for _, _, v in rows), default=0) + 2
         lines = [head]
-        for name, expr, val in rows:
+        for node, (name, expr, val) in zip(self.nodes, rows, strict=True):
             left = f"{name} = {expr}"
-            lines.append(f"  {left.ljust(width)}{val}")
+            line = f"  {left.ljust(width)}{val}"
+            if derivatives and not node.is_input and not node.primitive.nondiff:
+                parts = []
+                for pos, parent in node.parents:
+                    d, local = _local_derivative(node, pos, "tangent", parent.value)
+                    shown = _fmt(local) if local is not None else None
+                    parts.append(f"\u2202{parent.name}: {d}"
+                                 + (f" = {shown}" if shown not in (None, d) else ""))
+                if parts:
+                    line = f"  {left.ljust(width)}{val.ljust(vwidth)}" + ";  ".join(parts)
+            lines.append(line)
         lines.append("  output" + ("s" if len(outs) != 1 else "") + ": " + ", ".join(outs))
         return "\n".join(lines)
 

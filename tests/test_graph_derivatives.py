@@ -219,3 +219,13 @@ def test_replay_refuses_wrong_inputs():
         g.replay(1.0)
     with pytest.raises(ValueError, match="shape"):
         g.replay(np.ones(2), 1.0)
+
+
+def test_the_listing_can_show_the_local_derivatives():
+    g = fgrad.make_graph(baydin)(X1, X2)
+    plain, full = g.listing(), g.listing(derivatives=True)
+    assert "∂" not in plain and str(g) == plain
+    lines = {ln.split("=")[0].strip(): ln for ln in full.splitlines()[1:-1]}
+    assert lines["v1"].endswith("∂x1: 1/x1 = 0.5")
+    assert lines["v4"].endswith(f"∂x2: cos(x2) = {np.cos(X2):.4g}")
+    assert "∂v4: -1" in lines["v5"] and "∂x1: x2 = 5" in lines["v2"]
