@@ -863,7 +863,7 @@ class Graph:
             >>> print(fgrad.make_graph(lambda x: 2.0 * x)(1.0).to_dot())  # doctest: +ELLIPSIS
             digraph "<lambda>" {
             ...
-              n0 -> n1 [taillabel="y", fontcolor="gray50"];
+              n0 -> n1 [headlabel="y", fontcolor="gray50"];
             }
         """
         kind = trace.kind if trace is not None else None
@@ -892,7 +892,8 @@ class Graph:
             lines.append(f'  n{n.index} [label="{label}", shape={shape}{style}];')
         edge_terms = getattr(trace, "edge_terms", {})
         for n in self.nodes:
-            roles = _roles(n.primitive, len(n.args)) if len(n.args) > 1 else None
+            drawn = sum(isinstance(a, Node) or not inline for a in n.args)
+            roles = _roles(n.primitive, len(n.args)) if drawn > 1 else None
             for pos, a in enumerate(n.args):
                 if isinstance(a, Node):
                     src = f"n{a.index}"
@@ -921,7 +922,7 @@ class Graph:
                     else:
                         attrs.append('color="royalblue", fontcolor="royalblue"')
                 if roles is not None:
-                    attrs.append(f'taillabel="{_dot_escape(roles[pos])}"')
+                    attrs.append(f'headlabel="{_dot_escape(roles[pos])}"')  # at the user
                     if term is None:
                         attrs.append('fontcolor="gray50"')
                 lines.append(f"  {src} -> n{n.index}" + (f" [{', '.join(attrs)}]" if attrs else "")
