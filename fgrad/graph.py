@@ -42,7 +42,7 @@ from .autodiff import _fix_shape_dtype
 from .core import Trace, Tracer, check_value, concrete
 from .tree import tree_flatten
 
-__all__ = ["make_graph", "Graph", "Node", "TraceTable", "Picture"]
+__all__ = ["make_graph", "Graph", "Node", "TraceTable", "Term", "Picture"]
 
 _INFIX = {
     "add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}",
