@@ -287,7 +287,7 @@ class Term:
         if self.is_map:
             return self.derivative.replace(_SLOT, _fmt(self.incoming))
         a, b = _fmt(self.local), _fmt(self.incoming)
-        a, b = (f"({a})" if a.startswith("-") else a), (f"({b})" if b.startswith("-") else b)
+        a, b = (f"({t})" if t.startswith("-") or t.endswith("j") else t for t in (a, b))
         return f"{b}\u00d7{a}" if incoming_first else f"{a}\u00d7{b}"
 
     def __repr__(self):
