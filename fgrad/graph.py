@@ -446,6 +446,15 @@ def make_graph(fun, *, prune=False):
     a constant.  Transforms nest: ``make_graph(fgrad.grad(f))`` shows the
     primitives of both the forward and the backward pass.
 
+    The graph is that of this one call: a Python ``if`` or ``while`` on the
+    data records only the path taken, and another input may give another graph.
+
+    Args:
+        fun: the function to record.
+        prune: return :meth:`Graph.prune` of the graph: only what the outputs
+            depend on, without multiplications by 1, constants written into
+            their nodes in pictures (to fit a slide).
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> g = fgrad.make_graph(lambda x: fnp.sum(fnp.sin(x) ** 2))(fnp.zeros(3))
@@ -453,6 +462,9 @@ def make_graph(fun, *, prune=False):
         ['input', 'sin', 'power', 'sum']
         >>> g.value
         np.float64(0.0)
+        >>> h = fgrad.make_graph(fgrad.grad(lambda x: x * fnp.sin(x)), prune=True)(0.0)
+        >>> [node.expression() for node in h.primitives]
+        ['sin(x)', 'cos(x)', 'x * v2', 'v1 + v3']
     """
 
     def graph_fun(*args, **kwargs):
