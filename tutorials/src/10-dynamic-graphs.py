@@ -20,7 +20,7 @@ import fgrad.numpy as fnp
 # %% [markdown]
 # ## One function, two graphs
 #
-# The chapter's control-flow function (seeds 000 and 002) doubles its input until the norm reaches
+# The chapter's control-flow function (the MindSpore port in seed 002) doubles its input until the norm reaches
 # 1000, and multiplies by 100 when the result is negative (written with `fnp.sum(b)` where the
 # chapter has `b.sum()`, so that it also runs on a plain Python float):
 
@@ -128,7 +128,7 @@ assert grad_graph.prune().primitives == [] and grad_graph.value == 4096
 # for value in (0.3, -40.0):
 #     a = torch.tensor(value, requires_grad=True)
 #     d = f(a)                    # records a new tape
-#     d.backward()                # uses it once, then frees it
+#     d.backward()                # uses it, then frees the values it saved
 #     print(value, a.grad.item(), tape(d).count("MulBackward0"))
 # ```
 #
@@ -141,7 +141,7 @@ assert grad_graph.prune().primitives == [] and grad_graph.value == 4096
 # |---|---|---|
 # | when the graph is recorded | every forward call, on tensors with `requires_grad` | every call of `grad(f)`, `vjp(f)`, `make_graph(f)` ... on tracers |
 # | where it lives | `d.grad_fn` and its `next_functions` | inside the transform; `make_graph` hands you a copy |
-# | after the backward pass | freed (unless `retain_graph=True`) | dropped when the transform returns |
+# | after the backward pass | its saved values freed (unless `retain_graph=True`) | dropped when the transform returns |
 # | a branch or loop on the data | records the path taken | records the path taken |
 
 # %% [markdown]
@@ -168,10 +168,10 @@ assert small_pos.replay(0.7) != f(0.7)  # 0.7 needs one doubling fewer
 # %% [markdown]
 # ## The exercises of the d2l 1.0 autograd chapter, with `make_graph`
 #
-# The English d2l 1.0 chapter ends with eight exercises, four more than the MindSpore port in the
-# seeds (whose exercises notebook 1 answers): they ask for the dependency graph of a function, the
-# chain rule on its edges, and the two directions of evaluating it.  Here they are in our words,
-# numbered as in d2l 1.0, graph questions first.
+# The English d2l 1.0 chapter ends with eight exercises.  Besides the ones the MindSpore port in the
+# seeds kept (notebook 1 answers those), they ask for the dependency graph of a function, the chain
+# rule on its edges, and the two directions of evaluating it.  Here they are in our words, numbered as
+# in d2l 1.0, the graph questions first.
 #
 # ### Exercise 5: the dependency graph of $f(x) = \log(x^2)\sin x + x^{-1}$
 #
@@ -216,9 +216,18 @@ by_hand = 2 * np.sin(x0) / x0 + np.log(x0**2) * np.cos(x0) - 1 / x0**2
 paths = {"through x**2": np.sin(x0) * (1 / x0**2) * 2 * x0,
          "through sin": np.log(x0**2) * np.cos(x0),
          "through x**-1": -(x0**-2)}
-print(paths, "sum:", sum(paths.values()))
+for name, value in paths.items():
+    print(f"{name:14s} {value: .6f}")
+print(f"{'sum':14s} {sum(paths.values()): .6f}   grad: {fgrad.grad(g)(x0): .6f}")
 assert np.isclose(sum(paths.values()), by_hand)
 assert np.isclose(fgrad.grad(g)(x0), by_hand)
+
+# each path's product is the product of the local derivatives on its edges in the graph
+local = {(t.wrt, t.node): float(t.local) for t in graph.tangent_trace(1.0).edge_terms.values()}
+assert np.isclose(local["x", "v1"] * local["v1", "v2"] * local["v2", "v4"] * local["v4", "v6"],
+                  paths["through x**2"])
+assert np.isclose(local["x", "v3"] * local["v3", "v4"] * local["v4", "v6"], paths["through sin"])
+assert np.isclose(local["x", "v5"] * local["v5", "v6"], paths["through x**-1"])
 
 # %% [markdown]
 # ### Exercise 7: from `x` to `f`, and from `f` back to `x`
@@ -249,10 +258,10 @@ print(f"forward: {float(forward['v6']):.6f}, backward: {float(backward['x']):.6f
       f"by hand: {by_hand:.6f}")
 assert np.isclose(forward["v6"], by_hand) and np.isclose(backward["x"], by_hand)
 # the same local derivatives appear in both directions, edge by edge
-for (edge, fwd), bwd in zip(sorted(forward.edge_terms.items()),
-                            (backward.edge_terms[e] for e in sorted(forward.edge_terms)),
-                            strict=True):
-    assert fwd.derivative == bwd.derivative and np.isclose(fwd.local, bwd.local)
+assert forward.edge_terms.keys() == backward.edge_terms.keys()
+for edge, term in forward.edge_terms.items():
+    assert term.derivative == backward.edge_terms[edge].derivative
+    assert term.local == backward.edge_terms[edge].local
 
 # %% [markdown]
 # ### Exercise 8: when forward, when backward?
@@ -295,14 +304,18 @@ assert np.allclose(fgrad.jacfwd(loss)(np.ones(8)), fgrad.jacrev(loss)(np.ones(8)
 #
 # The memory side shows in the adjoint trace above: the backward pass reads values of the forward
 # pass (`v1`, `v2`, `v3`, `x`), so reverse mode must keep them until it gets there, while the tangent
-# trace can forget each value as soon as the nodes that read it have run.  Forward mode also
-# parallelises over input directions with no communication at all.  So: backwards for a scalar loss
-# of many parameters (training), forwards for few inputs and many outputs, or when memory is short.
+# trace can forget each value as soon as the nodes that read it have run.  As for parallel work:
+# the passes for different directions are independent in both modes (fgrad batches them when
+# `chunk_size` is not set), but within one pass forward mode can compute each tangent as soon as its
+# value is known, while the backward pass can only start after the whole forward pass.  So: backwards
+# for a scalar loss of many parameters (training), forwards for few inputs and many outputs, or when
+# memory is short.
 #
 # ### Exercise 1: why is the second derivative costlier?
 #
 # Because the first derivative is a program made of the forward pass *and* the backward pass, and the
-# second derivative differentiates that whole program.  The pruned graphs of `g`, `g'` and `g''` grow:
+# second derivative differentiates that whole program.  The pruned graphs of `g`, `g'`, `g''` and
+# `g'''` grow:
 
 # %%
 sizes = {}
@@ -325,8 +338,8 @@ fgrad.make_graph(fgrad.grad(g), prune=True)(2.0)
 # ### Exercise 2: running the backward pass twice
 #
 # In PyTorch, `d.backward()` a second time fails with "Trying to backward through the graph a second
-# time", because the tape was freed after the first call.  A recorded fgrad graph is a value like any
-# other, and so is the function `fgrad.vjp` returns: using it again gives the same numbers.
+# time", because the first call freed the values the tape saved.  A recorded fgrad graph is a value
+# like any other, and so is the function `fgrad.vjp` returns: using it again gives the same numbers.
 
 # %%
 once, twice = graph.adjoint_trace(), graph.adjoint_trace()
