@@ -164,30 +164,18 @@ print(f"a = {a:.4f}, grad = {d_a}, f(a)/a = {f(a) / a}")
 assert np.isclose(d_a, f(a) / a)
 
 # %% [markdown]
-# **Exercise: a vector (or matrix) `a`.**  Now `f(a)` is a vector, so there is no scalar gradient.  The
-# Jacobian is `k` times the identity (every element went through the same loop), and the gradient of
-# the *sum* is `k` in every position, again equal to `f(a) / a`.
-
-# %%
-a_vec = rng.normal(size=3)
-J = fgrad.jacrev(f)(a_vec)
-k = f(a_vec) / a_vec
-print("Jacobian:\n", J)
-print("grad of sum:", fgrad.grad(lambda a: f(a).sum())(a_vec), " f(a)/a:", k)
-assert np.allclose(J, k[0] * np.eye(3))
-assert np.allclose(fgrad.grad(lambda a: f(a).sum())(a_vec), k)
-
-a_mat = rng.normal(size=(2, 2))
-assert np.allclose(fgrad.grad(lambda a: f(a).sum())(a_mat), f(a_mat) / a_mat)
-
-# %% [markdown]
 # ## The exercises, answered
+#
+# The chapter (in the MindSpore port of seed 002) ends with five exercises; they are answered here with
+# the chapter's numbers.  The English d2l 1.0 edition adds questions about dependency graphs, which
+# notebook 10 answers.
 #
 # ### 1. Why is a second derivative more expensive than a first?
 #
 # A gradient function is itself a program: the forward pass plus the backward pass, built from the same
-# primitives.  Differentiating it again differentiates that larger program.  `fgrad.make_graph` counts
-# the primitives each version runs, which makes the growth visible without a stopwatch.
+# primitives.  Differentiating it again differentiates that larger program.  `fgrad.make_graph(fn)(x)`
+# runs `fn` once and returns the graph of every primitive it ran (notebooks 3 and 10 look at such graphs
+# closely); counting its primitives makes the growth visible without a stopwatch.
 
 # %%
 def h(x):
@@ -230,7 +218,29 @@ print(once, twice, f_vjp(fnp.arange(4.0)))
 assert np.array_equal(once[0], twice[0])
 
 # %% [markdown]
-# ### 3. A new control-flow example
+# ### 3. The control-flow example with a vector (or matrix) `a`
+#
+# Now `f(a)` is a vector, so there is no scalar gradient (`fgrad.grad` would refuse, as above).  Its
+# derivative is a Jacobian matrix, which `fgrad.jacrev(f)` computes: it returns a function giving the
+# whole Jacobian, one vector-Jacobian product per output (notebook 4 explains it).  The Jacobian is `k`
+# times the identity (every element went through the same loop, because the loop tests the norm of the
+# whole vector and the `if` its sum), and the gradient of the *sum*, what PyTorch's
+# `d.backward(torch.ones_like(d))` computes, is `k` in every position, again equal to `f(a) / a`.
+
+# %%
+a_vec = rng.normal(size=3)
+J = fgrad.jacrev(f)(a_vec)
+k = f(a_vec) / a_vec
+print("Jacobian:\n", J)
+print("grad of sum:", fgrad.grad(lambda a: f(a).sum())(a_vec), " f(a)/a:", k)
+assert np.allclose(J, k[0] * np.eye(3))
+assert np.allclose(fgrad.grad(lambda a: f(a).sum())(a_vec), k)
+
+a_mat = rng.normal(size=(2, 2))
+assert np.allclose(fgrad.grad(lambda a: f(a).sum())(a_mat), f(a_mat) / a_mat)
+
+# %% [markdown]
+# ### 4. A new control-flow example
 #
 # Here is $e^x$ computed from its Taylor series, adding terms in a `while` loop until they are
 # negligible.  The number of iterations depends on `x`.  The derivative of the truncated series is the
@@ -252,7 +262,7 @@ for x0 in (-2.0, 0.5, 3.0):
     assert np.isclose(fgrad.grad(exp_series)(x0), np.exp(x0), rtol=1e-13)
 
 # %% [markdown]
-# ### 4. Plotting sin(x) and its derivative
+# ### 5. Plotting sin(x) and its derivative
 #
 # The exercise asks for the derivative *without* writing $\cos x$.  `sin` acts elementwise, so the
 # gradient of `sum(sin(x))` over a grid is the derivative at each grid point.  (The assertion afterwards
