@@ -973,6 +973,15 @@ class Tracer:
         """A copy (``fgrad.numpy.copy(x)``)."""
         return FUNCTIONS["copy"](self)
 
+    def __copy__(self):
+        """``copy.copy(x)``: ``fgrad.numpy.copy(x)``, a copy that keeps the derivative
+        (the identity function; ``fgrad.stop_gradient`` is what drops it)."""
+        return FUNCTIONS["copy"](self)
+
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy(x)``: as ``copy.copy(x)``; the trace is not copied."""
+        return FUNCTIONS["copy"](self)
+
     def dot(self, b):
         """``x.dot(b)``: ``fgrad.numpy.dot(x, b)`` (refused for a scipy.sparse ``b``, as
         numpy's ``ndarray.dot`` does not know sparse matrices: write ``x @ S``)."""

@@ -321,6 +321,25 @@ def test_tracer_copy_is_a_new_traced_array():
     np.testing.assert_array_equal(fgrad.jvp(f, (x,), (np.ones(3),))[1], 2 * x.sum())
 
 
+def test_copy_and_deepcopy_of_a_tracer_are_copies_that_keep_the_derivative():
+    """copy.copy / copy.deepcopy of a traced value are the identity function, like
+    fnp.copy (not a detach, and not a tracer that escapes its transform)."""
+    import copy
+
+    x = np.arange(4.0)
+    for dup in (copy.copy, copy.deepcopy, lambda v: copy.deepcopy([v])[0]):
+        def f(x, dup=dup):
+            y = x * x
+            u = dup(y)
+            assert u is not y
+            return (u * x).sum()
+
+        np.testing.assert_array_equal(fgrad.grad(f)(x), 3 * x**2)
+        np.testing.assert_array_equal(fgrad.jvp(f, (x,), (np.ones(4),))[1], (3 * x**2).sum())
+        np.testing.assert_array_equal(fgrad.vmap(fgrad.grad(f))(np.stack([x, x + 1])),
+                                      3 * np.stack([x, x + 1]) ** 2)
+
+
 def test_tracer_array_protocol():
     def f(x):
         assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
