@@ -177,7 +177,7 @@ def functional():
 side_by_side("z.backward(v)", tape, functional, [2.0, 0.2, 0.02, 0.002])
 
 # %% [markdown]
-# ## `y.backward()` on a value that is not a scalar, or was not recorded
+# ## `y.backward()` on a value that is not a scalar
 #
 # Without a weight `v`, `backward()` works only for a scalar: for a vector there is no single
 # gradient.  fgrad's `grad` refuses the same way, and says what to use instead.
@@ -211,28 +211,6 @@ def functional():
 
 
 side_by_side("... with weights: 3x²", tape, functional, [3.0, 12.0])
-
-# %% [markdown]
-# In seed 001, `y2.backward()` fails for another reason: `y2 = x**3` was computed under
-# `torch.no_grad()` (see below), so the tape holds nothing to play back.  The functional counterpart
-# is a value marked with `stop_gradient`: it does not depend on `x` as far as differentiation is
-# concerned, so its derivative is simply zero, as for any constant; nothing fails.
-
-# %% tags=["hide-input"]
-def tape():
-    x = torch.tensor(1.0, requires_grad=True)
-    with torch.no_grad():
-        y2 = x**3
-    y2.backward()  # y2 was not recorded
-    return x.grad
-
-
-def functional():
-    return fgrad.grad(lambda x: fgrad.stop_gradient(x**3))(1.0)
-
-
-side_by_side("y2.backward() for an unrecorded y2", tape, functional, 0.0,
-             tape_raises=RuntimeError)
 
 # %% [markdown]
 # ## `retain_graph=True`, and `t.backward(z)`: l = (x + y) · z
@@ -363,6 +341,28 @@ def functional():
 
 
 side_by_side("d y3 / dx with y2 under no_grad", tape, functional, 2.0)
+
+# %% [markdown]
+# Seed 001 then calls `y2.backward()`, which fails: `y2` was computed under `no_grad`, so the tape
+# holds nothing to play back.  The functional counterpart is the value marked with `stop_gradient`:
+# it does not depend on `x` as far as differentiation is concerned, so its derivative is simply zero,
+# as for any constant; nothing fails.
+
+# %% tags=["hide-input"]
+def tape():
+    x = torch.tensor(1.0, requires_grad=True)
+    with torch.no_grad():
+        y2 = x**3
+    y2.backward()  # y2 was not recorded
+    return x.grad
+
+
+def functional():
+    return fgrad.grad(lambda x: fgrad.stop_gradient(x**3))(1.0)
+
+
+side_by_side("y2.backward() for an unrecorded y2", tape, functional, 0.0,
+             tape_raises=RuntimeError)
 
 # %% [markdown]
 # The other use of `no_grad` (seed 004) is evaluation: "don't spend memory recording a tape while
