@@ -291,7 +291,7 @@ plt.show()
 # soon as the next one is computed), but one pass per input direction.
 #
 # We measure both on a chain of $n$ `sin` operations applied to a vector of 15,000 numbers (120 kB
-# each).  Memory is the peak of numpy's allocations, seen by `tracemalloc`:
+# per array).  Memory is the peak of numpy's allocations, seen by `tracemalloc`:
 
 # %%
 def chain(n):
