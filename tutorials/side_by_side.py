@@ -152,11 +152,13 @@ class _Table(_Shown):
                       for text in (left, right))
             + "</tr>"
             for kind, left, right in rows)
-        head = (f"<tr><th style='{_CELL}'></th><th style='{_CELL}'>PyTorch (tape)</th>"
-                f"<th style='{_CELL}'>fgrad (functional)</th></tr>")
+        head = (f"<tr><th style='{_CELL}; width: 8%'></th>"
+                f"<th style='{_CELL}; width: 46%'>PyTorch (tape)</th>"
+                f"<th style='{_CELL}; width: 46%'>fgrad (functional)</th></tr>")
         caption = f"<caption style='text-align: left'><b>{html.escape(title)}</b></caption>"
         foot = f"<p>{html.escape(note)}</p>" if note else ""
-        table = f"<table>{caption}{head}{cells}</table>{foot}"
+        table = (f"<table style='width: 100%; table-layout: fixed'>{caption}{head}{cells}"
+                 f"</table>{foot}")
         plain = [title, f"  fgrad:    {_show(fgrad_result)}"]
         if expected is not None:
             plain.append(f"  expected: {_show(expected)}")

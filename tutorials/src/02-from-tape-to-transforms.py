@@ -36,7 +36,7 @@
 import copy
 
 import numpy as np
-from side_by_side import side_by_side, status, torch  # torch is None where it is not installed
+from side_by_side import side_by_side, status, torch  # torch: None if not installed
 
 import fgrad
 import fgrad.numpy as fnp
