@@ -86,11 +86,12 @@ class _Table(dict):
     (``PRIMITIVES["add"]``) is a plain dict look-up.
     """
 
-    __slots__ = ("_deferred",)
+    __slots__ = ("_deferred", "_replaceable")
 
     def __init__(self):
         super().__init__()
         self._deferred = []
+        self._replaceable = set()  # rows declared with defprim(..., replace=True)
 
     def defer(self, loader):
         """Register ``loader()``, which declares more rows, to run on first need."""
@@ -503,7 +504,7 @@ def _rule_table(rules):
 
 def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None,
             reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False,
-            no_derivative=None):
+            no_derivative=None, replace=False):
     """Declare a primitive: its numpy implementation and derivative rules.
 
     This is how fgrad itself fills its rule table, and how users extend it; a
@@ -561,13 +562,33 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
             shaped like the only argument (``getitem``).
         no_derivative: ``{position: reason}`` for arguments without a rule: the
             TypeError for such a derivative says why, and so does docs/coverage.md.
+        replace: ``True`` lets this declaration run again (a notebook cell re-run
+            after fixing a rule): a row of the same name that was itself declared
+            with ``replace=True`` is replaced by the new one.  fgrad's own rows,
+            and rows declared without ``replace=True``, are never replaced.
+            Functions returned by the earlier declaration keep its rules; use the
+            one this call returns.
 
     Returns:
         The user-facing function (``prim.fn``); the :class:`Primitive` itself is
         ``PRIMITIVES[name]`` and also ``fn.primitive``.
     """
-    if dict.__contains__(PRIMITIVES, name):  # the rows declared so far (loads nothing)
-        raise ValueError(f"a primitive named {name!r} is already in the table")
+    if not isinstance(replace, bool):
+        raise TypeError(f"defprim's replace= takes True or False, not {replace!r}")
+    # the rows declared so far (loads nothing); with replace=True the whole table,
+    # so that none of fgrad's rows loaded on first use is taken for a free name
+    if replace and name in PRIMITIVES and name not in PRIMITIVES._replaceable:
+        raise ValueError(
+            f"a primitive named {name!r} is already in the table and was declared without "
+            "replace=True, so it cannot be replaced (fgrad's own rows never can): choose "
+            "another name, or restart Python to declare your row anew")
+    if not replace and dict.__contains__(PRIMITIVES, name):
+        again = (" (it was declared with replace=True: pass replace=True again to replace it)"
+                 if name in PRIMITIVES._replaceable else
+                 "; to declare a row of your own again (re-running a notebook cell, say), "
+                 "declare it with replace=True from the start, and choose a name that is "
+                 "not one of fgrad's")
+        raise ValueError(f"a primitive named {name!r} is already in the table{again}")
     if not nondiff and (jvp is None or vjp is None and vjp_joint is None):
         raise ValueError(
             f"primitive {name!r} needs both jvp and vjp rules, or nondiff=True"
@@ -576,6 +597,8 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
                      vjp_joint=vjp_joint, reads=reads, fresh=fresh, remat=remat,
                      indexed=indexed, no_derivative=no_derivative)
     PRIMITIVES[name] = prim
+    if replace:
+        PRIMITIVES._replaceable.add(name)
     return prim.fn
 
 
@@ -971,6 +994,15 @@ class Tracer:
 
     def copy(self, order="C"):
         """A copy (``fgrad.numpy.copy(x)``)."""
+        return FUNCTIONS["copy"](self)
+
+    def __copy__(self):
+        """``copy.copy(x)``: ``fgrad.numpy.copy(x)``, a copy that keeps the derivative
+        (the identity function; ``fgrad.stop_gradient`` is what drops it)."""
+        return FUNCTIONS["copy"](self)
+
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy(x)``: as ``copy.copy(x)``; the trace is not copied."""
         return FUNCTIONS["copy"](self)
 
     def dot(self, b):

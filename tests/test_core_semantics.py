@@ -321,6 +321,25 @@ def test_tracer_copy_is_a_new_traced_array():
     np.testing.assert_array_equal(fgrad.jvp(f, (x,), (np.ones(3),))[1], 2 * x.sum())
 
 
+def test_copy_and_deepcopy_of_a_tracer_are_copies_that_keep_the_derivative():
+    """copy.copy / copy.deepcopy of a traced value are the identity function, like
+    fnp.copy (not a detach, and not a tracer that escapes its transform)."""
+    import copy
+
+    x = np.arange(4.0)
+    for dup in (copy.copy, copy.deepcopy, lambda v: copy.deepcopy([v])[0]):
+        def f(x, dup=dup):
+            y = x * x
+            u = dup(y)
+            assert u is not y
+            return (u * x).sum()
+
+        np.testing.assert_array_equal(fgrad.grad(f)(x), 3 * x**2)
+        np.testing.assert_array_equal(fgrad.jvp(f, (x,), (np.ones(4),))[1], (3 * x**2).sum())
+        np.testing.assert_array_equal(fgrad.vmap(fgrad.grad(f))(np.stack([x, x + 1])),
+                                      3 * np.stack([x, x + 1]) ** 2)
+
+
 def test_tracer_array_protocol():
     def f(x):
         assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
@@ -427,6 +446,46 @@ def test_user_primitive_whose_impl_returns_python_scalars():
     assert fgrad.grad(cube)(2.0) == 12.0
     assert fgrad.jvp(cube, (2.0,), (1.0,))[1] == 12.0
     assert fgrad.grad(fgrad.grad(cube))(2.0) == 12.0
+
+
+def test_defprim_replace_true_declares_ones_own_row_again():
+    """Re-running a declaration (a notebook cell) works with replace=True and takes the
+    new rules; fgrad's own rows and rows declared without replace=True stay protected."""
+    from fgrad.core import PRIMITIVES, defprim
+
+    def declare(factor):
+        return defprim("test_core_replaceable_scale", lambda x: 2.0 * x,
+                       jvp=[lambda t, ans, x: factor * t], vjp=[lambda g, ans, x: factor * g],
+                       batch="elementwise", replace=True, test={"skip": "declared twice"})
+
+    first = declare(3.0)  # a wrong rule, then corrected by declaring the row again
+    assert fgrad.grad(first)(1.0) == 3.0
+    second = declare(2.0)
+    assert PRIMITIVES["test_core_replaceable_scale"] is second.primitive
+    assert fgrad.grad(second)(1.0) == 2.0
+    assert fgrad.jvp(second, (1.0,), (1.0,))[1] == 2.0
+    np.testing.assert_array_equal(fgrad.vmap(fgrad.grad(second))(np.ones(3)), 2.0)
+    assert fgrad.make_graph(second)(1.0).primitives[0].op == "test_core_replaceable_scale"
+    fgrad.check_grads(second, (np.arange(3.0),), order=2)
+
+    # a row declared without replace=True, and fgrad's own rows, are not replaced
+    defprim("test_core_fixed_scale", lambda x: 2.0 * x, jvp=[lambda t, ans, x: 2 * t],
+            vjp=[lambda g, ans, x: 2 * g], test={"skip": "declared once"})
+    with pytest.raises(ValueError, match="already in the table.*replace=True"):
+        defprim("test_core_fixed_scale", lambda x: 2.0 * x, jvp=[lambda t, ans, x: 2 * t],
+                vjp=[lambda g, ans, x: 2 * g])
+    with pytest.raises(ValueError, match="declared without replace=True"):
+        defprim("test_core_fixed_scale", lambda x: 2.0 * x, jvp=[lambda t, ans, x: 2 * t],
+                vjp=[lambda g, ans, x: 2 * g], replace=True)
+    sinh = PRIMITIVES["sinh"]
+    for name in ("sinh", "special.erf"):  # an eager row and one of the rows loaded on first use
+        with pytest.raises(ValueError, match=f"{name!r} is already.*without replace=True"):
+            defprim(name, np.sinh, jvp=[lambda t, ans, x: t], vjp=[lambda g, ans, x: g],
+                    replace=True)
+    assert PRIMITIVES["sinh"] is sinh and fgrad.grad(fnp.sinh)(0.0) == 1.0
+    with pytest.raises(TypeError, match="replace"):
+        defprim("test_core_bad_replace", np.sinh, jvp=[lambda t, ans, x: t],
+                vjp=[lambda g, ans, x: g], replace="yes")
 
 
 def test_tracer_trace_method_is_numpys_trace():

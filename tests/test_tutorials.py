@@ -82,6 +82,47 @@ def test_notebook_runs_and_its_stored_outputs_are_current(src):
             f"(cell starts with {old.source.splitlines()[0]!r}); " + REBUILD.format(stem=src.stem[:2]))
 
 
+def test_notebook_2_is_stored_from_a_run_with_pytorch():
+    """Its tape column is what the notebook is for: the stored outputs (and so the site)
+    must come from a run with PyTorch, even though the tests run it without."""
+    import nbformat
+
+    (src,) = [s for s in SOURCES if s.stem.startswith("02-")]
+    stored = nbformat.read(str(build.notebook_path(src)), as_version=4)
+    shown = [o.get("data", {}).get("text/html", "") for c in stored.cells if c.cell_type == "code"
+             for o in c.get("outputs", [])]
+    tables = [h for h in shown if "PyTorch (tape)" in h]
+    how = ("rebuild it in a venv with fgrad[tutorials-torch] installed: "
+           "`python tutorials/build.py 02` (see tutorials/README.md)")
+    assert len(tables) >= 15, "notebook 2 shows fewer side-by-side tables than expected; " + how
+    assert any("PyTorch 2.13.0" in h for h in shown), "notebook 2 was not stored with PyTorch; " + how
+    assert not any("not installed" in h for h in tables), "a tape column was not run; " + how
+
+
+def _every_cell_twice(src):
+    """The notebook of ``src`` with each code cell run a second time right after the first
+    (measurement cells excepted: they only repeat their timings)."""
+    import copy
+
+    nb = build.to_notebook(src)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "code" and build.VARIABLE not in cell.metadata.get("tags", []):
+            cells.append(copy.deepcopy(cell))
+    nb.cells = cells
+    return nb
+
+
+RERUN = [s for s in SOURCES if s.stem[:2] in ("02", "03", "05")]
+
+
+@pytest.mark.parametrize("src", RERUN, ids=[s.stem for s in RERUN])
+def test_every_cell_can_be_run_again(src):
+    """A learner re-runs cells: doing so must not fail (a primitive declared again, say)."""
+    build.execute(_every_cell_twice(src))  # raises CellExecutionError on any failure
+
+
 def test_a_wrong_gradient_fails_a_notebook(tmp_path, monkeypatch):
     """The notebooks check numbers: a notebook whose assertion fails makes the run fail."""
     from nbclient.exceptions import CellExecutionError

@@ -30,6 +30,10 @@ ROOT = HERE.parent
 #: differ from run to run and are not compared by the tests.
 VARIABLE = "variable-output"
 
+#: Cells tagged with this show their output with the code collapsed (the site's
+#: "show code cell source" toggle; JupyterLab's collapsed input).
+HIDE_INPUT = "hide-input"
+
 _CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=\[(?P<tags>[^\]]*)\])?\s*$")
 
 
@@ -84,6 +88,8 @@ def to_notebook(src):
                 else nbformat.v4.new_code_cell(body))
         if tags:
             cell.metadata["tags"] = tags
+        if HIDE_INPUT in tags:  # collapsed in Jupyter too, not only on the site
+            cell.metadata["jupyter"] = {"source_hidden": True}
         cell.pop("id", None)
         nb.cells.append(cell)
     return nb

@@ -51,6 +51,13 @@ x = np.array([-1.0, 0.0, 0.5, 2.0])
 #
 # There is no `save_for_backward`: reverse mode reads the rule's code and keeps exactly the arguments
 # the rule uses (here `x`, for `cosh(x)`).
+#
+# Two more keywords appear below.  `batch="elementwise"` tells `fgrad.vmap` (the transform that runs a
+# function on a whole batch of inputs at once, met in notebook 3) how to batch the row: an elementwise
+# function already works on an array of any shape.  `replace=True` lets you run the cell again, after
+# fixing a rule say: a name can be declared only once, unless each declaration says `replace=True`,
+# and then the new row replaces the old one (fgrad's own rows can never be replaced; see *Adding a
+# primitive* in the docs).
 
 # %%
 sinh_prim = defprim(
@@ -59,6 +66,7 @@ sinh_prim = defprim(
     jvp=[lambda t, ans, x: t * fnp.cosh(x)],
     vjp=[lambda g, ans, x: g * fnp.cosh(x)],
     batch="elementwise",
+    replace=True,
 )
 
 print(fgrad.grad(lambda x: fnp.sum(sinh_prim(x)))(x))
@@ -85,6 +93,7 @@ bad_sinh = defprim(
     jvp=[lambda t, ans, x: 2 * t * fnp.cosh(x)],
     vjp=[lambda g, ans, x: 2 * g * fnp.cosh(x)],
     batch="elementwise",
+    replace=True,
 )
 try:
     fgrad.check_grads(bad_sinh, (x,), order=1)
@@ -187,6 +196,7 @@ softplus = defprim(
     jvp=[lambda t, ans, x: t * sigmoid(x)],
     vjp=[lambda g, ans, x: g * sigmoid(x)],
     batch="elementwise",
+    replace=True,
 )
 
 big = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
