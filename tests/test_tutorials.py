@@ -99,30 +99,6 @@ def test_notebook_2_is_stored_from_a_run_with_pytorch():
     assert not any("not installed" in h for h in tables), "a tape column was not run; " + how
 
 
-def _every_cell_twice(src):
-    """The notebook of ``src`` with each code cell run a second time right after the first
-    (measurement cells excepted: they only repeat their timings)."""
-    import copy
-
-    nb = build.to_notebook(src)
-    cells = []
-    for cell in nb.cells:
-        cells.append(cell)
-        if cell.cell_type == "code" and build.VARIABLE not in cell.metadata.get("tags", []):
-            cells.append(copy.deepcopy(cell))
-    nb.cells = cells
-    return nb
-
-
-RERUN = [s for s in SOURCES if s.stem[:2] in ("02", "03", "05")]
-
-
-@pytest.mark.parametrize("src", RERUN, ids=[s.stem for s in RERUN])
-def test_every_cell_can_be_run_again(src):
-    """A learner re-runs cells: doing so must not fail (a primitive declared again, say)."""
-    build.execute(_every_cell_twice(src))  # raises CellExecutionError on any failure
-
-
 def test_a_wrong_gradient_fails_a_notebook(tmp_path, monkeypatch):
     """The notebooks check numbers: a notebook whose assertion fails makes the run fail."""
     from nbclient.exceptions import CellExecutionError
