@@ -58,6 +58,10 @@ def __getattr__(name):
         from .graph import make_graph  # lazy: graph loads html/subprocess/inspect
 
         return make_graph
+    if name == "lax":
+        import fgrad.lax as lax  # lazy: structured control flow on first use
+
+        return lax
     if name == "scipy":
         import fgrad.scipy as namespace  # lazy: fgrad.scipy and its rows
 
@@ -66,12 +70,12 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | {"make_graph", "scipy"})
+    return sorted(set(globals()) | {"make_graph", "scipy", "lax"})
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "tree_util", "flatten_util",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans",
+    "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans", "lax",
 ]
