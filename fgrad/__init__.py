@@ -11,6 +11,7 @@ Example:
 
 from . import (
     flatten_util,  # noqa: F401
+    lax,  # noqa: F401  (structured control flow; loads nothing new)
     numpy,  # noqa: F401  (fills the tables of tracers' methods)
     optimizers,  # noqa: F401
     tree,  # noqa: F401
@@ -58,10 +59,6 @@ def __getattr__(name):
         from .graph import make_graph  # lazy: graph loads html/subprocess/inspect
 
         return make_graph
-    if name == "lax":
-        import fgrad.lax as lax  # lazy: structured control flow on first use
-
-        return lax
     if name == "scipy":
         import fgrad.scipy as namespace  # lazy: fgrad.scipy and its rows
 
@@ -70,7 +67,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | {"make_graph", "scipy", "lax"})
+    return sorted(set(globals()) | {"make_graph", "scipy"})
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "hessian",

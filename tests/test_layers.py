@@ -29,7 +29,6 @@ FUNCTION_LEVEL_ALLOWED = {
     ("fgrad", "fgrad.primitives.signal"): "lazy: scipy-backed rows load on first need",
     ("fgrad", "fgrad.graph"): "lazy: fgrad.make_graph on first use",
     ("fgrad", "fgrad.scipy"): "lazy: fgrad.scipy on first use",
-    ("fgrad", "fgrad.lax"): "lazy: fgrad.lax (structured control flow) on first use",
     ("fgrad.scipy.special", "scipy.special"): "scipy is optional: fgrad.scipy loads without it",
     ("fgrad.scipy", "fgrad.scipy.optimize"): "lazy: a tool (layer 4) in scipy's namespace, "
     "and scipy.optimize, on first use",
