@@ -732,7 +732,7 @@ def _scan_batch(vals, dims, _call):
         return call.step(list(kk), list(cc), list(xx))
 
     def body(k2, c2, x2):
-        return vmap(one, in_axes=(k_axes, 0, x_axes))(tuple(k2), tuple(c2), tuple(x2))
+        return vmap(one, in_axes=(k_axes, 0, x_axes), axis_size=size)(tuple(k2), tuple(c2), tuple(x2))
 
     (carry, ys, cs), inner = _new_scan(body, call.who, k, c, xs, call.length, call.reverse,
                                        save=True)
@@ -990,7 +990,7 @@ def _while_batch(vals, dims, _call):
         return call.step(list(kk), list(cc))
 
     def preds(k, cc):
-        p = vmap(pred_one, in_axes=(q_axes, 0))(tuple(k), tuple(cc))
+        p = vmap(pred_one, in_axes=(q_axes, 0), axis_size=size)(tuple(k), tuple(cc))
         return fnp.astype(p, bool)
 
     def cond2(k2, c2):
@@ -999,7 +999,7 @@ def _while_batch(vals, dims, _call):
     def body2(k2, c2):
         k_q, k_b = k2[:nq], k2[nq:]
         cc, p = list(c2[:nc]), c2[nc]
-        new = vmap(step_one, in_axes=(b_axes, 0))(tuple(k_b), tuple(cc))
+        new = vmap(step_one, in_axes=(b_axes, 0), axis_size=size)(tuple(k_b), tuple(cc))
         cc = [_where_batched(p, a, b) for a, b in zip(new, cc)]
         return cc + [fnp.logical_and(p, preds(k_q, cc))]
 
@@ -1309,7 +1309,7 @@ def _switch_batch(vals, dims, _call):
         return run
 
     def batched(i, k, o):
-        return vmap(one(i), in_axes=(k_axes, o_axes))(tuple(k), tuple(o))
+        return vmap(one(i), in_axes=(k_axes, o_axes), axis_size=size)(tuple(k), tuple(o))
 
     if d_index is None:  # one branch for every example: a switch of vmapped branches
         def branch(i):
