@@ -132,6 +132,14 @@ class _BodyTrace(Trace):
         return out
 
 
+def _strip(values):
+    """The values under the body trace's tracers, for the transforms a rule applies to
+    a step: they wrap them in their own (immutable) tracers, so each operation of the
+    step is then dispatched once, not twice.  A traced value of an enclosing transform
+    the step reaches unannounced still ends in its result, where ``unwrap`` refuses it."""
+    return [v.value if type(v) is _BodyTracer else v for v in values]
+
+
 # while NaN debugging is on (fgrad.debug_nans), the bodies are checked too
 debug_variant(_BodyTrace, "process", checking_process(_BodyTrace.process))
 
@@ -624,8 +632,9 @@ def _scan_jvp(call, primals, tangents, save=True):
                 e[i] = v
             return call.step(a, b, e)
 
-        (cn, y), (tcn, ty) = _jvp(f, ([kk[i] for i in dk], [cc[j] for j in dc],
-                                      [xx[i] for i in dx]), (kt, ct, xt))
+        (cn, y), (tcn, ty) = _jvp(f, (_strip([kk[i] for i in dk]), _strip([cc[j] for j in dc]),
+                                      _strip([xx[i] for i in dx])),
+                                  (_strip(kt), _strip(ct), _strip(xt)))
         return (list(cn) + [tcn[j] for j in dc],
                 list(y) + [t for t, v in zip(ty, y) if _inexact(v)])
 
@@ -696,8 +705,9 @@ def _scan_vjp(g, ans, *args, wrt, _call):
             cn, y = call.step(a, b, e)
             return [cn[j] for j in dc], [y[j] for j in dy]
 
-        _, pull = _vjp(f, [k2[i] for i in dk], [c_t[j] for j in dc], [x_t[i] for i in dx])
-        gk, gcn, gx = pull((ct_c, gy))
+        _, pull = _vjp(f, _strip([k2[i] for i in dk]), _strip([c_t[j] for j in dc]),
+                       _strip([x_t[i] for i in dx]))
+        gk, gcn, gx = pull((_strip(ct_c), _strip(gy)))
         return ([a + b for a, b in zip(gcn, gc)] + [a + b for a, b in zip(ct_k, gk)],
                 list(gx))
 
@@ -935,7 +945,8 @@ def _while_jvp(call, primals, tangents):
                 b[j] = v
             return call.step(a, b)
 
-        cn, tcn = _jvp(f, ([kk[i] for i in db], [cc[j] for j in dc]), (kt, ct))
+        cn, tcn = _jvp(f, (_strip([kk[i] for i in db]), _strip([cc[j] for j in dc])),
+                       (_strip(kt), _strip(ct)))
         return list(cn) + [tcn[j] for j in dc]
 
     out = _new_while(cond2, body2, call, kq, kb + [tb[i] for i in db], c + tcs)
@@ -1213,7 +1224,8 @@ def _switch_jvp(call, primals, tangents):
                     b[j] = v
                 return call.run(i, a, b)
 
-            out, tout = _jvp(f, ([kk[j] for j in dk], [oo[j] for j in do]), (kt, ot))
+            out, tout = _jvp(f, (_strip([kk[j] for j in dk]), _strip([oo[j] for j in do])),
+                             (_strip(kt), _strip(ot)))
             return list(out) + [t for t, v in zip(tout, out) if _inexact(v)]
 
         run.__name__ = f"jvp of branch {i}"
@@ -1273,8 +1285,8 @@ def _switch_vjp(g, ans, *args, wrt, _call):
                 out = call.run(i, a, b)
                 return [out[j] for j in dout]
 
-            _, pull = _vjp(f, [kk[j] for j in dk], [oo[j] for j in do])
-            gk, go = pull(gg)
+            _, pull = _vjp(f, _strip([kk[j] for j in dk]), _strip([oo[j] for j in do]))
+            gk, go = pull(_strip(gg))
             return list(gk) + list(go)
 
         run.__name__ = f"vjp of branch {i}"

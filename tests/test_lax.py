@@ -195,8 +195,20 @@ def test_a_traced_value_reached_through_an_attribute_raises():
         m.w = w
         return lax.scan(lambda c, x: (c * m.w + x, c), 0.0, XS)[0]
 
-    with pytest.raises(TypeError, match="derivative would be lost"):
-        fgrad.grad(f)(1.0)
+    def g(w):
+        m.w = w
+        return lax.cond(True, lambda x: x * m.w, lambda x: x, 2.0)
+
+    def h(w):
+        m.w = w
+        return lax.while_loop(lambda c: c < 3.0, lambda c: c + m.w, 0.0)
+
+    for fun in (f, g, h):
+        for transform in (lambda fun: fgrad.jvp(fun, (1.0,), (1.0,)),
+                          lambda fun: fgrad.vmap(fun)(np.ones(2)),
+                          lambda fun: fgrad.grad(fun)(1.0)):
+            with pytest.raises(TypeError, match="derivative would be lost|reverse mode"):
+                transform(fun)
 
 
 def test_nested_scans():
