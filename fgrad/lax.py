@@ -58,7 +58,6 @@ from .core import (
     Tracer,
     _PositionRules,
     checking_process,
-    concrete,
     debug_variant,
     dtype_of,
     shape_of,
@@ -407,6 +406,8 @@ class _Layout:
         out = []
         for (start, n), (shape, dtype) in zip(self.spans, self.metas):
             piece = fnp.reshape(packed[start:start + n], shape)
+            if self.dtype.kind == "c" and dtype.kind != "c":
+                piece = fnp.real(piece)  # (a real leaf packed with complex ones)
             if dtype != self.dtype and not (cotangent and dtype.kind not in "fc"):
                 piece = fnp.astype(piece, dtype)
             if not shape and isinstance(piece, np.ndarray):
@@ -686,7 +687,7 @@ def _scan_vjp(g, ans, *args, wrt, _call):
     g_carry = [gl[j] for j in dc]
     g_ys = [gl[nc + j] for j in dy]
     g_cs = [gl[nc + ny + j] for j in dc]
-    zeros_k = [np.zeros(np.shape(concrete(k[i])), dtype_of(k[i])) for i in dk]
+    zeros_k = [np.zeros(shape_of(k[i]), dtype_of(k[i])) for i in dk]
     nd = len(dc)
 
     def body(k2, c2, x2):
@@ -720,7 +721,7 @@ def _scan_vjp(g, ans, *args, wrt, _call):
         out[i] = v
     for i, v in zip(dx, ys):
         out[nk + nc + i] = v
-    return tuple(out[p] if p in out else np.zeros(np.shape(concrete(args[p])), dtype_of(args[p]))
+    return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
                  for p in sorted(wrt))
 
 
@@ -978,7 +979,7 @@ def _while_vjp(g, ans, *args, wrt, _call):
         raise _reverse_error(_call)
     # only values cond_fun reads: the trip count does not change with them (almost
     # everywhere), so their derivative is zero
-    return tuple(np.zeros(np.shape(concrete(args[p])), dtype_of(args[p])) for p in wrt)
+    return tuple(np.zeros(shape_of(args[p]), dtype_of(args[p])) for p in wrt)
 
 
 def _while_batch(vals, dims, _call):
@@ -1299,7 +1300,7 @@ def _switch_vjp(g, ans, *args, wrt, _call):
         res[1 + j] = v
     for j, v in zip(do, out[len(dk):]):
         res[1 + nk + j] = v
-    return tuple(res[p] if p in res else np.zeros(np.shape(concrete(args[p])), dtype_of(args[p]))
+    return tuple(res[p] if p in res else np.zeros(shape_of(args[p]), dtype_of(args[p]))
                  for p in sorted(wrt))
 
 

@@ -743,3 +743,21 @@ def test_bad_predicate_and_index():
         lax.while_loop(lambda c: c < np.ones(2), lambda c: c + 1.0, 0.0)
     with pytest.raises(ValueError, match="at least one branch"):
         lax.switch(0, [], 1.0)
+
+
+def test_scan_complex_and_real_leaves_together():
+    def body(c, x, w):
+        return (c[0] * (1j * w) + x, c[1] * w), fnp.abs(c[0]) ** 2
+
+    def f(w, scan=lax.scan):
+        step = functools.partial(lambda w, c, x: body(c, x, w), w)
+        (z, r), ys = (scan(step, (1.0 + 0j, 1.0), XS) if scan
+                      else loop_scan(step, (1.0 + 0j, 1.0), XS))
+        return fnp.real(z) + r + fnp.sum(ys)
+
+    for t in (fgrad.grad, fgrad.jacfwd, fgrad.hessian):
+        close(t(f)(0.7), t(lambda w: f(w, None))(0.7))
+    # a complex value closed over: fgrad's convention for grad of a real function of z
+    g = lambda z: fnp.real(lax.scan(lambda c, x: (c * z + x, None), 1.0 + 0j, XS)[0])  # noqa: E731
+    gref = lambda z: fnp.real(loop_scan(lambda c, x: (c * z + x, None), 1.0 + 0j, XS)[0])  # noqa: E731
+    close(fgrad.grad(g)(0.5 + 0.2j), fgrad.grad(gref)(0.5 + 0.2j))
