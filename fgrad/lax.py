@@ -49,8 +49,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .api import jvp as _jvp
-from .api import vjp as _vjp
-from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace
+from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import vmap
 from .core import (
     Primitive,
@@ -141,6 +140,24 @@ def _strip(values):
 
 # while NaN debugging is on (fgrad.debug_nans), the bodies are checked too
 debug_variant(_BodyTrace, "process", checking_process(_BodyTrace.process))
+
+
+def _pullback(fun, primals, cotangents):
+    """The cotangents of ``primals`` for ``fun(primals) -> list of leaves`` seeded
+    with ``cotangents`` (one per output leaf, None for none): reverse mode for one
+    step of a loop, without the checks and copies of :func:`fgrad.vjp` (the step's
+    values are tracers it cannot write into, and the tape lives for this call only)."""
+    trace = ReverseTrace()
+    try:
+        tracers = [trace.new_input(x) for x in primals]
+        out = fun(tracers)
+    finally:
+        trace.alive = False
+    seeds = [(o.index, g) for o, g in zip(out, cotangents)
+             if g is not None and isinstance(o, ReverseTracer) and o._trace is trace]
+    cts = trace.backward(seeds, consume=True) if seeds else [None] * len(trace.tape)
+    return [np.zeros(shape_of(x), dtype_of(x)) if cts[t.index] is None else cts[t.index]
+            for x, t in zip(primals, tracers)]
 
 
 # --------------------------------------------------------------------------
@@ -695,20 +712,20 @@ def _scan_vjp(g, ans, *args, wrt, _call):
         c_t, x_t = list(x2[:nc]), list(x2[nc:nc + nx])
         gy, gc = list(x2[nc + nx:nc + nx + len(dy)]), list(x2[nc + nx + len(dy):])
 
-        def f(kd, cd, xd):
+        def f(d):
             a, b, e = list(k2), list(c_t), list(x_t)
-            for i, v in zip(dk, kd):
+            for i, v in zip(dk, d[:len(dk)]):
                 a[i] = v
-            for j, v in zip(dc, cd):
+            for j, v in zip(dc, d[len(dk):len(dk) + nd]):
                 b[j] = v
-            for i, v in zip(dx, xd):
+            for i, v in zip(dx, d[len(dk) + nd:]):
                 e[i] = v
             cn, y = call.step(a, b, e)
-            return [cn[j] for j in dc], [y[j] for j in dy]
+            return [cn[j] for j in dc] + [y[j] for j in dy]
 
-        _, pull = _vjp(f, _strip([k2[i] for i in dk]), _strip([c_t[j] for j in dc]),
-                       _strip([x_t[i] for i in dx]))
-        gk, gcn, gx = pull((_strip(ct_c), _strip(gy)))
+        primals = _strip([k2[i] for i in dk] + [c_t[j] for j in dc] + [x_t[i] for i in dx])
+        cts = _pullback(f, primals, _strip(ct_c + gy))
+        gk, gcn, gx = cts[:len(dk)], cts[len(dk):len(dk) + nd], cts[len(dk) + nd:]
         return ([a + b for a, b in zip(gcn, gc)] + [a + b for a, b in zip(ct_k, gk)],
                 list(gx))
 
@@ -1277,18 +1294,16 @@ def _switch_vjp(g, ans, *args, wrt, _call):
         def run(k2, *o2):
             kk, oo, gg = list(k2), list(o2[:len(ops)]), list(o2[len(ops):])
 
-            def f(kd, od):
+            def f(d):
                 a, b = list(kk), list(oo)
-                for j, v in zip(dk, kd):
+                for j, v in zip(dk, d[:len(dk)]):
                     a[j] = v
-                for j, v in zip(do, od):
+                for j, v in zip(do, d[len(dk):]):
                     b[j] = v
                 out = call.run(i, a, b)
                 return [out[j] for j in dout]
 
-            _, pull = _vjp(f, _strip([kk[j] for j in dk]), _strip([oo[j] for j in do]))
-            gk, go = pull(_strip(gg))
-            return list(gk) + list(go)
+            return _pullback(f, _strip([kk[j] for j in dk] + [oo[j] for j in do]), _strip(gg))
 
         run.__name__ = f"vjp of branch {i}"
         return run
