@@ -10,7 +10,7 @@ numpy values; its rules are written with these functions again and fgrad's
 transforms applied to the body, so every transform nests to any order:
 
 * reverse mode of ``scan`` is a reverse ``scan`` whose body re-runs one step
-  under :func:`fgrad.vjp` from the stored carry (memory O(steps x carry), the
+  under reverse mode from the stored carry (memory O(steps x carry), the
   loop is never unrolled onto the tape); ``fori_loop`` with Python-int bounds
   is a ``scan``; ``cond``/``switch`` pull back through the branch taken only;
 * forward mode of every function is the same loop over (value, tangent) pairs;
@@ -1040,7 +1040,7 @@ _WHILE = Primitive(
     "lax.while_loop", _while_impl,
     jvp=_PositionRules(_while_jvp_rule),
     vjp_joint=_while_vjp,
-    reads=("args",),
+    reads=("ans", "args"),  # (all of it: a failing rule's own error is then shown as it is)
     batch=_while_batch,
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
 )
@@ -1364,7 +1364,7 @@ _SWITCH = Primitive(
     "lax.switch", _switch_impl,
     jvp=_PositionRules(_switch_jvp_rule),
     vjp_joint=_switch_vjp,
-    reads=("args",),
+    reads=("ans", "args"),  # (all of it: an error of a branch re-run is then shown as it is)
     batch=_switch_batch,
     no_derivative={0: "it is the index of the branch taken"},
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},

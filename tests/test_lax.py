@@ -761,3 +761,16 @@ def test_scan_complex_and_real_leaves_together():
     g = lambda z: fnp.real(lax.scan(lambda c, x: (c * z + x, None), 1.0 + 0j, XS)[0])  # noqa: E731
     gref = lambda z: fnp.real(loop_scan(lambda c, x: (c * z + x, None), 1.0 + 0j, XS)[0])  # noqa: E731
     close(fgrad.grad(g)(0.5 + 0.2j), fgrad.grad(gref)(0.5 + 0.2j))
+
+
+def test_an_error_of_a_branch_run_again_in_the_backward_pass_is_its_own():
+    runs = []
+
+    def branch(x):
+        runs.append(1)
+        if len(runs) > 1:
+            raise TypeError("the branch's own complaint")
+        return x * 2.0
+
+    with pytest.raises(TypeError, match="^the branch's own complaint$"):
+        fgrad.grad(lambda x: lax.cond(True, branch, lambda x: x, x))(1.0)
