@@ -598,6 +598,13 @@ def _scan_impl(*leaves, _call):
     return _call.layout().pack(carry + ys + carries, _call.who)
 
 
+def _traced(tangents):
+    """Whether a tangent is itself traced (by linearize's staging, or a transform below
+    forward mode): then the values are computed on their own, so that they do not
+    depend on the tangents (which would make them staged or differentiated too)."""
+    return any(isinstance(t, Tracer) for t in tangents)
+
+
 def _scan_bind(call, leaves, save=False):
     """``(carry, ys, carries)`` leaves of one scan, through whichever trace is on top
     (``carries`` is None on plain values unless ``save``)."""
@@ -608,6 +615,9 @@ def _scan_bind(call, leaves, save=False):
         primals, tangents = top.split(leaves, lambda x: (x.value, x.tangent),
                                       lambda x: (x, None))
         outs, touts = _scan_jvp(call, primals, tangents, save)
+        if _traced(tangents):  # the joint loop made the values depend on the tangents
+            carry, ys, cs = _scan_bind(call, primals, save)
+            outs = carry + ys + (cs if cs is not None else [None] * call.nc)
         res = [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
         nc, ny = call.nc, len(call.ys.metas)
         return res[:nc], res[nc:nc + ny], res[nc + ny:]
@@ -1058,6 +1068,8 @@ def _while_bind(call, leaves):
         primals, tangents = top.split(leaves, lambda x: (x.value, x.tangent),
                                       lambda x: (x, None))
         outs, touts = _while_jvp(call, primals, tangents)
+        if _traced(tangents):  # the joint loop made the values depend on the tangents
+            outs = _while_bind(call, primals)
         return [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
     return call.layout().unpack(_WHILE.fn(*leaves, _call=call))
 
@@ -1377,6 +1389,8 @@ def _switch_bind(call, leaves):
         primals, tangents = top.split(leaves, lambda x: (x.value, x.tangent),
                                       lambda x: (x, None))
         outs, touts = _switch_jvp(call, primals, tangents)
+        if _traced(tangents):  # the joint branch made the values depend on the tangents
+            outs = _switch_bind(call, primals)
         return [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
     packed = _SWITCH.fn(*leaves, _call=call)
     return call.layout().unpack(packed)
@@ -1399,14 +1413,15 @@ def _check_function_list(branches, who):
         _check_function(b, who, f"branch {i}")
 
 
-def _scalar_index(x, who, what, kinds):
+def _scalar_index(x, who, what, kinds, kind_text):
+    """The predicate / index: a scalar (per example under vmap) of the given kinds."""
     if not isinstance(x, Tracer):
         x = _leaf_value(x, who, what)
     if shape_of(x) != ():
-        raise TypeError(f"{who}: {what} must be a scalar, but it has shape {shape_of(x)}.")
+        raise TypeError(f"{who}: {what} must be a scalar, but it has shape {shape_of(x)}; "
+                        "reduce it first (e.g. fnp.all(...) or fnp.any(...)).")
     if dtype_of(x).kind not in kinds:
-        raise TypeError(f"{who}: {what} must be {'an integer' if kinds == 'iub' else 'a boolean or a number'}, "
-                        f"not of dtype {dtype_of(x)}.")
+        raise TypeError(f"{who}: {what} must be {kind_text}, not of dtype {dtype_of(x)}.")
     return x
 
 
@@ -1431,7 +1446,7 @@ def switch(index, branches, *operands):
     if not isinstance(branches, (list, tuple)):
         raise TypeError(f"{who}: branches must be a list or tuple of functions, not "
                         f"{type(branches).__name__}.")
-    index = _scalar_index(index, who, "index", "iub")
+    index = _scalar_index(index, who, "index", "iub", "an integer")
     if not isinstance(index, Tracer):
         index = np.asarray(index, np.int64)[()]
     return _switch(index, list(branches), operands, who)
@@ -1457,7 +1472,7 @@ def cond(pred, true_fun, false_fun, *operands):
     who = "lax.cond"
     _check_function(true_fun, who, "true_fun")
     _check_function(false_fun, who, "false_fun")
-    pred = _scalar_index(pred, who, "pred", "biuf")
+    pred = _scalar_index(pred, who, "pred", "biuf", "a boolean or a real number")
     if isinstance(pred, Tracer):
         index = fnp.astype(pred != 0, np.int64)
     else:

@@ -774,3 +774,20 @@ def test_an_error_of_a_branch_run_again_in_the_backward_pass_is_its_own():
 
     with pytest.raises(TypeError, match="^the branch's own complaint$"):
         fgrad.grad(lambda x: lax.cond(True, branch, lambda x: x, x))(1.0)
+
+
+def test_linearize_and_hvp_through_lax():
+    f = lambda w: scan_loss(w, 0.3, XS)  # noqa: E731
+    out, f_jvp = fgrad.linearize(f, 0.7)
+    close(out, f(0.7))
+    close(f_jvp(2.0), fgrad.jvp(f, (0.7,), (2.0,))[1])
+    g = lambda x: lax.cond(x > 0, lambda x: fnp.sin(x) * x, lambda x: x ** 3, x)  # noqa: E731
+    close(fgrad.hvp(g, (0.5,), (1.0,)), fgrad.hessian(g)(0.5))
+    close(fgrad.hvp(f, (0.7,), (1.0,)), fgrad.hessian(f)(0.7))
+    w = lambda x: lax.while_loop(lambda v: v < 10.0, lambda v: v * x, 1.0)  # noqa: E731
+    s = lambda x: lax.switch(2, [fnp.sin, fnp.cos, lambda y: y * x], x)  # noqa: E731
+    for fun in (w, s, g):
+        out, f_jvp = fgrad.linearize(fun, 1.7)
+        assert not isinstance(out, fgrad.core.Tracer)
+        close(out, fun(1.7))
+        close(f_jvp(0.5), fgrad.jvp(fun, (1.7,), (0.5,))[1])
