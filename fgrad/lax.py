@@ -390,14 +390,8 @@ class _Layout:
         parts = []
         for v, (_, dtype) in zip(values, self.metas):
             v = np.asarray(v)
-            if dtype.kind in "iu" and self.dtype.kind in "fc" and v.size:
-                if np.abs(v.astype(np.float64)).max() > 2.0 ** 53:
-                    raise ValueError(
-                        f"{who}: an integer value of magnitude above 2**53 ({v.max()}) is "
-                        "carried next to floating-point values, which fgrad does not "
-                        "support; keep such integers outside the loop."
-                    )
-            elif dtype == np.uint64 and v.size and v.max() > np.iinfo(np.int64).max:
+            _check_exact(v, self.dtype, who)
+            if dtype == np.uint64 and v.size and v.max() > np.iinfo(np.int64).max:
                 raise ValueError(f"{who}: uint64 values above 2**63 are not supported.")
             parts.append(v.astype(self.dtype, copy=False).reshape(-1))
         if not parts:
@@ -562,40 +556,76 @@ class _ScanCall:
         return list(leaves[:nk]), list(leaves[nk:nk + nc]), list(leaves[nk + nc:])
 
 
-def _run_scan(call, leaves, save):
-    """The loop on plain values: ``(carry, ys, carries or None)``, lists of leaves."""
+def _run_scan(call, leaves, save, packed=False):
+    """The loop on plain values: ``(carry, ys, carries or None)`` as lists of leaves,
+    or with ``packed`` the primitive's output, one array into which each step writes
+    its ``y`` and the carry it started from (no stacking and packing afterwards)."""
     k, c, xs = call.split(leaves)
     L = call.length
+    out = buf = None  # the arrays the steps write into (ys, then carries), and the packed one
     trace = _BodyTrace(call.who)
     try:
         fun = call.body.bind(trace.wrap(k))
         order = range(L - 1, -1, -1) if call.reverse else range(L)
-        ys = [None] * L
-        cs = [None] * L if save else None
         for t in order:
-            if save:
-                cs[t] = c
-            c, ys[t] = call.step_fn(fun, trace.wrap(c), trace.wrap([x[t] for x in xs]),
-                                    trace.unwrap)
-        if L == 0 and call.ys.tree is None:
-            # nothing ran: one step on zeros gives the shapes and dtypes of ys
-            with np.errstate(all="ignore"):
-                zeros = [np.zeros(np.shape(x)[1:], x.dtype) for x in xs]
-                call.step_fn(fun, trace.wrap(c), trace.wrap(zeros), trace.unwrap)
+            c_next, y = call.step_fn(fun, trace.wrap(c), trace.wrap([x[t] for x in xs]),
+                                     trace.unwrap)
+            if out is None:  # the shapes of ys are known after the first step
+                out, buf = _scan_outputs(call, save, packed)
+            for a, v in zip(out, y + c if save else y):
+                if buf is not None:
+                    _check_exact(v, buf.dtype, call.who)
+                a[t] = v
+            c = c_next
+        if out is None:
+            if call.ys.tree is None:
+                # nothing ran: one step on zeros gives the shapes and dtypes of ys
+                with np.errstate(all="ignore"):
+                    zeros = [np.zeros(np.shape(x)[1:], x.dtype) for x in xs]
+                    call.step_fn(fun, trace.wrap(c), trace.wrap(zeros), trace.unwrap)
+            out, buf = _scan_outputs(call, save, packed)
     finally:
         trace.alive = False
-    stacked = [np.stack([ys[t][j] for t in range(L)]) if L else np.zeros((0,) + s, d)
-               for j, (s, d) in enumerate(call.ys.metas)]
-    carries = None
+    if packed:
+        lay = call.layout()
+        for v, (start, n) in zip(c, lay.spans):
+            _check_exact(v, buf.dtype, call.who)
+            buf[start:start + n] = np.ravel(v)
+        return buf
+    ny = len(call.ys.metas)
+    return list(c), out[:ny], (out[ny:] if save else None)
+
+
+def _scan_outputs(call, save, packed):
+    """``(arrays, packed)``: where the steps write their ys (and, with ``save``, the
+    carries they start from): views into one packed output, or arrays of their own."""
+    L = call.length
+    metas = [((L,) + s, d) for s, d in call.ys.metas]
     if save:
-        carries = [np.stack([cs[t][j] for t in range(L)]) if L else np.zeros((0,) + s, d)
-                   for j, (s, d) in enumerate(call.carry_metas)]
-    return list(c), stacked, carries
+        metas += [((L,) + s, d) for s, d in call.carry_metas]
+    if not packed:
+        return [np.empty(s, d) for s, d in metas], None
+    lay = call.layout()
+    buf = np.empty(lay.spans[-1][0] + lay.spans[-1][1] if lay.spans else 0, lay.dtype)
+    views = [buf[start:start + n].reshape(shape)
+             for (start, n), (shape, _) in zip(lay.spans[call.nc:], lay.metas[call.nc:])]
+    return views, buf
+
+
+def _check_exact(v, dtype, who):
+    """An integer stored in a floating-point array must come back exactly."""
+    kind = getattr(v, "dtype", np.dtype(type(v))).kind
+    if kind in "iu" and dtype.kind in "fc" and np.size(v):
+        if np.abs(np.asarray(v, dtype=np.float64)).max() > 2.0 ** 53:
+            raise ValueError(
+                f"{who}: an integer value of magnitude above 2**53 is carried next to "
+                "floating-point values, which fgrad does not support; keep such integers "
+                "outside the loop."
+            )
 
 
 def _scan_impl(*leaves, _call):
-    carry, ys, carries = _run_scan(_call, leaves, save=True)
-    return _call.layout().pack(carry + ys + carries, _call.who)
+    return _run_scan(_call, leaves, save=True, packed=True)
 
 
 def _traced(tangents):

@@ -791,3 +791,14 @@ def test_linearize_and_hvp_through_lax():
         assert not isinstance(out, fgrad.core.Tracer)
         close(out, fun(1.7))
         close(f_jvp(0.5), fgrad.jvp(fun, (1.7,), (0.5,))[1])
+
+
+def test_integers_too_large_to_travel_with_floats_raise():
+    def f(w):
+        return lax.scan(lambda c, x: ((c[0] + 1, c[1] * w), None), (2 ** 60, 1.0), XS)[0]
+
+    assert f(1.0)[0] == 2 ** 60 + 5  # untraced, nothing is packed: exact
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        fgrad.grad(lambda w: f(w)[1])(1.0)
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        lax.while_loop(lambda c: c[0] < 2 ** 60 + 2, lambda c: (c[0] + 1, c[1]), (2 ** 60, 1.0))
