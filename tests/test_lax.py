@@ -559,6 +559,10 @@ def test_switch_derivatives_and_closure():
         for t in (fgrad.grad, fgrad.jacfwd, fgrad.hessian):
             close(t(f)(0.7, i), t(ref)(0.7, i))
         fgrad.check_grads(lambda w, i=i: f(w, i), (0.7,), order=2, modes=("fwd", "rev"))
+        ws = np.array([0.3, 0.9])
+        close(fgrad.vmap(lambda w, i=i: f(w, i))(ws), [ref(w, i) for w in ws])
+        close(fgrad.vmap(fgrad.grad(lambda w, i=i: f(w, i)))(ws),
+              [fgrad.grad(ref)(w, i) for w in ws])
 
 
 def test_vmap_cond_batched_predicate_selects_per_example():
