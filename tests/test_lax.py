@@ -806,3 +806,30 @@ def test_integers_too_large_to_travel_with_floats_raise():
         fgrad.grad(lambda w: f(w)[1])(1.0)
     with pytest.raises(ValueError, match="2\\*\\*53"):
         lax.while_loop(lambda c: c[0] < 2 ** 60 + 2, lambda c: (c[0] + 1, c[1]), (2 ** 60, 1.0))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(-3.0, 30.0), min_size=1, max_size=5), st.floats(1.1, 2.0))
+def test_while_loop_vmap_hypothesis_trip_counts(limits, rate):
+    limits = np.array(limits)
+
+    def f(limit, x):
+        return lax.while_loop(lambda c: c[1] < limit, lambda c: (c[0] + 1, c[1] * rate + x),
+                              (0, 1.0))
+
+    got = fgrad.vmap(f, in_axes=(0, None))(limits, 0.5)
+    want = [loop_while(lambda c, lim=lim: c[1] < lim,
+                       lambda c: (c[0] + 1, c[1] * rate + 0.5), (0, 1.0)) for lim in limits]
+    assert got[0].tolist() == [w[0] for w in want]
+    close(got[1], [w[1] for w in want])
+    tangents = fgrad.jvp(lambda x: fgrad.vmap(f, in_axes=(0, None))(limits, x)[1], (0.5,), (1.0,))
+    close(tangents[1], [fgrad.jvp(lambda x, lim=lim: loop_while(
+        lambda c: c[1] < lim, lambda c: (c[0] + 1, c[1] * rate + x), (0, 1.0))[1],
+        (0.5,), (1.0,))[1] for lim in limits])
+
+
+def test_debug_nans_names_the_line_in_a_body():
+    xs = np.array([1.0, 0.5, -1.0])
+    with pytest.raises(FloatingPointError, match="'sqrt'.*\\n.*\\n.*test_lax.py"):
+        with fgrad.debug_nans(), np.errstate(invalid="ignore"):
+            fgrad.grad(lambda w: lax.scan(lambda c, x: (c + fnp.sqrt(x * w), c), 0.0, xs)[0])(1.0)
