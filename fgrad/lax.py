@@ -845,7 +845,8 @@ def _scan(f, init, xs, length, reverse, who):
         shape = shape_of(x)
         if not shape:
             raise ValueError(f"{who}: every leaf of xs needs a leading axis to scan over; "
-                             "one is a scalar (0-d).")
+                             "one is a scalar (0-d). (A Python list is a pytree of its "
+                             "entries: pass np.asarray(xs) to scan over its elements.)")
         lengths.add(shape[0])
     if length is None:
         if not lengths:
