@@ -11,6 +11,7 @@ Example:
 
 from . import (
     flatten_util,  # noqa: F401
+    lax,  # noqa: F401  (structured control flow; loads nothing new)
     numpy,  # noqa: F401  (fills the tables of tracers' methods)
     optimizers,  # noqa: F401
     tree,  # noqa: F401
@@ -73,5 +74,5 @@ __all__ = [
     "stop_gradient", "check_grads", "defprim", "LeakedTracerError", "numpy", "tree",
     "tree_util", "flatten_util",
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
-    "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans",
+    "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans", "lax",
 ]
