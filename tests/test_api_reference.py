@@ -64,3 +64,205 @@ def test_ufunc_keywords_keep_working_on_plain_values_and_at_their_defaults():
     grad = fgrad.grad(lambda x: fnp.sum(fnp.sin(x, dtype=None, casting="same_kind", order="K",
                                                  subok=True, out=None, where=True)))(X)
     assert np.allclose(grad, np.cos(X))
+
+
+# --------------------------------------------------------------------------------------
+# every public name: fgrad's own docstring, with examples that run
+# --------------------------------------------------------------------------------------
+
+import doctest  # noqa: E402
+import importlib  # noqa: E402
+import inspect  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _conf():
+    """docs/conf.py, whose selection of names the API tables use."""
+    sys.path.insert(0, str(DOCS))
+    try:
+        import conf
+    finally:
+        sys.path.remove(str(DOCS))
+    return conf
+
+
+def _namespaces():
+    conf = _conf()
+    return conf.numpy_namespaces() + conf.scipy_namespaces()
+
+
+def _upstream(module_name):
+    """numpy's or scipy's module of the same name (``fgrad.scipy.stats`` -> scipy.stats)."""
+    name = module_name.split(".", 1)[1]
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def public_names():
+    """``[(full name, object, upstream object or None)]``: fgrad's top-level names and
+    every entry of the numpy/scipy API tables, with the distributions themselves."""
+    out = [(f"fgrad.{n}", getattr(fgrad, n), None) for n in fgrad.__all__
+           if not isinstance(getattr(fgrad, n), types.ModuleType)]
+    conf = _conf()
+    for module_name, _, _ in _namespaces():
+        module, upstream = importlib.import_module(module_name), _upstream(module_name)
+        for name, obj in conf.namespace_entries(module_name):
+            theirs = upstream
+            for part in name.split("."):
+                theirs = getattr(theirs, part, None) if theirs is not None else None
+            out.append((f"{module_name}.{name}", obj, theirs))
+        for n in getattr(module, "__all__", ()):
+            obj = getattr(module, n)
+            if conf._is_distribution(obj):
+                out.append((f"{module_name}.{n}", obj, getattr(upstream, n, None)))
+    return out
+
+
+NAMES = public_names()
+
+
+def test_the_selection_finds_every_namespace():
+    found = {name.rsplit(".", 1)[0] for name, _, _ in NAMES}
+    for module_name in ("fgrad.numpy", "fgrad.numpy.linalg", "fgrad.numpy.fft",
+                        "fgrad.scipy.special", "fgrad.scipy.linalg", "fgrad.scipy.signal",
+                        "fgrad.scipy.integrate", "fgrad.scipy.optimize",
+                        "fgrad.scipy.sparse.linalg"):
+        assert module_name in found, module_name
+    assert "fgrad.scipy.stats.norm.logpdf" in {name for name, _, _ in NAMES}
+    assert len(NAMES) > 600
+
+
+@pytest.mark.parametrize("module_name", [m for m, _, _ in _namespaces()])
+def test_no_api_table_is_empty_or_shows_raw_markup(module_name):
+    conf = _conf()
+    entries = conf.namespace_entries(module_name)
+    assert entries, f"the API table of {module_name} would be empty"
+    table = "\n".join(conf._namespace_table("t", module_name, "u"))
+    assert not re.search(r":(func|class|meth|mod|data|attr):`", table), table
+    assert all(conf._first_line(obj) for _, obj in entries)
+
+
+def _doc(obj):
+    return inspect.getdoc(obj) or ""
+
+
+def test_every_public_name_has_an_example_and_its_own_docstring():
+    missing, borrowed = [], []
+    for name, obj, theirs in NAMES:
+        doc = _doc(obj)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            if not doc:
+                missing.append(name)
+            continue
+        if ">>>" not in doc:
+            missing.append(name)
+        their_doc = _doc(theirs) if theirs is not None else ""
+        if their_doc and doc[:80] == their_doc[:80]:
+            borrowed.append(name)
+    assert not missing, f"public names without a >>> example: {missing}"
+    assert not borrowed, f"public names carrying numpy's or scipy's docstring: {borrowed}"
+
+
+def _run_examples(obj, name):
+    """Run the examples of ``obj``'s docstring as doctest does; the failures' reports."""
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(_doc(obj), {}, name, None, 0)
+    out = []
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    runner.run(test, out=out.append)
+    return runner.failures, runner.tries, "".join(out)
+
+
+def _by_namespace():
+    groups = {}
+    for name, obj, _ in NAMES:
+        groups.setdefault(name.rsplit(".", 1)[0] if not name.startswith("fgrad.scipy.stats")
+                          else "fgrad.scipy.stats", []).append((name, obj))
+    return groups
+
+
+@pytest.mark.parametrize("namespace", sorted(_by_namespace()))
+def test_every_example_runs(namespace):
+    seen, failed, tries = set(), [], 0
+    for name, obj in _by_namespace()[namespace]:
+        if id(obj) in seen:  # an alias (fnp.abs is fnp.absolute)
+            continue
+        seen.add(id(obj))
+        failures, n, report = _run_examples(obj, name)
+        tries += n
+        if failures:
+            failed.append(report)
+    assert tries > 0
+    assert not failed, "\n".join(failed)
+
+
+def test_the_examples_of_the_rows_print_true_derivatives():
+    """Each ``fgrad.grad(...)(...)`` line of the generated row examples against central
+    differences of the same function at the same point."""
+    from fgrad.numpy._rowdocs import EXAMPLES
+
+    checked = 0
+    for name, example in EXAMPLES.items():
+        lines = example.splitlines()
+        for i, line in enumerate(lines):
+            m = re.match(r">>> fgrad\.grad\((.*?)(?:, argnums=(.*))?\)\(([^()]*)\)(?:  #.*)?$", line)
+            if not m:
+                continue
+            space = {"fgrad": fgrad, "fnp": fnp, "np": np}
+            fn = eval(m.group(1), space)
+            argnums = eval(m.group(2), space) if m.group(2) else 0
+            point = eval(f"({m.group(3)},)", space)
+            printed = [float(v) for v in re.findall(r"-?\d+\.\d*(?:e-?\d+)?",
+                                                    lines[i + 1].replace("...", ""))]
+            for k, pos in enumerate(argnums if isinstance(argnums, tuple) else (argnums,)):
+                h = 1e-6
+                up = list(point)
+                down = list(point)
+                up[pos] += h
+                down[pos] -= h
+                numeric = (float(fn(*up)) - float(fn(*down))) / (2 * h)
+                assert abs(printed[k] - numeric) <= 1e-6 + 1e-6 * abs(numeric), (
+                    name, line, printed, numeric)
+                checked += 1
+    assert checked > 80
+
+
+# --------------------------------------------------------------------------------------
+# Args: every parameter of every transform and tool in fgrad.__all__
+# --------------------------------------------------------------------------------------
+
+
+def _args_section(doc):
+    m = re.search(r"^Args:\n((?:[ \t]+.*\n|\n)*)", doc + "\n", re.M)
+    return set(re.findall(r"^    \**(\w+)\b", m.group(1), re.M)) if m else set()
+
+
+def _parameters(obj):
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"]
+
+
+def test_every_transform_documents_each_parameter_under_args():
+    missing = {}
+    for name in fgrad.__all__:
+        obj = getattr(fgrad, name)
+        if isinstance(obj, types.ModuleType) or (
+                isinstance(obj, type) and issubclass(obj, Exception)):
+            continue
+        params = _parameters(obj)
+        lacking = [p for p in params if p not in _args_section(_doc(obj))]
+        if lacking:
+            missing[name] = lacking
+    assert not missing, f"parameters missing from the Args: section: {missing}"

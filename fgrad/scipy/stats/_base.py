@@ -207,6 +207,23 @@ def _exp_of(cls, name, source):
                     inspect.signature(log_impl))
 
 
+def _class_doc(cls):
+    """The distribution's docstring, followed by the list of its methods and the example
+    of its log density (or log mass) function."""
+    doc = inspect.cleandoc(cls.__doc__ or cls._title)
+    if ">>>" in doc:
+        return doc
+    methods = sorted(m for m in vars(cls) if not m.startswith("_") and callable(getattr(cls, m)))
+    main = next((m for m in ("logpdf", "logpmf") if m in methods), methods[0])
+    method_doc = inspect.getdoc(getattr(cls, main)) or ""
+    example = method_doc.split("Example:\n", 1)[1] if "Example:\n" in method_doc else ""
+    listed = ", ".join(f"``{m}``" for m in methods)
+    return (f"{doc}\n\nA namespace of functions, never instantiated: {listed}.  Each has its "
+            "own docstring saying in which arguments it is differentiable; on plain inputs "
+            f"each returns scipy.stats' own result.  The example is ``{main}``'s."
+            + (f"\n\nExample:\n{example}" if example else ""))
+
+
 class Distribution:
     """The base of every distribution: derives ``pdf``/``pmf`` and adds the scipy fallback.
 
@@ -236,6 +253,7 @@ class Distribution:
         for name, member in list(vars(cls).items()):
             if not name.startswith("_") and isinstance(member, staticmethod):
                 setattr(cls, name, staticmethod(_with_scipy_fallback(cls, name, member.__func__)))
+        cls.__doc__ = _class_doc(cls)
 
     @staticmethod
     def _scipy_takes(args, kwargs):
