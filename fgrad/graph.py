@@ -202,6 +202,9 @@ def make_graph(fun):
     a constant.  Transforms nest: ``make_graph(fgrad.grad(f))`` shows the
     primitives of both the forward and the backward pass.
 
+    Args:
+        fun: the function to trace; it may be a transformed function (``fgrad.grad(f)``).
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> g = fgrad.make_graph(lambda x: fnp.sum(fnp.sin(x) ** 2))(fnp.zeros(3))
