@@ -134,3 +134,25 @@ def test_guide_pages_are_picked_up_automatically():
     assert "sharp-bits" in pages and "design" in pages
     present = {p.stem for p in DOCS.glob("*.md")} - conf.OWN_PAGES
     assert set(pages) == present
+
+
+def test_every_namespace_table_has_rows_linking_to_full_docstrings(site):
+    """The tables of fgrad.numpy/fgrad.scipy on the built API page: none empty, every
+    entry linked to its docstring on api-numpy/api-scipy, no raw Sphinx markup."""
+    sys.path.insert(0, str(DOCS))
+    try:
+        import conf
+    finally:
+        sys.path.remove(str(DOCS))
+    api = (site / "api.html").read_text(encoding="utf-8")
+    assert ":func:`" not in api and ":class:`" not in api
+    details = {page: (site / f"{page}.html").read_text(encoding="utf-8")
+               for page in conf.DETAIL_PAGES}
+    for module_name, _, _ in conf.numpy_namespaces() + conf.scipy_namespaces():
+        page = "api-numpy" if module_name.startswith("fgrad.numpy") else "api-scipy"
+        entries = conf.namespace_entries(module_name)
+        assert entries, f"the table of {module_name} is empty"
+        missing = [n for n, _ in entries
+                   if f'href="{page}.html#{module_name}.{n}"' not in api
+                   or f'id="{module_name}.{n}"' not in details[page]]
+        assert not missing, f"{module_name}: not linked to a docstring on {page}: {missing}"
