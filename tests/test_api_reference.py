@@ -266,3 +266,13 @@ def test_every_transform_documents_each_parameter_under_args():
         if lacking:
             missing[name] = lacking
     assert not missing, f"parameters missing from the Args: section: {missing}"
+
+
+def test_scipy_special_keywords_on_traced_values_are_a_clear_error():
+    import fgrad.scipy.special as special
+
+    with pytest.raises(TypeError, match=r"fgrad\.scipy\.special\.softplus.*dtype="):
+        fgrad.grad(lambda x: special.softplus(x, dtype=np.float32))(0.5)  # was dropped silently
+    with pytest.raises(TypeError, match=r"fgrad\.scipy\.special\.erf\(z\).*'out'"):
+        fgrad.grad(lambda x: special.erf(x, out=None))(0.5)
+    assert special.softplus(np.array([0.0]), dtype=np.float32).dtype == np.float32  # plain: scipy's
