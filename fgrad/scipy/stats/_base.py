@@ -218,9 +218,13 @@ def _class_doc(cls):
     method_doc = inspect.getdoc(getattr(cls, main)) or ""
     example = method_doc.split("Example:\n", 1)[1] if "Example:\n" in method_doc else ""
     listed = ", ".join(f"``{m}``" for m in methods)
-    return (f"{doc}\n\nA namespace of functions, never instantiated: {listed}.  Each has its "
-            "own docstring saying in which arguments it is differentiable; on plain inputs "
-            f"each returns scipy.stats' own result.  The example is ``{main}``'s."
+    return (f"{doc}\n\nA namespace of functions, never instantiated: {listed}.  Each is "
+            "differentiable in the point and in the parameters (``loc``, ``scale`` and the "
+            "shapes), in forward and reverse mode, except where fgrad.scipy.stats says "
+            "otherwise (the CDF family of ``t`` and ``beta`` in their shape parameters, of "
+            "``binom`` and ``nbinom`` in ``n``: a TypeError names the special function and "
+            "why); for a count ``k`` the CDF family is a step function (derivative 0).  On "
+            f"plain inputs each returns scipy.stats' own result.  The example is ``{main}``'s."
             + (f"\n\nExample:\n{example}" if example else ""))
 
 
