@@ -51,8 +51,11 @@ uint8, bool_, dtype = _np.uint8, _np.bool_, _np.dtype
 from ._numpy_itself import ndim, result_type, shape, size  # noqa: E402,F401  (numpy's, own docs)
 
 from ._rowdocs import apply as _apply_docs  # noqa: E402
+from ._rowdocs import apply_composites as _apply_composites  # noqa: E402
 
 _apply_docs(_sys.modules[__name__])  # fgrad's docstrings for the rows' functions (not numpy's)
+for _module, _prefix in ((_sys.modules[__name__], ""), (linalg, "linalg."), (fft, "fft.")):
+    _apply_composites(_module, _prefix)  # and what the composites differentiate
 
 from ._dispatch import install as _install  # noqa: E402
 

@@ -29,6 +29,7 @@ Example:
 """
 
 import inspect
+import re
 import textwrap
 
 import numpy as np
@@ -925,3 +926,178 @@ def apply(module):
         name = fn.primitive.name
         fn.__doc__ = docstring(name, fn, sorted(names))
         fn.__module__ = module.__name__
+
+
+# --------------------------------------------------------------------------------------
+# the composites: one sentence each on what they differentiate (written by hand)
+# --------------------------------------------------------------------------------------
+
+_MOVES = "a linear map that moves, copies or selects entries"
+_STATIC = "are constants (not differentiated)"
+
+#: What the functions written with rows (not rows themselves) differentiate, by name in
+#: fgrad.numpy / fgrad.numpy.linalg / fgrad.numpy.fft.  Inserted before the example.
+COMPOSITES = {
+    "append": f"Differentiable in ``arr`` and ``values`` ({_MOVES}); ``axis`` is a constant.",
+    "array": "Differentiable in the traced values of ``object`` (they are stacked); "
+             "``dtype`` and ``ndmin`` are constants.",
+    "asarray": "The identity on traced values (derivative 1); sequences holding traced "
+               "values are stacked, differentiably.",
+    "asanyarray": "The identity on traced values (derivative 1); sequences holding traced "
+                  "values are stacked, differentiably.",
+    "at": "Indexed updates ``x.at[idx].set(v)``/``.add(v)`` are differentiable in ``x`` and "
+          "``v``; the indices are constants.",
+    "atleast_1d": f"Differentiable in each array ({_MOVES}).",
+    "atleast_2d": f"Differentiable in each array ({_MOVES}).",
+    "atleast_3d": f"Differentiable in each array ({_MOVES}).",
+    "block": f"Differentiable in every block ({_MOVES}).",
+    "broadcast_arrays": f"Differentiable in each array ({_MOVES}; the cotangents are summed "
+                        "back to each shape).",
+    "broadcast_to": f"Differentiable in ``array`` ({_MOVES}); ``shape`` is a constant.",
+    "choose": f"Differentiable in ``choices`` ({_MOVES}); the index array ``a`` and ``mode`` "
+              f"{_STATIC}.",
+    "column_stack": f"Differentiable in every array ({_MOVES}).",
+    "compress": f"Differentiable in ``a`` ({_MOVES}); ``condition`` and ``axis`` {_STATIC}.",
+    "concatenate": f"Differentiable in every array ({_MOVES}); ``axis`` is a constant.",
+    "correlate": "Differentiable in ``a`` and ``v`` (bilinear); ``mode`` is a constant.",
+    "cross": "Differentiable in ``a`` and ``b`` (bilinear); the axes are constants.",
+    "cumsum": "Differentiable in ``a`` (linear); ``axis`` and ``dtype`` are constants.",
+    "cumulative_sum": "Differentiable in ``x`` (linear); ``axis``, ``dtype`` and "
+                      f"``include_initial`` {_STATIC}.",
+    "cumulative_prod": "Differentiable in ``x``, zeros included; ``axis``, ``dtype`` and "
+                       f"``include_initial`` {_STATIC}.",
+    "nancumprod": "Differentiable in ``a`` (NaN entries count as 1, with derivative 0); "
+                  "``axis`` and ``dtype`` are constants.",
+    "delete": f"Differentiable in ``arr`` ({_MOVES}); ``obj`` and ``axis`` {_STATIC}.",
+    "diag": f"Differentiable in ``v`` ({_MOVES}); ``k`` is a constant.",
+    "diagflat": f"Differentiable in ``v`` ({_MOVES}); ``k`` is a constant.",
+    "diagonal": f"Differentiable in ``a`` ({_MOVES}); the offset and axes {_STATIC}.",
+    "diff": "Differentiable in ``a``, ``prepend`` and ``append`` (linear); ``n`` and "
+            f"``axis`` {_STATIC}.",
+    "divmod": "The remainder is differentiable in both arguments (as ``fnp.mod``); the "
+              "quotient is piecewise constant (no derivative).",
+    "dot": "Differentiable in ``a`` and ``b`` (bilinear).",
+    "dsplit": f"Differentiable in ``ary`` ({_MOVES}); the split points are constants.",
+    "dstack": f"Differentiable in every array ({_MOVES}).",
+    "ediff1d": "Differentiable in ``ary``, ``to_end`` and ``to_begin`` (linear).",
+    "empty_like": "A constant: only the shape and dtype of ``a`` are read.",
+    "zeros_like": "A constant: only the shape and dtype of ``a`` are read.",
+    "ones_like": "A constant: only the shape and dtype of ``a`` are read.",
+    "full_like": "A constant: only the shape and dtype of ``a`` are read (a traced fill "
+                 "value is refused; use ``fnp.broadcast_to``).",
+    "expand_dims": f"Differentiable in ``a`` ({_MOVES}); ``axis`` is a constant.",
+    "expand_reduced": "Differentiable in ``g`` (a broadcast); the shape and axes are "
+                      "constants.",
+    "flatnonzero": "Not differentiable: it returns indices (integers).",
+    "flip": f"Differentiable in ``m`` ({_MOVES}); ``axis`` is a constant.",
+    "fliplr": f"Differentiable in ``m`` ({_MOVES}).",
+    "flipud": f"Differentiable in ``m`` ({_MOVES}).",
+    "getitem": f"Differentiable in ``x`` ({_MOVES}); the index is a constant.",
+    "hsplit": f"Differentiable in ``ary`` ({_MOVES}); the split points are constants.",
+    "hstack": f"Differentiable in every array ({_MOVES}).",
+    "index_add": "Differentiable in the array and in the added values; the index is a "
+                 "constant.",
+    "index_set": "Differentiable in the array (except at the overwritten entries) and in "
+                 "the values written; the index is a constant.",
+    "inner": "Differentiable in ``a`` and ``b`` (bilinear).",
+    "iscomplexobj": "Not differentiable: it reads only the dtype (a Python bool).",
+    "isrealobj": "Not differentiable: it reads only the dtype (a Python bool).",
+    "kron": "Differentiable in ``a`` and ``b`` (bilinear).",
+    "matrix_transpose": f"Differentiable in ``x`` ({_MOVES}).",
+    "matvec": "Differentiable in ``x1`` and ``x2`` (bilinear).",
+    "vecmat": "Differentiable in ``x1`` and ``x2`` (bilinear).",
+    "vecdot": "Differentiable in ``x1`` and ``x2`` (bilinear); ``axis`` is a constant.",
+    "vdot": "Differentiable in ``a`` and ``b`` (bilinear; ``a`` is conjugated).",
+    "meshgrid": f"Differentiable in every coordinate array ({_MOVES}); ``indexing``, "
+                f"``sparse`` and ``copy`` {_STATIC}.",
+    "moveaxis": f"Differentiable in ``a`` ({_MOVES}); the axes are constants.",
+    "nanmedian": "Differentiable in ``a`` (the derivative goes to the middle entry, or is "
+                 "shared by the two middle entries); NaN entries get 0.",
+    "nanpercentile": "Differentiable in ``a`` (through the entries interpolated between; NaN "
+                     "entries get 0) and in ``q``.",
+    "percentile": "Differentiable in ``a`` (through the entries interpolated between) and in "
+                  "``q``.",
+    "outer": "Differentiable in ``a`` and ``b`` (bilinear).",
+    "ravel": f"Differentiable in ``a`` ({_MOVES}).",
+    "repeat": f"Differentiable in ``a`` ({_MOVES}); ``repeats`` and ``axis`` {_STATIC}.",
+    "reshape": f"Differentiable in ``a`` ({_MOVES}); the shape is a constant.",
+    "resize": f"Differentiable in ``a`` ({_MOVES}); ``new_shape`` is a constant.",
+    "roll": f"Differentiable in ``a`` ({_MOVES}); ``shift`` and ``axis`` {_STATIC}.",
+    "rollaxis": f"Differentiable in ``a`` ({_MOVES}); the axes are constants.",
+    "rot90": f"Differentiable in ``m`` ({_MOVES}); ``k`` and ``axes`` {_STATIC}.",
+    "row_stack": f"Differentiable in every array ({_MOVES}).",
+    "select": f"Differentiable in ``choicelist`` and ``default`` ({_MOVES}); the conditions "
+              f"{_STATIC}.",
+    "split": f"Differentiable in ``ary`` ({_MOVES}); the split points are constants.",
+    "array_split": f"Differentiable in ``ary`` ({_MOVES}); the split points are constants.",
+    "squeeze": f"Differentiable in ``a`` ({_MOVES}); ``axis`` is a constant.",
+    "stack": f"Differentiable in every array ({_MOVES}); ``axis`` is a constant.",
+    "sum_to_shape": "Differentiable in ``x`` (a sum, linear); ``shape`` is a constant.",
+    "swapaxes": f"Differentiable in ``a`` ({_MOVES}); the axes are constants.",
+    "take": f"Differentiable in ``a`` ({_MOVES}); ``indices``, ``axis`` and ``mode`` "
+            f"{_STATIC}.",
+    "take_along_axis": f"Differentiable in ``arr`` ({_MOVES}); ``indices`` and ``axis`` "
+                       f"{_STATIC}.",
+    "tensordot": "Differentiable in ``a`` and ``b`` (bilinear); ``axes`` is a constant.",
+    "tile": f"Differentiable in ``A`` ({_MOVES}); ``reps`` is a constant.",
+    "trace": "Differentiable in ``a`` (linear); the offset and axes are constants.",
+    "transpose": f"Differentiable in ``a`` ({_MOVES}); ``axes`` is a constant.",
+    "tril": f"Differentiable in ``m`` ({_MOVES}); ``k`` is a constant.",
+    "triu": f"Differentiable in ``m`` ({_MOVES}); ``k`` is a constant.",
+    "vander": "Differentiable in ``x`` (powers of it); ``N`` and ``increasing`` are "
+              "constants.",
+    "vsplit": f"Differentiable in ``ary`` ({_MOVES}); the split points are constants.",
+    "vstack": f"Differentiable in every array ({_MOVES}).",
+    # fgrad.numpy.linalg
+    "linalg.cross": "Differentiable in ``x1`` and ``x2`` (bilinear); ``axis`` is a constant.",
+    "linalg.diagonal": f"Differentiable in ``x`` ({_MOVES}); ``offset`` is a constant.",
+    "linalg.eigvals": "Differentiable in ``a`` where the eigenvalues are distinct (the "
+                      "derivative of a repeated eigenvalue is not defined).",
+    "linalg.eigvalsh": "Differentiable in ``a`` where the eigenvalues are distinct; ``UPLO`` "
+                       "is a constant.",
+    "linalg.inv": "Differentiable in ``a`` (``-inv(a) da inv(a)``).",
+    "linalg.matmul": "Differentiable in ``x1`` and ``x2`` (bilinear).",
+    "linalg.matrix_norm": "Differentiable in ``x``; ``ord`` and ``keepdims`` are constants.",
+    "linalg.matrix_power": "Differentiable in ``a``; the integer ``n`` is a constant.",
+    "linalg.matrix_transpose": f"Differentiable in ``x`` ({_MOVES}).",
+    "linalg.multi_dot": "Differentiable in every matrix (multilinear).",
+    "linalg.outer": "Differentiable in ``x1`` and ``x2`` (bilinear).",
+    "linalg.solve": "Differentiable in ``a`` and ``b``.",
+    "linalg.svdvals": "Differentiable in ``x`` where the singular values are distinct and "
+                      "nonzero.",
+    "linalg.tensordot": "Differentiable in ``x1`` and ``x2`` (bilinear); ``axes`` is a "
+                        "constant.",
+    "linalg.tensorinv": "Differentiable in ``a``; ``ind`` is a constant.",
+    "linalg.tensorsolve": "Differentiable in ``a`` and ``b``; ``axes`` is a constant.",
+    "linalg.trace": "Differentiable in ``x`` (linear); ``offset`` and ``dtype`` are "
+                    "constants.",
+    "linalg.vecdot": "Differentiable in ``x1`` and ``x2`` (bilinear); ``axis`` is a "
+                     "constant.",
+    "linalg.vector_norm": "Differentiable in ``x`` (at 0 the derivative is the subgradient "
+                          "0); ``ord``, ``axis`` and ``keepdims`` are constants.",
+}
+_FFT = "Differentiable in ``a`` (a linear map); the sizes, axes and ``norm`` are constants."
+for _name in ("fft", "fft2", "fftn", "hfft", "ifft", "ifft2", "ifftn", "ihfft", "irfft",
+              "irfft2", "irfftn", "rfft", "rfft2", "rfftn"):
+    COMPOSITES[f"fft.{_name}"] = _FFT
+COMPOSITES["fft.fftshift"] = f"Differentiable in ``x`` ({_MOVES}); ``axes`` is a constant."
+COMPOSITES["fft.ifftshift"] = f"Differentiable in ``x`` ({_MOVES}); ``axes`` is a constant."
+del _name
+
+
+def apply_composites(module, prefix=""):
+    """Insert the sentence of :data:`COMPOSITES` before the example of each function of
+    ``module`` it names (``prefix`` ``"linalg."`` or ``"fft."`` for the submodules)."""
+    for key, sentence in COMPOSITES.items():
+        if not key.startswith(prefix) or "." in key[len(prefix):]:
+            continue
+        fn = getattr(module, key[len(prefix):], None)
+        doc = getattr(fn, "__doc__", None)
+        if not doc or sentence in doc:
+            continue
+        match = re.search(r"\n([ \t]*)Example:", doc)
+        indent = match.group(1) if match else "    "
+        para = textwrap.fill(sentence, 88, initial_indent=indent, subsequent_indent=indent,
+                             break_long_words=False, break_on_hyphens=False)
+        fn.__doc__ = (doc[:match.start() + 1] + para + "\n\n" + doc[match.start() + 1:]
+                      if match else doc.rstrip() + "\n\n" + para + "\n")
