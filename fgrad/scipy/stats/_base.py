@@ -207,6 +207,19 @@ def _exp_of(cls, name, source):
                     inspect.signature(log_impl))
 
 
+def _with_derivatives(cls, doc):
+    """``doc`` with a sentence, before its example, on what the method differentiates
+    (unless it says so already)."""
+    if not doc or "ifferentiab" in doc or "derivative" in doc:
+        return doc
+    sentence = (f"Differentiable in the point and the parameters, except as the docstring of "
+                f"``{cls.__name__}`` says.")
+    at = doc.find("\n    Example:")
+    if at < 0:
+        return doc.rstrip() + "\n\n    " + sentence + "\n"
+    return doc[:at + 1] + "    " + sentence + "\n\n" + doc[at + 1:]
+
+
 def _class_doc(cls):
     """The distribution's docstring, followed by the list of its methods and the example
     of its log density (or log mass) function."""
@@ -258,6 +271,10 @@ class Distribution:
             if not name.startswith("_") and isinstance(member, staticmethod):
                 setattr(cls, name, staticmethod(_with_scipy_fallback(cls, name, member.__func__)))
         cls.__doc__ = _class_doc(cls)
+        for name in vars(cls):
+            method = getattr(cls, name)
+            if not name.startswith("_") and callable(method):
+                method.__doc__ = _with_derivatives(cls, method.__doc__)
 
     @staticmethod
     def _scipy_takes(args, kwargs):
