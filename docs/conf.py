@@ -87,7 +87,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 #: never left out of the site.
 GUIDES = ["design", "sharp-bits", "complex", "adding-a-primitive", "performance", "optimization",
           "coverage"]
-OWN_PAGES = {"index", "tutorials", "api", "building-the-docs"}
+OWN_PAGES = {"index", "tutorials", "api", "api-numpy", "api-scipy", "building-the-docs"}
 
 
 def guide_pages():
@@ -95,9 +95,20 @@ def guide_pages():
     return [g for g in GUIDES if g in present] + sorted(present - set(GUIDES))
 
 
+#: Sphinx roles in a docstring's first line (``:func:`solve```), which Markdown tables show
+#: raw: the summary keeps their text as code.
+_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|obj|exc):`~?([^`<]+?)(?:\s*<[^>]*>)?`")
+
+
 def _first_line(obj):
     doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    if not doc.strip():
+        return ""
+    # the first sentence, which may run over several lines of the docstring
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    if len(paragraph) > 200 and ". " in paragraph[40:]:  # long: its first sentence
+        paragraph = paragraph[:paragraph.index(". ", 40) + 1]
+    return _ROLE.sub(lambda m: f"``{m.group(1)}``", paragraph)
 
 
 def _documenter(obj):
@@ -124,20 +135,62 @@ def _api_section(title, module_name, names, intro="", members=False):
     return lines
 
 
+def _is_distribution(obj):
+    """A class of fgrad.scipy.stats used as a namespace of functions (``norm.logpdf``)."""
+    return isinstance(obj, type) and getattr(obj, "__module__", "").startswith("fgrad.scipy.stats")
+
+
+def namespace_entries(module_name):
+    """``[(name, object)]`` of one numpy/scipy-compatible namespace, as its API table lists
+    them: the public functions (numpy's types and dtype classes left out), and for the
+    distributions of ``fgrad.scipy.stats`` each method (``norm.logpdf``).
+
+    tests/test_api_reference.py uses the same selection, so an empty table fails there.
+    """
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    entries = []
+    for n in sorted(getattr(module, "__all__", dir(module))):
+        obj = getattr(module, n, None)
+        if n.startswith("_") or obj is None or isinstance(obj, types.ModuleType):
+            continue
+        if _is_distribution(obj):
+            entries += [(f"{n}.{m}", getattr(obj, m)) for m in sorted(vars(obj))
+                        if not m.startswith("_") and callable(getattr(obj, m))]
+        elif callable(obj) and not isinstance(obj, type):
+            entries.append((n, obj))
+    return entries
+
+
+#: The pages with every docstring of the numpy- and scipy-compatible namespaces.
+DETAIL_PAGES = {"api-numpy": "numpy", "api-scipy": "scipy"}
+
+
 def _namespace_table(title, module_name, upstream):
-    module = sys.modules[module_name]
-    names = sorted(n for n in getattr(module, "__all__", dir(module))
-                   if not n.startswith("_") and callable(getattr(module, n, None))
-                   and not isinstance(getattr(module, n), type))
     see = (" See [the coverage page](coverage.md) for the derivative orders tested."
            if (HERE / "coverage.md").exists() else "")
     lines = [f"### `{module_name}`", "",
              f"{title} Each name behaves like `{upstream}.<name>` on plain arrays and is "
-             f"differentiable on traced ones.{see}", "", "| name | summary |", "|---|---|"]
-    for n in names:
-        summary = _first_line(getattr(module, n)).replace("|", "\\|")
-        lines.append(f"| `{n}` | {summary} |")
+             f"differentiable on traced ones; the name links to its full docstring (what it "
+             f"differentiates, what it refuses, an example).{see}", "",
+             "| name | summary |", "|---|---|"]
+    for n, obj in namespace_entries(module_name):
+        summary = _first_line(obj).replace("|", "\\|")
+        lines.append(f"| {{py:obj}}`{n} <{module_name}.{n}>` | {summary} |")
     return lines + [""]
+
+
+def _detail_section(module_name):
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    lines = [f"## `{module_name}`", "", "```{eval-rst}"]
+    for n in sorted(getattr(module, "__all__", dir(module))):
+        obj = getattr(module, n, None)
+        if n.startswith("_") or obj is None or isinstance(obj, types.ModuleType):
+            continue
+        if _is_distribution(obj):
+            lines += [f".. autoclass:: {module_name}.{n}", "   :members:", ""]
+        elif callable(obj) and not isinstance(obj, type):
+            lines += [f".. autofunction:: {module_name}.{n}", ""]
+    return lines + ["```", ""]
 
 
 #: Modules of tools beside the transforms, documented name by name when present.
@@ -181,22 +234,42 @@ def api_reference():
         [n for n in fgrad.core.__all__ if n not in fgrad.__all__ and n != "PRIMITIVES"],
         "The rule table and the tracing machinery; see the design notes.")
     lines += ["## Numpy-compatible namespaces", ""]
-    lines += _namespace_table("numpy's API.", "fgrad.numpy", "numpy")
+    for module_name, title, upstream in numpy_namespaces():
+        lines += _namespace_table(title, module_name, upstream)
+    lines += ["## Scipy-compatible namespaces", ""]
+    for module_name, title, upstream in scipy_namespaces():
+        lines += _namespace_table(title, module_name, upstream)
+    return "\n".join(lines)
+
+
+def numpy_namespaces():
+    """``[(module name, title, upstream)]`` of fgrad.numpy and its submodules."""
+    out = [("fgrad.numpy", "numpy's API.", "numpy")]
     for sub, upstream in (("linalg", "numpy.linalg"), ("fft", "numpy.fft")):
         if hasattr(fgrad.numpy, sub):
-            lines += _namespace_table(f"{upstream}'s API.", f"fgrad.numpy.{sub}", upstream)
-    try:
-        import fgrad.scipy as fscipy
-    except ImportError:  # pragma: no cover
-        fscipy = None
+            out.append((f"fgrad.numpy.{sub}", f"{upstream}'s API.", upstream))
+    return out
+
+
+def scipy_namespaces():
+    """``[(module name, title, upstream)]`` of the fgrad.scipy namespaces that exist and
+    have ``__all__``."""
+    out = []
     for sub in SCIPY_NAMESPACES:
-        mod = getattr(fscipy, sub, None) if fscipy is not None else None
-        if mod is None:
-            mod = _optional_module(f"fgrad.scipy.{sub}")
-            if mod is None:
-                continue
-        if getattr(mod, "__all__", None):
-            lines += _namespace_table(f"scipy.{sub}'s API.", mod.__name__, f"scipy.{sub}")
+        mod = _optional_module(f"fgrad.scipy.{sub}")
+        names = getattr(mod, "__all__", None) if mod is not None else None
+        if names and not all(isinstance(getattr(mod, n), types.ModuleType) for n in names):
+            # (a package of namespaces only, fgrad.scipy.sparse: its namespaces have tables)
+            out.append((mod.__name__, f"scipy.{sub}'s API.", f"scipy.{sub}"))
+    return out
+
+
+def detail_page(page):
+    """The body of ``api-numpy`` or ``api-scipy``: every docstring of those namespaces."""
+    spaces = numpy_namespaces() if DETAIL_PAGES[page] == "numpy" else scipy_namespaces()
+    lines = []
+    for module_name, _, _ in spaces:
+        lines += _detail_section(module_name)
     return "\n".join(lines)
 
 
@@ -408,13 +481,15 @@ def _fill_in(app, docname, source):
         source[0] = source[0].replace("<!-- GUIDES -->", "\n".join(guide_pages()))
     elif docname == "api":
         source[0] = source[0].replace("<!-- API REFERENCE -->", api_reference())
+    elif docname in DETAIL_PAGES:
+        source[0] = source[0].replace("<!-- API DETAILS -->", detail_page(docname))
     elif docname == "tutorials":
         source[0] = source[0].replace("<!-- NOTEBOOKS -->", tutorials_index())
 
 
 def _always_reread(app, env, added, changed, removed):
     # these pages are generated from other files (the notebooks, the guide pages, the docstrings)
-    return [d for d in ("index", "tutorials", "api") if d in env.found_docs]
+    return [d for d in ("index", "tutorials", "api", *DETAIL_PAGES) if d in env.found_docs]
 
 
 def setup(app):

@@ -377,8 +377,10 @@ def _public_functions(fnp):
             if not name.startswith("_") and callable(getattr(fnp, name))
             and not isinstance(getattr(fnp, name), (types.ModuleType, type))
             and name not in VERSION_DEPENDENT
-            # numpy's own dtype helpers (finfo, can_cast ...), re-exported as they are
-            and getattr(fnp, name) is not getattr(numpy, name, None)]
+            # numpy's own dtype helpers (finfo, can_cast ...), re-exported as they are or
+            # called by a function that carries fgrad's docstring (fgrad/numpy/_numpy_itself.py)
+            and getattr(getattr(fnp, name), "wraps_numpy", getattr(fnp, name))
+            is not getattr(numpy, name, None)]
 
 
 def _numpy_names(fnp):

@@ -278,6 +278,19 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     With ``holomorphic=True``, ``fun`` maps complex inputs to a complex scalar
     and the result is the complex derivative ``df/dz`` (JAX's convention).
 
+    Args:
+        fun: the function to differentiate; it must return a real scalar (or ``(scalar,
+            aux)`` with ``has_aux``).
+        argnums: which positional argument(s) to differentiate: an int, or a tuple of ints
+            for a tuple of results, one per argument (negative positions count from the end;
+            0 by default).
+        has_aux: ``fun`` returns ``(scalar, aux)``; the result is then ``((value, aux),
+            gradient)``.
+        holomorphic: ``fun`` maps complex inputs to complex outputs and is
+            complex-differentiable; the result is then the complex derivative ``df/dz``
+            (JAX's convention). False by default, when ``fun`` must return a real value
+            (complex inputs are allowed).
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> value, g = fgrad.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
@@ -350,6 +363,19 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
 def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing the gradient of scalar-valued ``fun``.
 
+    Args:
+        fun: the function to differentiate; it must return a real scalar (or ``(scalar,
+            aux)`` with ``has_aux``).
+        argnums: which positional argument(s) to differentiate: an int, or a tuple of ints
+            for a tuple of results, one per argument (negative positions count from the end;
+            0 by default).
+        has_aux: ``fun`` returns a pair ``(output, aux)``; ``aux`` is passed through
+            undifferentiated and returned beside the result.
+        holomorphic: ``fun`` maps complex inputs to complex outputs and is
+            complex-differentiable; the result is then the complex derivative ``df/dz``
+            (JAX's convention). False by default, when ``fun`` must return a real value
+            (complex inputs are allowed).
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.grad(lambda x: 2 * fnp.dot(x, x))(fnp.arange(4.0))
@@ -375,6 +401,13 @@ def vjp(fun, *primals, has_aux=False):
     Returns ``(out, vjp_fun)`` (or ``(out, vjp_fun, aux)``); ``vjp_fun(ct)``
     takes a cotangent shaped like ``out`` and returns a tuple with one
     cotangent per primal.  ``vjp_fun`` can be called any number of times.
+
+    Args:
+        fun: the function, of the primals as positional arguments.
+        *primals: the point: one value (array, number or pytree) per positional argument of
+            ``fun``.
+        has_aux: ``fun`` returns ``(output, aux)``; the result is then ``(out, vjp_fun,
+            aux)``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -426,6 +459,14 @@ def jvp(fun, primals, tangents, has_aux=False):
     ``primals`` and ``tangents`` are tuples (one entry per positional argument)
     of matching structure, shapes and dtypes.  Returns ``(out, tangent_out)``
     (or ``(out, tangent_out, aux)``).
+
+    Args:
+        fun: the function, of the primals as positional arguments.
+        primals: a tuple (or list) with one value per positional argument of ``fun``.
+        tangents: a tuple with one tangent per primal, of the same structure, shapes and
+            dtypes.
+        has_aux: ``fun`` returns ``(output, aux)``; the result is then ``(out, tangent_out,
+            aux)``.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -576,6 +617,18 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     ``holomorphic=True`` inputs and outputs must be complex and the result is
     the complex derivative ``df/dz``.
 
+    Args:
+        fun: the function; its outputs may be arrays or pytrees of them.
+        argnums: which positional argument(s) to differentiate: an int, or a tuple of ints
+            for a tuple of results, one per argument (negative positions count from the end;
+            0 by default).
+        has_aux: ``fun`` returns a pair ``(output, aux)``; ``aux`` is passed through
+            undifferentiated and returned beside the result.
+        holomorphic: complex inputs and outputs, and the result is ``df/dz``; False by
+            default, when outputs must be real.
+        chunk_size: pull the unit vectors through ``vmap`` this many at a time (bounds
+            memory); ``None``, the default, pulls all at once.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.jacrev(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
@@ -626,6 +679,18 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     :func:`jacrev` when there are fewer inputs than outputs.  Inputs must be
     real, as in JAX, unless ``holomorphic=True`` (complex inputs and outputs,
     result ``df/dz``).
+
+    Args:
+        fun: the function; its outputs may be arrays or pytrees of them.
+        argnums: which positional argument(s) to differentiate: an int, or a tuple of ints
+            for a tuple of results, one per argument (negative positions count from the end;
+            0 by default).
+        has_aux: ``fun`` returns a pair ``(output, aux)``; ``aux`` is passed through
+            undifferentiated and returned beside the result.
+        holomorphic: complex inputs and outputs, and the result is ``df/dz``; False by
+            default, when inputs must be real.
+        chunk_size: push the unit vectors through ``vmap`` this many at a time (bounds
+            memory); ``None``, the default, pushes all at once.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -694,6 +759,15 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     as JAX.  With ``has_aux=True`` ``fun`` returns ``(value, aux)`` and the
     result is ``(hessian, aux)``.
 
+    Args:
+        fun: a function returning a real scalar (or ``(scalar, aux)`` with ``has_aux``).
+        argnums: which positional argument(s) to take second derivatives in: an int, or a
+            tuple of ints, when the result nests as ``H[i][j]`` over the pairs of selected
+            arguments.
+        has_aux: ``fun`` returns ``(scalar, aux)``; the result is then ``(hessian, aux)``.
+        holomorphic: complex inputs and output, and the result holds the complex second
+            derivatives ``d2f/dz2``; False by default.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> A = fnp.array([[1.0, 2.0], [0.0, 3.0]])
@@ -714,6 +788,9 @@ def stop_gradient(x):
     """The same value with zero derivative, in every mode and at every order.
 
     Works on pytrees.  This is fgrad's ``detach``.
+
+    Args:
+        x: a value: an array, a number, a traced value or a pytree of them.
 
     Example:
         >>> import fgrad

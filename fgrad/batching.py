@@ -977,6 +977,17 @@ def vmap(fun, in_axes=0, out_axes=0, *, axis_size=None, chunk_size=None):
     Python control flow on batched values raises :class:`BatchedValueError`:
     use ``fnp.where`` to select elementwise.
 
+    Args:
+        fun: the function of one example.
+        in_axes: the mapped axis of each positional argument: an int for all of them,
+            ``None`` for an argument shared by every example, or a tuple (a prefix of the
+            arguments' pytree) of those.
+        out_axes: where the batch axis goes in each output: an int, ``None`` (the output
+            must not depend on the batch) or a pytree prefix of the outputs.
+        axis_size: the batch size, needed only when no argument is mapped.
+        chunk_size: run the batch in passes of this many examples to bound memory; ``None``,
+            the default, runs one pass.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> xs = fnp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])

@@ -1122,6 +1122,39 @@ def keyword_refusal(function, keyword, traced=True):
     )
 
 
+#: numpy's ufunc keywords whose default asks for nothing: dropped on traced values
+_UFUNC_DEFAULTS = {"dtype": None, "casting": "same_kind", "order": "K", "subok": True,
+                   "signature": None}
+_UFUNC_FIXES = {
+    "dtype": "cast the input or the result with fnp.astype(x, dtype) instead",
+    "casting": "cast the inputs with fnp.astype first instead",
+    "order": "the memory layout of a traced result is numpy's choice; leave order out",
+    "subok": "traced results are plain arrays; leave subok out",
+    "signature": "choose the loop by casting the inputs with fnp.astype instead",
+}
+
+
+def _ufunc_keywords(name, params):
+    """The keyword parameters of a ufunc row's call on traced values, once numpy's
+    ufunc keywords at their defaults are dropped; a TypeError for any other value
+    (the derivative rules take no keywords, so none may reach them)."""
+    for keyword, value in list(params.items()):
+        default = _UFUNC_DEFAULTS.get(keyword, params)
+        if default is not params and (value is default or value == default):
+            del params[keyword]
+            continue
+        fix = _UFUNC_FIXES.get(keyword)
+        if fix is None:
+            raise TypeError(
+                f"fgrad.numpy.{name} got an unexpected keyword argument {keyword}=; it takes "
+                "numpy's arguments of the ufunc (on traced values only the arrays, and out=None"
+                ", where=True and the other keywords at their defaults)")
+        raise TypeError(
+            f"fgrad.numpy.{name} does not support {keyword}={value!r} on traced values: "
+            f"{fix} (on plain arrays numpy's own keyword works)")
+    return params
+
+
 def top_trace(values):
     """The newest (innermost) trace among the tracers in ``values``, or None.
 
@@ -1621,15 +1654,17 @@ def _make_function(prim):
                 suspect = True
         if top is None:
             return impl(*args, **params)
-        if params and ("out" in params or is_ufunc and "where" in params):
+        if params and (is_ufunc or "out" in params):
             # a row's function on traced values: nothing is written into out=, and
             # numpy's where= without out= leaves entries uninitialized; their
             # defaults ask for nothing and are dropped (the rules do not take them)
             params = dict(params)
             if params.pop("out", None) is not None:
                 raise keyword_refusal(f"fgrad.numpy.{prim.name}", "out")
-            if params.pop("where", True) is not True:
+            if is_ufunc and params.pop("where", True) is not True:
                 raise keyword_refusal(f"fgrad.numpy.{prim.name}", "where")
+            if is_ufunc and params and not prim.nondiff:  # numpy's other ufunc keywords:
+                params = _ufunc_keywords(prim.name, params)  # the rules take none
         if suspect:  # a constant that is not a plain array or number meets a tracer:
             if any(is_sparse(a) for a in args):  # a scipy.sparse operator,
                 return _sparse_operand(prim, args, params)

@@ -433,6 +433,11 @@ class custom_vjp(_Custom):
     custom_vjp function raises a TypeError; ``grad`` of any order, ``vjp``,
     ``jacrev``, ``hessian`` (forward over reverse) work.
 
+    Args:
+        fun: the function whose reverse-mode rule is given with :meth:`defvjp`.
+        nondiff_argnums: positions of arguments that are not differentiated (flags, sizes,
+            functions); they are passed to ``bwd`` first.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> @fgrad.custom_vjp
@@ -559,6 +564,11 @@ class custom_jvp(_Custom):
     written with fgrad functions; every order of every transform then works, and
     gives the same answer in every mode: higher orders differentiate the primal
     and tangent expressions the rule returns (as in JAX).
+
+    Args:
+        fun: the function whose forward-mode rule is given with :meth:`defjvp`.
+        nondiff_argnums: positions of arguments that are not differentiated (flags, sizes,
+            functions); they are passed to the rule first.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp

@@ -450,7 +450,7 @@ def make_graph(fun, *, prune=False):
     data records only the path taken, and another input may give another graph.
 
     Args:
-        fun: the function to record.
+        fun: the function to record; it may be a transformed function (``fgrad.grad(f)``).
         prune: return :meth:`Graph.prune` of the graph: only what the outputs
             depend on, without multiplications by 1, constants written into
             their nodes in pictures (to fit a slide).

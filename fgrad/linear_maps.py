@@ -139,6 +139,10 @@ def linearize(fun, *primals):
     is replayed, so evaluating the linear map many times is cheap.  ``jvp_fun``
     composes with every transform (``vmap(jvp_fun)`` pushes a batch of tangents).
 
+    Args:
+        fun: the function, of the primals as positional arguments.
+        *primals: the point: one value per positional argument of ``fun``.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> out, f_jvp = fgrad.linearize(fnp.sin, 0.0)
@@ -231,6 +235,10 @@ def linear_transpose(fun, *primals):
     cotangent per primal.  For complex functions the transpose is not
     conjugated: it is the adjoint under the pairing ``Re(sum(a * b))``.
 
+    Args:
+        fun: a linear function of the primals' shapes and dtypes.
+        *primals: example arguments: only their structure, shapes and dtypes are read.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> A = fnp.array([[1.0, 2.0], [3.0, 4.0]])
@@ -288,6 +296,11 @@ def hvp(fun, primals, tangents):
     result has its structure; with several it is a tuple (one block row of
     ``H v`` per argument).  Costs a small multiple of one gradient, whatever
     the dimension.
+
+    Args:
+        fun: a function returning a real scalar.
+        primals: a tuple with one value per positional argument of ``fun`` (the point).
+        tangents: a tuple with one vector per primal, of the same structure and shapes.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp

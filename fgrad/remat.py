@@ -96,6 +96,11 @@ def checkpoint(fun, *, static_argnums=()):
     through as constants; other non-array leaves are treated as constants too.
     ``fun`` must be pure.
 
+    Args:
+        fun: a pure function; its intermediates are recomputed in the backward pass.
+        static_argnums: positions of arguments passed through as constants (not
+            differentiated and not saved as inputs), e.g. flags and sizes.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> block = fgrad.checkpoint(lambda x: fnp.sin(fnp.sin(x)))

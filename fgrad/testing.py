@@ -62,6 +62,23 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, 
     checks on the jvp and vjp functions themselves.  Raises AssertionError with
     the size of the discrepancy.
 
+    Args:
+        fun: the function to check, of positional arguments.
+        args: a tuple with one value per positional argument (the point of the check).
+        order: the highest order checked (2 by default checks the derivatives of the jvp and
+            vjp functions as well).
+        modes: ``("fwd",)``, ``("rev",)`` or both (the default): forward mode against
+            central differences, reverse mode against forward mode through the dot-product
+            identity.
+        atol: absolute tolerance; by default 1e-5 for float64, 5e-2 for float32 and
+            complex64, 5e-3 for float16 arguments.
+        rtol: relative tolerance; by default 1e-5 for float64, 5e-2 for float32 and
+            complex64, 2e-2 for float16 arguments.
+        eps: the step of the central differences; by default 1e-6 (1e-3 for float32
+            arguments; float16 arguments are differenced in float64).
+        seed: the seed of the random direction (and of the cotangent), for a reproducible
+            check.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> fgrad.check_grads(fnp.sin, (fnp.array([0.5, 1.0]),), order=2)

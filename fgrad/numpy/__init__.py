@@ -48,7 +48,14 @@ float16, float32, float64 = _np.float16, _np.float32, _np.float64
 complex64, complex128 = _np.complex64, _np.complex128
 int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
 uint8, bool_, dtype = _np.uint8, _np.bool_, _np.dtype
-shape, ndim, size, result_type = _np.shape, _np.ndim, _np.size, _np.result_type
+from ._numpy_itself import ndim, result_type, shape, size  # noqa: E402,F401  (numpy's, own docs)
+
+from ._rowdocs import apply as _apply_docs  # noqa: E402
+from ._rowdocs import apply_composites as _apply_composites  # noqa: E402
+
+_apply_docs(_sys.modules[__name__])  # fgrad's docstrings for the rows' functions (not numpy's)
+for _module, _prefix in ((_sys.modules[__name__], ""), (linalg, "linalg."), (fft, "fft.")):
+    _apply_composites(_module, _prefix)  # and what the composites differentiate
 
 from ._dispatch import install as _install  # noqa: E402
 

@@ -11,6 +11,7 @@ which wraps every public function once when fgrad.numpy loads.
 import functools
 import inspect
 import re
+import textwrap
 
 import numpy as np
 
@@ -114,7 +115,45 @@ def array_likes(fn, where, theirs=None):
             return with_arrays(fn, args, kwargs, err, where)
 
     call.array_likes = True
+    call.__doc__ = _with_keyword_note(call.__doc__, checks, fn, theirs)
     return call
+
+
+def _with_keyword_note(doc, checks, fn, theirs):
+    """``doc`` with a paragraph, before its example, saying what happens to numpy's
+    ``out=``/``where=`` (from the same checks the wrapper makes)."""
+    if not doc or theirs is None or "Keywords:" in doc:
+        return doc
+    refused = dict(checks)
+    try:
+        own = set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        own = set()
+    numpy_keywords = ({"out", "where"} if isinstance(theirs, np.ufunc)
+                      else _parameter_names(theirs) & {"out", "where"})
+    notes = []
+    if "out" in numpy_keywords:
+        notes.append("numpy's ``out=`` is not supported: use the returned value"
+                     if refused.get("out") else
+                     "``out=`` is refused on traced values (use the returned value); on plain "
+                     "arrays numpy's works")
+    if "where" in numpy_keywords:
+        if "where" not in refused and "where" in own:
+            notes.append("``where=`` is supported, with derivatives")
+        elif refused.get("where"):
+            notes.append("numpy's ``where=`` is not supported: select with ``fnp.where``")
+        else:
+            notes.append("``where=`` is refused on traced values (select with ``fnp.where``)")
+    if not notes:
+        return doc
+    text = "Keywords: " + "; ".join(notes) + ". A refusal is a TypeError naming the fix."
+    match = re.search(r"\n([ \t]*)Example:", doc)
+    indent = match.group(1) if match else "    "
+    para = textwrap.fill(text, 88, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+    if match is None:
+        return doc.rstrip() + "\n\n" + para + "\n"
+    return doc[:match.start() + 1] + para + "\n\n" + doc[match.start() + 1:]
 
 
 _ABSENT = object()

@@ -20,8 +20,8 @@ __all__ = [
     "eye", "identity", "copy",
 ]
 
-zeros, ones, empty, full = np.zeros, np.ones, np.empty, np.full
-arange, eye, identity = np.arange, np.eye, np.identity
+# numpy's own functions of shapes and dtypes, with fgrad's docstrings
+from ._numpy_itself import arange, empty, eye, full, identity, ones, zeros  # noqa: E402,F401
 
 
 def _stack_nested(obj):

@@ -32,6 +32,7 @@ def _wrap_array_likes(module, names, prefix, numpy_module):
         fn = getattr(module, name, None)
         if (not callable(fn) or isinstance(fn, type) or name in _NOT_ARRAY_LIKES
                 or hasattr(fn, "primitive") or getattr(fn, "array_likes", False)
+                or hasattr(fn, "wraps_numpy")
                 or not getattr(fn, "__module__", "").startswith("fgrad")):
             continue
         theirs = getattr(numpy_module, name, None)
@@ -62,7 +63,8 @@ def install(fnp):
         if not callable(ours) or isinstance(ours, type):
             continue
         FUNCTIONS[name] = ours
-        if theirs is None or theirs is ours or isinstance(theirs, type):
+        if (theirs is None or theirs is ours or isinstance(theirs, type)
+                or getattr(ours, "wraps_numpy", None) is theirs):
             continue  # (numpy's own function re-exported: dispatching it to itself would recurse)
         if isinstance(theirs, np.ufunc):
             NUMPY_UFUNCS[theirs] = ours

@@ -5,7 +5,10 @@ Every scalar type, dtype class and dtype helper numpy's namespace has
 ``floating``, ``datetime64``, ``dtype``, ``finfo``, ``iinfo``, ``issubdtype`` ...)
 is taken from the installed numpy by a loop, so the same object is reachable as
 ``fnp.<name>`` and code written against numpy's namespace runs unchanged
-(``fnp.float128`` exists exactly where numpy has it).
+(``fnp.float128`` exists exactly where numpy has it).  The helper *functions*
+among them (``issubdtype``, ``promote_types`` ...) are thin functions calling
+numpy's with the same arguments (fgrad/numpy/_numpy_itself.py), so that they
+carry fgrad's docstrings.
 
 The one exception is :class:`ndarray`: ``fnp.ndarray`` is a class of its own,
 for which ``isinstance`` is True for numpy arrays and for traced values.
@@ -32,6 +35,17 @@ TYPE_NAMES = sorted(
     if not name.startswith("_") and (_is_type_name(getattr(np, name)) or name in _DTYPE_HELPERS)
 )
 globals().update({name: getattr(np, name) for name in TYPE_NAMES})
+# the dtype helpers among them: numpy's functions with fgrad's docstrings
+from ._numpy_itself import (  # noqa: E402,F401
+    can_cast,
+    common_type,
+    isdtype,
+    issubdtype,
+    min_scalar_type,
+    mintypecode,
+    promote_types,
+    typename,
+)
 
 
 class _ArrayType(type):

@@ -91,6 +91,9 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     factor; on traced inputs the other triangle is zero (scipy leaves arbitrary
     values there).
 
+    Differentiable in ``a`` (through the factor ``c``; only its triangle named by ``lower``
+    is read); the flags are constants.
+
     Example:
         >>> import fgrad.numpy as fnp
         >>> from fgrad.scipy.linalg import cho_factor, cho_solve
@@ -228,6 +231,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
 def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
     """Matrix inverse (``scipy.linalg.inv``); ``assume_a`` as in :func:`solve`.
 
+    Differentiable in ``a`` (``-inv(a) da inv(a)``); the flags are constants.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> from fgrad.scipy.linalg import inv
@@ -251,6 +256,9 @@ def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
 def det(a, overwrite_a=False, check_finite=True):
     """Determinant (``scipy.linalg.det``).
 
+    Differentiable in ``a``: the derivative is the cofactor matrix (``det(a) inv(a).T``
+    where ``a`` is invertible), also at singular ``a``; the flags are constants.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> from fgrad.scipy.linalg import det
@@ -268,6 +276,8 @@ def block_diag(*arrs):
     """Block-diagonal matrix from the given blocks (``scipy.linalg.block_diag``).
 
     Scalars are 1x1 blocks and 1-D arrays are single rows, as in scipy.
+
+    Differentiable in every block (a linear map that places entries).
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -436,6 +446,9 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
     Traced values go through ``fgrad.numpy.linalg.svd`` (the same rules, so the
     same limits: ``full_matrices=True`` of a non-square matrix raises, singular
     vectors need distinct singular values); the vectors take scipy's signs.
+
+    Differentiable in ``a`` where its singular values are distinct (and, for the vectors,
+    nonzero); the flags are constants.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -720,6 +733,9 @@ def sqrtm(A, disp=_NOT_GIVEN, blocksize=_NOT_GIVEN):
     equation), so every order works; it needs ``X`` and ``-X`` to share no
     eigenvalue (``A`` nonsingular).  ``disp`` and ``blocksize`` (deprecated in
     scipy) are passed to scipy on plain inputs and refused on traced ones.
+
+    Differentiable in ``A`` (the derivative solves a Sylvester equation); ``disp`` and
+    ``blocksize`` are constants.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp

@@ -266,6 +266,9 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     mode with ``in2`` the larger input, scipy correlates the swapped inputs and
     reverses the result without conjugating it; fgrad returns the same values.
 
+    Differentiable in ``in1`` and ``in2`` (bilinear); ``mode``, ``boundary`` and
+    ``fillvalue`` are constants.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> from fgrad.scipy.signal import correlate2d

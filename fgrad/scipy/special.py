@@ -105,17 +105,47 @@ def _docstring(name, summary, example):
             + "".join(f"        {line}\n" for line in example.split("\n")))
 
 
+def _derivatives(row, params, summary):
+    """A sentence saying in which arguments the row has derivatives, read from the row
+    (empty when the summary already says so)."""
+    prim = getattr(row, "primitive", None)
+    if prim is None or "ifferentiab" in summary or "derivative" in summary:
+        return ""
+    names = params.split()
+    if prim.nondiff:
+        return "Not differentiable: on traced values the result is a constant."
+    rules = prim.jvp if isinstance(prim.jvp, (list, tuple)) else [prim.jvp]
+    have = [names[i] for i, r in enumerate(rules) if r is not None and i < len(names)]
+    lack = [names[i] for i, r in enumerate(rules) if r is None and i < len(names)]
+    text = ("Differentiable in " + ", ".join(f"``{p}``" for p in have)
+            + " (forward and reverse mode; docs/coverage.md lists the orders tested)"
+            if have else "Not differentiable")
+    if lack:
+        reasons = [prim.no_derivative.get(names.index(p)) for p in lack]
+        text += "; not in " + ", ".join(f"``{p}``" for p in lack) + (
+            f" ({'; '.join(r for r in reasons if r)})" if any(reasons) else "") + (
+            ", where asking for the derivative raises a TypeError")
+    return text + "."
+
+
 def _wrapper(name, params, summary, example):
     """``name(*params)``: the row ``special.<name>``, with its own signature and docstring."""
     row = getattr(_rows, name)
-    doc = _docstring(name, summary, example)
+    extra = _derivatives(row, params, summary)
+    doc = _docstring(name, summary + (f"\n\n{extra}" if extra else ""), example)
     sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                              for p in params.split()])
     n = len(sig.parameters)
 
     def wrapper(*args, **kwargs):
         if kwargs or len(args) != n:
-            args = sig.bind(*args, **kwargs).args
+            try:
+                args = sig.bind(*args, **kwargs).args
+            except TypeError as err:
+                raise TypeError(
+                    f"fgrad.scipy.special.{name}{sig}: {err}. It takes these arguments only "
+                    "(scipy's out=, where=, dtype= ... are not supported: use the returned "
+                    "value and fnp.astype)") from None
         return row(*args)
 
     wrapper.__name__ = wrapper.__qualname__ = name
@@ -138,6 +168,10 @@ __all__ = [*_WRAPPERS, "psi", "softplus", "multigammaln", "zeta", "logsumexp", "
 def softplus(x, **kwargs):
     """``log(1 + exp(x))`` computed stably (``scipy.special.softplus``, scipy >= 1.15).
 
+    Differentiable in ``x``, with derivative ``expit(x)``.  scipy's ufunc keywords
+    (``out=``, ``dtype=`` ...) reach scipy on plain inputs; on traced values they are
+    refused with a TypeError (use the returned value).
+
     Example:
         >>> import fgrad
         >>> from fgrad.scipy.special import softplus
@@ -146,6 +180,10 @@ def softplus(x, **kwargs):
     """
     if kwargs and not _traced(x):
         return _rows.scipy_module().softplus(x, **kwargs)
+    if kwargs:
+        raise TypeError(
+            f"fgrad.scipy.special.softplus does not take {', '.join(k + '=' for k in kwargs)} on "
+            "traced values: use the returned value (cast it with fnp.astype for a dtype)")
     return _rows.softplus(x)
 
 
@@ -154,6 +192,8 @@ def softplus(x, **kwargs):
 
 def multigammaln(a, d):
     """Log of the multivariate gamma function of dimension ``d`` (``scipy.special.multigammaln``).
+
+    Differentiable in ``a`` (a sum of ``gammaln`` terms); ``d`` is an integer, a constant.
 
     Example:
         >>> import fgrad
@@ -243,6 +283,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 def softmax(x, axis=None):
     """``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``; all axes by default).
 
+    Differentiable in ``x``; ``axis`` is a constant.
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> from fgrad.scipy.special import softmax
@@ -255,6 +297,8 @@ def softmax(x, axis=None):
 
 def log_softmax(x, axis=None):
     """``x - logsumexp(x)`` over ``axis``, computed stably (``scipy.special.log_softmax``).
+
+    Differentiable in ``x``; ``axis`` is a constant.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -273,7 +317,8 @@ def lambertw(z, k=0, tol=1e-8):
     (``scipy.special.lambertw``).
 
     Like scipy, the result is complex even for real ``z``.  ``dW/dz = W / (z (1 + W))``
-    (1 at ``z = 0``), written as ``exp(-W) / (1 + W)``; ``k`` and ``tol`` are static.
+    (1 at ``z = 0``), written as ``exp(-W) / (1 + W)``: differentiable in ``z``;
+    ``k`` and ``tol`` are static (not differentiable).
     For a real ``z``, ``grad`` of a real function of the result (e.g. its real part)
     is real.
 

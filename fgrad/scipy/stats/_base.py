@@ -207,6 +207,40 @@ def _exp_of(cls, name, source):
                     inspect.signature(log_impl))
 
 
+def _with_derivatives(cls, doc):
+    """``doc`` with a sentence, before its example, on what the method differentiates
+    (unless it says so already)."""
+    if not doc or "ifferentiab" in doc or "derivative" in doc:
+        return doc
+    sentence = (f"Differentiable in the point and the parameters, except as the docstring of "
+                f"``{cls.__name__}`` says.")
+    at = doc.find("\n    Example:")
+    if at < 0:
+        return doc.rstrip() + "\n\n    " + sentence + "\n"
+    return doc[:at + 1] + "    " + sentence + "\n\n" + doc[at + 1:]
+
+
+def _class_doc(cls):
+    """The distribution's docstring, followed by the list of its methods and the example
+    of its log density (or log mass) function."""
+    doc = inspect.cleandoc(cls.__doc__ or cls._title)
+    if ">>>" in doc:
+        return doc
+    methods = sorted(m for m in vars(cls) if not m.startswith("_") and callable(getattr(cls, m)))
+    main = next((m for m in ("logpdf", "logpmf") if m in methods), methods[0])
+    method_doc = inspect.getdoc(getattr(cls, main)) or ""
+    example = method_doc.split("Example:\n", 1)[1] if "Example:\n" in method_doc else ""
+    listed = ", ".join(f"``{m}``" for m in methods)
+    return (f"{doc}\n\nA namespace of functions, never instantiated: {listed}.  Each is "
+            "differentiable in the point and in the parameters (``loc``, ``scale`` and the "
+            "shapes), in forward and reverse mode, except where fgrad.scipy.stats says "
+            "otherwise (the CDF family of ``t`` and ``beta`` in their shape parameters, of "
+            "``binom`` and ``nbinom`` in ``n``: a TypeError names the special function and "
+            "why); for a count ``k`` the CDF family is a step function (derivative 0).  On "
+            f"plain inputs each returns scipy.stats' own result.  The example is ``{main}``'s."
+            + (f"\n\nExample:\n{example}" if example else ""))
+
+
 class Distribution:
     """The base of every distribution: derives ``pdf``/``pmf`` and adds the scipy fallback.
 
@@ -236,6 +270,11 @@ class Distribution:
         for name, member in list(vars(cls).items()):
             if not name.startswith("_") and isinstance(member, staticmethod):
                 setattr(cls, name, staticmethod(_with_scipy_fallback(cls, name, member.__func__)))
+        cls.__doc__ = _class_doc(cls)
+        for name in vars(cls):
+            method = getattr(cls, name)
+            if not name.startswith("_") and callable(method):
+                method.__doc__ = _with_derivatives(cls, method.__doc__)
 
     @staticmethod
     def _scipy_takes(args, kwargs):
