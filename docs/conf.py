@@ -72,6 +72,11 @@ nitpick_ignore = [
     ("py:func", "_scalar_shortcut"),
     ("py:class", "fgrad.autodiff.IndexedCotangent"),
     ("py:class", "fgrad.autodiff.ReverseTrace"),
+    # scipy's own classes, named in the signatures fgrad mirrors (the build is offline: no
+    # intersphinx inventory of scipy's site)
+    ("py:class", "scipy.optimize.Bounds"),
+    ("py:class", "scipy.optimize.NonlinearConstraint"),
+    ("py:class", "scipy.optimize.LinearConstraint"),
 ]
 
 # MathJax is served by the site itself (copied from the django-static-mathjax package of the docs

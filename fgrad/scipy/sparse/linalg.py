@@ -141,7 +141,7 @@ def splu(A, permc_spec=None, diag_pivot_thresh=None, relax=None, panel_size=None
     whose ``solve(b)`` is differentiable in ``b``.
 
     ``A`` must be a constant (a traced ``A`` raises a TypeError); the arguments
-    are scipy's.  Returns a :class:`SuperLU`.
+    are scipy's.  Returns a ``SuperLU`` object (its ``solve`` method is differentiable).
 
     Example:
         >>> import numpy as np, scipy.sparse as sp, fgrad
