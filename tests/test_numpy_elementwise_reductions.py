@@ -215,9 +215,28 @@ NONDIFF_UNARY = [
     "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "nonzero", "count_nonzero",
 ]
 NONDIFF_BINARY = [
-    "heaviside", "nextafter", "floor_divide", "greater", "greater_equal", "less",
+    "heaviside", "floor_divide", "greater", "greater_equal", "less",
     "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_xor",
 ]
+
+
+def test_nextafter_moves_with_its_first_argument():
+    """nextafter(x, y) is x moved by one unit in the last place: derivative 1 in x and 0 in y,
+    except where x == y (the result is y there).  Treating it as a constant silently dropped
+    the derivative: grad(x * nextafter(x, 2)) was about x instead of about 2 x."""
+    x = np.array([0.3, -1.7, 2.0, 5.0])
+    y = np.array([2.0, -3.0, 2.0, 9.0])
+    gx, gy = fgrad.grad(lambda a, b: fnp.sum(a * fnp.nextafter(a, b)), argnums=(0, 1))(x, y)
+    tie = x == y
+    np.testing.assert_allclose(gx, np.where(tie, x, 2 * x), rtol=1e-12)
+    np.testing.assert_allclose(gy, np.where(tie, x, 0.0), rtol=1e-12)
+    h = 1e-6
+    for i in np.flatnonzero(~tie):  # central differences in x
+        e = np.zeros_like(x)
+        e[i] = h
+        fd = (np.sum((x + e) * np.nextafter(x + e, y)) - np.sum((x - e) * np.nextafter(x - e, y)))
+        np.testing.assert_allclose(gx[i], fd / (2 * h), rtol=1e-6)
+    fgrad.check_grads(lambda a: fnp.nextafter(a, 10.0) * a, (x,), order=2, modes=("fwd", "rev"))
 
 
 @pytest.mark.parametrize("name", NONDIFF_UNARY + NONDIFF_BINARY)

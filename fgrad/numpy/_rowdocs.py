@@ -813,12 +813,6 @@ def _argument(i, n):
 
 def _derivative_text(name, prim, aliases):
     if prim.nondiff:
-        if name == "nextafter":
-            return ("No derivative: fgrad treats the result as a constant on traced values, "
-                    "although it moves with ``x1`` (it is ``x1`` moved by one unit in the last "
-                    "place), so a derivative through it is lost: the derivative of ``x * "
-                    "fnp.nextafter(x, y)`` comes out as ``nextafter(x, y)``, not about ``2 x``. "
-                    "Use it on constants (tolerances, bounds), not on the path of a derivative.")
         if name in _ROUNDING:
             why = "it is piecewise constant (its derivative is 0 between the jumps)"
         elif name in _INTEGER:

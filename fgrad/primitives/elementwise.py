@@ -574,6 +574,17 @@ copysign = defelementwise(
 )
 
 
+# nextafter(x, y) is x moved one unit in the last place towards y (and y where x == y):
+# derivative 1 in x and 0 in y, the other way round at ties
+nextafter = defelementwise(
+    "nextafter", np.nextafter,
+    lambda ans, x, y: _where(equal(x, y), 0.0, 1.0),
+    lambda ans, x, y: _where(equal(x, y), 1.0, 0.0),
+    test={"avoid": 0.0},
+    reads=[(0, 1), (0, 1)],
+)
+
+
 def _balanced_eq(z, x, y):
     # 1 where x wins, 0 where y wins, 1/2 at ties (the subgradient split evenly)
     return divide(
@@ -799,7 +810,6 @@ round = _nondiff("round", np.round)
 around = round
 floor_divide = _nondiff("floor_divide", np.floor_divide)
 heaviside = _nondiff("heaviside", np.heaviside)
-nextafter = _nondiff("nextafter", np.nextafter)
 spacing = _nondiff("spacing", np.spacing)
 greater = _nondiff("greater", np.greater)
 greater_equal = _nondiff("greater_equal", np.greater_equal)
