@@ -90,7 +90,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 #: Guide pages written alongside the code (docs/*.md), in reading order.  Any
 #: other Markdown page found in docs/ is added after them, so a new page is
 #: never left out of the site.
-GUIDES = ["design", "sharp-bits", "complex", "adding-a-primitive", "performance", "optimization",
+GUIDES = ["design", "sharp-bits", "complex", "adding-a-primitive", "staging", "performance", "optimization",
           "coverage"]
 OWN_PAGES = {"index", "tutorials", "api", "api-numpy", "api-scipy", "building-the-docs"}
 
