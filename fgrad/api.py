@@ -382,10 +382,18 @@ def vjp(fun, *primals, has_aux=False):
         >>> f_vjp(fnp.ones(4))
         (array([0., 2., 4., 6.]),)
     """
+    return _vjp(fun, primals, has_aux)[:-1]
+
+
+def _vjp(fun, primals, has_aux, frozen=False):
+    """``vjp``, and its trace last.  With ``frozen`` the tape keeps the caller's
+    arrays themselves, read-only, instead of copies: for a caller that is done with
+    ``vjp_fun`` before it returns (``jacrev``) and then calls ``trace.thaw()``."""
     nums = tuple(range(len(primals)))
     trace, in_leaves, in_trees, out, aux = _reverse(
-        fun, primals, {}, nums, has_aux, "vjp", copy_inputs=True)
-    trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's arrays
+        fun, primals, {}, nums, has_aux, "vjp", copy_inputs=not frozen)
+    if not frozen:
+        trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's
     out_leaves, out_tree = tree_flatten(out)
     _check_outputs(out, out_leaves, "vjp")
     out_values = [_lower(o, trace) for o in out_leaves]
@@ -412,7 +420,7 @@ def vjp(fun, *primals, has_aux=False):
         return tuple(_input_cotangents(trace, cts, in_leaves, in_trees, foreign=ct_leaves))
 
     out = out_tree.unflatten(out_values)
-    return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
+    return (out, vjp_fun, aux, trace) if has_aux else (out, vjp_fun, trace)
 
 
 # --------------------------------------------------------------------------
@@ -522,8 +530,7 @@ def _unit_rows(shape, dtype, start, stop, like=None):
     """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``; in the
     library of ``like``'s value when that is a dask or cupy array."""
     size = int(np.prod(shape, dtype=int))
-    rows = np.zeros((stop - start, size), dtype=dtype)
-    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    rows = np.eye(stop - start, size, k=start, dtype=dtype)  # ones at (i, start + i)
     rows = rows.reshape((stop - start,) + tuple(shape))
     like = concrete(like)
     return np.asarray(rows, like=like) if is_duck_array(like) else rows
@@ -589,8 +596,22 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     def jac_fun(*args, **kwargs):
         single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
             fun, args, kwargs, argnums, holomorphic, "jacrev")
-        res = vjp(partial, *dyn, has_aux=has_aux)
-        out, f_vjp = res[0], res[1]
+        # the vjp is used up before this returns: its tape may keep the caller's arrays
+        # (read-only meanwhile) instead of copying them
+        res = _vjp(partial, dyn, has_aux, frozen=True)
+        trace = res[-1]
+        try:
+            result = _jacrev_rows(res[0], res[1], in_leaves, in_tree, single)
+            if trace.frozen_ids:  # no block of the result is one of the caller's arrays
+                leaves, tree = tree_flatten(result)
+                if any(id(v) in trace.frozen_ids for v in leaves):
+                    result = tree.unflatten(
+                        [v.copy() if id(v) in trace.frozen_ids else v for v in leaves])
+        finally:
+            trace.thaw()
+        return (result, res[2]) if has_aux else result
+
+    def _jacrev_rows(out, f_vjp, in_leaves, in_tree, single):
         out_leaves, out_tree = tree_flatten(out)
         if holomorphic:
             _check_holomorphic(out_leaves, "outputs", "jacrev")
@@ -610,8 +631,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
             per_in = [fnp.reshape(b, o_shape + s) for b, (s, _) in zip(blocks, in_specs)]
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
-        result = out_tree.unflatten(per_out)
-        return (result, res[2]) if has_aux else result
+        return out_tree.unflatten(per_out)
 
     _wraps(jac_fun, fun, "jacrev")
     return jac_fun
