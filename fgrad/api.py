@@ -285,7 +285,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         (5.0, array([2., 4.]))
     """
 
+    # the common call, one float or float-array argument differentiated, without aux:
+    # no tree flattening, and the output checks only when the value is not a float64
+    one_leaf = type(argnums) is int and argnums >= 0 and not has_aux and not holomorphic
+
     def value_and_grad_fun(*args, **kwargs):
+        if one_leaf and argnums < len(args):
+            x = args[argnums]
+            tx = type(x)
+            if tx is float or (tx is np.ndarray and x.dtype.kind == "f"):
+                return _value_and_grad_one_leaf(x, tx, args, kwargs)
         single, nums = _argnums_tuple(argnums, len(args), "grad")
         trace, in_leaves, in_trees, out, aux = _reverse(
             fun, args, kwargs, nums, has_aux, "grad"
@@ -297,8 +306,58 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         finally:
             trace.thaw()
 
-    def _finish_grad(trace, in_leaves, in_trees, out, aux, single):
-        value = _lower(out, trace)
+    def _value_and_grad_one_leaf(x, tx, args, kwargs):
+        # what _reverse, _finish_grad and _input_cotangents do for one leaf, in one place
+        trace = ReverseTrace()
+        ok = False
+        try:
+            if tx is np.ndarray:
+                trace.freeze(x)
+            args = list(args)
+            args[argnums] = trace.new_input(x)
+            out = fun(*args, **kwargs)
+            ok = True
+        finally:
+            trace.alive = False
+            if not ok:
+                trace.thaw()
+        if not trace.frozen:
+            return _finish_one_leaf(trace, x, tx, out)
+        try:
+            return _finish_one_leaf(trace, x, tx, out)
+        finally:
+            trace.thaw()
+
+    def _finish_one_leaf(trace, x, tx, out):
+        if isinstance(out, ReverseTracer) and out._trace is trace:
+            value = out.value
+            if type(value) is np.float64:  # passes every check of _check_grad_output
+                seed = np.array(1.0)
+            else:
+                _check_grad_output(value, (x,))
+                seed = np.array(1, dtype=dtype_of(value))
+                if is_duck_array(value):  # dask, cupy: the seed lives where the data does
+                    seed = np.ones_like(value)
+            c = trace.backward([(out.index, seed)], consume=True)[0]
+        else:
+            value = _lower(out, trace)
+            _check_grad_output(value, (x,))
+            c = None
+        # the kind follows the input's, and the gradient is never the caller's array
+        if c is None:
+            c = _zeros_like(x)
+        elif c is x:
+            c = c.copy()
+        if tx is np.ndarray:
+            if isinstance(c, np.generic):
+                c = np.asarray(c)
+        elif type(c) is np.ndarray and not c.ndim:
+            c = c[()]
+        return value, c
+
+    def _check_grad_output(value, inputs):
+        """grad's checks of the function's value: a real (or, holomorphic, complex)
+        scalar."""
         if value is None:
             raise TypeError(
                 "grad: the function returned None; did the function forget to return? "
@@ -318,7 +377,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 ".sum()) if that is what is meant."
             )
         if holomorphic:
-            _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
+            _check_holomorphic(list(inputs), "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
         elif (kind := dtype_of(value).kind) == "b":
             raise TypeError(
@@ -332,6 +391,10 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
                 "function), or take the real part / abs first."
             )
+
+    def _finish_grad(trace, in_leaves, in_trees, out, aux, single):
+        value = _lower(out, trace)
+        _check_grad_output(value, [x for leaves in in_leaves for x in leaves])
         if isinstance(out, ReverseTracer) and out._trace is trace:
             seed = np.array(1, dtype=dtype_of(value))
             if is_duck_array(value):  # dask, cupy: the seed lives where the data does
