@@ -216,3 +216,36 @@ def test_jacrev_leaves_the_callers_arrays_writable_and_unaliased():
     with pytest.raises(ValueError, match="read-only"):
         fgrad.jacrev(writes)(x)
     assert M.flags.writeable
+
+
+def test_einsum_with_one_batched_operand_is_one_blas_product(monkeypatch):
+    # numpy's einsum makes a BLAS product only when asked to optimise: under vmap, a
+    # large two-operand einsum with one operand shared by every example asks
+    calls = []
+    einsum = np.einsum
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("optimize"))
+        return einsum(*args, **kwargs)
+
+    monkeypatch.setattr(np, "einsum", spy)
+    W = randn(200, 120)
+    xs = randn(64, 120)
+
+    def f(x):
+        return fnp.einsum("ij,j->i", W, x)
+    got = fgrad.vmap(f)(xs)
+    assert calls == [True]
+    monkeypatch.setattr(np, "einsum", einsum)
+    np.testing.assert_allclose(got, loop(f, xs, 0), rtol=1e-12, atol=1e-12)
+    # small ones keep numpy's own loops (optimising has a fixed cost of its own)
+    monkeypatch.setattr(np, "einsum", spy)
+    calls.clear()
+    small = randn(3, 4)
+    fgrad.vmap(lambda x: fnp.einsum("ij,j->i", small, x))(randn(5, 4))
+    assert calls == [False]
+    # and its derivatives agree with the loop
+    monkeypatch.setattr(np, "einsum", einsum)
+    J = fgrad.jacrev(lambda x: fnp.tanh(fnp.einsum("ij,j->i", W, x)))(xs[0])
+    t = np.tanh(W @ xs[0])
+    np.testing.assert_allclose(J, (1 - t ** 2)[:, None] * W, rtol=1e-10, atol=1e-12)
