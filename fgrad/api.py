@@ -298,7 +298,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         (5.0, array([2., 4.]))
     """
 
+    # the common call, one float or float-array argument differentiated, without aux:
+    # no tree flattening, and the output checks only when the value is not a float64
+    one_leaf = type(argnums) is int and argnums >= 0 and not has_aux and not holomorphic
+
     def value_and_grad_fun(*args, **kwargs):
+        if one_leaf and argnums < len(args):
+            x = args[argnums]
+            tx = type(x)
+            if tx is float or (tx is np.ndarray and x.dtype.kind == "f"):
+                return _value_and_grad_one_leaf(x, tx, args, kwargs)
         single, nums = _argnums_tuple(argnums, len(args), "grad")
         trace, in_leaves, in_trees, out, aux = _reverse(
             fun, args, kwargs, nums, has_aux, "grad"
@@ -310,8 +319,58 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         finally:
             trace.thaw()
 
-    def _finish_grad(trace, in_leaves, in_trees, out, aux, single):
-        value = _lower(out, trace)
+    def _value_and_grad_one_leaf(x, tx, args, kwargs):
+        # what _reverse, _finish_grad and _input_cotangents do for one leaf, in one place
+        trace = ReverseTrace()
+        ok = False
+        try:
+            if tx is np.ndarray:
+                trace.freeze(x)
+            args = list(args)
+            args[argnums] = trace.new_input(x)
+            out = fun(*args, **kwargs)
+            ok = True
+        finally:
+            trace.alive = False
+            if not ok:
+                trace.thaw()
+        if not trace.frozen:
+            return _finish_one_leaf(trace, x, tx, out)
+        try:
+            return _finish_one_leaf(trace, x, tx, out)
+        finally:
+            trace.thaw()
+
+    def _finish_one_leaf(trace, x, tx, out):
+        if isinstance(out, ReverseTracer) and out._trace is trace:
+            value = out.value
+            if type(value) is np.float64:  # passes every check of _check_grad_output
+                seed = np.array(1.0)
+            else:
+                _check_grad_output(value, (x,))
+                seed = np.array(1, dtype=dtype_of(value))
+                if is_duck_array(value):  # dask, cupy: the seed lives where the data does
+                    seed = np.ones_like(value)
+            c = trace.backward([(out.index, seed)], consume=True)[0]
+        else:
+            value = _lower(out, trace)
+            _check_grad_output(value, (x,))
+            c = None
+        # the kind follows the input's, and the gradient is never the caller's array
+        if c is None:
+            c = _zeros_like(x)
+        elif c is x:
+            c = c.copy()
+        if tx is np.ndarray:
+            if isinstance(c, np.generic):
+                c = np.asarray(c)
+        elif type(c) is np.ndarray and not c.ndim:
+            c = c[()]
+        return value, c
+
+    def _check_grad_output(value, inputs):
+        """grad's checks of the function's value: a real (or, holomorphic, complex)
+        scalar."""
         if value is None:
             raise TypeError(
                 "grad: the function returned None; did the function forget to return? "
@@ -331,7 +390,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 ".sum()) if that is what is meant."
             )
         if holomorphic:
-            _check_holomorphic([x for leaves in in_leaves for x in leaves], "inputs", "grad")
+            _check_holomorphic(list(inputs), "inputs", "grad")
             _check_holomorphic([value], "an output", "grad")
         elif (kind := dtype_of(value).kind) == "b":
             raise TypeError(
@@ -345,6 +404,10 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 "complex outputs use fgrad.vjp (or holomorphic=True for a holomorphic "
                 "function), or take the real part / abs first."
             )
+
+    def _finish_grad(trace, in_leaves, in_trees, out, aux, single):
+        value = _lower(out, trace)
+        _check_grad_output(value, [x for leaves in in_leaves for x in leaves])
         if isinstance(out, ReverseTracer) and out._trace is trace:
             seed = np.array(1, dtype=dtype_of(value))
             if is_duck_array(value):  # dask, cupy: the seed lives where the data does
@@ -415,10 +478,18 @@ def vjp(fun, *primals, has_aux=False):
         >>> f_vjp(fnp.ones(4))
         (array([0., 2., 4., 6.]),)
     """
+    return _vjp(fun, primals, has_aux)[:-1]
+
+
+def _vjp(fun, primals, has_aux, frozen=False):
+    """``vjp``, and its trace last.  With ``frozen`` the tape keeps the caller's
+    arrays themselves, read-only, instead of copies: for a caller that is done with
+    ``vjp_fun`` before it returns (``jacrev``) and then calls ``trace.thaw()``."""
     nums = tuple(range(len(primals)))
     trace, in_leaves, in_trees, out, aux = _reverse(
-        fun, primals, {}, nums, has_aux, "vjp", copy_inputs=True)
-    trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's arrays
+        fun, primals, {}, nums, has_aux, "vjp", copy_inputs=not frozen)
+    if not frozen:
+        trace.snapshot()  # the tape outlives this call: it keeps copies, not the caller's
     out_leaves, out_tree = tree_flatten(out)
     _check_outputs(out, out_leaves, "vjp")
     out_values = [_lower(o, trace) for o in out_leaves]
@@ -445,7 +516,7 @@ def vjp(fun, *primals, has_aux=False):
         return tuple(_input_cotangents(trace, cts, in_leaves, in_trees, foreign=ct_leaves))
 
     out = out_tree.unflatten(out_values)
-    return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
+    return (out, vjp_fun, aux, trace) if has_aux else (out, vjp_fun, trace)
 
 
 # --------------------------------------------------------------------------
@@ -563,8 +634,7 @@ def _unit_rows(shape, dtype, start, stop, like=None):
     """Rows ``start..stop-1`` of the identity, each reshaped to ``shape``; in the
     library of ``like``'s value when that is a dask or cupy array."""
     size = int(np.prod(shape, dtype=int))
-    rows = np.zeros((stop - start, size), dtype=dtype)
-    rows[np.arange(stop - start), np.arange(start, stop)] = 1
+    rows = np.eye(stop - start, size, k=start, dtype=dtype)  # ones at (i, start + i)
     rows = rows.reshape((stop - start,) + tuple(shape))
     like = concrete(like)
     return np.asarray(rows, like=like) if is_duck_array(like) else rows
@@ -642,8 +712,22 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
     def jac_fun(*args, **kwargs):
         single, dyn, in_leaves, in_tree, partial = _jacobian_inputs(
             fun, args, kwargs, argnums, holomorphic, "jacrev")
-        res = vjp(partial, *dyn, has_aux=has_aux)
-        out, f_vjp = res[0], res[1]
+        # the vjp is used up before this returns: its tape may keep the caller's arrays
+        # (read-only meanwhile) instead of copying them
+        res = _vjp(partial, dyn, has_aux, frozen=True)
+        trace = res[-1]
+        try:
+            result = _jacrev_rows(res[0], res[1], in_leaves, in_tree, single)
+            if trace.frozen_ids:  # no block of the result is one of the caller's arrays
+                leaves, tree = tree_flatten(result)
+                if any(id(v) in trace.frozen_ids for v in leaves):
+                    result = tree.unflatten(
+                        [v.copy() if id(v) in trace.frozen_ids else v for v in leaves])
+        finally:
+            trace.thaw()
+        return (result, res[2]) if has_aux else result
+
+    def _jacrev_rows(out, f_vjp, in_leaves, in_tree, single):
         out_leaves, out_tree = tree_flatten(out)
         if holomorphic:
             _check_holomorphic(out_leaves, "outputs", "jacrev")
@@ -663,8 +747,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
             per_in = [fnp.reshape(b, o_shape + s) for b, (s, _) in zip(blocks, in_specs)]
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
-        result = out_tree.unflatten(per_out)
-        return (result, res[2]) if has_aux else result
+        return out_tree.unflatten(per_out)
 
     _wraps(jac_fun, fun, "jacrev")
     return jac_fun

@@ -649,6 +649,10 @@ def _matmul(trace, prim, args, dims, **params):
             "Multiply by a scalar with `*`, or give the operand an axis (x[None] or "
             "fnp.atleast_1d(x))."
         )
+    if db is None and ndb <= 2:
+        return _gemm_left(prim, to_front(a, da), b, params)
+    if da is None and nda <= 2 and shape_of(a)[-1]:
+        return _gemm_right(prim, a, nda, to_front(b, db), ndb, params)
     if da is not None and db is None and nda >= 2 and nda >= ndb:
         return prim.fn(to_front(a, da), b, **params), 0  # a stack of matrices times b
     size = _batch_size(args, dims)
@@ -677,6 +681,47 @@ def _matmul(trace, prim, args, dims, **params):
         keep = so[:-2] + (() if vec_a else so[-2:-1]) + (() if vec_b else so[-1:])
         out = _reshape(out, keep)
     return out, 0
+
+
+def _gemm_left(prim, a, b, params):
+    """Batched ``a`` (batch axis first) times one matrix or vector ``b``: every
+    example's rows are rows of a single product, so fold the batch (and any stack
+    axes) into the rows and make one matrix-matrix (or matrix-vector) product,
+    where numpy's stacked matmul would make one small product per example."""
+    sa = shape_of(a)
+    rows = _reshape(a, (_prod(sa[:-1]), sa[-1]))
+    out = prim.fn(rows, b, **params)
+    return _reshape(out, sa[:-1] + shape_of(b)[1:]), 0
+
+
+def _gemm_right(prim, a, nda, b, ndb, params):
+    """One matrix or vector ``a`` times batched ``b`` (batch axis first): the
+    batch goes into the columns of one product."""
+    sb = shape_of(b)
+    if nda == 1:
+        if ndb == 1:  # one dot product per example: (batch, n) @ (n,)
+            return prim.fn(b, a, **params), 0
+        # a @ B_i is B_i^T a: the rows of every B_i^T, stacked, times a
+        bt = _moveaxis(b, ndb, ndb - 1)
+        n = sb[-2]
+        out = prim.fn(_reshape(bt, (_prod(sb) // n if n else 0, n)), a, **params)
+        return _reshape(out, sb[:-2] + sb[-1:]), 0
+    if ndb == 1:  # A @ b_i for every i: A times the columns (n, batch)
+        return prim.fn(a, _transpose(b, (1, 0)), **params), 1
+    # A @ B_i: put B_i's row axis first, the batch and every other axis in the columns
+    cols = _moveaxis(b, ndb - 1, 0)
+    n = sb[-2]
+    out = prim.fn(a, _reshape(cols, (n, _prod(sb) // n if n else 0)), **params)
+    m = shape_of(a)[0]
+    out = _reshape(out, (m,) + sb[:-2] + sb[-1:])
+    return _moveaxis(out, 0, ndb - 1), 0
+
+
+def _prod(shape):
+    p = 1
+    for s in shape:
+        p *= s
+    return p
 
 
 def _leading(trace, prim, args, dims, **params):

@@ -412,7 +412,20 @@ def _einsum_batch(args, dims, subscripts, optimize=False):
             t = t[:d] + b + t[d:]
         new_terms.append(t)
     spec = ",".join(new_terms) + "->" + b + out
+    if optimize is False and len(args) == 2 and None in dims and _elements(args) >= 2 ** 20:
+        # one operand the same for every example: numpy's einsum runs its own loops
+        # unless asked to optimise, and then makes the whole batch one BLAS product
+        # (as the matmul rule does); the contraction order of two operands is the same
+        optimize = True
     return _einsum(*args, subscripts=spec, optimize=optimize), 0
+
+
+def _elements(args):
+    n = 1
+    for a in args:
+        for s in shape_of(a):
+            n *= s
+    return n
 
 
 def _einsum_impl(*ops, subscripts, optimize=False):
