@@ -1,0 +1,352 @@
+"""Optimisation passes over a staged program (:mod:`fgrad.program`).
+
+Each pass takes a :class:`~fgrad.program.Program` and returns a new one that
+computes the same outputs from the same inputs (the old program is left as it
+was; the two may share ``Eqn`` and ``Var`` objects).  Everything a pass decides,
+it decides from the program's structure and its ``Literal`` values, which are
+fixed when the program is staged, never from the values of a call.
+
+* :func:`eliminate_dead_code` drops equations whose output nothing reads: in
+  ``jit(grad(f))``, the forward values only the primal output needed.
+* :func:`eliminate_common_subexpressions` computes an equation once when an
+  earlier one applies the same row to the same inputs with equal parameters.
+* :func:`fold_constants` evaluates equations whose inputs are all Literals.
+* :func:`drop_zero_work` forwards ``x`` for ``x + 0``, ``x - 0`` and ``x * 1``.
+* :func:`plan_buffers` says where the compiled code may write a ufunc's result
+  into a dead intermediate of the same shape and dtype (``out=``).
+
+Only rows of :data:`fgrad.core.PRIMITIVES` are merged or folded: a call-specific
+primitive (``custom_vjp``, ``checkpoint``, ``lax.scan`` ...) runs a user's
+function, which fgrad does not assume pure, and the rows in :data:`IMPURE` may
+give different values for equal arguments.
+"""
+
+import warnings
+
+import numpy as np
+
+from fgrad.core import PRIMITIVES
+from fgrad.program import Eqn, Literal, Program, Var
+
+__all__ = ["optimize", "eliminate_dead_code", "eliminate_common_subexpressions",
+           "fold_constants", "drop_zero_work", "plan_buffers"]
+
+# Rows whose value may differ between two calls with equal arguments: never merged
+# or folded.  (The multivariate normal cdf is a quasi-Monte-Carlo estimate; scipy
+# older than 1.16 draws its points from numpy's global generator.)
+IMPURE = frozenset({"special.mvn_cdf"})
+
+# A folded constant that needs more new memory than this is left to be computed on
+# each call: the program would hold it for its lifetime.  (A view of a Literal needs
+# none; an all-zero result is kept as one broadcast zero whatever its shape.)
+FOLD_MAX_BYTES = 1 << 16
+
+
+def optimize(program):
+    """All the passes, repeated until the program stops shrinking (a few rounds).
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Literal, Program, Var
+        >>> x, a, b, c = (Var(i, (3,), np.float64) for i in range(4))
+        >>> prog = Program([x], [Eqn(PRIMITIVES["sin"], (x,), {}, a),
+        ...                      Eqn(PRIMITIVES["sin"], (x,), {}, b),   # same as a
+        ...                      Eqn(PRIMITIVES["cos"], (x,), {}, c)],  # never read
+        ...                [a, b])
+        >>> len(optimize(prog).eqns)
+        1
+    """
+    passes = (fold_constants, drop_zero_work, eliminate_common_subexpressions,
+              eliminate_dead_code)
+    for _ in range(8):
+        before = len(program.eqns)
+        for run in passes:
+            program = run(program)
+        if len(program.eqns) == before:
+            break
+    return program
+
+
+def eliminate_dead_code(program):
+    """The program without the equations whose output no output depends on.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Program, Var
+        >>> x, y, z = (Var(i, (), np.float64) for i in range(3))
+        >>> prog = Program([x], [Eqn(PRIMITIVES["sin"], (x,), {}, y),
+        ...                      Eqn(PRIMITIVES["cos"], (x,), {}, z)], [z])
+        >>> [e.prim.name for e in eliminate_dead_code(prog).eqns]
+        ['cos']
+    """
+    live = {o for o in program.outputs if isinstance(o, Var)}
+    kept = []
+    for e in reversed(program.eqns):
+        if e.out in live:
+            kept.append(e)
+            live.update(a for a in e.inputs if isinstance(a, Var))
+    kept.reverse()
+    return _program_like(program, kept, program.outputs)
+
+
+def eliminate_common_subexpressions(program):
+    """The program with each repeated computation done once: an equation applying
+    the same (pure) row as an earlier one to the same inputs with equal parameters
+    reads the earlier one's output instead.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Literal, Program, Var
+        >>> x, y, z, w = (Var(i, (), np.float64) for i in range(4))
+        >>> mul = PRIMITIVES["multiply"]
+        >>> prog = Program([x], [Eqn(mul, (x, Literal(2.0)), {}, y),
+        ...                      Eqn(mul, (x, Literal(2.0)), {}, z),
+        ...                      Eqn(PRIMITIVES["add"], (y, z), {}, w)], [w])
+        >>> print(len(eliminate_common_subexpressions(prog).eqns))
+        2
+    """
+    seen = {}
+
+    def visit(e):
+        if not _pure_row(e.prim):
+            return e
+        key = (e.prim.name, tuple(_input_key(a) for a in e.inputs), _freeze(e.params))
+        earlier = seen.setdefault(key, e)
+        return e if earlier is e else earlier.out
+
+    return _rewrite(program, visit)
+
+
+def fold_constants(program):
+    """The program with every (pure) row whose inputs are all Literals computed now.
+
+    A computation that raises, warns or meets a floating-point error (``log(0.0)``)
+    is left in the program, so that it does so on each call, as it would unstaged.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Literal, Program, Var
+        >>> x, y, z = Var(0, (), np.float64), Var(1, (), np.float64), Var(2, (), np.float64)
+        >>> prog = Program([x], [Eqn(PRIMITIVES["exp"], (Literal(0.0),), {}, y),
+        ...                      Eqn(PRIMITIVES["multiply"], (x, y), {}, z)], [z])
+        >>> folded = fold_constants(prog)
+        >>> [e.prim.name for e in folded.eqns], folded.eqns[0].inputs[1].value
+        (['multiply'], 1.0)
+    """
+    def visit(e):
+        if not _pure_row(e.prim) or not all(isinstance(a, Literal) for a in e.inputs):
+            return e
+        args = [a.value for a in e.inputs]
+        try:
+            with warnings.catch_warnings(), np.errstate(all="raise"):
+                warnings.simplefilter("error")
+                value = e.prim.call(*args, **e.params)
+        except Exception:  # noqa: BLE001 - left for the call to raise as it would
+            return e
+        if _shape_dtype(value) != (e.out.shape, e.out.dtype):
+            return e
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biufc" and value.size and not value.any() \
+                    and not np.signbit(value).any():
+                return Literal(np.broadcast_to(np.zeros((), value.dtype), value.shape))
+            views = [a for a in args if isinstance(a, np.ndarray)
+                     and np.may_share_memory(value, a)]
+            if views:  # a view of a Literal (reshape ...): holds no new memory
+                return Literal(value)
+            if value.nbytes > FOLD_MAX_BYTES:
+                return e
+            value.flags.writeable = False  # a new array, shared by every call of the program
+        return Literal(value)
+
+    return _rewrite(program, visit)
+
+
+def drop_zero_work(program):
+    """The program without the arithmetic that leaves a value unchanged: ``x + 0``,
+    ``0 + x``, ``x - 0`` and ``x * 1``, ``1 * x`` with an all-zero (all-one)
+    Literal, when the result has ``x``'s shape and dtype (no broadcasting, no
+    promotion); the equation's readers read ``x``.
+
+    The results are the same numbers, except that ``-0.0 + 0.0`` gives ``-0.0``
+    instead of ``0.0``.  ``x * 0`` is *not* rewritten to zeros: it is NaN where
+    ``x`` is infinite or NaN, and staging must not change that.  Work on Literals
+    only (a sum of zeros, zeros reshaped or broadcast) is :func:`fold_constants`'s.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Literal, Program, Var
+        >>> x, y = Var(0, (3,), np.float64), Var(1, (3,), np.float64)
+        >>> prog = Program([x], [Eqn(PRIMITIVES["add"], (x, Literal(np.zeros(3))), {}, y)], [y])
+        >>> out = drop_zero_work(prog)
+        >>> len(out.eqns), out.outputs[0] is x
+        (0, True)
+    """
+    identity = {"add": (0, (0, 1)), "subtract": (0, (1,)), "multiply": (1, (0, 1))}
+
+    def visit(e):
+        rule = identity.get(e.prim.name)
+        if rule is None or e.params or len(e.inputs) != 2 or not _pure_row(e.prim):
+            return e
+        unit, positions = rule
+        for pos in positions:
+            other = e.inputs[1 - pos]
+            if (_all_equal(e.inputs[pos], unit) and isinstance(other, Var)
+                    and (other.shape, other.dtype) == (e.out.shape, e.out.dtype)):
+                return other
+        return e
+
+    return _rewrite(program, visit)
+
+
+def plan_buffers(program):
+    """Where the compiled program may write a result into a dead intermediate.
+
+    Returns ``{eqn index: input position}``: equation ``i``'s row is an
+    elementwise numpy ufunc, and its input at that position is a Var that
+
+    * the program allocated (the output of a ufunc row, not 0-d: never an input
+      leaf, a Literal, or a view of one),
+    * nothing reads after equation ``i``, neither directly nor through a view
+      (``reshape``, ``transpose``, ``getitem`` ... may return views of it),
+    * is not (and has no view that is) an output of the program, nor an argument
+      of a call-specific primitive (which may keep it),
+    * has the output's shape and dtype,
+
+    so ``impl(*args, out=args[position])`` computes the same values without
+    allocating.  (numpy's ufuncs give the right answer when ``out`` overlaps an
+    input.)
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.core import PRIMITIVES
+        >>> from fgrad.program import Eqn, Program, Var
+        >>> x, y, z = (Var(i, (4,), np.float64) for i in range(3))
+        >>> prog = Program([x], [Eqn(PRIMITIVES["sin"], (x,), {}, y),    # x: the caller's
+        ...                      Eqn(PRIMITIVES["cos"], (y,), {}, z)], [z])  # y dies here
+        >>> plan_buffers(prog)
+        {1: 0}
+    """
+    eqns = program.eqns
+    last_read, shares = {}, {}  # shares: Var -> the program's buffers it may be (a view of)
+    for i, e in enumerate(eqns):
+        for a in e.inputs:
+            if isinstance(a, Var):
+                last_read[a] = i
+        if _ufunc_row(e.prim) and e.out.shape != ():
+            shares[e.out] = {e.out}
+        else:  # may return (a view of) any of its inputs
+            shares[e.out] = set().union(*(shares.get(a, ()) for a in e.inputs
+                                          if isinstance(a, Var)))
+    pinned, dies = set(), {}
+    for o in program.outputs:
+        pinned |= shares.get(o, set()) if isinstance(o, Var) else set()
+    for e in eqns:
+        if not _is_row(e.prim):
+            for a in e.inputs:
+                pinned |= shares.get(a, set()) if isinstance(a, Var) else set()
+    for v, buffers in shares.items():
+        for b in buffers:
+            dies[b] = max(dies.get(b, -1), last_read.get(v, -1))
+    plan = {}
+    for i, e in enumerate(eqns):
+        if not (_ufunc_row(e.prim) and e.prim.impl.signature is None and e.out.shape != ()):
+            continue
+        for pos, a in enumerate(e.inputs):
+            if (isinstance(a, Var) and shares.get(a) == {a} and a not in pinned
+                    and dies[a] == i and (a.shape, a.dtype) == (e.out.shape, e.out.dtype)):
+                plan[i] = pos
+                break
+    return plan
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _program_like(program, eqns, outputs):
+    return Program(program.inputs, eqns, outputs)
+
+
+def _rewrite(program, visit):
+    """Run ``visit(eqn)`` over the equations in order, on their inputs as rewritten so
+    far: it returns the equation to keep (or a new one), or the Var or Literal its
+    output becomes."""
+    subst = {}
+    look = lambda a: subst.get(a, a) if isinstance(a, Var) else a  # noqa: E731
+    eqns = []
+    for e in program.eqns:
+        inputs = tuple(map(look, e.inputs))
+        if any(a is not b for a, b in zip(inputs, e.inputs)):
+            e = Eqn(e.prim, inputs, e.params, e.out)
+        new = visit(e)
+        if isinstance(new, Eqn):
+            eqns.append(new)
+        else:
+            subst[e.out] = new
+    return _program_like(program, eqns, [look(o) for o in program.outputs])
+
+
+def _is_row(prim):
+    # a plain dict look-up: asking the table itself would load the scipy-backed rows
+    return dict.get(PRIMITIVES, prim.name) is prim
+
+
+def _pure_row(prim):
+    return prim.name not in IMPURE and _is_row(prim)
+
+
+def _ufunc_row(prim):
+    return isinstance(prim.impl, np.ufunc) and _is_row(prim)
+
+
+def _shape_dtype(value):
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.shape, value.dtype
+    return None
+
+
+def _all_equal(atom, unit):
+    """Whether ``atom`` is a numeric Literal whose every element equals ``unit``."""
+    if not isinstance(atom, Literal):
+        return False
+    v = atom.value
+    if isinstance(v, (bool, int, float, complex)):
+        return v == unit
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "biufc":
+        return bool(np.all(v == unit))
+    return False
+
+
+_ARRAY_KEY_BYTES = 1 << 12  # Literal arrays up to this size are compared by value
+
+
+def _input_key(a):
+    return ("var", id(a)) if isinstance(a, Var) else ("literal", _freeze(a.value))
+
+
+def _freeze(v):
+    """A hashable key equal for two parameter values only if they are certainly equal:
+    by value for numbers (``-0.0`` and ``0.0``, ``1`` and ``1.0`` differ), strings,
+    small arrays and containers of those; by identity for anything else (functions,
+    large arrays, objects)."""
+    t = type(v)
+    if t in (bool, int, str, bytes) or v is None:
+        return (t, v)
+    if t in (float, complex):
+        return (t, repr(v))
+    if t in (tuple, list):
+        return (t, tuple(map(_freeze, v)))
+    if t is dict:
+        return (t, tuple(sorted((repr(k), _freeze(x)) for k, x in v.items())))
+    if t is slice:
+        return (t, _freeze(v.start), _freeze(v.stop), _freeze(v.step))
+    if isinstance(v, np.dtype):
+        return (np.dtype, v.str)
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "biufcmM" \
+            and v.nbytes <= _ARRAY_KEY_BYTES:
+        return (t, v.dtype.str, v.shape, v.tobytes())
+    return ("object", id(v))
