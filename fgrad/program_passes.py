@@ -49,13 +49,16 @@ def optimize(program):
         >>> import numpy as np
         >>> from fgrad.core import PRIMITIVES
         >>> from fgrad.program import Eqn, Literal, Program, Var
-        >>> x, a, b, c = (Var(i, (3,), np.float64) for i in range(4))
+        >>> x, a, b, c, d = (Var(i, (3,), np.float64) for i in range(5))
         >>> prog = Program([x], [Eqn(PRIMITIVES["sin"], (x,), {}, a),
         ...                      Eqn(PRIMITIVES["sin"], (x,), {}, b),   # same as a
-        ...                      Eqn(PRIMITIVES["cos"], (x,), {}, c)],  # never read
-        ...                [a, b])
-        >>> len(optimize(prog).eqns)
-        1
+        ...                      Eqn(PRIMITIVES["cos"], (x,), {}, c),   # never read
+        ...                      Eqn(PRIMITIVES["add"], (a, b), {}, d)], [d])
+        >>> print(optimize(prog))
+        { lambda ; a:f64[3]. let
+            b:f64[3] = sin a
+            c:f64[3] = add b b
+          in (c,) }
     """
     passes = (fold_constants, drop_zero_work, eliminate_common_subexpressions,
               eliminate_dead_code)
@@ -94,7 +97,8 @@ def eliminate_dead_code(program):
 def eliminate_common_subexpressions(program):
     """The program with each repeated computation done once: an equation applying
     the same (pure) row as an earlier one to the same inputs with equal parameters
-    reads the earlier one's output instead.
+    reads the earlier one's output instead.  (An output, or what an output may be a
+    view of, stays its own array, as in eager mode.)
 
     Example:
         >>> import numpy as np
@@ -108,13 +112,15 @@ def eliminate_common_subexpressions(program):
         >>> print(len(eliminate_common_subexpressions(prog).eqns))
         2
     """
-    seen = {}
+    seen, exposed = {}, _exposed(program)
 
     def visit(e):
         if not _pure_row(e.prim):
             return e
-        key = (e.prim.name, tuple(_input_key(a) for a in e.inputs), _freeze(e.params))
-        earlier = seen.setdefault(key, e)
+        if e.out in exposed:  # the caller gets it: it stays its own array
+            seen.setdefault(_eqn_key(e), e)  # but later repeats may read it
+            return e
+        earlier = seen.setdefault(_eqn_key(e), e)
         return e if earlier is e else earlier.out
 
     return _rewrite(program, visit)
@@ -134,7 +140,7 @@ def fold_constants(program):
         >>> prog = Program([x], [Eqn(PRIMITIVES["exp"], (Literal(0.0),), {}, y),
         ...                      Eqn(PRIMITIVES["multiply"], (x, y), {}, z)], [z])
         >>> folded = fold_constants(prog)
-        >>> [e.prim.name for e in folded.eqns], folded.eqns[0].inputs[1].value
+        >>> [e.prim.name for e in folded.eqns], float(folded.eqns[0].inputs[1].value)
         (['multiply'], 1.0)
     """
     def visit(e):
@@ -169,7 +175,8 @@ def drop_zero_work(program):
     """The program without the arithmetic that leaves a value unchanged: ``x + 0``,
     ``0 + x``, ``x - 0`` and ``x * 1``, ``1 * x`` with an all-zero (all-one)
     Literal, when the result has ``x``'s shape and dtype (no broadcasting, no
-    promotion); the equation's readers read ``x``.
+    promotion); the equation's readers read ``x``.  (An output, or what an output
+    may be a view of, stays its own array: the caller never gets ``x`` itself.)
 
     The results are the same numbers, except that ``-0.0 + 0.0`` gives ``-0.0``
     instead of ``0.0``.  ``x * 0`` is *not* rewritten to zeros: it is NaN where
@@ -180,17 +187,22 @@ def drop_zero_work(program):
         >>> import numpy as np
         >>> from fgrad.core import PRIMITIVES
         >>> from fgrad.program import Eqn, Literal, Program, Var
-        >>> x, y = Var(0, (3,), np.float64), Var(1, (3,), np.float64)
-        >>> prog = Program([x], [Eqn(PRIMITIVES["add"], (x, Literal(np.zeros(3))), {}, y)], [y])
-        >>> out = drop_zero_work(prog)
-        >>> len(out.eqns), out.outputs[0] is x
-        (0, True)
+        >>> x, y, z = (Var(i, (3,), np.float64) for i in range(3))
+        >>> prog = Program([x], [Eqn(PRIMITIVES["add"], (x, Literal(np.zeros(3))), {}, y),
+        ...                      Eqn(PRIMITIVES["sin"], (y,), {}, z)], [z])
+        >>> print(drop_zero_work(prog))
+        { lambda ; a:f64[3]. let
+            b:f64[3] = sin a
+          in (b,) }
     """
     identity = {"add": (0, (0, 1)), "subtract": (0, (1,)), "multiply": (1, (0, 1))}
 
+    exposed = _exposed(program)
+
     def visit(e):
         rule = identity.get(e.prim.name)
-        if rule is None or e.params or len(e.inputs) != 2 or not _pure_row(e.prim):
+        if (rule is None or e.params or len(e.inputs) != 2 or not _pure_row(e.prim)
+                or e.out in exposed):  # the caller gets it: it stays its own array
             return e
         unit, positions = rule
         for pos in positions:
@@ -288,6 +300,22 @@ def _rewrite(program, visit):
         else:
             subst[e.out] = new
     return _program_like(program, eqns, [look(o) for o in program.outputs])
+
+
+def _exposed(program):
+    """The Vars whose memory the caller may get: the outputs, and what they may be
+    views of (anything but a ufunc may return a view of an input, or the input).
+    CSE and drop_zero_work never replace these, so that staging never makes an
+    output share memory with an input or another output where eager mode does not."""
+    exposed = {o for o in program.outputs if isinstance(o, Var)}
+    for e in reversed(program.eqns):
+        if e.out in exposed and not _ufunc_row(e.prim):
+            exposed.update(a for a in e.inputs if isinstance(a, Var))
+    return exposed
+
+
+def _eqn_key(e):
+    return (e.prim.name, tuple(_input_key(a) for a in e.inputs), _freeze(e.params))
 
 
 def _is_row(prim):
