@@ -109,6 +109,8 @@ class _Signature:
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         # as in JAX: a static name also covers that argument passed by position, and a
         # static position also covers its name passed as a keyword
+        self.explicit = frozenset(nums)
+        self.positional = positional
         nums = set(nums) | {positional.index(n) for n in names if n in positional}
         names = set(names) | {positional[i] for i in nums if 0 <= i < len(positional)}
         self.nums = frozenset(nums)
@@ -123,6 +125,9 @@ class _Signature:
             positions = set()
             for i in self.nums:
                 if not -n <= i < n:
+                    named = self.positional[i] if 0 <= i < len(self.positional) else None
+                    if i not in self.explicit or named in kwargs:  # passed as a keyword
+                        continue
                     raise ValueError(
                         f"{self.name}: static_argnums contains {i}, but the function was "
                         f"called with {n} positional argument(s); static_argnums counts "
