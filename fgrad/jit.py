@@ -29,6 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .core import Tracer, dtype_of, is_duck_array, leaf_problem, shape_of
+from .program_passes import optimize, plan_buffers
 from .staging import StagingTrace
 from .tree import tree_flatten
 
@@ -250,6 +251,9 @@ class Jitted:
         self._traces += 1
         if cacheable:
             traced = any(isinstance(x, Tracer) for x in leaves)
+            program = optimize(program)  # fgrad/program_passes.py
+            if not traced:
+                program.buffers = plan_buffers(program)  # out= into dead intermediates
             run = program.interpret if traced else program
             self._cache[key] = (run, out_tree, out_tree.kind == "leaf")
             if len(self._cache) > self._maxsize:

@@ -43,7 +43,7 @@ FOLD_MAX_BYTES = 1 << 16
 
 
 def optimize(program):
-    """All the passes, repeated until the program stops shrinking (a few rounds).
+    """All the passes, in an order where one round reaches a fixed point.
 
     Example:
         >>> import numpy as np
@@ -60,15 +60,21 @@ def optimize(program):
             c:f64[3] = add b b
           in (c,) }
     """
-    passes = (fold_constants, drop_zero_work, eliminate_common_subexpressions,
-              eliminate_dead_code)
-    for _ in range(8):
-        before = len(program.eqns)
-        for run in passes:
-            program = run(program)
-        if len(program.eqns) == before:
-            break
-    return program
+    # One walk reaches the fixed point: each equation is folded, then forwarded, then
+    # merged, on inputs with every earlier rewrite applied (folding makes the
+    # Literals the other two look at; forwarding and merging make no all-Literal
+    # equation); dead code goes last.  The tests check idempotence.
+    exposed = _exposed(program)
+    steps = (_fold, _forwarding(exposed), _merging(exposed))
+
+    def visit(e):
+        for step in steps:
+            e = step(e)
+            if type(e) is not Eqn:
+                break
+        return e
+
+    return eliminate_dead_code(_rewrite(program, visit))
 
 
 def eliminate_dead_code(program):
@@ -112,7 +118,11 @@ def eliminate_common_subexpressions(program):
         >>> print(len(eliminate_common_subexpressions(prog).eqns))
         2
     """
-    seen, exposed = {}, _exposed(program)
+    return _rewrite(program, _merging(_exposed(program)))
+
+
+def _merging(exposed):
+    seen = {}
 
     def visit(e):
         if not _pure_row(e.prim):
@@ -123,7 +133,7 @@ def eliminate_common_subexpressions(program):
         earlier = seen.setdefault(_eqn_key(e), e)
         return e if earlier is e else earlier.out
 
-    return _rewrite(program, visit)
+    return visit
 
 
 def fold_constants(program):
@@ -143,32 +153,34 @@ def fold_constants(program):
         >>> [e.prim.name for e in folded.eqns], float(folded.eqns[0].inputs[1].value)
         (['multiply'], 1.0)
     """
-    def visit(e):
-        if not _pure_row(e.prim) or not all(isinstance(a, Literal) for a in e.inputs):
-            return e
-        args = [a.value for a in e.inputs]
-        try:
-            with warnings.catch_warnings(), np.errstate(all="raise"):
-                warnings.simplefilter("error")
-                value = e.prim.call(*args, **e.params)
-        except Exception:  # noqa: BLE001 - left for the call to raise as it would
-            return e
-        if _shape_dtype(value) != (e.out.shape, e.out.dtype):
-            return e
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "biufc" and value.size and not value.any() \
-                    and not np.signbit(value).any():
-                return Literal(np.broadcast_to(np.zeros((), value.dtype), value.shape))
-            views = [a for a in args if isinstance(a, np.ndarray)
-                     and np.may_share_memory(value, a)]
-            if views:  # a view of a Literal (reshape ...): holds no new memory
-                return Literal(value)
-            if value.nbytes > FOLD_MAX_BYTES:
-                return e
-            value.flags.writeable = False  # a new array, shared by every call of the program
-        return Literal(value)
+    return _rewrite(program, _fold)
 
-    return _rewrite(program, visit)
+
+def _fold(e):
+    """The Literal ``e`` computes, or ``e`` if it is not folded."""
+    if not all(type(a) is Literal for a in e.inputs) or not _pure_row(e.prim):
+        return e
+    args = [a.value for a in e.inputs]
+    try:
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            value = e.prim.call(*args, **e.params)
+    except Exception:  # noqa: BLE001 - left for the call to raise as it would
+        return e
+    if _shape_dtype(value) != (e.out.shape, e.out.dtype):
+        return e
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biufc" and value.size and not value.any() \
+                and not np.signbit(value).any():
+            return Literal(np.broadcast_to(np.zeros((), value.dtype), value.shape))
+        views = [a for a in args if isinstance(a, np.ndarray)
+                 and np.may_share_memory(value, a)]
+        if views:  # a view of a Literal (reshape ...): holds no new memory
+            return Literal(value)
+        if value.nbytes > FOLD_MAX_BYTES:
+            return e
+        value.flags.writeable = False  # a new array, shared by every call of the program
+    return Literal(value)
 
 
 def drop_zero_work(program):
@@ -195,24 +207,28 @@ def drop_zero_work(program):
             b:f64[3] = sin a
           in (b,) }
     """
-    identity = {"add": (0, (0, 1)), "subtract": (0, (1,)), "multiply": (1, (0, 1))}
+    return _rewrite(program, _forwarding(_exposed(program)))
 
-    exposed = _exposed(program)
 
+# row -> (the unit, positions where it may stand): x + 0, 0 + x, x - 0, x * 1, 1 * x
+_IDENTITIES = {"add": (0, (0, 1)), "subtract": (0, (1,)), "multiply": (1, (0, 1))}
+
+
+def _forwarding(exposed):
     def visit(e):
-        rule = identity.get(e.prim.name)
+        rule = _IDENTITIES.get(e.prim.name)
         if (rule is None or e.params or len(e.inputs) != 2 or not _pure_row(e.prim)
                 or e.out in exposed):  # the caller gets it: it stays its own array
             return e
         unit, positions = rule
         for pos in positions:
             other = e.inputs[1 - pos]
-            if (_all_equal(e.inputs[pos], unit) and isinstance(other, Var)
+            if (_all_equal(e.inputs[pos], unit) and type(other) is Var
                     and (other.shape, other.dtype) == (e.out.shape, e.out.dtype)):
                 return other
         return e
 
-    return _rewrite(program, visit)
+    return visit
 
 
 def plan_buffers(program):
@@ -244,33 +260,40 @@ def plan_buffers(program):
         {1: 0}
     """
     eqns = program.eqns
-    last_read, shares = {}, {}  # shares: Var -> the program's buffers it may be (a view of)
+    last_read = {}  # Var -> the last equation reading it
+    views = {}      # Var -> the program's buffers it may be or view (absent: none)
+    pinned = set()  # buffers never to write: seen by the caller or by a call-specific primitive
+    writers = []    # equations that may write into a buffer: elementwise ufunc rows
     for i, e in enumerate(eqns):
         for a in e.inputs:
-            if isinstance(a, Var):
+            if type(a) is Var:
                 last_read[a] = i
-        if _ufunc_row(e.prim) and e.out.shape != ():
-            shares[e.out] = {e.out}
+        prim, out = e.prim, e.out
+        row = _is_row(prim)
+        if row and isinstance(prim.impl, np.ufunc) and out.shape:
+            views[out] = (out,)  # a new array
+            if prim.impl.signature is None:
+                writers.append(i)
         else:  # may return (a view of) any of its inputs
-            shares[e.out] = set().union(*(shares.get(a, ()) for a in e.inputs
-                                          if isinstance(a, Var)))
-    pinned, dies = set(), {}
+            seen = {b for a in e.inputs if type(a) is Var for b in views.get(a, ())}
+            if seen:
+                views[out] = tuple(seen)
+                if not row:
+                    pinned.update(seen)
     for o in program.outputs:
-        pinned |= shares.get(o, set()) if isinstance(o, Var) else set()
-    for e in eqns:
-        if not _is_row(e.prim):
-            for a in e.inputs:
-                pinned |= shares.get(a, set()) if isinstance(a, Var) else set()
-    for v, buffers in shares.items():
+        pinned.update(views.get(o, ()))
+    dies = {}  # buffer -> the last equation reading it or a view of it
+    for v, buffers in views.items():
+        i = last_read.get(v, -1)
         for b in buffers:
-            dies[b] = max(dies.get(b, -1), last_read.get(v, -1))
+            if dies.get(b, -1) < i:
+                dies[b] = i
     plan = {}
-    for i, e in enumerate(eqns):
-        if not (_ufunc_row(e.prim) and e.prim.impl.signature is None and e.out.shape != ()):
-            continue
-        for pos, a in enumerate(e.inputs):
-            if (isinstance(a, Var) and shares.get(a) == {a} and a not in pinned
-                    and dies[a] == i and (a.shape, a.dtype) == (e.out.shape, e.out.dtype)):
+    for i in writers:
+        out = eqns[i].out
+        for pos, a in enumerate(eqns[i].inputs):
+            if (type(a) is Var and views.get(a) == (a,) and a not in pinned and dies[a] == i
+                    and a.shape == out.shape and a.dtype == out.dtype):
                 plan[i] = pos
                 break
     return plan
@@ -287,19 +310,19 @@ def _rewrite(program, visit):
     """Run ``visit(eqn)`` over the equations in order, on their inputs as rewritten so
     far: it returns the equation to keep (or a new one), or the Var or Literal its
     output becomes."""
-    subst = {}
-    look = lambda a: subst.get(a, a) if isinstance(a, Var) else a  # noqa: E731
+    subst = {}  # Var -> what replaces it (Vars and Literals hash by identity)
     eqns = []
     for e in program.eqns:
-        inputs = tuple(map(look, e.inputs))
-        if any(a is not b for a, b in zip(inputs, e.inputs)):
-            e = Eqn(e.prim, inputs, e.params, e.out)
+        if subst:
+            inputs = tuple([subst.get(a, a) for a in e.inputs])
+            if inputs != e.inputs:  # compares by identity
+                e = Eqn(e.prim, inputs, e.params, e.out)
         new = visit(e)
-        if isinstance(new, Eqn):
+        if type(new) is Eqn:
             eqns.append(new)
         else:
             subst[e.out] = new
-    return _program_like(program, eqns, [look(o) for o in program.outputs])
+    return _program_like(program, eqns, [subst.get(o, o) for o in program.outputs])
 
 
 def _exposed(program):
@@ -309,13 +332,14 @@ def _exposed(program):
     output share memory with an input or another output where eager mode does not."""
     exposed = {o for o in program.outputs if isinstance(o, Var)}
     for e in reversed(program.eqns):
-        if e.out in exposed and not _ufunc_row(e.prim):
+        if e.out in exposed and not (isinstance(e.prim.impl, np.ufunc) and _is_row(e.prim)):
             exposed.update(a for a in e.inputs if isinstance(a, Var))
     return exposed
 
 
 def _eqn_key(e):
-    return (e.prim.name, tuple(_input_key(a) for a in e.inputs), _freeze(e.params))
+    inputs = tuple([a if type(a) is Var else _freeze(a.value) for a in e.inputs])
+    return (e.prim.name, inputs, _freeze(e.params) if e.params else ())
 
 
 def _is_row(prim):
@@ -325,10 +349,6 @@ def _is_row(prim):
 
 def _pure_row(prim):
     return prim.name not in IMPURE and _is_row(prim)
-
-
-def _ufunc_row(prim):
-    return isinstance(prim.impl, np.ufunc) and _is_row(prim)
 
 
 def _shape_dtype(value):
@@ -350,10 +370,6 @@ def _all_equal(atom, unit):
 
 
 _ARRAY_KEY_BYTES = 1 << 12  # Literal arrays up to this size are compared by value
-
-
-def _input_key(a):
-    return ("var", id(a)) if isinstance(a, Var) else ("literal", _freeze(a.value))
 
 
 def _freeze(v):

@@ -15,6 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fgrad
+import fgrad.numpy as fnp
 from fgrad.core import PRIMITIVES, Primitive
 from fgrad.program import Eqn, Literal, Program, Var
 from fgrad.program_passes import (
@@ -463,3 +465,101 @@ def test_plan_buffers_respects_dtype_and_shape():
     assert plan == {3: 0, 4: 1}  # not a: float32, the result float64
     assert_same(run_planned(prog, plan, [np.ones(3, np.float32), np.ones((2, 3))]),
                 prog(np.ones(3, np.float32), np.ones((2, 3))))
+
+
+# --- programs traced from real functions ----------------------------------------------
+
+
+def _mlp(p, x):
+    h = fnp.tanh(x @ p["W1"] + p["b1"])
+    z = h @ p["W2"]
+    m = fnp.max(z, axis=1, keepdims=True)
+    return fnp.mean(fnp.log(fnp.sum(fnp.exp(z - m), axis=1)) + m[:, 0] - z[:, 0])
+
+
+def _chain(x):
+    for _ in range(5):
+        x = fnp.sin(x) * 1.0001 + 1e-5
+    return fnp.sum(x)
+
+
+def _repeats(x):  # the same value computed twice, a where, a slice in a loop
+    y = fnp.sin(x) * fnp.sin(x) + fnp.where(x > 0, x, 0.0)
+    return sum(y[i] * x[i] for i in range(3)) + fnp.sum(y * 0.0 + 1.0)
+
+
+def _rng_args(seed):
+    rng = np.random.default_rng(seed)
+    return {
+        "mlp": ({"W1": rng.standard_normal((3, 5)), "b1": rng.standard_normal(5),
+                 "W2": rng.standard_normal((5, 4))}, rng.standard_normal((2, 3))),
+        "chain": (rng.standard_normal(4),),
+        "repeats": (rng.standard_normal(4),),
+    }
+
+
+REAL = {"mlp": _mlp, "chain": _chain, "repeats": _repeats}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+@pytest.mark.parametrize("run", PASSES, ids=lambda f: f.__name__)
+def test_passes_on_traced_gradients(name, run):
+    g = fgrad.grad(REAL[name], argnums=0)
+    prog = fgrad.make_program(g)(*_rng_args(0)[name])
+    new = run(prog)
+    assert str(run(new)) == str(new)  # idempotent
+    for seed in (1, 2):
+        args = _rng_args(seed)[name]
+        leaves = fgrad.tree.tree_leaves(args)
+        copies = [x.copy() for x in leaves]
+        want = fgrad.tree.tree_leaves(g(*args))
+        assert_close(new(*leaves), want)
+        assert_close(new.interpret(*leaves), want)
+        assert_close(run_planned(new, plan_buffers(new), leaves), want)
+        for x, c in zip(leaves, copies):
+            np.testing.assert_array_equal(x, c)
+    if run in (eliminate_dead_code, optimize):  # the loss value itself is never read
+        assert len(new.eqns) < len(prog.eqns)
+        if name == "mlp":
+            assert "log" not in names(new)  # only the loss value needed it
+
+
+def assert_close(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15)
+
+
+def test_optimize_on_traced_gradient_counts():
+    prog = fgrad.make_program(fgrad.grad(_repeats))(np.arange(1.0, 5.0))
+    out = optimize(prog)
+    c_raw, c_opt = Counter(names(prog)), Counter(names(out))
+    assert c_opt["sin"] == 1 < c_raw["sin"]      # CSE: sin(x) once
+    assert len(out.eqns) < len(prog.eqns)
+
+
+def test_jit_runs_the_optimised_program_with_its_buffer_plan(monkeypatch):
+    import sys
+
+    jit_module = sys.modules["fgrad.jit"]
+    real, seen = jit_module.optimize, []
+
+    def spy(program):
+        out = real(program)
+        seen.append((len(program.eqns), len(out.eqns)))
+        return out
+
+    monkeypatch.setattr(jit_module, "optimize", spy)
+    f = fgrad.jit(fgrad.grad(_mlp))
+    for seed in (0, 1, 2):
+        args = _rng_args(seed)["mlp"]
+        copies = fgrad.tree.tree_map(np.copy, args)
+        got = f(*args)
+        want = fgrad.grad(_mlp)(*args)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12)
+            np.testing.assert_array_equal(args[0][k], copies[0][k])  # never written
+            assert not any(np.shares_memory(got[k], v) for v in fgrad.tree.tree_leaves(args))
+            assert not any(np.shares_memory(got[k], got[j]) for j in got if j != k)
+    assert len(seen) == 1 and seen[0][1] < seen[0][0]
