@@ -1,10 +1,12 @@
 """What the program optimiser (fgrad/program_passes.py) buys on jit(grad(f)) (fgrad only).
 
-For the scalar chain, the small and large MLPs and the 1,000-step tanh RNN of
+For the scalar chain, the small and large MLPs, the elementwise chain at n = 1e6
+and the 1,000-step tanh RNN of
 workloads.py, stage ``grad(f)`` with ``fgrad.make_program`` and compare the
 program as traced, after ``optimize``, and after ``optimize`` with the buffer plan
 (``out=`` into dead intermediates): equation counts, time per call (median of
-interleaved rounds, one BLAS thread, next to numpy's forward and eager ``grad``),
+interleaved rounds of CPU time, one BLAS thread, next to numpy's forward and eager
+``grad``),
 and peak memory of one call by tracemalloc (which sees every numpy buffer).
 Each variant's gradient is checked against eager ``grad`` before it is timed.
 
@@ -39,6 +41,7 @@ from fgrad.tree import tree_leaves  # noqa: E402
 
 def cases():
     sc, mlp, rnn = WORKLOADS["scalar_chain"], WORKLOADS["mlp"], WORKLOADS["rnn1000"]
+    ew = WORKLOADS["elementwise"]
     out = {}
     for n in (10, 1000):
         d = sc.data(n)
@@ -49,6 +52,8 @@ def cases():
         out[f"mlp-{size}"] = (lambda p, x, y: mlp.loss(fnp, p, x, y),
                               lambda p, x, y: mlp.loss(np, p, x, y),
                               (d["params"], d["x"], d["y"]))
+    d = ew.data(1_000_000)
+    out["elementwise-1e6"] = (lambda x: ew.f(fnp, x), lambda x: ew.f(np, x), (d["x"],))
     d = rnn.data(1000)
     out["rnn1000"] = (lambda p, xs, h, y: rnn.loss(fnp, p, xs, h, y),
                       lambda p, xs, h, y: rnn.loss(np, p, xs, h, y),
@@ -60,8 +65,8 @@ def timed(fns, rounds, sample=0.2):
     """Median seconds per call of each function, rounds interleaved."""
     counts = {}
     for k, f in fns.items():  # calls per sample
-        t0, n = time.perf_counter(), 0
-        while time.perf_counter() - t0 < sample / 4:
+        t0, n = time.process_time(), 0
+        while time.process_time() - t0 < sample / 4:
             f()
             n += 1
         counts[k] = max(1, 4 * n)
@@ -72,10 +77,10 @@ def timed(fns, rounds, sample=0.2):
         for k in keys:
             f, n = fns[k], counts[k]
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for _ in range(n):
                 f()
-            times[k].append((time.perf_counter() - t0) / n)
+            times[k].append((time.process_time() - t0) / n)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -104,12 +109,12 @@ def main():
         f, f_np, args = all_cases[name]
         g = fgrad.grad(f)
         leaves = tree_leaves(args)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         raw = fgrad.make_program(g)(*args)
-        t_trace = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t_trace = time.process_time() - t0
+        t0 = time.process_time()
         opt = optimize(raw)
-        t_opt = time.perf_counter() - t0
+        t_opt = time.process_time() - t0
         buf = Program(opt.inputs, opt.eqns, opt.outputs, buffers=plan_buffers(opt))
         want = tree_leaves(g(*args))
         for p in (raw, opt, buf):

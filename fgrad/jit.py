@@ -252,8 +252,8 @@ class Jitted:
         if cacheable:
             traced = any(isinstance(x, Tracer) for x in leaves)
             program = optimize(program)  # fgrad/program_passes.py
-            if not traced:
-                program.buffers = plan_buffers(program)  # out= into dead intermediates
+            if not traced and not any(map(is_duck_array, leaves)):
+                program.buffers = plan_buffers(program)  # out= into dead numpy intermediates
             run = program.interpret if traced else program
             self._cache[key] = (run, out_tree, out_tree.kind == "leaf")
             if len(self._cache) > self._maxsize:

@@ -25,8 +25,8 @@ import warnings
 
 import numpy as np
 
-from fgrad.core import PRIMITIVES
-from fgrad.program import Eqn, Literal, Program, Var
+from .core import PRIMITIVES, is_duck_array
+from .program import Eqn, Literal, Program, Var
 
 __all__ = ["optimize", "eliminate_dead_code", "eliminate_common_subexpressions",
            "fold_constants", "drop_zero_work", "plan_buffers"]
@@ -247,7 +247,8 @@ def plan_buffers(program):
 
     so ``impl(*args, out=args[position])`` computes the same values without
     allocating.  (numpy's ufuncs give the right answer when ``out`` overlaps an
-    input.)
+    input.)  The plan is for numpy values: it is empty when a Literal is an array
+    of another library, and the caller uses none when an input is one.
 
     Example:
         >>> import numpy as np
@@ -260,6 +261,8 @@ def plan_buffers(program):
         {1: 0}
     """
     eqns = program.eqns
+    if any(type(a) is Literal and is_duck_array(a.value) for e in eqns for a in e.inputs):
+        return {}  # values of other array libraries: out= is numpy's contract only
     last_read = {}  # Var -> the last equation reading it
     views = {}      # Var -> the program's buffers it may be or view (absent: none)
     pinned = set()  # buffers never to write: seen by the caller or by a call-specific primitive
@@ -272,7 +275,7 @@ def plan_buffers(program):
         row = _is_row(prim)
         if row and isinstance(prim.impl, np.ufunc) and out.shape:
             views[out] = (out,)  # a new array
-            if prim.impl.signature is None:
+            if prim.impl.signature is None and prim.impl.nout == 1:
                 writers.append(i)
         else:  # may return (a view of) any of its inputs
             seen = {b for a in e.inputs if type(a) is Var for b in views.get(a, ())}

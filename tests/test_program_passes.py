@@ -563,3 +563,24 @@ def test_jit_runs_the_optimised_program_with_its_buffer_plan(monkeypatch):
             assert not any(np.shares_memory(got[k], v) for v in fgrad.tree.tree_leaves(args))
             assert not any(np.shares_memory(got[k], got[j]) for j in got if j != k)
     assert len(seen) == 1 and seen[0][1] < seen[0][0]
+
+
+def test_jit_plans_buffers_for_numpy_inputs_only(monkeypatch):
+    import sys
+
+    da = pytest.importorskip("dask.array")
+    jit_module = sys.modules["fgrad.jit"]
+    real, calls = jit_module.plan_buffers, []
+    monkeypatch.setattr(jit_module, "plan_buffers", lambda p: calls.append(p) or real(p))
+    f = lambda x: fnp.sum(fnp.tanh(fnp.sin(x) * 2.0 + 1.0))  # noqa: E731
+    x = np.linspace(0.0, 1.0, 6)
+    g = fgrad.jit(fgrad.grad(f))
+    for arg in (da.from_array(x, chunks=3), x):
+        for _ in range(2):
+            np.testing.assert_allclose(np.asarray(g(arg)), fgrad.grad(f)(x), rtol=1e-14)
+    assert len(calls) == 1 and plan_buffers(calls[0])  # the numpy signature's program
+    # a program holding another library's array as a constant gets no plan
+    b = Builder(np.ones(6))
+    (v,) = b.inputs
+    prog = b.program(b("cos", b("add", b("sin", v), Literal(da.from_array(x, chunks=3)))))
+    assert plan_buffers(prog) == {}
