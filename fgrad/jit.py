@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core import Tracer, dtype_of, is_duck_array, leaf_problem, shape_of
+from .core import Tracer, debug_nans_on, dtype_of, is_duck_array, leaf_problem, shape_of
 from .staging import StagingTrace
 from .tree import tree_flatten
 
@@ -259,7 +259,7 @@ class Jitted:
             except _NotSimple:
                 return self._call_general(args, kwargs)
             entry = self._cache.get(key)
-            if entry is not None:
+            if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
                 outs = entry[0](*leaves)
                 return outs[0] if entry[2] else entry[1].unflatten(outs)
@@ -275,7 +275,7 @@ class Jitted:
             leaves, tree = tree_flatten(dyn)
             key = ("general", tree, static_key, *map(_leaf_key, leaves))
         entry = self._cache.get(key)
-        if entry is not None:
+        if entry is not None and not debug_nans_on():
             self._cache.move_to_end(key)
             outs = entry[0](*leaves)
             return outs[0] if entry[2] else entry[1].unflatten(outs)
@@ -288,7 +288,7 @@ class Jitted:
         program, out_tree, outs, cacheable = _stage(self.fun, self._sig, static_key,
                                                     leaves, tree)
         self._traces += 1
-        if cacheable:
+        if cacheable and not debug_nans_on():  # (NaN debugging checks every call's trace)
             traced = any(isinstance(x, Tracer) for x in leaves)
             run = program.interpret if traced else self._compile_later(key, program)
             self._cache[key] = (run, out_tree, out_tree.kind == "leaf", program)

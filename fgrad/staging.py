@@ -21,7 +21,16 @@ import itertools
 
 import numpy as np
 
-from .core import Trace, Tracer, TracerConversionError, dtype_of, shape_of, top_trace
+from .core import (
+    Trace,
+    Tracer,
+    TracerConversionError,
+    check_nan_output,
+    debug_variant,
+    dtype_of,
+    shape_of,
+    top_trace,
+)
 from .program import Eqn, Literal, Program, Var
 
 __all__ = ["ConcretizationError", "StagedValue", "StagingTrace", "StagingTracer"]
@@ -362,3 +371,13 @@ class StagingTrace(Trace):
         outputs = [Literal(own(o.value)) if type(o) is Literal else o for o in outputs]
         return Program(self.inputs, eqns, outputs, kinds=self.kinds), reals
 
+
+def _staging_process_checked(self, prim, args, params, _plain=StagingTrace.process):
+    # NaN debugging (fgrad.debug_nans): the traced call's values are real, check those
+    out = _plain(self, prim, args, params)
+    reals = [a.real if isinstance(a, StagingTracer) and a._trace is self else a for a in args]
+    check_nan_output(prim, reals, out.real)
+    return out
+
+
+debug_variant(StagingTrace, "process", _staging_process_checked)

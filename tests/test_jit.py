@@ -445,3 +445,20 @@ def test_take_with_a_staged_index():
         _close(jit(f)(x, i), f(x, i), 0, 0)
         g = fgrad.grad(lambda x, i: fnp.sum(f(x, i) ** 2))
         _close(jit(g)(x, i), g(x, i))
+
+
+def test_debug_nans_checks_every_call_under_jit():
+    def f(x):
+        return fnp.sum(fnp.log(x) * 2.0)
+
+    jf = jit(f)
+    jg = jit(fgrad.grad(f))
+    assert np.isfinite(jf(np.ones(2))) and np.all(np.isfinite(jg(np.ones(2))))
+    with fgrad.debug_nans():
+        jf(np.ones(2))  # nothing to report
+        jg(np.ones(2))
+        with pytest.raises(FloatingPointError, match="log"):
+            jf(-np.ones(2))  # a cached signature: still checked
+        with pytest.raises(FloatingPointError, match="log"):
+            jg(-np.ones(2))
+    assert np.isnan(jf(-np.ones(2)))  # off again: no check
