@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core import Tracer, dtype_of, is_duck_array, leaf_problem, shape_of
+from .core import Tracer, debug_nans_on, dtype_of, is_duck_array, leaf_problem, shape_of
 from .program_passes import optimize, plan_buffers
 from .staging import StagingTrace
 from .tree import tree_flatten
@@ -51,6 +51,33 @@ def _leaf_key(x):
     if t in _PLAIN_LEAF_TYPES:  # a scalar: its type says its dtype
         return t
     return _other_key(x, t)
+
+
+class _NotSimple(Exception):
+    """A container the fast signature does not know (a registered node, a namedtuple)."""
+
+
+def _fast_key(x, leaves):
+    """The signature of ``x`` (tuples, lists, dicts, None and plain leaves only), and
+    its leaves in ``tree_flatten``'s order, without building a PyTreeDef."""
+    t = type(x)
+    if t is np.ndarray:
+        leaves.append(x)
+        return (x.shape, x.dtype)
+    if t in _PLAIN_LEAF_TYPES:
+        leaves.append(x)
+        return t
+    if t is tuple or t is list:
+        return (t, *[_fast_key(c, leaves) for c in x])
+    if t is dict:
+        try:
+            keys = sorted(x)
+        except TypeError:
+            raise _NotSimple from None
+        return (dict, tuple(keys), *[_fast_key(x[k], leaves) for k in keys])
+    if x is None:
+        return None
+    raise _NotSimple
 
 
 def _other_key(x, t):
@@ -195,6 +222,15 @@ def _stage(fun, sig, static_key, leaves, tree, reals=None):
     return program, out_tree, outs, not trace.closed_over
 
 
+def _optimized(program, leaves):
+    """``program`` after the passes of fgrad/program_passes.py, with its plan of
+    ``out=`` into dead intermediates when the values are numpy's."""
+    program = optimize(program)
+    if not any(map(is_duck_array, leaves)):
+        program.buffers = plan_buffers(program)
+    return program
+
+
 class Jitted:
     """A function staged by :func:`jit` (what ``jit(f)`` returns).
 
@@ -214,6 +250,7 @@ class Jitted:
         self.fun = fun
         name = f"jit({getattr(fun, '__name__', 'fun')})"
         self._sig = _Signature(fun, static_argnums, static_argnames, name)
+        self._simple = self._sig.simple
         self._cache = OrderedDict()
         self._maxsize = int(cache_size)
         self._traces = 0
@@ -225,40 +262,66 @@ class Jitted:
         return functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
-        sig = self._sig
-        if sig.simple and not kwargs:  # the hot path: positional arrays only
-            leaves, tree = tree_flatten(args)
-            key = (tree, *map(_leaf_key, leaves))
+        if self._simple and not kwargs:  # the hot path: plain arrays in tuples/lists/dicts
+            leaves = []
+            try:
+                key = _fast_key(args, leaves)
+            except _NotSimple:
+                return self._call_general(args, kwargs)
             entry = self._cache.get(key)
-            if entry is not None:
+            if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
-                run, out_tree, single = entry
-                outs = run(*leaves)
-                return outs[0] if single else out_tree.unflatten(outs)
-            static_key, dyn = ((), len(args), ()), (args, {})
+                outs = entry[0](*leaves)
+                return outs[0] if entry[2] else entry[1].unflatten(outs)
+            return self._miss(key, ((), len(args), ()), (args, {}))
+        return self._call_general(args, kwargs)
+
+    def _call_general(self, args, kwargs):
+        static_key, dyn = self._sig.split(args, kwargs)
+        leaves = []
+        try:
+            key = (static_key, _fast_key(dyn, leaves))
+        except _NotSimple:  # registered nodes, namedtuples, tracers, other arrays
             leaves, tree = tree_flatten(dyn)
-        else:
-            static_key, dyn = sig.split(args, kwargs)
-            leaves, tree = tree_flatten(dyn)
-            key = (tree, static_key, *map(_leaf_key, leaves))
-            entry = self._cache.get(key)
-            if entry is not None:
-                self._cache.move_to_end(key)
-                run, out_tree, single = entry
-                outs = run(*leaves)
-                return outs[0] if single else out_tree.unflatten(outs)
-        program, out_tree, outs, cacheable = _stage(self.fun, sig, static_key, leaves, tree)
+            key = ("general", tree, static_key, *map(_leaf_key, leaves))
+        entry = self._cache.get(key)
+        if entry is not None and not debug_nans_on():
+            self._cache.move_to_end(key)
+            outs = entry[0](*leaves)
+            return outs[0] if entry[2] else entry[1].unflatten(outs)
+        return self._miss(key, static_key, dyn)
+
+    def _miss(self, key, static_key, dyn):
+        leaves, tree = tree_flatten(dyn)
+        for x in leaves:
+            _leaf_key(x)  # the clear error for a leaf that cannot be traced
+        program, out_tree, outs, cacheable = _stage(self.fun, self._sig, static_key,
+                                                    leaves, tree)
         self._traces += 1
-        if cacheable:
+        if cacheable and not debug_nans_on():  # (NaN debugging checks every call's trace)
             traced = any(isinstance(x, Tracer) for x in leaves)
-            program = optimize(program)  # fgrad/program_passes.py
-            if not traced and not any(map(is_duck_array, leaves)):
-                program.buffers = plan_buffers(program)  # out= into dead numpy intermediates
-            run = program.interpret if traced else program
-            self._cache[key] = (run, out_tree, out_tree.kind == "leaf")
+            if traced:
+                run = optimize(program).interpret  # fgrad/program_passes.py
+            else:
+                run = self._compile_later(key, program)
+            self._cache[key] = (run, out_tree, out_tree.kind == "leaf", program)
             if len(self._cache) > self._maxsize:
                 self._cache.popitem(last=False)
         return out_tree.unflatten(outs)
+
+    def _compile_later(self, key, program):
+        """The first replay compiles the program (a function traced once and never
+        called again costs no compilation) and puts the compiled code in the cache."""
+        cache = self._cache
+
+        def first_replay(*leaves):
+            run = _optimized(program, leaves).compile()
+            entry = cache.get(key)
+            if entry is not None and entry[0] is first_replay:
+                cache[key] = (run,) + entry[1:]
+            return run(*leaves)
+
+        return first_replay
 
     def cache_info(self):
         """The cache's state: ``{"size", "maxsize", "traces"}`` (``traces``: how many
@@ -317,7 +380,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
         True
         >>> g = fgrad.jit(fgrad.grad(lambda x: fnp.tanh(x) * x))
         >>> round(float(g(1.0)), 6)
-        1.181967
+        1.181568
     """
     return Jitted(fun, static_argnums, static_argnames)
 

@@ -164,9 +164,9 @@ class Program:
         [0.0]
     """
 
-    __slots__ = ("inputs", "eqns", "outputs", "_compiled", "_source", "buffers")
+    __slots__ = ("inputs", "eqns", "outputs", "_compiled", "_source", "buffers", "kinds")
 
-    def __init__(self, inputs, eqns, outputs, buffers=None):
+    def __init__(self, inputs, eqns, outputs, buffers=None, kinds=None):
         self.inputs = list(inputs)
         self.eqns = list(eqns)
         self.outputs = list(outputs)
@@ -174,6 +174,10 @@ class Program:
         #: reuse (``program_passes.plan_buffers``); the compiled code then calls
         #: ``prim.impl(..., out=that input)``.
         self.buffers = buffers
+        #: ``None``, or Var id -> the type of its value on the traced call (numpy
+        #: scalar or array ...): arithmetic on numpy values then compiles to Python's
+        #: operators, numpy's own fast path for scalars (the same results as the rows)
+        self.kinds = kinds
         self._compiled = None
         self._source = None
 
@@ -252,6 +256,7 @@ class Program:
             if vid not in keep:
                 dead_at[k].append(vid)
         buffers = self.buffers or {}
+        kinds = self.kinds
 
         lines = [f"def program({', '.join(f'v{v.id}' for v in self.inputs)}):"]
         for k, eqn in enumerate(self.eqns):
@@ -265,14 +270,17 @@ class Program:
                     extra = extra or {}
                     extra[key] = val
             pos = buffers.get(k)
+            infix = _INFIX.get(prim.impl) if kinds and not eqn.params else None
             if pos is not None and isinstance(prim.impl, np.ufunc) and eqn.out.shape:
                 # the output goes into a dead input's buffer (planned by the passes)
-                fn = bind(prim.impl, "f")
-                kws.append(f"out={args[pos]}")
+                call = ", ".join(args + kws + [f"out={args[pos]}"])
+                lines.append(f"    v{eqn.out.id} = {bind(prim.impl, 'f')}({call})  # {prim.name}")
+            elif infix and len(args) == 2 and (_numpy_kind(eqn.inputs[0], kinds)
+                                               or _numpy_kind(eqn.inputs[1], kinds)):
+                lines.append(f"    v{eqn.out.id} = {args[0]} {infix} {args[1]}  # {prim.name}")
             else:
-                fn = bind(prim.call, "f")
-            call = ", ".join(args + kws + ([f"**{bind(extra, 'p')}"] if extra else []))
-            lines.append(f"    v{eqn.out.id} = {fn}({call})  # {prim.name}")
+                call = ", ".join(args + kws + ([f"**{bind(extra, 'p')}"] if extra else []))
+                lines.append(f"    v{eqn.out.id} = {bind(prim.call, 'f')}({call})  # {prim.name}")
             if dead_at[k]:
                 lines.append("    del " + ", ".join(f"v{i}" for i in sorted(dead_at[k])))
         outs = []
@@ -319,6 +327,18 @@ class Program:
     def __repr__(self):
         return (f"<fgrad Program: {len(self.inputs)} inputs, {len(self.eqns)} equations, "
                 f"{len(self.outputs)} outputs>")
+
+
+# numpy's arithmetic ufuncs whose Python operators give the same result on numpy arrays
+# and scalars (an operand that is a numpy value makes the operator call numpy)
+_INFIX = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
+
+
+def _numpy_kind(a, kinds):
+    if type(a) is Var:
+        t = kinds.get(a.id)
+        return t is not None and (t is np.ndarray or issubclass(t, np.generic))
+    return type(a.value) is np.ndarray or isinstance(a.value, np.generic)
 
 
 def _fresh(value):

@@ -306,7 +306,7 @@ def plan_buffers(program):
 
 
 def _program_like(program, eqns, outputs):
-    return Program(program.inputs, eqns, outputs)
+    return Program(program.inputs, eqns, outputs, kinds=program.kinds)
 
 
 def _rewrite(program, visit):

@@ -21,7 +21,16 @@ import itertools
 
 import numpy as np
 
-from .core import Trace, Tracer, TracerConversionError, dtype_of, shape_of, top_trace
+from .core import (
+    Trace,
+    Tracer,
+    TracerConversionError,
+    check_nan_output,
+    debug_variant,
+    dtype_of,
+    shape_of,
+    top_trace,
+)
 from .program import Eqn, Literal, Program, Var
 
 __all__ = ["ConcretizationError", "StagedValue", "StagingTrace", "StagingTracer"]
@@ -110,6 +119,16 @@ class StagedValue:
         return np.broadcast_to(np.zeros((), dtype=self.dtype), self.shape)
 
     def __array_function__(self, func, types, args, kwargs):
+        if not kwargs and len(args) == 1 and args[0] is self:  # the common questions
+            if func is np.shape:
+                return self.shape
+            if func is np.ndim:
+                return len(self.shape)
+            if func is np.size:
+                return self.size
+        if func is np.result_type:
+            return np.result_type(*[a.dtype if isinstance(a, StagedValue) else a
+                                    for a in args])
         if func in _METADATA_FUNCTIONS:
             args = [a._stub() if isinstance(a, StagedValue) else a for a in args]
             out = func(*args, **kwargs)
@@ -263,7 +282,7 @@ class StagingTrace(Trace):
     program is right for this call only and is not cached.
     """
 
-    __slots__ = ("eqns", "inputs", "ids", "closed_over")
+    __slots__ = ("eqns", "inputs", "ids", "closed_over", "kinds")
 
     def __init__(self):
         super().__init__()
@@ -271,11 +290,13 @@ class StagingTrace(Trace):
         self.inputs = []
         self.ids = itertools.count()
         self.closed_over = False
+        self.kinds = {}  # Var id -> the type of its value on this call
 
     def new_input(self, real):
         shape, dtype = _value_shape_dtype(real)
         var = Var(next(self.ids), shape, dtype)
         self.inputs.append(var)
+        self.kinds[var.id] = type(real)
         return StagingTracer(StagedValue(var.shape, var.dtype), self, real, var)
 
     def process(self, prim, args, params):
@@ -305,6 +326,7 @@ class StagingTrace(Trace):
             ans = prim.fn(*vals, **params)
         shape, dtype = _value_shape_dtype(ans)
         var = Var(next(self.ids), shape, dtype)
+        self.kinds[var.id] = type(ans)
         self.eqns.append(Eqn(prim, tuple(ins), params, var))
         return StagingTracer(StagedValue(var.shape, var.dtype), self, ans, var)
 
@@ -347,5 +369,15 @@ class StagingTrace(Trace):
                 params = {k: own(p) for k, p in params.items()}
             eqns.append(Eqn(e.prim, ins, params, e.out))
         outputs = [Literal(own(o.value)) if type(o) is Literal else o for o in outputs]
-        return Program(self.inputs, eqns, outputs), reals
+        return Program(self.inputs, eqns, outputs, kinds=self.kinds), reals
 
+
+def _staging_process_checked(self, prim, args, params, _plain=StagingTrace.process):
+    # NaN debugging (fgrad.debug_nans): the traced call's values are real, check those
+    out = _plain(self, prim, args, params)
+    reals = [a.real if isinstance(a, StagingTracer) and a._trace is self else a for a in args]
+    check_nan_output(prim, reals, out.real)
+    return out
+
+
+debug_variant(StagingTrace, "process", _staging_process_checked)

@@ -411,3 +411,54 @@ def test_eval_shape():
     assert got == S((4,), np.float64)
     with pytest.raises(ConcretizationError):
         fgrad.eval_shape(lambda x: x if x > 0 else x, S((), float))
+
+
+def test_traced_integer_indices_are_gathers():
+    x = np.linspace(-1.0, 2.0, 6)
+    m = np.arange(12.0).reshape(3, 4)
+    cases = [
+        (lambda x, i: x[i] * 2.0, (x, 2)),
+        (lambda x, i: x[i] * 2.0, (x, np.array([0, 3, 3]))),
+        (lambda x, i: x[i] * 2.0, (x, -1)),
+        (lambda m, i: m[:, i], (m, np.array([1, 0]))),
+        (lambda m, i: m[i], (m, 1)),
+        (lambda x: x[fnp.argmax(x)] - x[fnp.argmin(x)], (x,)),
+    ]
+    for f, args in cases:
+        jf = jit(f)
+        _close(jf(*args), f(*args), 0, 0)
+        _close(jf(*args), f(*args), 0, 0)
+        grad = fgrad.grad(lambda a, *rest: fnp.sum(f(a, *rest)))
+        _close(jit(grad)(*args), grad(*args))
+    jf = jit(lambda x, i: x[i])
+    jf(x, 1)
+    assert jf(x, 4) == x[4]  # the index is an input of the program, not a constant
+    with pytest.raises(TypeError, match="fnp.where"):
+        jit(lambda x: x[x > 0])(x)
+
+
+def test_take_with_a_staged_index():
+    x = np.linspace(-1.0, 2.0, 6)
+    for mode in ("raise", "wrap", "clip"):
+        f = lambda x, i: fnp.take(x, i, mode=mode)  # noqa: E731
+        i = np.array([1, 4]) if mode == "raise" else np.array([-8, 9])
+        _close(jit(f)(x, i), f(x, i), 0, 0)
+        g = fgrad.grad(lambda x, i: fnp.sum(f(x, i) ** 2))
+        _close(jit(g)(x, i), g(x, i))
+
+
+def test_debug_nans_checks_every_call_under_jit():
+    def f(x):
+        return fnp.sum(fnp.log(x) * 2.0)
+
+    jf = jit(f)
+    jg = jit(fgrad.grad(f))
+    assert np.isfinite(jf(np.ones(2))) and np.all(np.isfinite(jg(np.ones(2))))
+    with fgrad.debug_nans():
+        jf(np.ones(2))  # nothing to report
+        jg(np.ones(2))
+        with pytest.raises(FloatingPointError, match="log"):
+            jf(-np.ones(2))  # a cached signature: still checked
+        with pytest.raises(FloatingPointError, match="log"):
+            jg(-np.ones(2))
+    assert np.isnan(jf(-np.ones(2)))  # off again: no check
