@@ -115,7 +115,7 @@ def main():
         t0 = time.process_time()
         opt = optimize(raw)
         t_opt = time.process_time() - t0
-        buf = Program(opt.inputs, opt.eqns, opt.outputs, buffers=plan_buffers(opt))
+        buf = Program(opt.inputs, opt.eqns, opt.outputs, buffers=plan_buffers(opt), kinds=opt.kinds)
         want = tree_leaves(g(*args))
         for p in (raw, opt, buf):
             got = p(*leaves)

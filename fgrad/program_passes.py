@@ -9,7 +9,8 @@ fixed when the program is staged, never from the values of a call.
 * :func:`eliminate_dead_code` drops equations whose output nothing reads: in
   ``jit(grad(f))``, the forward values only the primal output needed.
 * :func:`eliminate_common_subexpressions` computes an equation once when an
-  earlier one applies the same row to the same inputs with equal parameters.
+  earlier one applies the same row to the same inputs with equal parameters
+  (in either order for :data:`COMMUTATIVE` rows: ``x * y`` and ``y * x``).
 * :func:`fold_constants` evaluates equations whose inputs are all Literals.
 * :func:`drop_zero_work` forwards ``x`` for ``x + 0``, ``x - 0`` and ``x * 1``.
 * :func:`plan_buffers` says where the compiled code may write a ufunc's result
@@ -340,9 +341,18 @@ def _exposed(program):
     return exposed
 
 
+# Rows whose two arguments may be swapped: the same bits either way (IEEE addition and
+# multiplication are commutative, signed zeros included; a NaN stays a NaN, its payload
+# aside).  maximum/minimum are not here: which zero they return depends on the order.
+COMMUTATIVE = frozenset({"add", "multiply", "equal", "not_equal", "logical_and", "logical_or",
+                         "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"})
+
+
 def _eqn_key(e):
-    inputs = tuple([a if type(a) is Var else _freeze(a.value) for a in e.inputs])
-    return (e.prim.name, inputs, _freeze(e.params) if e.params else ())
+    inputs = [a if type(a) is Var else _freeze(a.value) for a in e.inputs]
+    if e.prim.name in COMMUTATIVE and len(inputs) == 2:  # x * y is y * x
+        inputs.sort(key=lambda k: (0, k.id) if type(k) is Var else (1, hash(k)))
+    return (e.prim.name, tuple(inputs), _freeze(e.params) if e.params else ())
 
 
 def _is_row(prim):

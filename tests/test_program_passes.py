@@ -276,6 +276,25 @@ def test_cse_merges_equal_rows_and_only_those():
         assert_same(out(x0), prog(x0))
 
 
+def test_cse_knows_commutative_rows():
+    b = Builder(np.ones(3), np.ones(3))
+    x, y = b.inputs
+    outs = [b("multiply", x, y), b("multiply", y, x),    # merged
+            b("add", x, 2.0), b("add", 2.0, x),          # merged
+            b("subtract", x, y), b("subtract", y, x),    # not commutative
+            b("maximum", x, y), b("maximum", y, x)]      # which zero: order-dependent
+    prog = combined(b, outs)
+    out = eliminate_common_subexpressions(prog)
+    assert Counter(names(out))["multiply"] == 1 and Counter(names(out))["subtract"] == 2
+    assert Counter(names(out))["maximum"] == 2
+    args = np.array([0.0, -0.0, np.inf]), np.array([-0.0, 0.0, 1.0])
+    assert_same(out(*args), prog(*args))
+    # the chain rule of x * x: g * x and x * g
+    prog = fgrad.make_program(fgrad.grad(lambda v: fnp.sum(fnp.sin(v) * fnp.sin(v))))(x0 := np.ones(3))
+    assert Counter(names(optimize(prog)))["multiply"] < Counter(names(prog))["multiply"]
+    assert_close(optimize(prog)(x0), prog(x0))
+
+
 def test_cse_keeps_outputs_distinct_arrays():
     b = Builder(np.ones(3))
     (x,) = b.inputs
