@@ -221,6 +221,22 @@ def _stage(fun, sig, static_key, leaves, tree, reals=None):
     return program, out_tree, outs, not trace.closed_over
 
 
+def optimized(program):
+    """The program the compiled replays run: the hook for the optimiser passes.
+
+    Until fgrad/program_passes.py (branch ``passes``) is merged this is the staged
+    program itself.  After the merge it is meant to be::
+
+        new = program_passes.optimize(program)
+        return Program(new.inputs, new.eqns, new.outputs,
+                       buffers=program_passes.plan_buffers(new), kinds=program.kinds)
+
+    (``kinds`` carries over: the passes keep the Var objects they do not remove.)
+    Interpreted replays (tracer inputs) run the staged program unchanged.
+    """
+    return program
+
+
 class Jitted:
     """A function staged by :func:`jit` (what ``jit(f)`` returns).
 
@@ -302,7 +318,7 @@ class Jitted:
         cache = self._cache
 
         def first_replay(*leaves):
-            run = program.compile()
+            run = optimized(program).compile()
             entry = cache.get(key)
             if entry is not None and entry[0] is first_replay:
                 cache[key] = (run,) + entry[1:]
