@@ -34,6 +34,8 @@ from .tree import tree_flatten
 
 __all__ = ["jit", "make_program", "eval_shape", "ShapeDtypeStruct"]
 
+_ndarray = np.ndarray
+
 #: How many programs (input signatures) one jitted function keeps.
 CACHE_SIZE = 64
 
@@ -270,10 +272,21 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if self._simple and not kwargs:  # the hot path: plain arrays in tuples/lists/dicts
             leaves = []
+            key = []
             try:
-                key = _fast_key(args, leaves)
+                for a in args:  # (_fast_key of the tuple, its first level inlined)
+                    t = type(a)
+                    if t is _ndarray:
+                        leaves.append(a)
+                        key.append((a.shape, a.dtype))
+                    elif t in _PLAIN_LEAF_TYPES:
+                        leaves.append(a)
+                        key.append(t)
+                    else:
+                        key.append(_fast_key(a, leaves))
             except _NotSimple:
                 return self._call_general(args, kwargs)
+            key = tuple(key)
             entry = self._cache.get(key)
             if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
