@@ -62,23 +62,37 @@ def _fast_key(x, leaves):
     """The signature of ``x`` (tuples, lists, dicts, None and plain leaves only), and
     its leaves in ``tree_flatten``'s order, without building a PyTreeDef."""
     t = type(x)
-    if t is np.ndarray:
+    if t is _ndarray:
         leaves.append(x)
         return (x.shape, x.dtype)
     if t in _PLAIN_LEAF_TYPES:
         leaves.append(x)
         return t
     if t is tuple or t is list:
-        return (t, *[_fast_key(c, leaves) for c in x])
+        return _children_key(x, [t], leaves)
     if t is dict:
         try:
             keys = sorted(x)
         except TypeError:
             raise _NotSimple from None
-        return (dict, tuple(keys), *[_fast_key(x[k], leaves) for k in keys])
+        return _children_key([x[k] for k in keys], [dict, tuple(keys)], leaves)
     if x is None:
         return None
     raise _NotSimple
+
+
+def _children_key(children, key, leaves):
+    for c in children:  # leaves inline: most children of a parameter pytree are arrays
+        t = type(c)
+        if t is _ndarray:
+            leaves.append(c)
+            key.append((c.shape, c.dtype))
+        elif t in _PLAIN_LEAF_TYPES:
+            leaves.append(c)
+            key.append(t)
+        else:
+            key.append(_fast_key(c, leaves))
+    return tuple(key)
 
 
 def _other_key(x, t):
