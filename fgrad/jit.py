@@ -35,6 +35,8 @@ from .tree import tree_flatten
 
 __all__ = ["jit", "make_program", "eval_shape", "ShapeDtypeStruct"]
 
+_ndarray = np.ndarray
+
 #: How many programs (input signatures) one jitted function keeps.
 CACHE_SIZE = 64
 
@@ -61,23 +63,37 @@ def _fast_key(x, leaves):
     """The signature of ``x`` (tuples, lists, dicts, None and plain leaves only), and
     its leaves in ``tree_flatten``'s order, without building a PyTreeDef."""
     t = type(x)
-    if t is np.ndarray:
+    if t is _ndarray:
         leaves.append(x)
         return (x.shape, x.dtype)
     if t in _PLAIN_LEAF_TYPES:
         leaves.append(x)
         return t
     if t is tuple or t is list:
-        return (t, *[_fast_key(c, leaves) for c in x])
+        return _children_key(x, [t], leaves)
     if t is dict:
         try:
             keys = sorted(x)
         except TypeError:
             raise _NotSimple from None
-        return (dict, tuple(keys), *[_fast_key(x[k], leaves) for k in keys])
+        return _children_key([x[k] for k in keys], [dict, tuple(keys)], leaves)
     if x is None:
         return None
     raise _NotSimple
+
+
+def _children_key(children, key, leaves):
+    for c in children:  # leaves inline: most children of a parameter pytree are arrays
+        t = type(c)
+        if t is _ndarray:
+            leaves.append(c)
+            key.append((c.shape, c.dtype))
+        elif t in _PLAIN_LEAF_TYPES:
+            leaves.append(c)
+            key.append(t)
+        else:
+            key.append(_fast_key(c, leaves))
+    return tuple(key)
 
 
 def _other_key(x, t):
@@ -222,13 +238,15 @@ def _stage(fun, sig, static_key, leaves, tree, reals=None):
     return program, out_tree, outs, not trace.closed_over
 
 
-def _optimized(program, leaves):
-    """``program`` after the passes of fgrad/program_passes.py, with its plan of
-    ``out=`` into dead intermediates when the values are numpy's."""
-    program = optimize(program)
+def optimized(program, leaves=()):
+    """The program the compiled replays run: the staged program after the passes of
+    fgrad/program_passes.py, with its plan of ``out=`` into dead intermediates when
+    the values are numpy's (``leaves``: the inputs of the call that compiles it).
+    ``optimize`` returns a new program, with the staged value ``kinds``."""
+    new = optimize(program)
     if not any(map(is_duck_array, leaves)):
-        program.buffers = plan_buffers(program)
-    return program
+        new.buffers = plan_buffers(new)
+    return new
 
 
 class Jitted:
@@ -264,10 +282,21 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if self._simple and not kwargs:  # the hot path: plain arrays in tuples/lists/dicts
             leaves = []
+            key = []
             try:
-                key = _fast_key(args, leaves)
+                for a in args:  # (_fast_key of the tuple, its first level inlined)
+                    t = type(a)
+                    if t is _ndarray:
+                        leaves.append(a)
+                        key.append((a.shape, a.dtype))
+                    elif t in _PLAIN_LEAF_TYPES:
+                        leaves.append(a)
+                        key.append(t)
+                    else:
+                        key.append(_fast_key(a, leaves))
             except _NotSimple:
                 return self._call_general(args, kwargs)
+            key = tuple(key)
             entry = self._cache.get(key)
             if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
@@ -315,7 +344,7 @@ class Jitted:
         cache = self._cache
 
         def first_replay(*leaves):
-            run = _optimized(program, leaves).compile()
+            run = optimized(program, leaves).compile()
             entry = cache.get(key)
             if entry is not None and entry[0] is first_replay:
                 cache[key] = (run,) + entry[1:]

@@ -462,3 +462,30 @@ def test_debug_nans_checks_every_call_under_jit():
         with pytest.raises(FloatingPointError, match="log"):
             jg(-np.ones(2))
     assert np.isnan(jf(-np.ones(2)))  # off again: no check
+
+
+def test_keyword_arguments_methods_and_odd_outputs():
+    def f(x, *, scale, shift=0.0):
+        return x * scale + shift
+
+    jf = jit(f)
+    x = np.arange(3.0)
+    _close(jf(x, scale=2.0), f(x, scale=2.0), 0, 0)
+    _close(jf(x, scale=3.0, shift=np.ones(3)), f(x, scale=3.0, shift=np.ones(3)), 0, 0)
+    _close(jf(x, scale=4.0), f(x, scale=4.0), 0, 0)
+    assert jf.cache_info()["traces"] == 2
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        @jit
+        def apply(self_, x):  # noqa: N805  (self is static: hashable by identity)
+            return self_.w * x
+
+    with pytest.raises(TypeError, match="cannot be traced"):
+        Model(np.ones(2)).apply(x)  # an object argument must be static
+    assert jit(lambda x: None)(x) is None
+    assert jit(lambda x: x.shape[0] + 1)(x) == 4
+    out = jit(lambda x: (x, [x * 2.0]))(x)
+    assert out[0] is x and isinstance(out[1], list)
