@@ -129,6 +129,16 @@ class FgradLib(Lib):
         return self.fgrad.jacrev(f)
 
 
+class FgradJitLib(FgradLib):
+    """The same fgrad code with each measured call wrapped in one ``fgrad.jit``
+    (traced during the warm-up calls, then replayed)."""
+
+    name = "fgrad-jit"
+
+    def wrap(self, f):
+        return self.fgrad.jit(f)
+
+
 class AutogradLib(Lib):
     """HIPS autograd (jacfwd is a loop of make_jvp over the basis: it has none)."""
 
@@ -319,4 +329,5 @@ class TorchLib(Lib):
         return jac
 
 
-LIBS = {lib.name: lib for lib in (NumpyLib, AutogradLib, JaxLib, JaxJitLib, TorchLib, FgradLib)}
+LIBS = {lib.name: lib for lib in (NumpyLib, AutogradLib, JaxLib, JaxJitLib, TorchLib, FgradLib,
+                                  FgradJitLib)}

@@ -318,6 +318,46 @@ class RNN(Workload):
         return check_by_differences(f, data["params"], out)
 
 
+class TanhRNN(Workload):
+    name = "rnn1000"
+    description = ("tanh RNN (hidden 64, input 16, batch 8) over T = 1,000 steps of one "
+                   "(T, 8, 16) input array, cross-entropy on the last state; gradient with "
+                   "respect to a dict of 4 weights. The target workload of issue 15 "
+                   "(jit(grad) per step against the numpy forward per step, peak memory "
+                   "O(steps x state)). Written as a Python loop: the fgrad.lax.scan "
+                   "version (branch lax) belongs here once it is merged.")
+    sizes = quick = (1000,)
+    smoke = (3,)
+    memory = True
+    H, D, B, C = 64, 16, 8, 4
+
+    def label(self, t):
+        return f"T={t}"
+
+    def ops(self, t):
+        return 5 * t + 12
+
+    @staticmethod
+    def loss(np, p, xs, h, y):
+        # NOTE: with fgrad.lax.scan (issue 15) this loop is
+        #   h, _ = lax.scan(lambda h, x: (np.tanh(h @ p["W"] + x @ p["U"] + p["b"]), None), h, xs)
+        for t in range(xs.shape[0]):
+            h = np.tanh(h @ p["W"] + xs[t] @ p["U"] + p["b"])
+        return softmax_cross_entropy(np, h @ p["V"], y)
+
+    def data(self, t):
+        rng = _rng(self.name, t)
+        H, D, B, C = self.H, self.D, self.B, self.C
+        p = {"W": 0.9 * rng.standard_normal((H, H)) / math.sqrt(H),
+             "U": rng.standard_normal((D, H)) / math.sqrt(D),
+             "b": 0.1 * rng.standard_normal(H), "V": rng.standard_normal((H, C)) / math.sqrt(H)}
+        return {"params": p, "xs": rng.standard_normal((t, B, D)),
+                "h": onp.zeros((B, H)), "y": onp.eye(C)[rng.integers(0, C, B)]}
+
+    tasks = RNN.tasks
+    check = RNN.check
+
+
 class ElementwiseChain(Workload):
     name = "elementwise"
     description = ("20 elementwise operations on an n-vector, then sum; grad. Overhead is "
@@ -456,4 +496,5 @@ class PlainCalls(Workload):
 
 
 WORKLOADS = {w.name: w for w in (ScalarChain(), GradCall(), MLP(), HVP(), Jacobian(), RNN(),
-                                 ElementwiseChain(), Nested(), Growth(), PlainCalls())}
+                                 TanhRNN(), ElementwiseChain(), Nested(), Growth(),
+                                 PlainCalls())}

@@ -33,6 +33,7 @@ from .core import LeakedTracerError, defprim  # noqa: F401
 from .custom import custom_jvp, custom_vjp  # noqa: F401
 from .debugging import debug_nans  # noqa: F401
 from .implicit import custom_root  # noqa: F401
+from .jit import ShapeDtypeStruct, eval_shape, jit, make_program  # noqa: F401
 from .linear_maps import hvp, linear_transpose, linearize  # noqa: F401
 from .primitives import sparse as _sparse  # noqa: F401  (scipy.sparse operands; imports no scipy)
 from .remat import checkpoint  # noqa: F401
@@ -76,3 +77,4 @@ __all__ = [
     "make_graph", "vmap", "linearize", "linear_transpose", "hvp", "checkpoint",
     "custom_vjp", "custom_jvp", "custom_root", "optimizers", "debug_nans", "lax",
 ]
+__all__ += ["jit", "make_program", "eval_shape", "ShapeDtypeStruct"]  # staged mode (issue 15)

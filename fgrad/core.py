@@ -1810,7 +1810,10 @@ def has_nan(value):
         return False
     if is_duck_array(value):  # a dask or cupy array: looking would compute or transfer it
         return False
-    return bool(np.isnan(value).any())
+    try:
+        return bool(np.isnan(value).any())
+    except TypeError:  # a value staged by fgrad.jit: not known (its trace checks its own)
+        return False
 
 
 _FGRAD_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

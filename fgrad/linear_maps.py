@@ -17,7 +17,8 @@ import numpy as np
 
 from . import numpy as fnp
 from .api import _check_differentiable, _check_leaves, _unaliased, grad, jvp, vjp
-from .core import Trace, Tracer, check_value, concrete, is_duck_array
+from .core import Tracer, check_value, concrete, is_duck_array
+from .staging import StagingTrace
 from .tree import tree_flatten, tree_map
 
 __all__ = ["linearize", "linear_transpose", "hvp"]
@@ -34,100 +35,6 @@ def _dtype(x):
 # --------------------------------------------------------------------------
 # linearize: jvp with staged tangents
 # --------------------------------------------------------------------------
-
-
-class _StagedTracer(Tracer):
-    """A tangent being recorded: its value (for shapes) and its slot number."""
-
-    __slots__ = ("slot",)
-
-    def __init__(self, value, trace, slot):
-        self.value = value
-        self._trace = trace
-        self.slot = slot
-
-
-class _StagingTrace(Trace):
-    """Records every primitive applied to its tracers: ``(prim, params, consts, refs)``.
-
-    ``consts`` holds the arguments that are not staged (the primal values a
-    tangent rule needs, kept as they are), ``refs`` pairs argument positions
-    with slot numbers.  Slots ``0..n_inputs-1`` are the inputs; equation ``k``
-    writes slot ``n_inputs + k``.
-    """
-
-    __slots__ = ("eqns", "n_inputs", "frozen")
-
-    def __init__(self):
-        super().__init__()
-        self.eqns = []
-        self.n_inputs = 0
-        self.frozen = []
-
-    def snapshot(self):
-        """Give the frozen arrays their flags back; the program keeps copies."""
-        memo = {id(a): a.copy() for a in self.frozen}
-        for a in self.frozen:
-            a.flags.writeable = True
-        self.frozen = []
-        if memo:
-            self.eqns = [
-                (prim, params, [memo.get(id(c), c) for c in consts], refs)
-                for prim, params, consts, refs in self.eqns
-            ]
-
-    def new_input(self, value):
-        self.n_inputs += 1
-        return _StagedTracer(value, self, self.n_inputs - 1)
-
-    def process(self, prim, args, params):
-        if not self.alive:
-            raise self.leaked(prim)
-        vals = list(args)
-        consts = list(args)
-        refs = []
-        for i, a in enumerate(args):
-            if isinstance(a, _StagedTracer) and a._trace is self:
-                vals[i] = a.value
-                consts[i] = None
-                refs.append((i, a.slot))
-            elif isinstance(a, np.ndarray) and a.flags.writeable:
-                # kept for every replay: read-only while recording, copied at the end
-                a.flags.writeable = False
-                self.frozen.append(a)
-        ans = prim.fn(*vals, **params)
-        self.eqns.append((prim, params, consts, refs))
-        return _StagedTracer(ans, self, self.n_inputs + len(self.eqns) - 1)
-
-
-class _LinearProgram:
-    """A recorded linear map: replay with :meth:`__call__`, freeing slots after last use."""
-
-    def __init__(self, trace, out_refs):
-        self.eqns = trace.eqns
-        self.n_inputs = trace.n_inputs
-        self.out_refs = out_refs  # per output leaf: a slot number or ("const", value)
-        last = {}
-        for k, (_, _, _, refs) in enumerate(self.eqns):
-            for _, slot in refs:
-                last[slot] = k
-        keep = {r for r in out_refs if not isinstance(r, tuple)}
-        self.free = [[] for _ in self.eqns]
-        for slot, k in last.items():
-            if slot not in keep:
-                self.free[k].append(slot)
-
-    def __call__(self, inputs):
-        n = self.n_inputs
-        env = list(inputs) + [None] * len(self.eqns)
-        for k, (prim, params, consts, refs) in enumerate(self.eqns):
-            args = list(consts)
-            for i, slot in refs:
-                args[i] = env[slot]
-            env[n + k] = prim.fn(*args, **params)
-            for slot in self.free[k]:
-                env[slot] = None
-        return [r[1] if isinstance(r, tuple) else env[r] for r in self.out_refs]
 
 
 def linearize(fun, *primals):
@@ -157,23 +64,21 @@ def linearize(fun, *primals):
     # the recorded program outlives this call: it keeps copies of the caller's arrays
     primals = p_tree.unflatten(
         [p.copy() if isinstance(p, np.ndarray) else p for p in p_leaves])
-    trace = _StagingTrace()
+    # the tangent computation is staged as fgrad.jit stages a function (fgrad/staging.py):
+    # the primal values it needs are constants of the program, which keeps copies
+    trace = StagingTrace()
     try:
         tangents = [
             trace.new_input(np.zeros(_shape(p), dtype=_dtype(p))) for p in p_leaves
         ]
         out, t_out = jvp(fun, tuple(primals), p_tree.unflatten(tangents))
+        t_leaves, t_tree = tree_flatten(t_out)
     finally:
         trace.alive = False
-        trace.snapshot()
-    t_leaves, t_tree = tree_flatten(t_out)
-    refs = []
-    for t in t_leaves:
-        if isinstance(t, _StagedTracer) and t._trace is trace:
-            refs.append(t.slot)
-        else:  # does not depend on the tangents: a constant (zeros)
-            refs.append(("const", t))
-    program = _LinearProgram(trace, refs)
+    program, _ = trace.finish(t_leaves)
+    # constants that are tracers of an enclosing transform (linearize under grad ...)
+    # need the rows' functions: the program is then always interpreted
+    closed_over = trace.closed_over
     shapes = [(_shape(p), _dtype(p)) for p in p_leaves]
 
     def jvp_fun(*tangents):
@@ -207,7 +112,11 @@ def linearize(fun, *primals):
             elif _dtype(t) != dtype:
                 t = fnp.astype(t, dtype)
             inputs.append(t)
-        return t_tree.unflatten(_unaliased(program(inputs), leaves))
+        if closed_over or any(isinstance(t, Tracer) for t in inputs):
+            outs = program.interpret(*inputs)
+        else:
+            outs = program(*inputs)
+        return t_tree.unflatten(_unaliased(outs, leaves))
 
     return out, jvp_fun
 

@@ -235,3 +235,70 @@ def test_rule_batches_like_a_loop(prim, data):
         tuple(batched), np.stack(cotangents))
     loop = [vjp_t(ex, u) for ex, u in zip(examples, cotangents)]
     close(got, tuple(np.stack([r[k] for r in loop]) for k in range(len(positions))), "vjp")
+
+
+# Rows whose rules or implementations must read values to run, so that fgrad.jit cannot
+# stage them (they raise fgrad.staging.ConcretizationError under jit): row -> reason.
+JIT_READS_VALUES = {}
+
+
+@pytest.mark.parametrize("prim", ROWS, ids=lambda p: p.name)
+@given(data=st.data())
+def test_rule_under_jit(prim, data):
+    """Every row under jit(f), jit(vjp), jit(jvp) and jit(vmap) equals eager mode: the
+    primal output bit for bit (the same numpy calls run), the derivatives and the
+    batched values within rounding; the first (tracing) call and a replay agree."""
+    if prim.name in JIT_READS_VALUES:
+        pytest.skip(JIT_READS_VALUES[prim.name])
+    from fgrad.batching import vmap
+
+    args, params = data.draw(cases(prim))
+    positions = _diff_positions(prim, args)
+    if not positions:  # nothing to stage but the plain call: stage every float argument
+        positions = [i for i, a in enumerate(args) if np.result_type(a).kind in "fc"]
+    if not positions:
+        return
+    f = _partial(prim, args, params, positions)
+    x = tuple(np.asarray(args[i]) for i in positions)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+
+    def same(got, want, what, exact=False):
+        got_l, want_l = fgrad.tree.tree_leaves(got), fgrad.tree.tree_leaves(want)
+        assert len(got_l) == len(want_l), f"{prim.name}: jit {what}: structure"
+        for g, w in zip(got_l, want_l):
+            assert np.shape(g) == np.shape(w), f"{prim.name}: jit {what}: shape"
+            assert np.result_type(g) == np.result_type(w), f"{prim.name}: jit {what}: dtype"
+            if exact:
+                np.testing.assert_array_equal(g, w, err_msg=f"{prim.name}: jit {what}")
+            else:
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{prim.name}: jit {what}")
+
+    jf = fgrad.jit(f)
+    want = f(*x)
+    same(jf(*x), want, "value (tracing call)", exact=True)
+    same(jf(*x), want, "value (replay)", exact=True)
+    assert jf.cache_info()["traces"] == 1
+    if not _diff_positions(prim, args):
+        return
+    ct = rng.standard_normal(np.shape(want)).astype(np.result_type(want))
+    if np.result_type(want).kind == "c":
+        ct = ct + 1j * rng.standard_normal(np.shape(want))
+    ts = tuple(rng.standard_normal(np.shape(a)).astype(a.dtype) for a in x)
+
+    def vjp_f(*a):
+        return fgrad.vjp(f, *a)[1](ct)
+
+    def jvp_f(a, t):
+        return fgrad.jvp(f, a, t)
+
+    for what, fn, inputs in [("vjp", vjp_f, x), ("jvp", jvp_f, (x, ts))]:
+        jfn = fgrad.jit(fn)
+        want = fn(*inputs)
+        same(jfn(*inputs), want, f"{what} (tracing call)")
+        same(jfn(*inputs), want, f"{what} (replay)")
+    batch = tuple(np.stack(_batch_of(a, rng, 3, perturb=True)) for a in x)
+    want = vmap(f)(*batch)
+    jv = fgrad.jit(vmap(f))
+    same(jv(*batch), want, "vmap (tracing call)")
+    same(jv(*batch), want, "vmap (replay)")

@@ -77,9 +77,13 @@ def decide(pred, x):
     ``None`` when they disagree or cannot be read, and the caller then takes
     the general rule.  Only values in memory are read: for an array of another
     library (a lazy dask array, a GPU array; see ``is_duck_array``) the answer is
-    ``None`` without looking, so tracing never computes or transfers data.
+    ``None`` without looking, so tracing never computes or transfers data; and a
+    value staged by ``fgrad.jit`` refuses to be read, so the answer is ``None`` too.
     """
-    examples = examples_of(x)
+    try:
+        examples = examples_of(x)
+    except TypeError:  # values not known (staged by fgrad.jit): the general rule
+        return None
     if is_duck_array(examples):
         return None
     try:

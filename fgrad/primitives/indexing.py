@@ -34,6 +34,7 @@ from .elementwise import (
 from .shape import (
     _axis,
     _batched,
+    _value_unknown,
     broadcast_to,
     concatenate,
     expand_dims,
@@ -74,7 +75,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a, axis = ravel(a), 0
     axis = _axis(axis, ndim_of(a))
     n = shape_of(a)[axis]
-    if _batched(indices) and not _batched(a):  # an index that differs per vmap example
+    if _batched(indices) and not _batched(a) or _value_unknown(indices):
+        # an index that differs per vmap example, or whose values are staged by jit
         if mode == "wrap":
             indices = mod(indices, n)
         elif mode == "clip":

@@ -44,6 +44,7 @@ from ..core import (
     is_duck_array,
     ndim_of,
     refuse_out,
+    shape_of,
     zeros_like_value,
 )
 from .elementwise import (
@@ -411,7 +412,10 @@ class _Small:
     def __init__(self, lanes):
         a = absolute(stop_gradient(lanes))
         self.mask = mask = less_equal(a, multiply(_SMALL, _amax(a, axis=-1, keepdims=True)))
-        k = int(np.max(np.sum(examples_of(mask), axis=-1), initial=0))
+        try:
+            k = int(np.max(np.sum(examples_of(mask), axis=-1), initial=0))
+        except TypeError:  # values not known (staged by fgrad.jit): as many as could be,
+            k = shape_of(lanes)[-1]  # every entry of a lane (exact for any input)
         self.dtype = dtype = np.result_type(concrete(lanes))
         # the "cumsum" row of scans.py (a row module above this one: looked up by name)
         rank = PRIMITIVES["cumsum"].fn(astype(mask, np.float64), axis=-1)

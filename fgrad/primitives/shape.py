@@ -1188,6 +1188,42 @@ def _getitem_batched_index(x, idx):
     )
 
 
+def _value_unknown(i):
+    """True for a traced index whose values cannot be read (staged by ``fgrad.jit``:
+    its concrete value is a stand-in that is neither an array nor a number)."""
+    if not isinstance(i, Tracer):
+        return False
+    v = concrete(i)
+    return not isinstance(v, (np.ndarray, np.generic, int, float, bool)) and not (
+        is_duck_array(v) or is_batched(i))
+
+
+def _getitem_unknown_index(x, idx):
+    # under fgrad.jit: an integer index known only by shape is a gather, in the forms
+    # x[i] and x[:, ..., :, i]; a boolean mask would give a shape that depends on values
+    items = idx if isinstance(idx, tuple) else (idx,)
+    unknown = [k for k, item in enumerate(items) if _value_unknown(item)]
+    for k in unknown:
+        if np.result_type(concrete(items[k])).kind == "b":
+            raise TypeError(
+                "indexing with a boolean mask whose values are staged by fgrad.jit: the "
+                "result's shape would depend on the values. Use fnp.where(mask, x, 0.0) "
+                "(or a masked reduction, fnp.sum(x, where=mask)) instead, or mark the "
+                "mask's argument static."
+            )
+    full = slice(None)
+    if len(unknown) == 1 and all(
+        isinstance(item, slice) and item == full for k, item in enumerate(items) if k != unknown[0]
+    ):
+        return take_traced_index(x, items[unknown[0]], unknown[0])
+    raise TypeError(
+        "fgrad.jit: an index whose values are staged is supported as x[i] or x[:, i] (one "
+        "integer index, full slices elsewhere), or as fgrad.numpy.take(x, i, axis=k) / "
+        "take_along_axis. Rewrite the index in one of those forms, or mark its argument "
+        "static (jit(f, static_argnums=...))."
+    )
+
+
 def getitem(x, idx):
     """``x[idx]`` for basic, integer-array and boolean-mask indices.
 
@@ -1206,6 +1242,8 @@ def getitem(x, idx):
         # (a batched array takes batched indices through the getitem row's batch rule)
         if isinstance(item, Tracer) and _batched(item) and not _batched(x):
             return _getitem_batched_index(x, idx)
+        if _value_unknown(item):
+            return _getitem_unknown_index(x, idx)
     return _getitem(x, idx=_static_index(idx))
 
 

@@ -1,0 +1,383 @@
+"""The staging trace: records a function's primitives into a :class:`~fgrad.program.Program`.
+
+``fgrad.jit`` runs a function once on :class:`StagingTracer` inputs.  Tracing is
+*concrete*: each tracer also holds the caller's actual value (``real``), so every
+row's numpy code computes the first call's outputs as it goes, and shapes are
+plain Python ints.  Each primitive applied to a staging tracer appends one
+:class:`~fgrad.program.Eqn`; operations on constants alone run as plain numpy and
+their results enter the program as :class:`~fgrad.program.Literal` (so constants
+fold by themselves).
+
+Nothing may *decide* from a staged value: the program must be right for every
+later input of the same shapes and dtypes.  So a staging tracer's ``.value`` (what
+``core.concrete`` returns) is a :class:`StagedValue`, which answers shape and
+dtype questions and refuses every read of values with a
+:class:`ConcretizationError` naming the ways out (static arguments, ``fgrad.lax``).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .core import (
+    Trace,
+    Tracer,
+    TracerConversionError,
+    check_nan_output,
+    debug_variant,
+    dtype_of,
+    shape_of,
+    top_trace,
+)
+from .program import Eqn, Literal, Program, Var
+
+__all__ = ["ConcretizationError", "StagedValue", "StagingTrace", "StagingTracer"]
+
+
+class ConcretizationError(TracerConversionError):
+    """A value staged by ``fgrad.jit`` was used where a concrete value is needed.
+
+    Under ``jit`` a function is traced once for all inputs of the same shapes and
+    dtypes, so its values are not known while it is traced: ``if x > 0``,
+    ``float(x)``, ``int(x)``, ``np.asarray(x)`` have no answer.  Mark the argument
+    static (``jit(f, static_argnums=...)``) or use ``fgrad.numpy.where`` and
+    ``fgrad.lax``'s structured control flow.
+
+    Example:
+        >>> import fgrad
+        >>> from fgrad.staging import ConcretizationError
+        >>> try:
+        ...     fgrad.jit(lambda x: x if x > 0 else -x)(1.0)
+        ... except ConcretizationError as err:
+        ...     print("static_argnums" in str(err), isinstance(err, TypeError))
+        True True
+    """
+
+
+def concretization_error(what):
+    return ConcretizationError(
+        f"{what} needs the concrete value of an array staged by fgrad.jit, which is "
+        "not known while the function is traced (the program must be right for every "
+        "input of the same shapes and dtypes). If the value is a configuration (a flag, "
+        "a size, a mode), mark that argument static: jit(f, static_argnums=...) or "
+        "static_argnames=... (a new value then traces again). For a choice on array "
+        "values use fgrad.numpy.where, or fgrad.lax.cond / fgrad.lax.switch; for loops "
+        "whose trip count depends on values, fgrad.lax.while_loop / fgrad.lax.fori_loop."
+    )
+
+
+# numpy functions that read only shapes and dtypes: answered on a zero-strided stub
+_METADATA_FUNCTIONS = {
+    np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+}
+
+
+class StagedValue:
+    """What ``core.concrete`` returns for a staged value: its shape and dtype only.
+
+    ``.shape``, ``.dtype``, ``.ndim``, ``.size``, ``len()``, ``np.shape``,
+    ``np.result_type``, ``np.zeros_like`` ... work; anything that would read the
+    values (``bool``, ``float``, ``np.asarray``, a ufunc, indexing, comparison)
+    raises :class:`ConcretizationError`.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.staging import StagedValue
+        >>> v = StagedValue((2, 3), np.dtype(float))
+        >>> v.shape, v.ndim, np.result_type(v, np.float32), np.zeros_like(v).shape
+        ((2, 3), 2, dtype('float64'), (2, 3))
+    """
+
+    __slots__ = ("shape", "dtype")
+    __array_priority__ = 3000
+    __hash__ = None
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d staged array")
+        return self.shape[0]
+
+    def _stub(self):
+        return np.broadcast_to(np.zeros((), dtype=self.dtype), self.shape)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if not kwargs and len(args) == 1 and args[0] is self:  # the common questions
+            if func is np.shape:
+                return self.shape
+            if func is np.ndim:
+                return len(self.shape)
+            if func is np.size:
+                return self.size
+        if func is np.result_type:
+            return np.result_type(*[a.dtype if isinstance(a, StagedValue) else a
+                                    for a in args])
+        if func in _METADATA_FUNCTIONS:
+            args = [a._stub() if isinstance(a, StagedValue) else a for a in args]
+            out = func(*args, **kwargs)
+            if func in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
+                out = np.array(out)  # a writable array of its own, not a view of the stub
+            return out
+        if "like" in kwargs and not any(isinstance(a, StagedValue) for a in args):
+            # an array made in "the library of" a staged value (np.asarray(g, like=v)):
+            # staged values are numpy's, and this array is made from constants
+            kwargs = dict(kwargs)
+            del kwargs["like"]
+            return func(*args, **kwargs)
+        raise concretization_error(f"numpy.{func.__name__}")
+
+    # (no __array_ufunc__: a ufunc converts it with __array__, which refuses; and so it
+    # is not taken for an array of another library, core.is_duck_array)
+
+    def __array__(self, dtype=None, copy=None):
+        raise concretization_error("converting it to a numpy array (np.asarray)")
+
+    def __bool__(self):
+        raise concretization_error("bool() (an `if`, `while`, `and`/`or`)")
+
+    def __float__(self):
+        raise concretization_error("float()")
+
+    def __int__(self):
+        raise concretization_error("int()")
+
+    def __complex__(self):
+        raise concretization_error("complex()")
+
+    def __index__(self):
+        raise concretization_error("operator.index() (an index or a size)")
+
+    def item(self, *args):
+        raise concretization_error(".item()")
+
+    def tolist(self):
+        raise concretization_error(".tolist()")
+
+    def __getitem__(self, idx):
+        raise concretization_error("indexing its value")
+
+    def __iter__(self):
+        raise concretization_error("iterating over its value")
+
+    def __repr__(self):
+        return f"<staged value: shape {self.shape}, dtype {self.dtype}>"
+
+
+def _refused(name):
+    def method(self, *args):
+        raise concretization_error(f"the operator {name}")
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and",
+              "or", "xor"):
+    setattr(StagedValue, f"__{_name}__", _refused(f"__{_name}__"))
+    setattr(StagedValue, f"__r{_name}__", _refused(f"__r{_name}__"))
+for _name in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "abs", "invert", "pos"):
+    setattr(StagedValue, f"__{_name}__", _refused(f"__{_name}__"))
+del _name
+
+
+class StagingTracer(Tracer):
+    """A value inside ``fgrad.jit``: its program variable and the traced call's value.
+
+    ``value`` is a :class:`StagedValue` (shape and dtype only), ``real`` the value
+    on the call being traced (used only to compute that call's outputs), ``var``
+    the :class:`~fgrad.program.Var` it is in the program.
+    """
+
+    __slots__ = ("value", "_trace", "real", "var")
+
+    def __init__(self, value, trace, real, var):
+        self.value = value
+        self._trace = trace
+        self.real = real
+        self.var = var
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def ndim(self):
+        return len(self.value.shape)
+
+    @property
+    def size(self):
+        return self.value.size
+
+    def __bool__(self):
+        raise concretization_error("bool() (an `if`, `while`, `and`/`or`)")
+
+    def __float__(self):
+        raise concretization_error("float()")
+
+    def __int__(self):
+        raise concretization_error("int()")
+
+    def __complex__(self):
+        raise concretization_error("complex()")
+
+    def __index__(self):
+        raise concretization_error("operator.index() (an index or a size)")
+
+    def item(self, *args):
+        raise concretization_error(".item()")
+
+    def tolist(self):
+        raise concretization_error(".tolist()")
+
+    def __array__(self, dtype=None, copy=None):
+        raise concretization_error("converting it to a numpy array (np.asarray, np.array)")
+
+    def __repr__(self):
+        return f"StagingTracer(shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+def _value_shape_dtype(ans):
+    """Shape and dtype of a result (a plain value or an enclosing transform's tracer)."""
+    if type(ans) is np.ndarray or isinstance(ans, np.generic):
+        return ans.shape, ans.dtype
+    if isinstance(ans, Tracer):
+        return tuple(shape_of(ans)), dtype_of(ans)
+    return np.shape(ans), np.result_type(ans)
+
+
+def _holds_own(obj, trace):
+    if isinstance(obj, StagingTracer) and obj._trace is trace:
+        return True
+    if isinstance(obj, (tuple, list)):
+        return any(_holds_own(o, trace) for o in obj)
+    return False
+
+
+class StagingTrace(Trace):
+    """The trace of one staging run: the equations, in evaluation order.
+
+    ``closed_over`` is set when a tracer of another transform entered the program
+    as a constant (a function closing over a value being differentiated): such a
+    program is right for this call only and is not cached.
+    """
+
+    __slots__ = ("eqns", "inputs", "ids", "closed_over", "kinds")
+
+    def __init__(self):
+        super().__init__()
+        self.eqns = []
+        self.inputs = []
+        self.ids = itertools.count()
+        self.closed_over = False
+        self.kinds = {}  # Var id -> the type of its value on this call
+
+    def new_input(self, real):
+        shape, dtype = _value_shape_dtype(real)
+        var = Var(next(self.ids), shape, dtype)
+        self.inputs.append(var)
+        self.kinds[var.id] = type(real)
+        return StagingTracer(StagedValue(var.shape, var.dtype), self, real, var)
+
+    def process(self, prim, args, params):
+        if not self.alive:
+            raise self.leaked(prim)
+        vals, ins, lower = [], [], False
+        for a in args:
+            if isinstance(a, StagingTracer) and a._trace is self:
+                v = a.real
+                ins.append(a.var)
+            else:
+                v = a
+                ins.append(Literal(a))
+                if isinstance(a, Tracer):
+                    self.closed_over = True
+            if isinstance(v, Tracer):
+                lower = True
+            vals.append(v)
+        for p in params.values():
+            if _holds_own(p, self):
+                raise concretization_error(f"the parameters of {prim.name!r}")
+        if not lower:
+            ans = prim.call(*vals, **params)
+        elif "_call" in params:  # a custom rule's call: to the trace of its values
+            ans = top_trace(vals).process(prim, tuple(vals), params)
+        else:
+            ans = prim.fn(*vals, **params)
+        shape, dtype = _value_shape_dtype(ans)
+        var = Var(next(self.ids), shape, dtype)
+        self.kinds[var.id] = type(ans)
+        self.eqns.append(Eqn(prim, tuple(ins), params, var))
+        return StagingTracer(StagedValue(var.shape, var.dtype), self, ans, var)
+
+    def finish(self, out_leaves):
+        """``(program, real outputs)`` from the output leaves, once tracing is over.
+
+        The program keeps copies of the numpy arrays it holds as constants (arrays
+        captured by closure, index arrays in parameters), so a caller changing its
+        array later does not change the program.
+        """
+        self.alive = False
+        outputs, reals = [], []
+        for x in out_leaves:
+            if isinstance(x, StagingTracer) and x._trace is self:
+                outputs.append(x.var)
+                reals.append(x.real)
+            else:
+                if isinstance(x, Tracer):
+                    self.closed_over = True
+                outputs.append(Literal(x))
+                reals.append(x)
+        memo = {}
+
+        def own(v):
+            if type(v) is np.ndarray:
+                c = memo.get(id(v))
+                if c is None:
+                    c = memo[id(v)] = (v, v.copy())
+                return c[1]
+            if type(v) is tuple and any(type(i) is np.ndarray for i in v):
+                return tuple(own(i) for i in v)
+            return v
+
+        eqns = []
+        for e in self.eqns:
+            ins = tuple(Literal(own(a.value)) if type(a) is Literal and type(a.value) is np.ndarray
+                        else a for a in e.inputs)
+            params = e.params
+            if params and any(type(p) in (np.ndarray, tuple) for p in params.values()):
+                params = {k: own(p) for k, p in params.items()}
+            eqns.append(Eqn(e.prim, ins, params, e.out))
+        outputs = [Literal(own(o.value)) if type(o) is Literal else o for o in outputs]
+        return Program(self.inputs, eqns, outputs, kinds=self.kinds), reals
+
+
+def _staging_process_checked(self, prim, args, params, _plain=StagingTrace.process):
+    # NaN debugging (fgrad.debug_nans): the traced call's values are real, check those
+    out = _plain(self, prim, args, params)
+    reals = [a.real if isinstance(a, StagingTracer) and a._trace is self else a for a in args]
+    check_nan_output(prim, reals, out.real)
+    return out
+
+
+debug_variant(StagingTrace, "process", _staging_process_checked)
