@@ -489,3 +489,39 @@ def test_keyword_arguments_methods_and_odd_outputs():
     assert jit(lambda x: x.shape[0] + 1)(x) == 4
     out = jit(lambda x: (x, [x * 2.0]))(x)
     assert out[0] is x and isinstance(out[1], list)
+
+
+# rows without derivatives (the systematic table test walks the differentiable ones):
+# under jit their values come from the same numpy calls, and they steer derivatives
+NONDIFF_ROWS = {
+    1: ["sign", "floor", "ceil", "rint", "trunc", "fix", "spacing", "isnan", "isinf",
+        "isfinite", "isposinf", "isneginf", "signbit", "logical_not", "argmax", "argmin",
+        "argsort", "nanargmax", "nanargmin", "stop_gradient"],
+    2: ["floor_divide", "heaviside", "nextafter", "greater", "greater_equal", "less",
+        "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_xor"],
+}
+
+
+@pytest.mark.parametrize("name,nargs", [(n, k) for k, names in NONDIFF_ROWS.items()
+                                        for n in names])
+def test_rows_without_derivatives_under_jit(name, nargs):
+    fn = fgrad.core.PRIMITIVES[name].fn
+    rng = np.random.default_rng(5)
+    args = [np.round(rng.uniform(-2, 2, (3, 4)), 1) for _ in range(nargs)]
+
+    def f(*a):
+        return fn(*a)
+
+    jf = jit(f)
+    for _ in range(2):
+        _close(jf(*args), f(*args), 0, 0)
+        args = [a[::-1] + 0.5 for a in args]  # a replay on other values
+        got, want = jf(*args), f(*args)
+        assert np.result_type(got) == np.result_type(want)
+        _close(got, want, 0, 0)
+
+    def g(x, *rest):  # the row steers a derivative
+        out = fn(x, *rest)
+        return fnp.sum(fnp.sin(x) * fnp.astype(out, float)) if np.ndim(out) == 2 else \
+            fnp.sum(fnp.sin(x)) * 1.0
+    _close(jit(fgrad.grad(g))(*args), fgrad.grad(g)(*args))
