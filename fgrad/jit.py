@@ -29,6 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .core import Tracer, debug_nans_on, dtype_of, is_duck_array, leaf_problem, shape_of
+from .program import Program, Var
 from .staging import StagingTrace
 from .tree import tree_flatten
 
@@ -250,9 +251,19 @@ def optimized(program):
                        buffers=program_passes.plan_buffers(new), kinds=program.kinds)
 
     (``kinds`` carries over: the passes keep the Var objects they do not remove.)
-    Interpreted replays (tracer inputs) run the staged program unchanged.
+    Until then it only drops the equations whose values nothing reads (the loss
+    value of ``jit(grad(f))``).  Interpreted replays (tracer inputs) run the staged
+    program unchanged.
     """
-    return program
+    live = {o.id for o in program.outputs if type(o) is Var}
+    kept = []
+    for eqn in reversed(program.eqns):
+        if eqn.out.id in live:
+            kept.append(eqn)
+            live.update(a.id for a in eqn.inputs if type(a) is Var)
+    if len(kept) == len(program.eqns):
+        return program
+    return Program(program.inputs, kept[::-1], program.outputs, kinds=program.kinds)
 
 
 class Jitted:

@@ -525,3 +525,23 @@ def test_rows_without_derivatives_under_jit(name, nargs):
         return fnp.sum(fnp.sin(x) * fnp.astype(out, float)) if np.ndim(out) == 2 else \
             fnp.sum(fnp.sin(x)) * 1.0
     _close(jit(fgrad.grad(g))(*args), fgrad.grad(g)(*args))
+
+
+def test_compiled_replays_skip_values_nothing_reads():
+    from fgrad.jit import optimized
+
+    rng = np.random.default_rng(6)
+    params, x, y = _mlp(rng)
+    prog = fgrad.make_program(fgrad.grad(mlp_loss))(params, x, y)
+    slim = optimized(prog)
+    names = [e.prim.name for e in prog.eqns]
+    slim_names = [e.prim.name for e in slim.eqns]
+    assert "mean" in names and "mean" not in slim_names  # the loss value: not returned
+    assert len(slim.eqns) < len(prog.eqns)
+    leaves = fgrad.tree.tree_leaves(_mlp(rng))
+    for a, b in zip(slim(*leaves), prog(*leaves)):
+        np.testing.assert_array_equal(a, b)
+    jg = jit(fgrad.grad(mlp_loss))
+    jg(params, x, y)
+    p2, x2, y2 = _mlp(rng)
+    _close(jg(p2, x2, y2), fgrad.grad(mlp_loss)(p2, x2, y2))  # the compiled, slimmer program
