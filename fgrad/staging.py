@@ -335,9 +335,12 @@ class StagingTrace(Trace):
             ans = top_trace(vals).process(prim, tuple(vals), params)
         else:
             ans = prim.fn(*vals, **params)
-        shape, dtype = _value_shape_dtype(ans)
-        var = Var(next(self.ids), shape, dtype)
-        self.kinds[var.id] = type(ans)
+        t = type(ans)
+        if t is np.ndarray or t is np.float64:  # (the usual results, inlined)
+            var = Var(next(self.ids), ans.shape, ans.dtype)
+        else:
+            var = Var(next(self.ids), *_value_shape_dtype(ans))
+        self.kinds[var.id] = t
         if holds:
             self.holding.append(len(self.eqns))
         self.eqns.append(Eqn(prim, tuple(ins), params, var))
