@@ -145,10 +145,12 @@ class _Signature:
         nums, names = _check_static_spec(static_argnums, static_argnames, name)
         self.name = name
         self.fun = fun
-        try:
-            params = list(inspect.signature(fun).parameters.values())
-        except (TypeError, ValueError):
-            params = []
+        params = []
+        if nums or names:  # (the signature is read only where static arguments need it)
+            try:
+                params = list(inspect.signature(fun).parameters.values())
+            except (TypeError, ValueError):
+                pass
         positional = [p.name for p in params
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         # as in JAX: a static name also covers that argument passed by position, and a

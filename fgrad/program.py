@@ -46,8 +46,8 @@ class Var:
 
     def __init__(self, id, shape, dtype):
         self.id = id
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
 
     def __repr__(self):
         return f"Var({self.id}, {_type_text(self.shape, self.dtype)})"

@@ -282,7 +282,7 @@ class StagingTrace(Trace):
     program is right for this call only and is not cached.
     """
 
-    __slots__ = ("eqns", "inputs", "ids", "closed_over", "kinds")
+    __slots__ = ("eqns", "inputs", "ids", "closed_over", "kinds", "holding")
 
     def __init__(self):
         super().__init__()
@@ -291,6 +291,7 @@ class StagingTrace(Trace):
         self.ids = itertools.count()
         self.closed_over = False
         self.kinds = {}  # Var id -> the type of its value on this call
+        self.holding = []  # indices of the eqns holding numpy arrays (copied by finish)
 
     def new_input(self, real):
         shape, dtype = _value_shape_dtype(real)
@@ -302,31 +303,46 @@ class StagingTrace(Trace):
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
-        vals, ins, lower = [], [], False
+        vals, ins, lower, holds = [], [], False, False
         for a in args:
-            if isinstance(a, StagingTracer) and a._trace is self:
+            if type(a) is StagingTracer and a._trace is self:
                 v = a.real
                 ins.append(a.var)
+                if not lower and isinstance(v, Tracer):
+                    lower = True
             else:
                 v = a
                 ins.append(Literal(a))
-                if isinstance(a, Tracer):
-                    self.closed_over = True
-            if isinstance(v, Tracer):
-                lower = True
+                t = type(a)
+                if t is np.ndarray:
+                    holds = True
+                elif isinstance(a, Tracer):
+                    self.closed_over = lower = True
             vals.append(v)
-        for p in params.values():
-            if _holds_own(p, self):
-                raise concretization_error(f"the parameters of {prim.name!r}")
+        if params:
+            for p in params.values():
+                t = type(p)
+                if t is np.ndarray:
+                    holds = True
+                elif t is tuple or t is list or isinstance(p, Tracer):
+                    if _holds_own(p, self):
+                        raise concretization_error(f"the parameters of {prim.name!r}")
+                    if t is not list and any(type(i) is np.ndarray for i in p):
+                        holds = True
         if not lower:
             ans = prim.call(*vals, **params)
         elif "_call" in params:  # a custom rule's call: to the trace of its values
             ans = top_trace(vals).process(prim, tuple(vals), params)
         else:
             ans = prim.fn(*vals, **params)
-        shape, dtype = _value_shape_dtype(ans)
-        var = Var(next(self.ids), shape, dtype)
-        self.kinds[var.id] = type(ans)
+        t = type(ans)
+        if t is np.ndarray or t is np.float64:  # (the usual results, inlined)
+            var = Var(next(self.ids), ans.shape, ans.dtype)
+        else:
+            var = Var(next(self.ids), *_value_shape_dtype(ans))
+        self.kinds[var.id] = t
+        if holds:
+            self.holding.append(len(self.eqns))
         self.eqns.append(Eqn(prim, tuple(ins), params, var))
         return StagingTracer(StagedValue(var.shape, var.dtype), self, ans, var)
 
@@ -360,14 +376,15 @@ class StagingTrace(Trace):
                 return tuple(own(i) for i in v)
             return v
 
-        eqns = []
-        for e in self.eqns:
+        eqns = list(self.eqns)
+        for k in self.holding:  # (only the eqns that hold arrays are rebuilt)
+            e = eqns[k]
             ins = tuple(Literal(own(a.value)) if type(a) is Literal and type(a.value) is np.ndarray
                         else a for a in e.inputs)
             params = e.params
             if params and any(type(p) in (np.ndarray, tuple) for p in params.values()):
                 params = {k: own(p) for k, p in params.items()}
-            eqns.append(Eqn(e.prim, ins, params, e.out))
+            eqns[k] = Eqn(e.prim, ins, params, e.out)
         outputs = [Literal(own(o.value)) if type(o) is Literal else o for o in outputs]
         return Program(self.inputs, eqns, outputs, kinds=self.kinds), reals
 
