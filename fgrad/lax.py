@@ -62,6 +62,8 @@ from .core import (
     shape_of,
     top_trace,
 )
+from .jit import jit
+from .staging import ConcretizationError, StagingTrace
 from .tree import tree_flatten
 
 __all__ = ["scan", "fori_loop", "while_loop", "cond", "switch"]
@@ -513,7 +515,7 @@ class _ScanCall:
     """
 
     __slots__ = ("body", "who", "nk", "nc", "nx", "carry_tree", "carry_metas", "x_tree",
-                 "length", "reverse", "ys")
+                 "length", "reverse", "ys", "stepper")
 
     def __init__(self, body, who, nk, carry_tree, carry_metas, x_tree, nx, length, reverse):
         self.body, self.who = body, who
@@ -521,6 +523,7 @@ class _ScanCall:
         self.carry_tree, self.carry_metas, self.x_tree = carry_tree, carry_metas, x_tree
         self.length, self.reverse = length, reverse
         self.ys = _Out()
+        self.stepper = None  # the step staged by fgrad.jit (see _staged_step)
 
     def __repr__(self):
         return f"<{self.who} of {self.body!r}, length {self.length}>"
@@ -545,10 +548,13 @@ class _ScanCall:
         self.ys.learn(y_leaves, y_tree, self.who, "the output y")
         return c_leaves, y_leaves
 
-    def layout(self):
+    def layout(self, save=True):
+        """The primitive's packed output: the final carry, the stacked ys and, with
+        ``save``, the stacked carries each step started from (what reverse mode reads)."""
         L = self.length
-        metas = (list(self.carry_metas) + [((L,) + s, d) for s, d in self.ys.metas]
-                 + [((L,) + s, d) for s, d in self.carry_metas])
+        metas = list(self.carry_metas) + [((L,) + s, d) for s, d in self.ys.metas]
+        if save:
+            metas += [((L,) + s, d) for s, d in self.carry_metas]
         return _Layout(metas)
 
     def split(self, leaves):
@@ -568,8 +574,11 @@ def _run_scan(call, leaves, save, packed=False):
         fun = call.body.bind(trace.wrap(k))
         order = range(L - 1, -1, -1) if call.reverse else range(L)
         for t in order:
-            c_next, y = call.step_fn(fun, trace.wrap(c), trace.wrap([x[t] for x in xs]),
-                                     trace.unwrap)
+            x_t = [x[t] for x in xs]
+            step = _staged_step(call, k, c, x_t) if call.stepper is not False else None
+            if step is None:  # the body could not be staged: it runs in Python
+                step = call.step_fn(fun, trace.wrap(c), trace.wrap(x_t), trace.unwrap)
+            c_next, y = step
             if out is None:  # the shapes of ys are known after the first step
                 out, buf = _scan_outputs(call, save, packed)
             for a, v in zip(out, y + c if save else y):
@@ -587,13 +596,39 @@ def _run_scan(call, leaves, save, packed=False):
     finally:
         trace.alive = False
     if packed:
-        lay = call.layout()
+        lay = call.layout(save)
         for v, (start, n) in zip(c, lay.spans):
             _check_exact(v, buf.dtype, call.who)
             buf[start:start + n] = np.ravel(v)
         return buf
     ny = len(call.ys.metas)
     return list(c), out[:ny], (out[ny:] if save else None)
+
+
+def _staged_step(call, k, c, x):
+    """One step on plain values through the step staged by :func:`fgrad.jit` (traced at
+    the first step of the first call, then replayed: the body's Python and fgrad's
+    dispatch run once, not once per step), or None when the body cannot be staged
+    (it reads a value, e.g. through a row whose rule depends on values): then it
+    runs eagerly, step by step, with the same results."""
+    stepper = call.stepper
+    if stepper is None:
+        nk, nc = call.nk, call.nc
+
+        def flat_step(*leaves):  # flat leaves in and out: jit's cheapest signature
+            c_next, y = call.step(leaves[:nk], leaves[nk:nk + nc], leaves[nk + nc:])
+            return (*c_next, *y)
+
+        stepper = call.stepper = jit(flat_step)
+    try:
+        out = stepper(*k, *c, *x)
+    except ConcretizationError:
+        call.stepper = False
+        return None
+    for v in out:
+        if isinstance(v, Tracer):  # a traced value reached unannounced (an attribute)
+            raise _closure_error(call.who)
+    return list(out[:call.nc]), list(out[call.nc:])
 
 
 def _scan_outputs(call, save, packed):
@@ -605,7 +640,7 @@ def _scan_outputs(call, save, packed):
         metas += [((L,) + s, d) for s, d in call.carry_metas]
     if not packed:
         return [np.empty(s, d) for s, d in metas], None
-    lay = call.layout()
+    lay = call.layout(save)
     buf = np.empty(lay.spans[-1][0] + lay.spans[-1][1] if lay.spans else 0, lay.dtype)
     views = [buf[start:start + n].reshape(shape)
              for (start, n), (shape, _) in zip(lay.spans[call.nc:], lay.metas[call.nc:])]
@@ -614,8 +649,10 @@ def _scan_outputs(call, save, packed):
 
 def _check_exact(v, dtype, who):
     """An integer stored in a floating-point array must come back exactly."""
-    kind = getattr(v, "dtype", np.dtype(type(v))).kind
-    if kind in "iu" and dtype.kind in "fc" and np.size(v):
+    if dtype.kind not in "fc":
+        return
+    kind = v.dtype.kind if hasattr(v, "dtype") else np.dtype(type(v)).kind
+    if kind in "iu" and np.size(v):
         if np.abs(np.asarray(v, dtype=np.float64)).max() > 2.0 ** 53:
             raise ValueError(
                 f"{who}: an integer value of magnitude above 2**53 is carried next to "
@@ -624,8 +661,8 @@ def _check_exact(v, dtype, who):
             )
 
 
-def _scan_impl(*leaves, _call):
-    return _run_scan(_call, leaves, save=True, packed=True)
+def _scan_impl(*leaves, _call, _save=True):
+    return _run_scan(_call, leaves, save=_save, packed=True)
 
 
 def _traced(tangents):
@@ -651,10 +688,14 @@ def _scan_bind(call, leaves, save=False):
         res = [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
         nc, ny = call.nc, len(call.ys.metas)
         return res[:nc], res[nc:nc + ny], res[nc + ny:]
-    packed = _SCAN.fn(*leaves, _call=call)
-    out = call.layout().unpack(packed)
+    # The stacked carries are what reverse mode reads: a staged program (fgrad.jit)
+    # leaves them out unless asked (the backward scan of jit(grad(f)) and a forward-only
+    # jit(f) need them not); reverse mode through such a program recomputes them.
+    save = save or not isinstance(top, StagingTrace)
+    packed = _SCAN.fn(*leaves, _call=call, _save=save)
+    out = call.layout(save).unpack(packed)
     nc, ny = call.nc, len(call.ys.metas)
-    return out[:nc], out[nc:nc + ny], out[nc + ny:]
+    return out[:nc], out[nc:nc + ny], (out[nc + ny:] if save else None)
 
 
 def _new_scan(body, who, consts, carry, xs, length, reverse, save=False):
@@ -716,25 +757,28 @@ def _scan_jvp(call, primals, tangents, save=True):
 def _scan_jvp_rule(i):
     # per-argument form (code replaying rows one argument at a time); forward mode
     # itself runs one scan with every tangent (see _scan_bind)
-    def rule(t, ans, *primals, _call):
+    def rule(t, ans, *primals, _call, _save=True):
         tangents = [None] * len(primals)
         tangents[i] = t
-        _, touts = _scan_jvp(_call, list(primals), tangents)
-        lay = _call.layout()
+        _, touts = _scan_jvp(_call, list(primals), tangents, _save)
+        lay = _call.layout(_save)
         return lay.pack_traced([_zeros(m) if v is None else v
                                 for v, m in zip(touts, lay.metas)])
 
     return rule
 
 
-def _scan_vjp(g, ans, *args, wrt, _call):
+def _scan_vjp(g, ans, *args, wrt, _call, _save=True):
     """Reverse mode: a reverse scan whose body re-runs one step under vjp."""
     call = _call
-    lay = call.layout()
+    lay = call.layout(_save)
     nk, nc, nx = call.nk, call.nc, call.nx
     ny = len(call.ys.metas)
     gl = lay.unpack(g, cotangent=True)
-    cs = lay.unpack(ans)[nc + ny:]
+    if _save:
+        cs = lay.unpack(ans)[nc + ny:]
+    else:  # a staged scan differentiated afterwards (grad(jit(f))): the carries again
+        cs = _scan_bind(call, list(args), save=True)[2]
     k, c0, xs = call.split(args)
     wrt = set(wrt)
     dk = [i for i in range(nk) if i in wrt and _inexact(k[i])]
@@ -743,7 +787,7 @@ def _scan_vjp(g, ans, *args, wrt, _call):
     dy = [j for j, (_, d) in enumerate(call.ys.metas) if d.kind in "fc"]
     g_carry = [gl[j] for j in dc]
     g_ys = [gl[nc + j] for j in dy]
-    g_cs = [gl[nc + ny + j] for j in dc]
+    g_cs = [gl[nc + ny + j] for j in dc] if _save else []
     zeros_k = [np.zeros(shape_of(k[i]), dtype_of(k[i])) for i in dk]
     nd = len(dc)
 
@@ -766,7 +810,9 @@ def _scan_vjp(g, ans, *args, wrt, _call):
         primals = _strip([k2[i] for i in dk] + [c_t[j] for j in dc] + [x_t[i] for i in dx])
         cts = _pullback(f, primals, _strip(ct_c + gy))
         gk, gcn, gx = cts[:len(dk)], cts[len(dk):len(dk) + nd], cts[len(dk) + nd:]
-        return ([a + b for a, b in zip(gcn, gc)] + [a + b for a, b in zip(ct_k, gk)],
+        if gc:
+            gcn = [a + b for a, b in zip(gcn, gc)]
+        return (list(gcn) + [a + b for a, b in zip(ct_k, gk)],
                 list(gx))
 
     (carry, ys, _), _ = _new_scan(body, call.who, k, g_carry + zeros_k,
@@ -782,7 +828,7 @@ def _scan_vjp(g, ans, *args, wrt, _call):
                  for p in sorted(wrt))
 
 
-def _scan_batch(vals, dims, _call):
+def _scan_batch(vals, dims, _call, _save=True):
     """vmap: a scan of the vmapped body; every carry leaf is batched up front (a carry
     the body makes batched then needs no second pass)."""
     call = _call
@@ -803,13 +849,13 @@ def _scan_batch(vals, dims, _call):
         return vmap(one, in_axes=(k_axes, 0, x_axes), axis_size=size)(tuple(k2), tuple(c2), tuple(x2))
 
     (carry, ys, cs), inner = _new_scan(body, call.who, k, c, xs, call.length, call.reverse,
-                                       save=True)
+                                       save=_save)
     if call.ys.tree is None:  # the layout of one example, from the batched run
         call.ys.tree = inner.ys.tree
         call.ys.metas = [(s[1:], d) for s, d in inner.ys.metas]
     ys = [fnp.moveaxis(v, 1, 0) for v in ys]
-    cs = [fnp.moveaxis(v, 1, 0) for v in cs]
-    return call.layout().pack_batched(list(carry) + ys + cs, size), 0
+    cs = [fnp.moveaxis(v, 1, 0) for v in cs] if _save else []
+    return call.layout(_save).pack_batched(list(carry) + ys + cs, size), 0
 
 
 _SCAN = Primitive(

@@ -630,9 +630,9 @@ def _captured_call(prim, fun, x):
     seen = {}
     original = prim.call
 
-    def spy(*leaves, _call):
+    def spy(*leaves, _call, **params):
         seen.setdefault("args", (leaves, _call))
-        return original(*leaves, _call=_call)
+        return original(*leaves, _call=_call, **params)
 
     prim.call = spy
     try:
@@ -696,6 +696,24 @@ def test_carry_that_changes_shape_or_dtype_raises():
         lax.scan(lambda c, x: c, 0.0, XS)
 
 
+def test_the_body_is_staged_once_per_scan():
+    """As in JAX, a scan traces its body once (fgrad.jit) and replays it: Python side
+    effects in the body happen once per scan, not once per step."""
+    steps = []
+
+    def f(c, x):
+        steps.append(1)
+        return c + x, c * x
+
+    c, ys = lax.scan(f, 0.0, np.arange(5.0))
+    assert len(steps) == 1
+    want_c, want_ys = 0.0, []
+    for x in np.arange(5.0):
+        want_ys.append(want_c * x)
+        want_c = want_c + x
+    assert c == want_c and list(ys) == want_ys
+
+
 def test_ys_that_change_between_steps_raise():
     steps = []
 
@@ -703,7 +721,8 @@ def test_ys_that_change_between_steps_raise():
         steps.append(1)
         return c + 1, fnp.zeros(len(steps))
 
-    with pytest.raises(TypeError, match="changes from one step to the next"):
+    # with NaN debugging on, nothing is staged: the body runs (and is checked) every step
+    with fgrad.debug_nans(), pytest.raises(TypeError, match="changes from one step to the next"):
         lax.scan(f, 0, None, length=3)
 
 
