@@ -573,6 +573,7 @@ def _run_scan(call, leaves, save, packed=False):
     try:
         fun = call.body.bind(trace.wrap(k))
         order = range(L - 1, -1, -1) if call.reverse else range(L)
+        done = 0
         for t in order:
             x_t = [x[t] for x in xs]
             step = _staged_step(call, k, c, x_t) if call.stepper is not False else None
@@ -586,6 +587,10 @@ def _run_scan(call, leaves, save, packed=False):
                     _check_exact(v, buf.dtype, call.who)
                 a[t] = v
             c = c_next
+            done += 1
+            if done == 2 and call.stepper:  # staged, and past the change of value kinds
+                c = _replay_steps(call, k, c, xs, order[2:], out, buf, save)
+                break
         if out is None:
             if call.ys.tree is None:
                 # nothing ran: one step on zeros gives the shapes and dtypes of ys
@@ -603,6 +608,26 @@ def _run_scan(call, leaves, save, packed=False):
         return buf
     ny = len(call.ys.metas)
     return list(c), out[:ny], (out[ny:] if save else None)
+
+
+def _replay_steps(call, k, c, xs, order, out, buf, save):
+    """The remaining steps of a staged scan, in a tight loop: the step's program
+    replayed (its first two calls have settled the kinds of the values it sees),
+    each step's ``y`` (and with ``save`` the carry it started from) written into
+    ``out``; returns the final carry."""
+    stepper, nc = call.stepper, call.nc
+    written = list(call.ys.metas) + (list(call.carry_metas) if save else [])
+    check = buf is not None and buf.dtype.kind in "fc" and any(
+        d.kind in "iu" for _, d in written)
+    for t in order:
+        res = stepper(*k, *c, *[x[t] for x in xs])
+        c_next = res[:nc]
+        for a, v in zip(out, (*res[nc:], *c) if save else res[nc:]):
+            if check:
+                _check_exact(v, buf.dtype, call.who)
+            a[t] = v
+        c = c_next
+    return list(c)
 
 
 def _staged_step(call, k, c, x):
