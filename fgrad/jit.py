@@ -404,6 +404,13 @@ def jit(fun, static_argnums=(), static_argnames=()):
     keeps :data:`CACHE_SIZE` programs (least recently used dropped first);
     ``cache_info()`` and ``clear_cache()`` inspect and empty the cache.
 
+    Args:
+        fun: the function to stage; its arguments are pytrees of arrays and numbers
+            (and the static arguments), its outputs a pytree of arrays and numbers.
+        static_argnums: positions of the arguments that are settings rather than data
+            (an int or a tuple of ints); their values key the cache and must be hashable.
+        static_argnames: the same, by parameter name (a string or a tuple of strings).
+
     Example:
         >>> import fgrad, fgrad.numpy as fnp
         >>> f = fgrad.jit(lambda x: fnp.tanh(x) * x)
@@ -420,6 +427,11 @@ def make_program(fun, static_argnums=(), static_argnames=()):
     """Return a function that traces ``fun`` on its arguments and returns the
     :class:`~fgrad.program.Program` (JAX's ``make_jaxpr``): print it for a listing,
     one line per primitive with its name in the rule table, shapes and dtypes.
+
+    Args:
+        fun: the function to trace (it may be a transformed function, ``grad(f)``).
+        static_argnums: as for :func:`jit`: arguments that are settings, not data.
+        static_argnames: the same, by parameter name.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp
@@ -445,6 +457,10 @@ def make_program(fun, static_argnums=(), static_argnames=()):
 
 class ShapeDtypeStruct:
     """A shape and a dtype (what :func:`eval_shape` returns, and accepts as an input).
+
+    Args:
+        shape: a tuple of ints.
+        dtype: anything ``np.dtype`` accepts.
 
     Example:
         >>> import numpy as np
@@ -503,6 +519,12 @@ def eval_shape(fun, *args, **kwargs):
     numpy's warnings silenced: it costs one run of ``fun``'s numpy code, never reads
     the caller's data, and fails only where ``fun`` needs values (``if x > 0``) or a
     row rejects the stand-ins.
+
+    Args:
+        fun: the function whose outputs are described.
+        *args: its positional arguments: :class:`ShapeDtypeStruct` (or anything with
+            ``shape`` and ``dtype``), arrays or numbers.
+        **kwargs: its keyword arguments, the same kinds.
 
     Example:
         >>> import fgrad, fgrad.numpy as fnp, numpy as np
