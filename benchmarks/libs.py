@@ -50,6 +50,7 @@ class Lib:
     name = "?"
     differentiates = True
     numpy_arrays = False  # True: arrays are numpy's, so tracemalloc sees them
+    scan = None  # the library's structured loop (lax.scan), where it has one
 
     def array(self, a):
         return a  # the data are numpy float64 arrays (and Python floats) already
@@ -109,6 +110,7 @@ class FgradLib(Lib):
 
         self.fgrad = fgrad
         self.np = fnp
+        self.scan = fgrad.lax.scan
 
     def version(self):
         return self.fgrad.__version__
@@ -196,6 +198,7 @@ class JaxLib(Lib):
 
         self.jax = jax
         self.np = jnp
+        self.scan = jax.lax.scan
 
     def version(self):
         return self.jax.__version__

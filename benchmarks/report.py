@@ -72,6 +72,16 @@ def _memory(result, lib, how=None):
     return None
 
 
+def _worst_forward(result, lib):
+    """The largest ``fwd`` time ÷ numpy's ``fwd`` over every workload and size both ran."""
+    worst = None
+    for g in result["groups"]:
+        r = _over_floor(result, g["workload"], g["size"], lib, "fwd")
+        if r is not None and g["workload"] != "plain":
+            worst = r if worst is None else max(worst, r)
+    return worst
+
+
 def _growth(result, lib):
     sizes = _sizes(result, "growth")
     if len(sizes) < 2:
@@ -115,6 +125,13 @@ METRICS = {
               lambda r, lib: _over_floor(r, "plain", 16, lib, "fwd")),
     "plain128": ("the same on 128×128 arrays",
                  lambda r, lib: _over_floor(r, "plain", 128, lib, "fwd")),
+    "prim_ratio": ("grad's marginal cost per primitive ÷ numpy forward's (scalar chain)",
+                   lambda r, lib: _ratio(_marginal_us(r, "scalar_chain", lib, "grad"),
+                                         _marginal_us(r, "scalar_chain", "numpy", "fwd"))),
+    "rnn_scan": ("RNN of 1,000 steps with lax.scan: grad per step ÷ numpy forward per step",
+                 lambda r, lib: _over_floor(r, "rnn1000_scan", 1000, lib, "grad")),
+    "fwd_max": ("forward pass ÷ numpy's: the worst workload (fgrad-jit: jit(f))",
+                lambda r, lib: _worst_forward(r, lib)),
     "growth": ("per-op cost at 100k ops ÷ at 1k ops (scalar chain under grad)",
                _growth),
 }
@@ -150,6 +167,19 @@ def _targets(m):
     return [(k, text, verdict(ok)) for k, text, ok in rows]
 
 
+#: issue 15's targets for fgrad.jit (the fgrad-jit column: each measured call in one jit)
+JIT_TARGETS = {"prim_ratio": 4.0, "mlp_small": 2.5, "mlp_large": 1.9, "rnn_scan": 4.0,
+               "fwd_max": 1.2}
+
+
+def _jit_targets(m):
+    out = {}
+    for key, limit in JIT_TARGETS.items():
+        x = m.get(key, {}).get("fgrad-jit")
+        out[key] = (f"≤ {limit:g}", "–" if x is None else ("met" if x <= limit else "MISSED"))
+    return out
+
+
 def metrics(result):
     libs = result["meta"]["libs"]
     return {name: {lib: fn(result, lib) for lib in libs} for name, (_, fn) in METRICS.items()}
@@ -177,13 +207,17 @@ def metrics_table(result, markdown=True):
     m = result.get("metrics") or metrics(result)
     libs = [lib for lib in result["meta"]["libs"] if any(m[k].get(lib) is not None for k in m)]
     targets = {k: (t, v) for k, t, v in _targets(m)}
+    jit = _jit_targets(m) if "fgrad-jit" in libs else {}
     head = ["measure"] + libs + ["fgrad target", "verdict"]
+    if jit:
+        head += ["fgrad-jit target", "verdict"]
     rows = []
     for key, (desc, _) in METRICS.items():
         if all(m[key].get(lib) is None for lib in libs):
             continue
         t, v = targets.get(key, ("", ""))
-        rows.append([desc] + [_fmt(m[key].get(lib)) for lib in libs] + [t, v])
+        rows.append([desc] + [_fmt(m[key].get(lib)) for lib in libs] + [t, v]
+                    + (list(jit.get(key, ("", ""))) if jit else []))
     return _table(head, rows, markdown)
 
 

@@ -324,8 +324,8 @@ class TanhRNN(Workload):
                    "(T, 8, 16) input array, cross-entropy on the last state; gradient with "
                    "respect to a dict of 4 weights. The target workload of issue 15 "
                    "(jit(grad) per step against the numpy forward per step, peak memory "
-                   "O(steps x state)). Written as a Python loop: the fgrad.lax.scan "
-                   "version (branch lax) belongs here once it is merged.")
+                   "O(steps x state)). Written as a Python loop; rnn1000_scan is the "
+                   "same network written with lax.scan.")
     sizes = quick = (1000,)
     smoke = (3,)
     memory = True
@@ -339,8 +339,6 @@ class TanhRNN(Workload):
 
     @staticmethod
     def loss(np, p, xs, h, y):
-        # NOTE: with fgrad.lax.scan (issue 15) this loop is
-        #   h, _ = lax.scan(lambda h, x: (np.tanh(h @ p["W"] + x @ p["U"] + p["b"]), None), h, xs)
         for t in range(xs.shape[0]):
             h = np.tanh(h @ p["W"] + xs[t] @ p["U"] + p["b"])
         return softmax_cross_entropy(np, h @ p["V"], y)
@@ -356,6 +354,32 @@ class TanhRNN(Workload):
 
     tasks = RNN.tasks
     check = RNN.check
+
+
+class TanhRNNScan(TanhRNN):
+    name = "rnn1000_scan"
+    description = ("the same tanh RNN over T = 1,000 steps, its loop written as lax.scan in "
+                   "the libraries that have one (fgrad, JAX: one primitive whose body is "
+                   "traced once; the reverse pass is a loop keeping one state per step); "
+                   "numpy, autograd and torch run the Python loop (numpy's forward is the "
+                   "floor)")
+    only = ("numpy", "fgrad", "fgrad-jit", "jax", "jax-jit")
+
+    def tasks(self, L, t):
+        np, scan = L.np, L.scan
+
+        def f(p, xs, h, y):
+            if scan is None:
+                return self.loss(np, p, xs, h, y)
+
+            def step(h, x):
+                return np.tanh(h @ p["W"] + x @ p["U"] + p["b"]), None
+
+            h, _ = scan(step, h, xs)
+            return softmax_cross_entropy(np, h @ p["V"], y)
+
+        keys = ["params", "xs", "h", "y"]
+        return {"fwd": (lambda: f, keys), "grad": (lambda: L.grad(f), keys)}
 
 
 class ElementwiseChain(Workload):
@@ -496,5 +520,5 @@ class PlainCalls(Workload):
 
 
 WORKLOADS = {w.name: w for w in (ScalarChain(), GradCall(), MLP(), HVP(), Jacobian(), RNN(),
-                                 TanhRNN(), ElementwiseChain(), Nested(), Growth(),
+                                 TanhRNN(), TanhRNNScan(), ElementwiseChain(), Nested(), Growth(),
                                  PlainCalls())}

@@ -576,7 +576,8 @@ def _run_scan(call, leaves, save, packed=False):
         done = 0
         for t in order:
             x_t = [x[t] for x in xs]
-            step = _staged_step(call, k, c, x_t) if call.stepper is not False else None
+            step = (_staged_step(call, k, c, x_t)
+                    if call.stepper is not False and L >= _STAGE_MIN_LENGTH else None)
             if step is None:  # the body could not be staged: it runs in Python
                 step = call.step_fn(fun, trace.wrap(c), trace.wrap(x_t), trace.unwrap)
             c_next, y = step
@@ -608,6 +609,12 @@ def _run_scan(call, leaves, save, packed=False):
         return buf
     ny = len(call.ys.metas)
     return list(c), out[:ny], (out[ny:] if save else None)
+
+
+#: A scan of at least this many steps stages its step (fgrad.jit: traced once, compiled on
+#: its first replay, a few hundred microseconds); shorter ones run the body step by step.
+#: Under jit the staged step is kept with the program, so it is staged once in all.
+_STAGE_MIN_LENGTH = 16
 
 
 def _replay_steps(call, k, c, xs, order, out, buf, save):

@@ -697,18 +697,21 @@ def test_carry_that_changes_shape_or_dtype_raises():
 
 
 def test_the_body_is_staged_once_per_scan():
-    """As in JAX, a scan traces its body once (fgrad.jit) and replays it: Python side
+    """As in JAX, a long scan traces its body once (fgrad.jit) and replays it: Python side
     effects in the body happen once per scan, not once per step."""
+    from fgrad.lax import _STAGE_MIN_LENGTH
+
     steps = []
 
     def f(c, x):
         steps.append(1)
         return c + x, c * x
 
-    c, ys = lax.scan(f, 0.0, np.arange(5.0))
+    xs = np.arange(float(_STAGE_MIN_LENGTH + 4))
+    c, ys = lax.scan(f, 0.0, xs)
     assert len(steps) == 1
     want_c, want_ys = 0.0, []
-    for x in np.arange(5.0):
+    for x in xs:
         want_ys.append(want_c * x)
         want_c = want_c + x
     assert c == want_c and list(ys) == want_ys
