@@ -415,6 +415,8 @@ class ReverseTrace(Trace):
     def new_input(self, value):
         if type(value) is float:  # numpy's scalar arithmetic is the fast kind
             value = np.float64(value)
+        elif isinstance(value, Tracer) and value.python_float:  # a Python float under jit:
+            value = PRIMITIVES["positive"].fn(value)  # numpy's float64 too (np.positive)
         if type(value) is np.ndarray or isinstance(value, np.generic):
             shape, dtype = value.shape, value.dtype
         else:

@@ -831,6 +831,10 @@ class Tracer:
     #: rows may then compute on the value directly, without asking which trace runs.
     holds_value = False
 
+    #: True for a traced Python float (fgrad.jit traces Python scalars as they are): reverse
+    #: mode holds such an input as numpy's float64, as it does a plain Python float.
+    python_float = False
+
     # Attributes of the concrete value ---------------------------------
     @property
     def shape(self):

@@ -66,7 +66,7 @@ def optimize(program):
     # Literals the other two look at; forwarding and merging make no all-Literal
     # equation); dead code goes last.  The tests check idempotence.
     exposed = _exposed(program)
-    steps = (_fold, _forwarding(exposed), _merging(exposed))
+    steps = (_fold, _forwarding(exposed, program.kinds or {}), _merging(exposed))
 
     def visit(e):
         for step in steps:
@@ -208,14 +208,14 @@ def drop_zero_work(program):
             b:f64[3] = sin a
           in (b,) }
     """
-    return _rewrite(program, _forwarding(_exposed(program)))
+    return _rewrite(program, _forwarding(_exposed(program), program.kinds or {}))
 
 
 # row -> (the unit, positions where it may stand): x + 0, 0 + x, x - 0, x * 1, 1 * x
 _IDENTITIES = {"add": (0, (0, 1)), "subtract": (0, (1,)), "multiply": (1, (0, 1))}
 
 
-def _forwarding(exposed):
+def _forwarding(exposed, kinds):
     def visit(e):
         rule = _IDENTITIES.get(e.prim.name)
         if (rule is None or e.params or len(e.inputs) != 2 or not _pure_row(e.prim)
@@ -225,7 +225,10 @@ def _forwarding(exposed):
         for pos in positions:
             other = e.inputs[1 - pos]
             if (_all_equal(e.inputs[pos], unit) and type(other) is Var
-                    and (other.shape, other.dtype) == (e.out.shape, e.out.dtype)):
+                    and (other.shape, other.dtype) == (e.out.shape, e.out.dtype)
+                    # and of the same kind: a Python float plus 0.0 is a numpy float64,
+                    # which promotes differently (numpy 2 treats Python scalars as weak)
+                    and kinds.get(other.id) is kinds.get(e.out.id)):
                 return other
         return e
 

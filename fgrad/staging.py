@@ -214,6 +214,10 @@ class StagingTracer(Tracer):
         self.var = var
 
     @property
+    def python_float(self):
+        return self._trace.kinds.get(self.var.id) is float
+
+    @property
     def shape(self):
         return self.value.shape
 

@@ -544,3 +544,20 @@ def test_compiled_replays_skip_values_nothing_reads():
     jg(params, x, y)
     p2, x2, y2 = _mlp(rng)
     _close(jg(p2, x2, y2), fgrad.grad(mlp_loss)(p2, x2, y2))  # the compiled, slimmer program
+
+
+def test_a_python_float_input_is_numpys_float64_under_grad_as_in_eager_mode():
+    # eager reverse mode holds a Python float input as np.float64 (strong under numpy 2's
+    # promotion), so x * float32_array is float64; under jit the input was a weak Python
+    # float and the gradient came out in float32 precision
+    a = np.linspace(0.5, 1.5, 3).astype(np.float32)
+
+    def g(x):
+        return fnp.sum(fnp.sin(x * a))
+
+    want = fgrad.grad(g)(1.0)
+    staged = fgrad.jit(fgrad.grad(g))
+    for _ in range(3):  # the tracing call, the compiling replay, a compiled replay
+        got = staged(1.0)
+        assert got.dtype == want.dtype and got == want
+    assert fgrad.jit(fgrad.grad(g))(0.25) == fgrad.grad(g)(0.25)

@@ -628,3 +628,14 @@ def test_jit_plans_buffers_for_numpy_inputs_only(monkeypatch):
     (v,) = b.inputs
     prog = b.program(b("cos", b("add", b("sin", v), Literal(da.from_array(x, chunks=3)))))
     assert plan_buffers(prog) == {}
+
+
+def test_a_python_float_plus_zero_keeps_numpy_promotion_on_replays():
+    # x + 0.0 on a Python float is numpy's add (a float64 scalar, strong under numpy 2's
+    # promotion); forwarding x itself (a weak Python float) made replays float32 where
+    # the tracing call was float64
+    a = np.ones(3, np.float32)
+    f = fgrad.jit(lambda x: fnp.sin((x + 0.0) * a))
+    first, replay, again = f(1.0), f(1.0), f(2.0)
+    assert first.dtype == replay.dtype == again.dtype == np.float64
+    np.testing.assert_array_equal(first, replay)
