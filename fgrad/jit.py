@@ -1,7 +1,7 @@
 """Staged mode: ``fgrad.jit``, ``fgrad.make_program`` and ``fgrad.eval_shape``.
 
 ``jit(f)`` traces ``f`` once per *input signature* into a
-:class:`~fgrad.program.Program` (a flat list of primitive applications) and
+``fgrad.program.Program`` (a flat list of primitive applications) and
 replays that program on later calls with the same signature, as generated
 straight-line Python over the rows' numpy implementations: the tracing, the
 dispatch and the tape bookkeeping of eager mode are paid once.
@@ -10,7 +10,7 @@ The signature of a call is the pytree structure of its (non-static) arguments,
 each leaf's kind (a Python scalar, a numpy scalar type, a numpy array, a tracer of
 an enclosing transform), shape and dtype, and the values of the static arguments.
 Programs are kept in a small least-recently-used cache per jitted function
-(:data:`CACHE_SIZE` entries); ``jitted.cache_info()`` shows it and
+(``CACHE_SIZE`` entries); ``jitted.cache_info()`` shows it and
 ``jitted.clear_cache()`` empties it.
 
 When an argument is a tracer of an enclosing transform (``grad(jit(f))``,
@@ -392,7 +392,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
     without tracing.  Results equal eager results.
 
     Inside ``fun`` shapes are known (Python ints), values are not: ``if x > 0``,
-    ``float(x)``, ``int(x)`` raise :class:`fgrad.staging.ConcretizationError`;
+    ``float(x)``, ``int(x)`` raise ``fgrad.staging.ConcretizationError``;
     mark such arguments static (``static_argnums`` positions, ``static_argnames``
     names; their values must be hashable and key the cache), or use
     ``fgrad.numpy.where`` / ``fgrad.lax``.  Arrays that ``fun`` closes over are
@@ -401,7 +401,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
 
     ``jit`` composes with every transform, in both orders (``grad(jit(f))``,
     ``jit(grad(f))``, ``vmap``, ``jvp``, ``hessian`` ...).  Each jitted function
-    keeps :data:`CACHE_SIZE` programs (least recently used dropped first);
+    keeps ``CACHE_SIZE`` programs (least recently used dropped first);
     ``cache_info()`` and ``clear_cache()`` inspect and empty the cache.
 
     Args:
@@ -425,7 +425,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
 
 def make_program(fun, static_argnums=(), static_argnames=()):
     """Return a function that traces ``fun`` on its arguments and returns the
-    :class:`~fgrad.program.Program` (JAX's ``make_jaxpr``): print it for a listing,
+    ``fgrad.program.Program`` (JAX's ``make_jaxpr``): print it for a listing,
     one line per primitive with its name in the rule table, shapes and dtypes.
 
     Args:

@@ -11,7 +11,8 @@
 # `fgrad.jit` records the operations of one call as a **program**, a flat list of primitive
 # applications.  Later calls run the program's generated numpy code instead of your Python function.
 # This notebook shows what a program looks like, what a jitted function may and may not do, and
-# measures when tracing once pays off.  The [staging guide](../staging.md) has the details.
+# measures when tracing once pays off.  The staging guide of the documentation (`docs/staging.md`) has
+# the details.
 
 # %%
 import time
