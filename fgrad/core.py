@@ -910,7 +910,9 @@ class Tracer:
             "(np.array([x, y]), np.mean([x, y])). Build arrays of traced values with "
             "fnp.array([...]) or fnp.stack([...]) and call fgrad.numpy's functions, which "
             "accept lists of traced values (fnp.mean([x, y]); import fgrad.numpy as fnp), "
-            "or use fgrad.stop_gradient(x) if a constant is really meant." + sparse
+            "or use fgrad.stop_gradient(x) if a constant is really meant. A traced integer "
+            "used as an index into a numpy array (xs[i] with a traced i, e.g. the index of "
+            "a fgrad.lax loop) meets the same conversion: write fnp.take(xs, i)." + sparse
         )
 
     # In-place mutation is not functional ----------------------------------

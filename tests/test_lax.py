@@ -855,3 +855,97 @@ def test_debug_nans_names_the_line_in_a_body():
     with pytest.raises(FloatingPointError, match="'sqrt'.*\\n.*\\n.*test_lax.py"):
         with fgrad.debug_nans(), np.errstate(invalid="ignore"):
             fgrad.grad(lambda w: lax.scan(lambda c, x: (c + fnp.sqrt(x * w), c), 0.0, xs)[0])(1.0)
+
+
+# --------------------------------------------------------------------------
+# under fgrad.jit: the same numbers as eagerly, in every composition
+# --------------------------------------------------------------------------
+
+def _rnn(w, xs):  # a scan long enough to stage its body (and a short one below)
+    def step(h, x):
+        h = fnp.tanh(w * h + x)
+        return h, h * h
+    h, ys = lax.scan(step, 0.1, xs)
+    return h + fnp.sum(ys)
+
+
+def _short_reverse_scan(w, xs):
+    c, ys = lax.scan(lambda c, x: (c * fnp.sin(w + x), c + x), 1.0, xs[:3], reverse=True)
+    return c + fnp.sum(ys)
+
+
+def _fori(w, xs):
+    return lax.fori_loop(0, 20, lambda i, c: c * 0.9 + fnp.sin(w * i) * fnp.take(xs, i), 0.0)
+
+
+def _cond(w, xs):
+    s = fnp.sum(xs)
+    return lax.cond(s > 0, lambda s: fnp.sin(w * s), lambda s: fnp.cos(w) * s, s)
+
+
+def _switch(w, xs):
+    i = fnp.argmax(xs[:3])
+    return lax.switch(i, [lambda v: v * w, lambda v: fnp.exp(v * w), lambda v: v - w], xs[0])
+
+
+JIT_CASES = {"scan": _rnn, "short reverse scan": _short_reverse_scan, "fori_loop": _fori,
+             "cond": _cond, "switch": _switch}
+
+
+@pytest.mark.parametrize("name", sorted(JIT_CASES))
+def test_lax_under_jit_equals_eager(name):
+    f = JIT_CASES[name]
+    rng = np.random.default_rng(3)
+    w, xs = 0.7, rng.normal(size=24) * 0.5
+    for fun, args in [(f, (w, xs)), (fgrad.grad(f), (w, xs)),
+                      (fgrad.grad(f, argnums=1), (w, xs)),
+                      (lambda w, xs: fgrad.jvp(lambda w: f(w, xs), (w,), (1.0,))[1], (w, xs)),
+                      (fgrad.vmap(f, in_axes=(0, None)), (np.array([0.3, 0.7, -0.4]), xs))]:
+        staged = fgrad.jit(fun)
+        want = fun(*args)
+        for _ in range(3):  # the tracing call, the compiling replay, a compiled replay
+            np.testing.assert_allclose(staged(*args), want, rtol=1e-13, atol=1e-15)
+    xs2 = -xs  # other values, same signature: the replay takes the other branch / path
+    for fun in (f, fgrad.grad(f)):
+        np.testing.assert_allclose(fgrad.jit(fun)(w, xs2), fun(w, xs2), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(JIT_CASES))
+def test_grad_of_a_jitted_lax_function_equals_eager(name):
+    f = JIT_CASES[name]
+    xs = np.random.default_rng(4).normal(size=24) * 0.5
+    staged = fgrad.jit(f)
+    staged(0.7, xs)  # cached: the program is replayed on grad's tracers below
+    np.testing.assert_allclose(fgrad.grad(staged)(0.7, xs), fgrad.grad(f)(0.7, xs), rtol=1e-13)
+    np.testing.assert_allclose(fgrad.hessian(staged)(0.7, xs), fgrad.hessian(f)(0.7, xs),
+                               rtol=1e-12)
+
+
+def test_while_loop_under_jit_forward_mode():
+    def f(w):
+        return lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * w + 1.0),
+                              (0, 1.0))[1]
+
+    for fun in (f, lambda w: fgrad.jvp(f, (w,), (1.0,))[1]):
+        assert fgrad.jit(fun)(0.9) == fun(0.9)
+        assert fgrad.jit(fun)(1.1) == fun(1.1)
+
+
+def test_a_staged_scan_leaves_out_the_stacked_carries_unless_reverse_mode_reads_them():
+    xs = np.linspace(-1, 1, 40)
+    fwd = fgrad.make_program(_rnn)(0.7, xs)
+    back = fgrad.make_program(fgrad.grad(_rnn))(0.7, xs)
+    scans = [e for e in fwd.eqns if e.prim.name == "lax.scan"]
+    assert len(scans) == 1 and scans[0].params["_save"] is False
+    # jit(grad): the forward scan keeps the carries (its reverse pass reads them), the
+    # reverse scan does not keep its own
+    saves = [e.params["_save"] for e in back.eqns if e.prim.name == "lax.scan"]
+    assert saves == [True, False]
+
+
+def test_indexing_a_numpy_array_with_a_loop_index_says_to_use_take():
+    xs = np.linspace(0.0, 1.0, 24)
+    with pytest.raises(TypeError, match=r"fnp\.take\(xs, i\)"):
+        lax.fori_loop(0, 20, lambda i, c: c + xs[i], 0.0)
+    want = sum(xs[:20])
+    assert np.isclose(lax.fori_loop(0, 20, lambda i, c: c + fnp.take(xs, i), 0.0), want)
