@@ -245,15 +245,18 @@ class Program:
             return name
 
         # the last equation reading each Var (outputs are never deleted)
-        last = {}
+        last, sized = {}, set()
         for k, eqn in enumerate(self.eqns):
             for a in eqn.inputs:
                 if type(a) is Var:
                     last[a.id] = k
+                    if a.shape:
+                        sized.add(a.id)
         keep = {o.id for o in self.outputs if type(o) is Var}
         dead_at = [[] for _ in self.eqns]
         for vid, k in last.items():
-            if vid not in keep:
+            # (a 0-d value is a few bytes: freeing it early is not worth a statement)
+            if vid not in keep and vid in sized:
                 dead_at[k].append(vid)
         buffers = self.buffers or {}
         kinds = self.kinds
