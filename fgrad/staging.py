@@ -75,7 +75,38 @@ _METADATA_FUNCTIONS = {
 }
 
 
-class StagedValue:
+class _NoValueReads:
+    """The reads of a value that neither a staged value nor its tracer allow: each
+    raises :class:`ConcretizationError` naming what was asked."""
+
+    __slots__ = ()
+
+    def __bool__(self):
+        raise concretization_error("bool() (an `if`, `while`, `and`/`or`)")
+
+    def __float__(self):
+        raise concretization_error("float()")
+
+    def __int__(self):
+        raise concretization_error("int()")
+
+    def __complex__(self):
+        raise concretization_error("complex()")
+
+    def __index__(self):
+        raise concretization_error("operator.index() (an index or a size)")
+
+    def item(self, *args):
+        raise concretization_error(".item()")
+
+    def tolist(self):
+        raise concretization_error(".tolist()")
+
+    def __array__(self, dtype=None, copy=None):
+        raise concretization_error("converting it to a numpy array (np.asarray, np.array)")
+
+
+class StagedValue(_NoValueReads):
     """What ``core.concrete`` returns for a staged value: its shape and dtype only.
 
     ``.shape``, ``.dtype``, ``.ndim``, ``.size``, ``len()``, ``np.shape``,
@@ -146,30 +177,6 @@ class StagedValue:
     # (no __array_ufunc__: a ufunc converts it with __array__, which refuses; and so it
     # is not taken for an array of another library, core.is_duck_array)
 
-    def __array__(self, dtype=None, copy=None):
-        raise concretization_error("converting it to a numpy array (np.asarray)")
-
-    def __bool__(self):
-        raise concretization_error("bool() (an `if`, `while`, `and`/`or`)")
-
-    def __float__(self):
-        raise concretization_error("float()")
-
-    def __int__(self):
-        raise concretization_error("int()")
-
-    def __complex__(self):
-        raise concretization_error("complex()")
-
-    def __index__(self):
-        raise concretization_error("operator.index() (an index or a size)")
-
-    def item(self, *args):
-        raise concretization_error(".item()")
-
-    def tolist(self):
-        raise concretization_error(".tolist()")
-
     def __getitem__(self, idx):
         raise concretization_error("indexing its value")
 
@@ -197,7 +204,7 @@ for _name in ("lt", "le", "gt", "ge", "eq", "ne", "neg", "abs", "invert", "pos")
 del _name
 
 
-class StagingTracer(Tracer):
+class StagingTracer(_NoValueReads, Tracer):
     """A value inside ``fgrad.jit``: its program variable and the traced call's value.
 
     ``value`` is a :class:`StagedValue` (shape and dtype only), ``real`` the value
@@ -232,30 +239,6 @@ class StagingTracer(Tracer):
     @property
     def size(self):
         return self.value.size
-
-    def __bool__(self):
-        raise concretization_error("bool() (an `if`, `while`, `and`/`or`)")
-
-    def __float__(self):
-        raise concretization_error("float()")
-
-    def __int__(self):
-        raise concretization_error("int()")
-
-    def __complex__(self):
-        raise concretization_error("complex()")
-
-    def __index__(self):
-        raise concretization_error("operator.index() (an index or a size)")
-
-    def item(self, *args):
-        raise concretization_error(".item()")
-
-    def tolist(self):
-        raise concretization_error(".tolist()")
-
-    def __array__(self, dtype=None, copy=None):
-        raise concretization_error("converting it to a numpy array (np.asarray, np.array)")
 
     def __repr__(self):
         return f"StagingTracer(shape={self.value.shape}, dtype={self.value.dtype})"
