@@ -744,8 +744,6 @@ def astype(x, dtype):
 
 def _sum_to_shape_impl(x, shape):
     x = as_array(x)  # an array of another library (dask, cupy) stays one
-    if not shape and x.ndim:  # a full sum: numpy's scalar, as reverse mode on plain values has
-        return np.add.reduce(x, axis=None) if type(x) is np.ndarray else np.sum(x)
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
