@@ -287,3 +287,26 @@ def test_scipy_special_keywords_on_traced_values_are_a_clear_error():
     with pytest.raises(TypeError, match=r"fgrad\.scipy\.special\.erf\(z\).*'out'"):
         fgrad.grad(lambda x: special.erf(x, out=None))(0.5)
     assert special.softplus(np.array([0.0]), dtype=np.float32).dtype == np.float32  # plain: scipy's
+
+
+def test_composite_sentences_skip_names_this_numpy_lacks():
+    # a listed function missing from the module (numpy removed or has not added it) is
+    # skipped: on Python 3.13, getattr(None, "__doc__") is a string, and setting it failed
+    import types
+
+    from fgrad.numpy._rowdocs import COMPOSITES, apply_composites
+
+    name = next(k for k in COMPOSITES if "." not in k)
+
+    def present():
+        """Present.
+
+        Example:
+            >>> 1
+            1
+        """
+
+    module = types.SimpleNamespace(**{name: present})
+    apply_composites(types.SimpleNamespace())  # nothing there: nothing to do, no error
+    apply_composites(module)
+    assert COMPOSITES[name].split()[0] in present.__doc__
