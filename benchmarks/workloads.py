@@ -274,6 +274,13 @@ class Jacobian(Workload):
         return close(out, ((1 - t ** 2) * x)[:, None] * a + onp.diag(t + onp.cos(x)), 1e-10)
 
 
+def _rnn_params(rng, H, D, C):
+    """The weights of the RNN workloads: recurrent W, input U, bias b, readout V."""
+    return {"W": 0.9 * rng.standard_normal((H, H)) / math.sqrt(H),
+            "U": rng.standard_normal((D, H)) / math.sqrt(D),
+            "b": 0.1 * rng.standard_normal(H), "V": rng.standard_normal((H, C)) / math.sqrt(H)}
+
+
 class RNN(Workload):
     name = "rnn"
     description = ("Elman RNN (hidden 32, input 8, batch 4) unrolled T steps in a Python "
@@ -298,9 +305,7 @@ class RNN(Workload):
     def data(self, t):
         rng = _rng(self.name, t)
         H, D, B, C = self.H, self.D, self.B, self.C
-        p = {"W": 0.9 * rng.standard_normal((H, H)) / math.sqrt(H),
-             "U": rng.standard_normal((D, H)) / math.sqrt(D),
-             "b": 0.1 * rng.standard_normal(H), "V": rng.standard_normal((H, C)) / math.sqrt(H)}
+        p = _rnn_params(rng, H, D, C)
         return {"params": p, "xs": [rng.standard_normal((B, D)) for _ in range(t)],
                 "h": onp.zeros((B, H)), "y": onp.eye(C)[rng.integers(0, C, B)]}
 
@@ -346,9 +351,7 @@ class TanhRNN(Workload):
     def data(self, t):
         rng = _rng(self.name, t)
         H, D, B, C = self.H, self.D, self.B, self.C
-        p = {"W": 0.9 * rng.standard_normal((H, H)) / math.sqrt(H),
-             "U": rng.standard_normal((D, H)) / math.sqrt(D),
-             "b": 0.1 * rng.standard_normal(H), "V": rng.standard_normal((H, C)) / math.sqrt(H)}
+        p = _rnn_params(rng, H, D, C)
         return {"params": p, "xs": rng.standard_normal((t, B, D)),
                 "h": onp.zeros((B, H)), "y": onp.eye(C)[rng.integers(0, C, B)]}
 
