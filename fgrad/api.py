@@ -235,6 +235,23 @@ def _unaliased(values, foreign=()):
     return values
 
 
+def _kind_like(c, x):
+    """``c`` as an array when ``x`` is an array (even 0-d), else as a numpy scalar.
+
+    Under ``fgrad.jit`` both may be staged: their types on the traced call are
+    those of every call, so the conversion is staged too."""
+    tx = x.value_type if isinstance(x, Tracer) else type(x)
+    if tx is None:  # an enclosing transform's value: its own grad converts
+        return c
+    tc = c.value_type if isinstance(c, Tracer) else type(c)
+    if tx is np.ndarray:
+        if tc is not None and issubclass(tc, np.generic):
+            c = fnp.broadcast_to(c, ()) if isinstance(c, Tracer) else np.asarray(c)
+    elif tc is np.ndarray and not c.ndim:
+        c = c[()]
+    return c
+
+
 def _input_cotangents(trace, cts, in_leaves, in_trees, start=0, foreign=()):
     """Collect per-input cotangents from the backward pass, as pytrees."""
     results = []
@@ -257,12 +274,7 @@ def _input_cotangents(trace, cts, in_leaves, in_trees, start=0, foreign=()):
                 c = _zeros_like(x)
             # the kind follows the input's: an array for an array (even 0-d), a numpy
             # scalar for a Python or numpy scalar
-            if type(x) is np.ndarray:
-                if isinstance(c, np.generic):
-                    c = np.asarray(c)
-            elif type(c) is np.ndarray and not c.ndim:
-                c = c[()]
-            out.append(c)
+            out.append(_kind_like(c, x))
             k += 1
         results.append(treedef.unflatten(out))
     return results

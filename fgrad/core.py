@@ -835,6 +835,10 @@ class Tracer:
     #: mode holds such an input as numpy's float64, as it does a plain Python float.
     python_float = False
 
+    #: The type of the value this tracer stands for (np.ndarray, np.float64, float, ...)
+    #: when its trace fixes it for every call (fgrad.jit's does); None when unknown.
+    value_type = None
+
     # Attributes of the concrete value ---------------------------------
     @property
     def shape(self):

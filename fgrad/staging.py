@@ -225,6 +225,10 @@ class StagingTracer(_NoValueReads, Tracer):
         return self._trace.kinds.get(self.var.id) is float
 
     @property
+    def value_type(self):
+        return self._trace.kinds.get(self.var.id)
+
+    @property
     def shape(self):
         return self.value.shape
 

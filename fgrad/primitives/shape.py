@@ -27,6 +27,7 @@ from ..core import (
     as_array,
     concrete,
     defprim,
+    dtype_of,
     is_basic_index,
     is_batched,
     is_duck_array,
@@ -35,7 +36,18 @@ from ..core import (
     variadic,
     zeros_like_value,
 )
-from .elementwise import astype, divide, floor, maximum, minimum, multiply, power, subtract, where
+from .elementwise import (
+    add,
+    astype,
+    divide,
+    floor,
+    maximum,
+    minimum,
+    multiply,
+    power,
+    subtract,
+    where,
+)
 from .elementwise import round as round_
 
 _ndarray = np.ndarray
@@ -1244,6 +1256,13 @@ def getitem(x, idx):
             return _getitem_batched_index(x, idx)
         if _value_unknown(item):
             return _getitem_unknown_index(x, idx)
+        if isinstance(item, slice) and any(
+                _value_unknown(b) for b in (item.start, item.stop, item.step)):
+            raise TypeError(
+                "fgrad.jit: a slice whose bounds are staged values (x[i:i + k]): the "
+                "result's shape would depend on the values. Mark the argument static "
+                "(jit(f, static_argnums=...)), or take a window of fixed size k with "
+                "fnp.take(x, i + fnp.arange(k), axis=...).")
     return _getitem(x, idx=_static_index(idx))
 
 
@@ -1401,6 +1420,53 @@ def _scatter(x, idx, values, op):
     return reshape(out, shape_of(x))
 
 
+def _staged_position(idx):
+    """``(axis, i)`` for an index ``x[i]`` / ``x[:, ..., :, i]`` whose integer ``i``
+    is staged by ``fgrad.jit`` (its value known only when the program runs), None
+    for an index whose values are known; other staged forms are refused."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    unknown = [k for k, item in enumerate(items) if _value_unknown(item)]
+    if not unknown:
+        return None
+    k = unknown[0]
+    i = items[k]
+    full = slice(None)
+    if (len(unknown) == 1 and shape_of(i) == () and np.result_type(concrete(i)).kind in "iu"
+            and all(isinstance(item, slice) and item == full
+                    for j, item in enumerate(items) if j != k)):
+        return k, i
+    raise TypeError(
+        "fgrad.jit: an indexed update x.at[idx] whose index values are staged is supported "
+        "for one integer (0-d) index, as x.at[i] or x.at[:, i] (full slices elsewhere); "
+        "an array of staged indices could repeat a position, which would make the result "
+        "depend on the values. Mark the index's argument static (jit(f, static_argnums=...)), "
+        "or write the update with a mask: fnp.where(positions == i, v, x)."
+    )
+
+
+def _update_at_staged(x, position, values, op):
+    """``x`` with ``op(x[i], values)`` (or ``values`` for ``op=None``) at the staged
+    position ``(axis, i)``, as a masked select: which entry changes is decided by
+    the program's arithmetic on ``i``, never while tracing.  A negative ``i`` counts
+    from the end as in numpy; an out-of-range ``i`` changes nothing."""
+    axis, i = position
+    shape = shape_of(x)
+    n = shape[axis]
+    rows = np.arange(n).reshape((n,) + (1,) * (len(shape) - axis - 1))
+    mask = rows == where(i < 0, i + n, i)
+    v = expand_dims(broadcast_to(values, shape[:axis] + shape[axis + 1:]), axis)
+    out = where(mask, v if op is None else op(x, v), x)
+    dtype = dtype_of(x)
+    if dtype_of(out) != dtype:
+        if op is not None:  # numpy's x[i] += v refuses such a cast as well
+            raise TypeError(
+                f"x.at[i].{op.__name__}(values): the result's dtype {dtype_of(out)} cannot be "
+                f"written into the {dtype} array x without losing values; cast x first "
+                "(x.astype(...))")
+        out = astype(out, dtype)
+    return out
+
+
 class _IndexUpdateRef:
     """``x.at[idx]``: functional updates at ``idx`` (JAX's semantics).
 
@@ -1410,30 +1476,39 @@ class _IndexUpdateRef:
     arrays), and only that value receives a cotangent.
     """
 
-    __slots__ = ("array", "idx")
+    __slots__ = ("array", "idx", "staged")
 
     def __init__(self, array, idx):
         self.array = array
-        self.idx = _static_index(idx)
+        self.staged = _staged_position(idx)  # (axis, i) for an index staged by fgrad.jit
+        self.idx = idx if self.staged is not None else _static_index(idx)
 
     def __repr__(self):
         return f"_IndexUpdateRef({self.array!r}, {self.idx!r})"
 
     def get(self):
         """The selected values: ``x.at[idx].get()`` is ``x[idx]``."""
+        if self.staged is not None:
+            return getitem(self.array, self.idx)
         return _getitem(self.array, idx=self.idx)
 
     def set(self, values):
         """A copy of the array with ``values`` written at ``idx``."""
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, None)
         return index_set(self.array, values, idx=self.idx)
 
     def add(self, values):
         """A copy with ``values`` added at ``idx`` (repeated indices accumulate)."""
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, add)
         return index_add(self.array, values, idx=self.idx)
 
     def multiply(self, values):
         """A copy with the entries at ``idx`` multiplied by ``values`` (all repeats)."""
 
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, multiply)
         return _scatter(self.array, self.idx, values, multiply)
 
     mul = multiply
@@ -1441,21 +1516,29 @@ class _IndexUpdateRef:
     def divide(self, values):
         """A copy with the entries at ``idx`` divided by ``values`` (all repeats)."""
 
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, divide)
         return _scatter(self.array, self.idx, values, divide)
 
     def power(self, values):
         """A copy with the entries at ``idx`` raised to ``values`` (all repeats)."""
 
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, power)
         return _scatter(self.array, self.idx, values, power)
 
     def min(self, values):
         """A copy with ``x[idx] = minimum(x[idx], values)``, over all repeats."""
 
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, minimum)
         return _scatter(self.array, self.idx, values, minimum)
 
     def max(self, values):
         """A copy with ``x[idx] = maximum(x[idx], values)``, over all repeats."""
 
+        if self.staged is not None:
+            return _update_at_staged(self.array, self.staged, values, maximum)
         return _scatter(self.array, self.idx, values, maximum)
 
 
