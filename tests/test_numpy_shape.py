@@ -329,3 +329,29 @@ def test_rollaxis_resize():
     for shape in [(2, 5), 7, (3, 2, 1), (0,)]:
         check(lambda x: np.resize(x, shape), lambda x: fnp.resize(x, shape), randn(3))
     np.testing.assert_array_equal(counts(lambda x: fnp.resize(x, 7), np.ones(3)), [3, 2, 2])
+
+
+def test_full_and_full_like_differentiate_in_a_traced_fill_value():
+    # fnp.full(shape, v) with a traced v is v broadcast: every entry carries v's derivative
+    # (it once raised a TypeError telling the user to write broadcast_to instead)
+    import fgrad
+
+    def f(v):
+        return fnp.sum(fnp.full((2, 3), v) * fnp.arange(6.0).reshape(2, 3))
+
+    assert fgrad.grad(f)(1.5) == 15.0
+    g = lambda v: fnp.sum(fnp.full_like(np.ones((4,)), v) ** 2)  # noqa: E731
+    assert np.isclose(fgrad.grad(g)(3.0), 8 * 3.0)
+    # a vector fill broadcasts along the last axis, as numpy's does
+    h = lambda w: fnp.sum(fnp.full((3, 2), w) * np.array([[1.0, 2.0]]))  # noqa: E731
+    assert np.allclose(fgrad.grad(h)(np.array([0.5, -1.0])), [3.0, 6.0])
+    # jit, vmap and dtype= agree with numpy and with a Python loop
+    assert np.allclose(fgrad.jit(fgrad.grad(f))(1.5), fgrad.grad(f)(1.5))
+    vs = np.array([1.0, 2.0, 3.0])
+    assert np.allclose(fgrad.vmap(lambda v: fnp.full((2,), v))(vs), [np.full((2,), v) for v in vs])
+    got = fgrad.vmap(lambda v: fnp.full((2,), v, dtype=np.float32))(vs)
+    assert got.dtype == np.float32
+    # plain inputs: numpy's own result, writable
+    out = fnp.full((2,), 7.0)
+    out[0] = 1.0
+    assert out.tolist() == [1.0, 7.0]

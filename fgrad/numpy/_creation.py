@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 # numpy's own functions of shapes and dtypes, with fgrad's docstrings
-from ._numpy_itself import arange, empty, eye, full, identity, ones, zeros  # noqa: E402,F401
+from ._numpy_itself import arange, empty, eye, identity, ones, zeros  # noqa: E402,F401
 
 
 def _stack_nested(obj):
@@ -86,7 +86,63 @@ def _like(np_fn):
 zeros_like = _like(np.zeros_like)
 ones_like = _like(np.ones_like)
 empty_like = _like(np.empty_like)
-full_like = _like(np.full_like)
+
+
+def _shape_tuple(shape):
+    try:
+        return (operator.index(shape),)
+    except TypeError:
+        return tuple(operator.index(k) for k in shape)
+
+
+def _traced_fill(shape, fill_value, dtype):
+    # the fill value broadcast to the shape: its derivative reaches every entry
+    v = asarray(fill_value)
+    if dtype is not None and np.dtype(dtype) != v.dtype:
+        v = astype(v, dtype)
+    return broadcast_to(v, _shape_tuple(shape))
+
+
+def full(shape, fill_value, dtype=None, order="C", **kwargs):
+    """An array of ``shape`` filled with ``fill_value`` (``numpy.full``).
+
+    A traced ``fill_value`` (a number or an array broadcast along the last axes,
+    as numpy does) is differentiable: every entry carries its derivative, so the
+    gradient sums over the entries it fills.  Called on plain values it returns
+    numpy's own result.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.full(3, 7.0)
+        array([7., 7., 7.])
+        >>> fgrad.grad(lambda v: fnp.sum(fnp.full((2, 3), v)))(7.0)  # six entries
+        np.float64(6.0)
+    """
+    if not _contains_tracer(fill_value):
+        return np.full(shape, fill_value, dtype=dtype, order=order, **kwargs)
+    return _traced_fill(shape, fill_value, dtype)
+
+
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """An array like ``a`` (its shape and dtype unless given) filled with
+    ``fill_value`` (``numpy.full_like``).
+
+    Only the shape and dtype of ``a`` are read, so no derivative flows into ``a``;
+    a traced ``fill_value`` is differentiable, as in :func:`full`.
+
+    Example:
+        >>> import fgrad, fgrad.numpy as fnp
+        >>> fnp.full_like(fnp.ones(2), 3.0)
+        array([3., 3.])
+        >>> fgrad.grad(lambda v: fnp.sum(fnp.full_like(fnp.ones(4), v)))(3.0)
+        np.float64(4.0)
+    """
+    if not _contains_tracer(fill_value):
+        return np.full_like(concrete(a), fill_value, dtype=dtype, order=order, subok=subok,
+                            shape=shape, **kwargs)
+    ref = concrete(a)
+    return _traced_fill(np.shape(ref) if shape is None else shape, fill_value,
+                        np.result_type(ref) if dtype is None else dtype)
 
 
 # --- copy: the identity, a row of its own -------------------------------------------

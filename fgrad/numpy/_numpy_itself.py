@@ -20,7 +20,7 @@ import inspect
 import numpy as np
 
 __all__ = [
-    "zeros", "ones", "empty", "full", "arange", "eye", "identity",
+    "zeros", "ones", "empty", "arange", "eye", "identity",
     "shape", "ndim", "size", "result_type",
     "can_cast", "common_type", "isdtype", "issubdtype", "min_scalar_type", "mintypecode",
     "promote_types", "typename",
@@ -56,15 +56,6 @@ np.float64(4.0)"""),
 >>> import fgrad.numpy as fnp
 >>> fnp.empty((2, 3)).shape
 (2, 3)"""),
-    "full": ("An array of a given shape filled with ``fill_value`` (``numpy.full``).",
-             _CONSTANT + " A traced ``fill_value`` is refused with a TypeError: write "
-             "``fnp.broadcast_to(x, shape)`` (or ``x * fnp.ones(shape)``), which is "
-             "differentiable in ``x``.", """\
->>> import fgrad, fgrad.numpy as fnp
->>> fnp.full(3, 7.0)
-array([7., 7., 7.])
->>> fgrad.grad(lambda x: fnp.sum(fnp.broadcast_to(x, (3,))))(7.0)  # a traced fill value
-np.float64(3.0)"""),
     "arange": ("Evenly spaced values ``start, start + step, ...`` below ``stop`` "
                "(``numpy.arange``).", _CONSTANT + " For points differentiable in their "
                "endpoints use ``fnp.linspace``.", """\
@@ -182,7 +173,7 @@ def _itself(name):
     return fn
 
 
-zeros, ones, empty, full = _itself("zeros"), _itself("ones"), _itself("empty"), _itself("full")
+zeros, ones, empty = _itself("zeros"), _itself("ones"), _itself("empty")
 arange, eye, identity = _itself("arange"), _itself("eye"), _itself("identity")
 shape, ndim, size, result_type = (_itself("shape"), _itself("ndim"), _itself("size"),
                                   _itself("result_type"))

@@ -977,8 +977,6 @@ COMPOSITES = {
     "empty_like": "A constant: only the shape and dtype of ``a`` are read.",
     "zeros_like": "A constant: only the shape and dtype of ``a`` are read.",
     "ones_like": "A constant: only the shape and dtype of ``a`` are read.",
-    "full_like": "A constant: only the shape and dtype of ``a`` are read (a traced fill "
-                 "value is refused; use ``fnp.broadcast_to``).",
     "expand_dims": f"Differentiable in ``a`` ({_MOVES}); ``axis`` is a constant.",
     "expand_reduced": "Differentiable in ``g`` (a broadcast); the shape and axes are "
                       "constants.",
