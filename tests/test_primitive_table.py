@@ -278,6 +278,10 @@ def test_rule_under_jit(prim, data):
     want = f(*x)
     same(jf(*x), want, "value (tracing call)", exact=True)
     same(jf(*x), want, "value (replay)", exact=True)
+    # a replay at other values of the same shapes and dtypes: nothing of the traced
+    # call's values may be baked into the program
+    x2 = tuple(np.asarray(_batch_of(a, rng, 2, perturb=True)[1]) for a in x)
+    same(jf(*x2), f(*x2), "value (replay at other values)", exact=True)
     assert jf.cache_info()["traces"] == 1
     if not _diff_positions(prim, args):
         return
@@ -297,6 +301,8 @@ def test_rule_under_jit(prim, data):
         want = fn(*inputs)
         same(jfn(*inputs), want, f"{what} (tracing call)")
         same(jfn(*inputs), want, f"{what} (replay)")
+        other = x2 if what == "vjp" else (x2, ts)
+        same(jfn(*other), fn(*other), f"{what} (replay at other values)")
     batch = tuple(np.stack(_batch_of(a, rng, 3, perturb=True)) for a in x)
     want = vmap(f)(*batch)
     jv = fgrad.jit(vmap(f))

@@ -20,7 +20,9 @@ shape the primal implies):
   (of ``<grad s, v>``), ``jacfwd∘jacrev`` and ``hessian`` against central
   differences of ``grad``;
 * ``vmap(P)``, ``vmap∘grad``, ``grad∘vmap`` against a Python loop;
-* ``grad(checkpoint(s))`` against ``grad(s)``.
+* ``grad(checkpoint(s))`` against ``grad(s)``;
+* ``jit(P)``, ``jit(grad(s))``, ``grad(jit(s))``, ``jit(jvp)``, ``jit(vmap(P))`` against
+  eager mode, on the traced call and on a replay at another point.
 
 Profiles: the CI run is deterministic and short (``CI_EXAMPLES`` examples, well under
 a minute).  The long run, for hunting bugs::
@@ -462,6 +464,15 @@ def _close(got, want, what, prog, scale=None):
                                err_msg=f"{what}\n{prog!r}")
 
 
+def _close_tight(got, want, what, prog):
+    # staged and eager mode run the same numpy calls; only the optimiser's reordering of
+    # a commutative product or sum may change the last bits
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}\n{prog!r}"
+    s = np.max(np.abs(want), initial=1.0)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * s, err_msg=f"{what}\n{prog!r}")
+
+
 def _fd(f, x, t, h=1e-5):
     return (np.asarray(f(x + h * t)) - np.asarray(f(x - h * t))) / (2 * h)
 
@@ -576,13 +587,32 @@ def check_program(prog, x0, y0, rng, checks):
                          for k, xi in enumerate(xs)], axis=ax)
         _close(got, want, f"grad∘vmap (in_axes={ax}) vs loop", prog)
 
+    if "jit" in checks:
+        # the staged program equals eager mode (the same numpy calls: to rounding), on
+        # the traced call and on a replay at another point; so do its derivatives
+        x1 = np.array(x0 + 0.05 * rng.standard_normal(x0.shape))  # 0-d stays an array
+        jP, jg, gj = fgrad.jit(P), fgrad.jit(fgrad.grad(S)), fgrad.grad(fgrad.jit(S))
+        for xi in (x0, x1):
+            want = np.asarray(P(xi))
+            _shape_is(jP(xi), want.shape, "jit", prog)
+            _close_tight(jP(xi), want, "jit vs eager", prog)
+            g_want = fgrad.grad(S)(xi)
+            _close_tight(jg(xi), g_want, "jit∘grad vs grad", prog)
+            _close_tight(gj(xi), g_want, "grad∘jit vs grad", prog)
+            if fwd_ok:
+                _, tan = fgrad.jit(lambda x: fgrad.jvp(P, (x,), (t,)))(xi)
+                _close_tight(tan, fgrad.jvp(P, (xi,), (t,))[1], "jit∘jvp vs jvp", prog)
+        xb = np.stack([x0, x1])
+        _close_tight(fgrad.jit(fgrad.vmap(P))(xb), fgrad.vmap(P)(xb), "jit∘vmap vs vmap", prog)
+        assert jP.cache_info()["traces"] == 1, "a replay at a new point traced again"
+
     if "checkpoint" in checks:
         got = fgrad.grad(fgrad.checkpoint(S))(x0)
         _shape_is(got, x0.shape, "grad∘checkpoint", prog)
         _close(got, fgrad.grad(S)(x0), "grad∘checkpoint vs grad", prog)
 
 
-ALL_CHECKS = ("jvp", "vjp", "linearize", "jac", "second", "vmap", "checkpoint")
+ALL_CHECKS = ("jvp", "vjp", "linearize", "jac", "second", "vmap", "checkpoint", "jit")
 
 # The CI profile: deterministic, a fixed number of examples, well under a minute.
 # Other profiles (FGRAD_HYPOTHESIS_PROFILE=long / dev) keep their own settings.
