@@ -62,11 +62,23 @@ from .core import (
     shape_of,
     top_trace,
 )
+from .dynamic_slicing import (  # noqa: F401  (fgrad.lax's slices with traced starts)
+    dynamic_index_in_dim,
+    dynamic_slice,
+    dynamic_slice_in_dim,
+    dynamic_update_index_in_dim,
+    dynamic_update_slice,
+    dynamic_update_slice_in_dim,
+)
 from .jit import jit
 from .staging import ConcretizationError, StagingTrace
 from .tree import tree_flatten
 
-__all__ = ["scan", "fori_loop", "while_loop", "cond", "switch"]
+__all__ = [
+    "scan", "fori_loop", "while_loop", "cond", "switch",
+    "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
+    "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
+]
 
 
 # --------------------------------------------------------------------------

@@ -1260,9 +1260,10 @@ def getitem(x, idx):
                 _value_unknown(b) for b in (item.start, item.stop, item.step)):
             raise TypeError(
                 "fgrad.jit: a slice whose bounds are staged values (x[i:i + k]): the "
-                "result's shape would depend on the values. Mark the argument static "
-                "(jit(f, static_argnums=...)), or take a window of fixed size k with "
-                "fnp.take(x, i + fnp.arange(k), axis=...).")
+                "result's shape would depend on the values. Take a window of fixed size "
+                "k with fgrad.lax.dynamic_slice_in_dim(x, i, k, axis) (or "
+                "fnp.take(x, i + fnp.arange(k), axis=...)), or mark the argument static "
+                "(jit(f, static_argnums=...)).")
     return _getitem(x, idx=_static_index(idx))
 
 
@@ -1440,7 +1441,8 @@ def _staged_position(idx):
         "for one integer (0-d) index, as x.at[i] or x.at[:, i] (full slices elsewhere); "
         "an array of staged indices could repeat a position, which would make the result "
         "depend on the values. Mark the index's argument static (jit(f, static_argnums=...)), "
-        "or write the update with a mask: fnp.where(positions == i, v, x)."
+        "or write the update with a mask: fnp.where(positions == i, v, x); a block at a "
+        "staged start is fgrad.lax.dynamic_update_slice."
     )
 
 
