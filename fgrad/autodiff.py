@@ -628,7 +628,8 @@ class ReverseTrace(Trace):
                 and not is_duck_array(g)  # dask, cupy: the row's own rule keeps it lazy
                 and getattr(g, "dtype", None) == tape[parents[0][1]][6]
             ):
-                self._scatter(cts, owned, indexed, parents[0][1], params["idx"], g)
+                self._scatter(cts, owned, indexed, tape[parents[0][1]], parents[0][1],
+                              params["idx"], g)
                 g = saved = ans = None
                 continue
             if prim.vjp_joint is not None:
@@ -666,11 +667,11 @@ class ReverseTrace(Trace):
                 cts[j] = cts[j].dense()
         return cts
 
-    def _scatter(self, cts, owned, indexed, j, idx, g):
+    def _scatter(self, cts, owned, indexed, parent, j, idx, g):
         """``x[idx]`` on plain values: its cotangent is ``g`` at ``idx`` and zero
         elsewhere, kept as that part rather than a dense array (a loop over ``x[i]``
-        would otherwise cost O(len(x)) per step in the backward pass)."""
-        parent = self.tape[j]
+        would otherwise cost O(len(x)) per step in the backward pass).  ``parent``
+        is entry ``j`` of the tape being played (NaN debugging plays a copy)."""
         c = IndexedCotangent(parent[5], parent[6], idx, g)
         prev = cts[j]
         if prev is None:

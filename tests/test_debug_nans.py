@@ -397,3 +397,18 @@ def test_checking_keeps_the_backward_pass_freeing_memory(peak_bytes):
     with fgrad.debug_nans():
         checked = peak_bytes(lambda: g(x))
     assert checked <= plain + 2 * x.nbytes, (checked, plain)
+
+
+def test_indexing_under_debug_nans_gives_the_gradient():
+    # the backward pass of x[i] on plain values read the trace's own tape, which NaN
+    # debugging empties as it plays its checked copy: a TypeError from inside fgrad
+    x = np.array([1.0, 2.0, 3.0])
+
+    def f(w):
+        return fnp.sum(fnp.stack([x[0] * w, x[2] * w])[1] * w) + (x * w)[1]
+
+    want = fgrad.grad(f)(2.0)
+    with fgrad.debug_nans():
+        assert fgrad.grad(f)(2.0) == want
+        g = fgrad.grad(lambda v: fnp.sum(v[0] * v[1:] ** 2))(x)
+    np.testing.assert_allclose(g, fgrad.grad(lambda v: fnp.sum(v[0] * v[1:] ** 2))(x))
