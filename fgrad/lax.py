@@ -57,13 +57,16 @@ from .core import (
     Tracer,
     _PositionRules,
     checking_process,
+    debug_nans_on,
     debug_variant,
     dtype_of,
     shape_of,
     top_trace,
 )
 from .jit import jit
-from .staging import ConcretizationError, StagingTrace
+from .program import Program, Var
+from .program_passes import eliminate_dead_code, optimize
+from .staging import ConcretizationError, StagingTrace, StagingTracer
 from .tree import tree_flatten
 
 __all__ = ["scan", "fori_loop", "while_loop", "cond", "switch"]
@@ -414,10 +417,11 @@ class _Layout:
             return np.zeros((size, 0), self.dtype)
         return parts[0] if len(parts) == 1 else fnp.concatenate(parts, axis=1)
 
-    def unpack(self, packed, cotangent=False):
-        """The leaves; a cotangent keeps the packed (inexact) dtype for integer leaves."""
+    def unpack(self, packed, cotangent=False, first=0, stop=None):
+        """The leaves ``first:stop``; a cotangent keeps the packed (inexact) dtype for
+        integer leaves."""
         out = []
-        for (start, n), (shape, dtype) in zip(self.spans, self.metas):
+        for (start, n), (shape, dtype) in zip(self.spans[first:stop], self.metas[first:stop]):
             piece = fnp.reshape(packed[start:start + n], shape)
             if self.dtype.kind == "c" and dtype.kind != "c":
                 piece = fnp.real(piece)  # (a real leaf packed with complex ones)
@@ -515,7 +519,7 @@ class _ScanCall:
     """
 
     __slots__ = ("body", "who", "nk", "nc", "nx", "carry_tree", "carry_metas", "x_tree",
-                 "length", "reverse", "ys", "stepper")
+                 "length", "reverse", "ys", "stepper", "residuals")
 
     def __init__(self, body, who, nk, carry_tree, carry_metas, x_tree, nx, length, reverse):
         self.body, self.who = body, who
@@ -524,6 +528,7 @@ class _ScanCall:
         self.length, self.reverse = length, reverse
         self.ys = _Out()
         self.stepper = None  # the step staged by fgrad.jit (see _staged_step)
+        self.residuals = None  # the step split for reverse mode (_Residuals), False: none
 
     def __repr__(self):
         return f"<{self.who} of {self.body!r}, length {self.length}>"
@@ -626,8 +631,11 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
     written = list(call.ys.metas) + (list(call.carry_metas) if save else [])
     check = buf is not None and buf.dtype.kind in "fc" and any(
         d.kind in "iu" for _, d in written)
+    run = stepper
     for t in order:
-        res = stepper(*k, *c, *[x[t] for x in xs])
+        res = run(*k, *c, *[x[t] for x in xs])
+        if run is stepper:
+            run = _compiled_step(stepper)
         c_next = res[:nc]
         for a, v in zip(out, (*res[nc:], *c) if save else res[nc:]):
             if check:
@@ -635,6 +643,21 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
             a[t] = v
         c = c_next
     return list(c)
+
+
+def _compiled_step(stepper):
+    """The compiled program behind the call the jitted step ``stepper`` just made (jit
+    keeps the entry it used last at the end of its cache), or ``stepper`` itself when
+    there is none yet (the first replay of a new signature compiles it).  Calling it
+    directly skips jit's look-up of the signature, a few microseconds, at every step:
+    the signature cannot change any more (the carry keeps its shapes and dtypes, and
+    the program's outputs have the same kinds at every step)."""
+    cache = getattr(stepper, "_cache", None)
+    if not cache or debug_nans_on():
+        return stepper
+    run = next(reversed(cache.values()))[0]
+    code = getattr(run, "__code__", None)
+    return run if code is not None and code.co_filename == "<fgrad program>" else stepper
 
 
 def _staged_step(call, k, c, x):
@@ -720,6 +743,11 @@ def _scan_bind(call, leaves, save=False):
         res = [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
         nc, ny = call.nc, len(call.ys.metas)
         return res[:nc], res[nc:nc + ny], res[nc + ny:]
+    if (not save and isinstance(top, ReverseTrace) and call.length >= _STAGE_MIN_LENGTH
+            and call.stepper is not False and call.residuals is not False):
+        out = _scan_with_residuals(call, leaves, top)
+        if out is not None:
+            return out
     # The stacked carries are what reverse mode reads: a staged program (fgrad.jit)
     # leaves them out unless asked (the backward scan of jit(grad(f)) and a forward-only
     # jit(f) need them not); reverse mode through such a program recomputes them.
@@ -858,6 +886,303 @@ def _scan_vjp(g, ans, *args, wrt, _call, _save=True):
         out[nk + nc + i] = v
     return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
                  for p in sorted(wrt))
+
+
+# --------------------------------------------------------------------------
+# scan under reverse mode: the step split into a forward step that saves
+# residuals and a backward step that reads them (partial evaluation)
+# --------------------------------------------------------------------------
+
+#: Reverse mode through a staged scan keeps, for every step, the values its backward
+#: step reads (the residuals) when their size per step is at most this many times the
+#: size of one step's carry and scanned values; a larger set (a step that builds a big
+#: intermediate from a small carry) is not kept, and each backward step recomputes its
+#: forward step from the saved carry instead.
+_RESIDUAL_FACTOR = 3
+
+
+#: Rows whose result is a view of (or as cheap as) their input: a residual that such a
+#: row makes from the carry or x is made again by the backward step from its input.
+_VIEWS = frozenset({"transpose", "reshape", "broadcast_to", "diagonal", "flip", "real",
+                    "getitem"})
+
+
+class _Residuals:
+    """One step of a scan, split for reverse mode.
+
+    The step's vjp over ``(consts, carry, x, cotangents)`` is staged as one program
+    (:func:`_split_step`) and cut in two: the equations that do not depend on the
+    cotangents form ``fwd`` (``consts, carry, x -> new carry, y, residuals``), the
+    others ``bwd`` (``consts, x, residuals, cotangents of the new carry and of y ->
+    cotangents of the inexact consts dk, carries dc and xs dx``).  The residuals are
+    the values ``fwd`` computes and ``bwd`` reads (the carry itself among them when
+    ``bwd`` reads it).  A value that depends on the consts only (a transposed weight
+    matrix) is not a residual: ``bwd`` computes it again, so nothing is kept per step
+    for it.
+    """
+
+    __slots__ = ("fwd", "bwd", "metas", "dk", "dc", "dx", "dy", "call")
+
+    def __init__(self, fwd, bwd, metas, dk, dc, dx, dy):
+        self.fwd, self.bwd, self.metas = fwd, bwd, metas
+        self.dk, self.dc, self.dx, self.dy = dk, dc, dx, dy
+        self.call = None  # the scan of the forward step (made once, see _forward_call)
+
+
+def _joint_step_program(call, k, c, x):
+    """The vjp of one step staged on plain values ``k, c, x`` (one step's): a
+    Program over ``k + c + x + cotangents of (dc carries, dy outputs)`` whose outputs
+    are ``new carry + y + cotangents of (dk, dc, dx)``; ``None`` when the step cannot
+    be staged."""
+    nk, nc, nx = call.nk, call.nc, call.nx
+    dk = [i for i in range(nk) if _inexact(k[i])]
+    dc = [j for j in range(nc) if _inexact(c[j])]
+    dx = [i for i in range(nx) if _inexact(x[i])]
+    staging = StagingTrace()
+    try:
+        sk = [staging.new_input(v) for v in k]
+        sc = [staging.new_input(v) for v in c]
+        sx = [staging.new_input(v) for v in x]
+        rev = ReverseTrace()
+        try:
+            ins = [rev.new_input(v) for v in [sk[i] for i in dk] + [sc[j] for j in dc]
+                   + [sx[i] for i in dx]]
+            a, b, e = list(sk), list(sc), list(sx)
+            for i, v in zip(dk, ins):
+                a[i] = v
+            for j, v in zip(dc, ins[len(dk):]):
+                b[j] = v
+            for i, v in zip(dx, ins[len(dk) + len(dc):]):
+                e[i] = v
+            cn, y = call.step(a, b, e)
+            dy = [j for j, v in enumerate(y) if _inexact(v)]
+            seeds = []
+            with np.errstate(all="ignore"):  # (the cotangents traced with are zeros)
+                for o in [cn[j] for j in dc] + [y[j] for j in dy]:
+                    g = staging.new_input(np.zeros(shape_of(o), dtype_of(o)))
+                    if isinstance(o, ReverseTracer) and o._trace is rev:
+                        seeds.append((o.index, g))
+                cts = rev.backward(seeds, consume=True) if seeds else [None] * len(rev.tape)
+            wrt = [sk[i] for i in dk] + [sc[j] for j in dc] + [sx[i] for i in dx]
+            grads = [np.zeros(shape_of(v), dtype_of(v)) if cts[t.index] is None
+                     else cts[t.index] for v, t in zip(wrt, ins)]
+            outs = [o.value if isinstance(o, ReverseTracer) and o._trace is rev else o
+                    for o in list(cn) + list(y)]
+        finally:
+            rev.alive = False
+            rev.thaw()
+    except ConcretizationError:
+        return None
+    finally:
+        staging.alive = False
+    program, _ = staging.finish(outs + grads)
+    if staging.closed_over:  # a traced value reached the step unannounced: the
+        return None  # recomputing path reports it
+    return program, dk, dc, dx, dy
+
+
+def _split_step(call, k, c, x):
+    """The step of ``call`` split for reverse mode (a :class:`_Residuals`), or ``None``
+    when the recomputing reverse pass is kept: the step cannot be staged, it holds a
+    ``checkpoint`` (which asks for recomputation), or its residuals are larger than
+    :data:`_RESIDUAL_FACTOR` times its carry and scanned values."""
+    joint = _joint_step_program(call, k, c, x)
+    if joint is None:
+        return None
+    program, dk, dc, dx, dy = joint
+    program = optimize(program)
+    if any(e.prim.name.startswith("checkpoint(") for e in program.eqns):
+        return None
+    nk, nc, nx = call.nk, call.nc, call.nx
+    ny = len(call.ys.metas)
+    ins, outs = program.inputs, program.outputs
+    in_k, in_c, in_x = ins[:nk], ins[nk:nk + nc], ins[nk + nc:nk + nc + nx]
+    in_ct = ins[nk + nc + nx:]
+    out_fwd, out_grads = outs[:nc + ny], outs[nc + ny:]
+    # which values depend on the cotangents (backward), and which vary per step
+    back = {v.id for v in in_ct}
+    varying = {v.id for v in in_c + in_x}
+    for e in program.eqns:
+        ids = [a.id for a in e.inputs if type(a) is Var]
+        if any(i in back for i in ids):
+            back.add(e.out.id)
+        elif any(i in varying for i in ids):
+            varying.add(e.out.id)
+    fwd_eqns = [e for e in program.eqns if e.out.id not in back]
+    bwd_eqns = [e for e in program.eqns if e.out.id in back]
+    # the forward values the backward step reads
+    needed, seen = [], set()
+    for a in [a for e in bwd_eqns for a in e.inputs] + out_grads:
+        if type(a) is Var and a.id not in back and a.id not in seen:
+            seen.add(a.id)
+            needed.append(a)
+    direct = {v.id for v in in_k + in_x}  # the reverse scan has these anyway
+    made_by = {e.out.id: e for e in fwd_eqns}
+    residuals, again = [], set()  # kept per step / computed again by the backward step
+    kept = set()
+    stack = list(reversed(needed))
+    while stack:
+        v = stack.pop()
+        if v.id in direct or v.id in again or v.id in kept:
+            continue
+        e = made_by.get(v.id)
+        if e is not None and (v.id not in varying or (e.prim.name in _VIEWS and all(
+                _size(a) <= _size(v) for a in e.inputs if type(a) is Var))):
+            # from the consts only, or a view no smaller than what it views (x.T): the
+            # backward step makes it again
+            again.add(v.id)
+            stack.extend(a for a in e.inputs if type(a) is Var)
+        else:
+            kept.add(v.id)
+            residuals.append(v)
+    size = sum(_size(v) for v in residuals)
+    if size > _RESIDUAL_FACTOR * max(sum(_size(v) for v in in_c + in_x), 1):
+        return None
+    fwd = eliminate_dead_code(Program(in_k + in_c + in_x, fwd_eqns,
+                                      out_fwd + residuals, kinds=program.kinds))
+    bwd = eliminate_dead_code(Program(
+        in_k + in_x + residuals + in_ct,
+        [e for e in fwd_eqns if e.out.id in again] + bwd_eqns, out_grads,
+        kinds=program.kinds))
+    return _Residuals(fwd, bwd, [(tuple(v.shape), np.dtype(v.dtype)) for v in residuals],
+                      dk, dc, dx, dy)
+
+
+def _size(v):
+    """The bytes of a staged value."""
+    return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(v.dtype).itemsize
+
+
+def _forward_call(call, res):
+    """The scan of the forward step with residuals: its ``ys`` are the step's ``y``
+    followed by the residuals."""
+    if res.call is None:
+        nc, fwd = call.nc, res.fwd
+
+        def forward_step(consts, c, x):
+            out = fwd.interpret(*consts, *c, *x)
+            return out[:nc], out[nc:]
+
+        forward_step.__name__ = f"forward step of {call.body!r}"
+        res.call = _ScanCall(_Fn(forward_step), call.who, call.nk, _flat_tree(nc),
+                             call.carry_metas, _flat_tree(call.nx), call.nx, call.length,
+                             call.reverse)
+    return res.call
+
+
+def _scan_with_residuals(call, leaves, top):
+    """``(carry, ys, None)`` of a scan under reverse mode (``top``) that keeps the
+    residuals of every step, or ``None`` to take the recomputing path.  Taken when
+    the scan's values below ``top`` are plain or staged by fgrad.jit (so nothing
+    differentiates the residuals themselves: under higher-order derivatives the
+    recomputing path runs, whose rules nest)."""
+    reals = []
+    for v in leaves:
+        if isinstance(v, ReverseTracer) and v._trace is top:
+            v = v.value
+        if isinstance(v, StagingTracer):
+            v = v.real
+        if isinstance(v, Tracer):
+            return None
+        reals.append(v)
+    res = call.residuals
+    if res is None:
+        k, c, xs = call.split(reals)
+        t = call.length - 1 if call.reverse else 0
+        res = call.residuals = _split_step(call, k, c, [x[t] for x in xs]) or False
+    if res is False:
+        return None
+    fcall = _forward_call(call, res)
+    record = _ResidualRecord(call, res)
+    packed = top.process(_SCAN_RES, tuple(leaves), {"_call": record})
+    nc, ny = call.nc, len(call.ys.metas)
+    out = fcall.layout(False).unpack(packed, stop=nc + ny)
+    return out[:nc], out[nc:], None
+
+
+class _ResidualRecord:
+    """One scan recorded by reverse mode with its residuals: ``full`` is the forward
+    scan's whole output (final carry, ys, residual stacks), one level below reverse
+    mode; the recorded primitive's output is only its first part (carry and ys), so
+    that reverse mode's cotangent of it is not as large as the residual stacks."""
+
+    __slots__ = ("call", "res", "full")
+
+    def __init__(self, call, res):
+        self.call, self.res, self.full = call, res, None
+
+    def __repr__(self):
+        return repr(self.call)
+
+
+def _scan_res_forward(*leaves, _call):
+    """The forward scan with residuals, one level down (plain values, or the staging
+    trace of fgrad.jit, where it is an ordinary scan with ordinary rules)."""
+    record = _call
+    call, fcall = record.call, record.res.call
+    full = record.full = _SCAN.fn(*leaves, _call=fcall, _save=False)
+    lay = fcall.layout(False)
+    start, n = lay.spans[call.nc + len(call.ys.metas) - 1]
+    return full[:start + n]
+
+
+def _scan_res_vjp(g, ans, *args, wrt, _call):
+    """Reverse mode from the residuals: a reverse scan of the backward step alone."""
+    call, res = _call.call, _call.res
+    fcall = res.call
+    lay = fcall.layout(False)
+    nk, nc, nx = call.nk, call.nc, call.nx
+    ny = len(call.ys.metas)
+    gl = lay.unpack(g, cotangent=True, stop=nc + ny)
+    stacks = lay.unpack(_call.full, first=nc + ny)
+    k, _, xs = call.split(args)
+    wrt = set(wrt)
+    dk = [i for i in res.dk if i in wrt]
+    dx = [i for i in res.dx if nk + nc + i in wrt]
+    pick_k = [res.dk.index(i) for i in dk]
+    pick_x = [res.dx.index(i) for i in dx]
+    dc, nd, nr, ndk = res.dc, len(res.dc), len(res.metas), len(res.dk)
+    # the backward step computes only the cotangents asked for
+    outs = res.bwd.outputs
+    bwd = eliminate_dead_code(Program(
+        res.bwd.inputs, res.bwd.eqns,
+        [outs[p] for p in pick_k] + outs[ndk:ndk + nd] + [outs[ndk + nd + p] for p in pick_x],
+        kinds=res.bwd.kinds))
+    nks = len(pick_k)
+
+    def backward_step(k2, c2, x2):
+        ct_c, acc = list(c2[:nd]), list(c2[nd:])
+        out = bwd.interpret(*k2, *x2[:nx], *x2[nx:nx + nr], *ct_c, *x2[nx + nr:])
+        gk, gc, gx = out[:nks], out[nks:nks + nd], out[nks + nd:]
+        return list(gc) + [a + b for a, b in zip(acc, gk)], gx
+
+    backward_step.__name__ = f"backward step of {call.body!r}"
+    zeros_k = [np.zeros(shape_of(k[i]), dtype_of(k[i])) for i in dk]
+    (carry, ys, _), _ = _new_scan(backward_step, call.who, k,
+                                  [gl[j] for j in dc] + zeros_k,
+                                  list(xs) + stacks + [gl[nc + j] for j in res.dy],
+                                  call.length, not call.reverse)
+    out = {}
+    for j, v in zip(dc, carry[:nd]):
+        out[nk + j] = v
+    for i, v in zip(dk, carry[nd:]):
+        out[i] = v
+    for i, v in zip(dx, ys):
+        out[nk + nc + i] = v
+    return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
+                 for p in sorted(wrt))
+
+
+# Reverse mode's record of a scan that keeps residuals.  Only the reverse trace that
+# chose the path sees it (``ReverseTrace.process`` runs ``fn`` one level down, which is
+# the ordinary scan of the forward step); it never enters a program.
+_SCAN_RES = Primitive(
+    "lax.scan", _scan_res_forward,
+    vjp_joint=_scan_res_vjp,
+    reads=("ans", "args"),  # the residuals (in the output), the consts and the xs
+    test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
+)
+_SCAN_RES.fn = _SCAN_RES.call = _scan_res_forward
 
 
 def _scan_batch(vals, dims, _call, _save=True):
