@@ -52,6 +52,7 @@ from .api import jvp as _jvp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import vmap
 from .core import (
+    PRIMITIVES,
     Primitive,
     Trace,
     Tracer,
@@ -64,7 +65,7 @@ from .core import (
     top_trace,
 )
 from .jit import jit
-from .program import Program, Var
+from .program import Literal, Program, Var
 from .program_passes import eliminate_dead_code, optimize
 from .staging import ConcretizationError, StagingTrace, StagingTracer
 from .tree import tree_flatten
@@ -901,6 +902,9 @@ def _scan_vjp(g, ans, *args, wrt, _call, _save=True):
 _RESIDUAL_FACTOR = 3
 
 
+_ADD, _MATMUL, _TRANSPOSE, _SUM_TO_SHAPE = (
+    PRIMITIVES[n] for n in ("add", "matmul", "transpose", "sum_to_shape"))
+
 #: Rows whose result is a view of (or as cheap as) their input: a residual that such a
 #: row makes from the carry or x is made again by the backward step from its input.
 _VIEWS = frozenset({"transpose", "reshape", "broadcast_to", "diagonal", "flip", "real",
@@ -921,10 +925,11 @@ class _Residuals:
     for it.
     """
 
-    __slots__ = ("fwd", "bwd", "metas", "dk", "dc", "dx", "dy", "call")
+    __slots__ = ("fwd", "hoist", "bwd", "metas", "base", "dk", "dc", "dx", "dy", "call")
 
-    def __init__(self, fwd, bwd, metas, dk, dc, dx, dy):
-        self.fwd, self.bwd, self.metas = fwd, bwd, metas
+    def __init__(self, fwd, hoist, bwd, metas, base, dk, dc, dx, dy):
+        self.fwd, self.hoist, self.bwd, self.metas = fwd, hoist, bwd, metas
+        self.base = base  # the bytes of one step's carry and x
         self.dk, self.dc, self.dx, self.dy = dk, dc, dx, dy
         self.call = None  # the scan of the forward step (made once, see _forward_call)
 
@@ -1018,33 +1023,37 @@ def _split_step(call, k, c, x):
             needed.append(a)
     direct = {v.id for v in in_k + in_x}  # the reverse scan has these anyway
     made_by = {e.out.id: e for e in fwd_eqns}
-    residuals, again = [], set()  # kept per step / computed again by the backward step
-    kept = set()
+    residuals, hoisted, again = [], [], set()  # kept per step / once / made again
+    done = set(direct)
     stack = list(reversed(needed))
     while stack:
         v = stack.pop()
-        if v.id in direct or v.id in again or v.id in kept:
+        if v.id in done:
             continue
+        done.add(v.id)
         e = made_by.get(v.id)
-        if e is not None and (v.id not in varying or (e.prim.name in _VIEWS and all(
-                _size(a) <= _size(v) for a in e.inputs if type(a) is Var))):
-            # from the consts only, or a view no smaller than what it views (x.T): the
-            # backward step makes it again
+        if e is not None and v.id not in varying:
+            # from the consts only (W.T): computed once, before the reverse scan
+            hoisted.append(v)
+        elif e is not None and e.prim.name in _VIEWS and all(
+                _size(a) <= _size(v) for a in e.inputs if type(a) is Var):
+            # a view no smaller than what it views (x.T, h.T): made again per step
             again.add(v.id)
             stack.extend(a for a in e.inputs if type(a) is Var)
         else:
-            kept.add(v.id)
             residuals.append(v)
-    size = sum(_size(v) for v in residuals)
-    if size > _RESIDUAL_FACTOR * max(sum(_size(v) for v in in_c + in_x), 1):
+    base = max(sum(_size(v) for v in in_c + in_x), 1)
+    if sum(_size(v) for v in residuals) > _RESIDUAL_FACTOR * base:
         return None
-    fwd = eliminate_dead_code(Program(in_k + in_c + in_x, fwd_eqns,
-                                      out_fwd + residuals, kinds=program.kinds))
+    kinds = program.kinds
+    fwd = eliminate_dead_code(Program(in_k + in_c + in_x, fwd_eqns, out_fwd + residuals,
+                                      kinds=kinds))
+    hoist = eliminate_dead_code(Program(in_k, fwd_eqns, hoisted, kinds=kinds))
     bwd = eliminate_dead_code(Program(
-        in_k + in_x + residuals + in_ct,
-        [e for e in fwd_eqns if e.out.id in again] + bwd_eqns, out_grads,
-        kinds=program.kinds))
-    return _Residuals(fwd, bwd, [(tuple(v.shape), np.dtype(v.dtype)) for v in residuals],
+        in_k + hoisted + in_x + residuals + in_ct,
+        [e for e in fwd_eqns if e.out.id in again] + bwd_eqns, out_grads, kinds=kinds))
+    return _Residuals(fwd, hoist, bwd,
+                      [(tuple(v.shape), np.dtype(v.dtype)) for v in residuals], base,
                       dk, dc, dx, dy)
 
 
@@ -1142,13 +1151,33 @@ def _scan_res_vjp(g, ans, *args, wrt, _call):
     pick_k = [res.dk.index(i) for i in dk]
     pick_x = [res.dx.index(i) for i in dx]
     dc, nd, nr, ndk = res.dc, len(res.dc), len(res.metas), len(res.dk)
-    # the backward step computes only the cotangents asked for
     outs = res.bwd.outputs
+    # a const whose cotangent is a zero constant (the body does not use it) is not
+    # accumulated over the steps
+    live = [(p, i) for p, i in zip(pick_k, dk)
+            if not (type(outs[p]) is Literal and not np.any(outs[p].value))]
+    pick_k, dk = [p for p, _ in live], [i for _, i in live]
+    # the backward step computes only the cotangents asked for
+    bwd = res.bwd
+    nkh = nk + len(res.hoist.outputs)
+    # A const's cotangent that is a sum of (stacked value).T @ (per-step factor) terms
+    # (W's h.T @ delta) or of reductions of per-step factors (b's sum of delta) is not
+    # accumulated step by step: the steps stack the factors, and one matmul or sum over
+    # all the steps makes the total afterwards (the same sum, in another order).
+    stacked = {v.id: ("x", i) for i, v in enumerate(bwd.inputs[nkh:nkh + nx])}
+    stacked.update({v.id: ("r", j) for j, v in
+                    enumerate(bwd.inputs[nkh + nx:nkh + nx + nr])})
+    made = {e.out.id: e for e in bwd.eqns}
+    terms = [_summed_terms(outs[p], made, stacked) for p in pick_k]
+    factors = list({t[2].id: t[2] for ts in terms if ts for t in ts}.values())
+    if sum(_size(v) for v in factors) > _RESIDUAL_FACTOR * res.base:  # (stacked per step)
+        terms, factors = [None] * len(terms), []
+    step_k = [p for p, ts in zip(pick_k, terms) if not ts]
     bwd = eliminate_dead_code(Program(
-        res.bwd.inputs, res.bwd.eqns,
-        [outs[p] for p in pick_k] + outs[ndk:ndk + nd] + [outs[ndk + nd + p] for p in pick_x],
-        kinds=res.bwd.kinds))
-    nks = len(pick_k)
+        bwd.inputs, bwd.eqns,
+        [outs[p] for p in step_k] + outs[ndk:ndk + nd] + [outs[ndk + nd + p] for p in pick_x]
+        + factors, kinds=bwd.kinds))
+    nks = len(step_k)
 
     def backward_step(k2, c2, x2):
         ct_c, acc = list(c2[:nd]), list(c2[nd:])
@@ -1157,8 +1186,13 @@ def _scan_res_vjp(g, ans, *args, wrt, _call):
         return list(gc) + [a + b for a, b in zip(acc, gk)], gx
 
     backward_step.__name__ = f"backward step of {call.body!r}"
+    summed = [i for i, ts in zip(dk, terms) if ts]
+    summed_terms = [ts for ts in terms if ts]
+    dk = [i for i, ts in zip(dk, terms) if not ts]
     zeros_k = [np.zeros(shape_of(k[i]), dtype_of(k[i])) for i in dk]
-    (carry, ys, _), _ = _new_scan(backward_step, call.who, k,
+    # what the backward step reads of the consts alone, computed once
+    hoisted = res.hoist.interpret(*k) if res.hoist.outputs else []
+    (carry, ys, _), _ = _new_scan(backward_step, call.who, list(k) + hoisted,
                                   [gl[j] for j in dc] + zeros_k,
                                   list(xs) + stacks + [gl[nc + j] for j in res.dy],
                                   call.length, not call.reverse)
@@ -1169,8 +1203,50 @@ def _scan_res_vjp(g, ans, *args, wrt, _call):
         out[i] = v
     for i, v in zip(dx, ys):
         out[nk + nc + i] = v
+    stacked_factors = {v.id: s for v, s in zip(factors, ys[len(dx):])}
+    for i, ts in zip(summed, summed_terms):
+        total = None
+        for kind, where, factor, eqn in ts:
+            f = stacked_factors[factor.id]
+            if kind == "matmul":
+                r = xs[where[1]] if where[0] == "x" else stacks[where[1]]
+                r = fnp.reshape(r, (-1, shape_of(r)[-1]))
+                term = fnp.matmul(fnp.transpose(r), fnp.reshape(f, (-1, shape_of(f)[-1])))
+            else:  # a reduction to the const's shape, of the sum over the steps
+                term = eqn.prim.fn(fnp.sum(f, axis=0), **eqn.params)
+            total = term if total is None else total + term
+        out[i] = total
     return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
                  for p in sorted(wrt))
+
+
+def _summed_terms(o, made, stacked):
+    """How a const's cotangent ``o`` in the backward step is made, when it is a sum of
+    terms that can be summed over the steps at once: a list of ``("matmul", (kind,
+    position) of the stacked value r, the factor d, eqn)`` for ``transpose(r) @ d``
+    (r a scanned value or a residual, both 2-d) and ``("sum", None, d, eqn)`` for
+    ``sum_to_shape(d)``; ``None`` otherwise."""
+    if type(o) is not Var:
+        return None
+    e = made.get(o.id)
+    if e is None:
+        return None
+    if e.prim is _ADD and len(e.inputs) == 2 and all(type(a) is Var for a in e.inputs):
+        if e.inputs[0].shape != e.inputs[1].shape:
+            return None
+        parts = [_summed_terms(a, made, stacked) for a in e.inputs]
+        return None if None in parts else parts[0] + parts[1]
+    if (e.prim is _MATMUL and len(e.inputs) == 2 and not e.params
+            and all(type(a) is Var and len(a.shape) == 2 for a in e.inputs)):
+        a, d = e.inputs
+        t = made.get(a.id)
+        if (t is not None and t.prim is _TRANSPOSE and type(t.inputs[0]) is Var
+                and t.inputs[0].id in stacked and d.id not in stacked
+                and tuple(int(i) for i in t.params.get("axes") or (1, 0)) == (1, 0)):
+            return [("matmul", stacked[t.inputs[0].id], d, e)]
+    if e.prim is _SUM_TO_SHAPE and len(e.inputs) == 1 and type(e.inputs[0]) is Var:
+        return [("sum", None, e.inputs[0], e)]
+    return None
 
 
 # Reverse mode's record of a scan that keeps residuals.  Only the reverse trace that
