@@ -9,10 +9,13 @@ functions and the tree structures.  Its implementation runs the loop on plain
 numpy values; its rules are written with these functions again and fgrad's
 transforms applied to the body, so every transform nests to any order:
 
-* reverse mode of ``scan`` is a reverse ``scan`` whose body re-runs one step
-  under reverse mode from the stored carry (memory O(steps x carry), the
-  loop is never unrolled onto the tape); ``fori_loop`` with Python-int bounds
-  is a ``scan``; ``cond``/``switch`` pull back through the branch taken only;
+* reverse mode of ``scan`` is a reverse ``scan`` (the loop is never unrolled
+  onto the tape).  A long scan's step is split by partial evaluation: the forward
+  scan saves each step's residuals and the reverse scan runs only the backward
+  step (see :func:`scan`); otherwise the reverse scan's body re-runs one step
+  under reverse mode from the stored carry (memory O(steps x carry)).
+  ``fori_loop`` with Python-int bounds is a ``scan``; ``cond``/``switch`` pull
+  back through the branch taken only;
 * forward mode of every function is the same loop over (value, tangent) pairs;
   ``while_loop`` (and ``fori_loop`` with traced bounds) has forward mode only,
   because reverse mode would have to store a number of steps nobody knows in
@@ -1364,9 +1367,18 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     carry must keep its structure, shapes and dtypes.  ``unroll`` is accepted
     for JAX compatibility and does not change anything.
 
-    Reverse mode stores the carry of every step (memory O(steps x carry)) and runs
-    a reverse loop that re-runs each step under ``vjp``; wrap the body in
-    :func:`fgrad.checkpoint` to store less of each step.
+    Reverse mode through a scan of 16 steps or more keeps, for every step, the
+    values its backward step reads (its *residuals*; for ``tanh(h @ W + x)``, the
+    carry ``h`` and ``1 - tanh**2``), and its reverse loop runs only the backward
+    step: the vjp of one step is staged once and split in two, a forward step that
+    saves the residuals and a backward step that reads them.  The cotangent of a
+    weight the body multiplies (``h.T @ delta`` of every step) is made by one
+    matmul over all the steps after the loop.  Memory is O(steps x (carry + x)):
+    this path is taken only when a step's residuals are at most three times the
+    size of its carry and ``x``.  Otherwise (and for shorter scans, under
+    higher-order derivatives, and when the body calls :func:`fgrad.checkpoint`,
+    which asks for recomputation) reverse mode stores the carry of every step and
+    the reverse loop re-runs each step under ``vjp``.
 
     Example:
         >>> import fgrad.numpy as fnp

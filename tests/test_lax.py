@@ -1013,7 +1013,16 @@ def _no_xs_body(W, U, b, xs, h0):  # xs=None with length=
     return fnp.sum(h) + fnp.sum(ys * ys)
 
 
-RESIDUAL_BODIES = {"tanh rnn": _tanh_rnn, "sigmoid": _sigmoid_body, "matmul": _matmul_body,
+def _shared_weight_body(W, U, b, xs, h0):  # W twice: its cotangent sums two terms
+    def step(h, x):
+        a = fnp.tanh(h @ W + x @ U)
+        return fnp.tanh(a @ W + b), fnp.sum(a * x[:, :1])
+
+    h, ys = lax.scan(step, h0, xs)
+    return fnp.sum(h * h) + fnp.sum(fnp.cos(ys))
+
+
+RESIDUAL_BODIES = {"shared weight": _shared_weight_body, "tanh rnn": _tanh_rnn, "sigmoid": _sigmoid_body, "matmul": _matmul_body,
                    "reverse": _reverse_body, "pytree": _pytree_body, "no xs": _no_xs_body}
 
 
