@@ -920,19 +920,21 @@ class _Residuals:
     The step's vjp over ``(consts, carry, x, cotangents)`` is staged as one program
     (:func:`_split_step`) and cut in two: the equations that do not depend on the
     cotangents form ``fwd`` (``consts, carry, x -> new carry, y, residuals``), the
-    others ``bwd`` (``consts, x, residuals, cotangents of the new carry and of y ->
-    cotangents of the inexact consts dk, carries dc and xs dx``).  The residuals are
-    the values ``fwd`` computes and ``bwd`` reads (the carry itself among them when
-    ``bwd`` reads it).  A value that depends on the consts only (a transposed weight
-    matrix) is not a residual: ``bwd`` computes it again, so nothing is kept per step
-    for it.
+    others ``bwd`` (``consts, hoisted, x, residuals, cotangents of the new carry and
+    of y -> cotangents of the inexact consts dk, carries dc and xs dx``).  The
+    residuals are the values ``fwd`` computes and ``bwd`` reads (the carry itself
+    among them when ``bwd`` reads it).  Not residuals: a value of the consts alone (a
+    transposed weight matrix), which ``hoist`` (``consts -> hoisted``) computes once
+    before the reverse scan, and a view of a residual or of ``x`` (``h.T``), which
+    ``bwd`` takes again.  ``base`` is the bytes of one step's carry and ``x``, the
+    unit of the memory policy (:data:`_RESIDUAL_FACTOR`).
     """
 
     __slots__ = ("fwd", "hoist", "bwd", "metas", "base", "dk", "dc", "dx", "dy", "call")
 
     def __init__(self, fwd, hoist, bwd, metas, base, dk, dc, dx, dy):
         self.fwd, self.hoist, self.bwd, self.metas = fwd, hoist, bwd, metas
-        self.base = base  # the bytes of one step's carry and x
+        self.base = base
         self.dk, self.dc, self.dx, self.dy = dk, dc, dx, dy
         self.call = None  # the scan of the forward step (made once, see _forward_call)
 
