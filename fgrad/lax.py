@@ -659,7 +659,8 @@ def _compiled_step(stepper):
     cache = getattr(stepper, "_cache", None)
     if not cache or debug_nans_on():
         return stepper
-    run = next(reversed(cache.values()))[0]
+    entry = next(reversed(cache.values()))
+    run = entry[0] if isinstance(entry, tuple) and entry else None  # (jit's cache entry)
     code = getattr(run, "__code__", None)
     return run if code is not None and code.co_filename == "<fgrad program>" else stepper
 
