@@ -9,10 +9,13 @@ functions and the tree structures.  Its implementation runs the loop on plain
 numpy values; its rules are written with these functions again and fgrad's
 transforms applied to the body, so every transform nests to any order:
 
-* reverse mode of ``scan`` is a reverse ``scan`` whose body re-runs one step
-  under reverse mode from the stored carry (memory O(steps x carry), the
-  loop is never unrolled onto the tape); ``fori_loop`` with Python-int bounds
-  is a ``scan``; ``cond``/``switch`` pull back through the branch taken only;
+* reverse mode of ``scan`` is a reverse ``scan`` (the loop is never unrolled
+  onto the tape).  A long scan's step is split by partial evaluation: the forward
+  scan saves each step's residuals and the reverse scan runs only the backward
+  step (see :func:`scan`); otherwise the reverse scan's body re-runs one step
+  under reverse mode from the stored carry (memory O(steps x carry)).
+  ``fori_loop`` with Python-int bounds is a ``scan``; ``cond``/``switch`` pull
+  back through the branch taken only;
 * forward mode of every function is the same loop over (value, tangent) pairs;
   ``while_loop`` (and ``fori_loop`` with traced bounds) has forward mode only,
   because reverse mode would have to store a number of steps nobody knows in
@@ -52,11 +55,13 @@ from .api import jvp as _jvp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import vmap
 from .core import (
+    PRIMITIVES,
     Primitive,
     Trace,
     Tracer,
     _PositionRules,
     checking_process,
+    debug_nans_on,
     debug_variant,
     dtype_of,
     shape_of,
@@ -71,7 +76,9 @@ from .dynamic_slicing import (  # noqa: F401  (fgrad.lax's slices with traced st
     dynamic_update_slice_in_dim,
 )
 from .jit import jit
-from .staging import ConcretizationError, StagingTrace
+from .program import Literal, Program, Var
+from .program_passes import eliminate_dead_code, optimize
+from .staging import ConcretizationError, StagingTrace, StagingTracer
 from .tree import tree_flatten
 
 __all__ = [
@@ -426,10 +433,11 @@ class _Layout:
             return np.zeros((size, 0), self.dtype)
         return parts[0] if len(parts) == 1 else fnp.concatenate(parts, axis=1)
 
-    def unpack(self, packed, cotangent=False):
-        """The leaves; a cotangent keeps the packed (inexact) dtype for integer leaves."""
+    def unpack(self, packed, cotangent=False, first=0, stop=None):
+        """The leaves ``first:stop``; a cotangent keeps the packed (inexact) dtype for
+        integer leaves."""
         out = []
-        for (start, n), (shape, dtype) in zip(self.spans, self.metas):
+        for (start, n), (shape, dtype) in zip(self.spans[first:stop], self.metas[first:stop]):
             piece = fnp.reshape(packed[start:start + n], shape)
             if self.dtype.kind == "c" and dtype.kind != "c":
                 piece = fnp.real(piece)  # (a real leaf packed with complex ones)
@@ -527,7 +535,7 @@ class _ScanCall:
     """
 
     __slots__ = ("body", "who", "nk", "nc", "nx", "carry_tree", "carry_metas", "x_tree",
-                 "length", "reverse", "ys", "stepper")
+                 "length", "reverse", "ys", "stepper", "residuals")
 
     def __init__(self, body, who, nk, carry_tree, carry_metas, x_tree, nx, length, reverse):
         self.body, self.who = body, who
@@ -536,6 +544,7 @@ class _ScanCall:
         self.length, self.reverse = length, reverse
         self.ys = _Out()
         self.stepper = None  # the step staged by fgrad.jit (see _staged_step)
+        self.residuals = None  # the step split for reverse mode (_Residuals), False: none
 
     def __repr__(self):
         return f"<{self.who} of {self.body!r}, length {self.length}>"
@@ -638,8 +647,11 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
     written = list(call.ys.metas) + (list(call.carry_metas) if save else [])
     check = buf is not None and buf.dtype.kind in "fc" and any(
         d.kind in "iu" for _, d in written)
+    run = stepper
     for t in order:
-        res = stepper(*k, *c, *[x[t] for x in xs])
+        res = run(*k, *c, *[x[t] for x in xs])
+        if run is stepper:
+            run = _compiled_step(stepper)
         c_next = res[:nc]
         for a, v in zip(out, (*res[nc:], *c) if save else res[nc:]):
             if check:
@@ -647,6 +659,22 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
             a[t] = v
         c = c_next
     return list(c)
+
+
+def _compiled_step(stepper):
+    """The compiled program behind the call the jitted step ``stepper`` just made (jit
+    keeps the entry it used last at the end of its cache), or ``stepper`` itself when
+    there is none yet (the first replay of a new signature compiles it).  Calling it
+    directly skips jit's look-up of the signature, a few microseconds, at every step:
+    the signature cannot change any more (the carry keeps its shapes and dtypes, and
+    the program's outputs have the same kinds at every step)."""
+    cache = getattr(stepper, "_cache", None)
+    if not cache or debug_nans_on():
+        return stepper
+    entry = next(reversed(cache.values()))
+    run = entry[0] if isinstance(entry, tuple) and entry else None  # (jit's cache entry)
+    code = getattr(run, "__code__", None)
+    return run if code is not None and code.co_filename == "<fgrad program>" else stepper
 
 
 def _staged_step(call, k, c, x):
@@ -732,6 +760,11 @@ def _scan_bind(call, leaves, save=False):
         res = [o if t is None else ForwardTracer(o, top, t) for o, t in zip(outs, touts)]
         nc, ny = call.nc, len(call.ys.metas)
         return res[:nc], res[nc:nc + ny], res[nc + ny:]
+    if (not save and isinstance(top, ReverseTrace) and call.length >= _STAGE_MIN_LENGTH
+            and call.stepper is not False and call.residuals is not False):
+        out = _scan_with_residuals(call, leaves, top)
+        if out is not None:
+            return out
     # The stacked carries are what reverse mode reads: a staged program (fgrad.jit)
     # leaves them out unless asked (the backward scan of jit(grad(f)) and a forward-only
     # jit(f) need them not); reverse mode through such a program recomputes them.
@@ -872,6 +905,380 @@ def _scan_vjp(g, ans, *args, wrt, _call, _save=True):
                  for p in sorted(wrt))
 
 
+# --------------------------------------------------------------------------
+# scan under reverse mode: the step split into a forward step that saves
+# residuals and a backward step that reads them (partial evaluation)
+# --------------------------------------------------------------------------
+
+#: Reverse mode through a staged scan keeps, for every step, the values its backward
+#: step reads (the residuals) when their size per step is at most this many times the
+#: size of one step's carry and scanned values; a larger set (a step that builds a big
+#: intermediate from a small carry) is not kept, and each backward step recomputes its
+#: forward step from the saved carry instead.
+_RESIDUAL_FACTOR = 3
+
+
+_ADD, _MATMUL, _TRANSPOSE, _SUM_TO_SHAPE = (
+    PRIMITIVES[n] for n in ("add", "matmul", "transpose", "sum_to_shape"))
+
+#: Rows whose result is a view of (or as cheap as) their input: a residual that such a
+#: row makes from the carry or x is made again by the backward step from its input.
+_VIEWS = frozenset({"transpose", "reshape", "broadcast_to", "diagonal", "flip", "real",
+                    "getitem"})
+
+
+class _Residuals:
+    """One step of a scan, split for reverse mode.
+
+    The step's vjp over ``(consts, carry, x, cotangents)`` is staged as one program
+    (:func:`_split_step`) and cut in two: the equations that do not depend on the
+    cotangents form ``fwd`` (``consts, carry, x -> new carry, y, residuals``), the
+    others ``bwd`` (``consts, hoisted, x, residuals, cotangents of the new carry and
+    of y -> cotangents of the inexact consts dk, carries dc and xs dx``).  The
+    residuals are the values ``fwd`` computes and ``bwd`` reads (the carry itself
+    among them when ``bwd`` reads it).  Not residuals: a value of the consts alone (a
+    transposed weight matrix), which ``hoist`` (``consts -> hoisted``) computes once
+    before the reverse scan, and a view of a residual or of ``x`` (``h.T``), which
+    ``bwd`` takes again.  ``base`` is the bytes of one step's carry and ``x``, the
+    unit of the memory policy (:data:`_RESIDUAL_FACTOR`).
+    """
+
+    __slots__ = ("fwd", "hoist", "bwd", "metas", "base", "dk", "dc", "dx", "dy", "call")
+
+    def __init__(self, fwd, hoist, bwd, metas, base, dk, dc, dx, dy):
+        self.fwd, self.hoist, self.bwd, self.metas = fwd, hoist, bwd, metas
+        self.base = base
+        self.dk, self.dc, self.dx, self.dy = dk, dc, dx, dy
+        self.call = None  # the scan of the forward step (made once, see _forward_call)
+
+
+def _joint_step_program(call, k, c, x):
+    """The vjp of one step staged on plain values ``k, c, x`` (one step's): a
+    Program over ``k + c + x + cotangents of (dc carries, dy outputs)`` whose outputs
+    are ``new carry + y + cotangents of (dk, dc, dx)``; ``None`` when the step cannot
+    be staged."""
+    nk, nc, nx = call.nk, call.nc, call.nx
+    dk = [i for i in range(nk) if _inexact(k[i])]
+    dc = [j for j in range(nc) if _inexact(c[j])]
+    dx = [i for i in range(nx) if _inexact(x[i])]
+    staging = StagingTrace()
+    try:
+        sk = [staging.new_input(v) for v in k]
+        sc = [staging.new_input(v) for v in c]
+        sx = [staging.new_input(v) for v in x]
+        rev = ReverseTrace()
+        try:
+            ins = [rev.new_input(v) for v in [sk[i] for i in dk] + [sc[j] for j in dc]
+                   + [sx[i] for i in dx]]
+            a, b, e = list(sk), list(sc), list(sx)
+            for i, v in zip(dk, ins):
+                a[i] = v
+            for j, v in zip(dc, ins[len(dk):]):
+                b[j] = v
+            for i, v in zip(dx, ins[len(dk) + len(dc):]):
+                e[i] = v
+            cn, y = call.step(a, b, e)
+            dy = [j for j, v in enumerate(y) if _inexact(v)]
+            seeds = []
+            with np.errstate(all="ignore"):  # (the cotangents traced with are zeros)
+                for o in [cn[j] for j in dc] + [y[j] for j in dy]:
+                    g = staging.new_input(np.zeros(shape_of(o), dtype_of(o)))
+                    if isinstance(o, ReverseTracer) and o._trace is rev:
+                        seeds.append((o.index, g))
+                cts = rev.backward(seeds, consume=True) if seeds else [None] * len(rev.tape)
+            wrt = [sk[i] for i in dk] + [sc[j] for j in dc] + [sx[i] for i in dx]
+            grads = [np.zeros(shape_of(v), dtype_of(v)) if cts[t.index] is None
+                     else cts[t.index] for v, t in zip(wrt, ins)]
+            outs = [o.value if isinstance(o, ReverseTracer) and o._trace is rev else o
+                    for o in list(cn) + list(y)]
+        finally:
+            rev.alive = False
+            rev.thaw()
+    except ConcretizationError:
+        return None
+    finally:
+        staging.alive = False
+    program, _ = staging.finish(outs + grads)
+    if staging.closed_over:  # a traced value reached the step unannounced: the
+        return None  # recomputing path reports it
+    return program, dk, dc, dx, dy
+
+
+def _split_step(call, k, c, x):
+    """The step of ``call`` split for reverse mode (a :class:`_Residuals`), or ``None``
+    when the recomputing reverse pass is kept: the step cannot be staged, it holds a
+    ``checkpoint`` (which asks for recomputation), or its residuals are larger than
+    :data:`_RESIDUAL_FACTOR` times its carry and scanned values."""
+    joint = _joint_step_program(call, k, c, x)
+    if joint is None:
+        return None
+    program, dk, dc, dx, dy = joint
+    program = optimize(program)
+    if any(e.prim.name.startswith("checkpoint(") for e in program.eqns):
+        return None
+    nk, nc, nx = call.nk, call.nc, call.nx
+    ny = len(call.ys.metas)
+    ins, outs = program.inputs, program.outputs
+    in_k, in_c, in_x = ins[:nk], ins[nk:nk + nc], ins[nk + nc:nk + nc + nx]
+    in_ct = ins[nk + nc + nx:]
+    out_fwd, out_grads = outs[:nc + ny], outs[nc + ny:]
+    # which values depend on the cotangents (backward), and which vary per step
+    back = {v.id for v in in_ct}
+    varying = {v.id for v in in_c + in_x}
+    for e in program.eqns:
+        ids = [a.id for a in e.inputs if type(a) is Var]
+        if any(i in back for i in ids):
+            back.add(e.out.id)
+        elif any(i in varying for i in ids):
+            varying.add(e.out.id)
+    fwd_eqns = [e for e in program.eqns if e.out.id not in back]
+    bwd_eqns = [e for e in program.eqns if e.out.id in back]
+    # the forward values the backward step reads
+    needed, seen = [], set()
+    for a in [a for e in bwd_eqns for a in e.inputs] + out_grads:
+        if type(a) is Var and a.id not in back and a.id not in seen:
+            seen.add(a.id)
+            needed.append(a)
+    direct = {v.id for v in in_k + in_x}  # the reverse scan has these anyway
+    made_by = {e.out.id: e for e in fwd_eqns}
+    residuals, hoisted, again = [], [], set()  # kept per step / once / made again
+    done = set(direct)
+    stack = list(reversed(needed))
+    while stack:
+        v = stack.pop()
+        if v.id in done:
+            continue
+        done.add(v.id)
+        e = made_by.get(v.id)
+        if e is not None and v.id not in varying:
+            # from the consts only (W.T): computed once, before the reverse scan
+            hoisted.append(v)
+        elif e is not None and e.prim.name in _VIEWS and all(
+                _size(a) <= _size(v) for a in e.inputs if type(a) is Var):
+            # a view no smaller than what it views (x.T, h.T): made again per step
+            again.add(v.id)
+            stack.extend(a for a in e.inputs if type(a) is Var)
+        else:
+            residuals.append(v)
+    base = max(sum(_size(v) for v in in_c + in_x), 1)
+    if sum(_size(v) for v in residuals) > _RESIDUAL_FACTOR * base:
+        return None
+    kinds = program.kinds
+    fwd = eliminate_dead_code(Program(in_k + in_c + in_x, fwd_eqns, out_fwd + residuals,
+                                      kinds=kinds))
+    hoist = eliminate_dead_code(Program(in_k, fwd_eqns, hoisted, kinds=kinds))
+    bwd = eliminate_dead_code(Program(
+        in_k + hoisted + in_x + residuals + in_ct,
+        [e for e in fwd_eqns if e.out.id in again] + bwd_eqns, out_grads, kinds=kinds))
+    return _Residuals(fwd, hoist, bwd,
+                      [(tuple(v.shape), np.dtype(v.dtype)) for v in residuals], base,
+                      dk, dc, dx, dy)
+
+
+def _size(v):
+    """The bytes of a staged value."""
+    return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(v.dtype).itemsize
+
+
+def _forward_call(call, res):
+    """The scan of the forward step with residuals: its ``ys`` are the step's ``y``
+    followed by the residuals."""
+    if res.call is None:
+        nc, fwd = call.nc, res.fwd
+
+        def forward_step(consts, c, x):
+            out = fwd.interpret(*consts, *c, *x)
+            return out[:nc], out[nc:]
+
+        forward_step.__name__ = f"forward step of {call.body!r}"
+        res.call = _ScanCall(_Fn(forward_step), call.who, call.nk, _flat_tree(nc),
+                             call.carry_metas, _flat_tree(call.nx), call.nx, call.length,
+                             call.reverse)
+    return res.call
+
+
+def _scan_with_residuals(call, leaves, top):
+    """``(carry, ys, None)`` of a scan under reverse mode (``top``) that keeps the
+    residuals of every step, or ``None`` to take the recomputing path.  Taken when
+    the scan's values below ``top`` are plain or staged by fgrad.jit (so nothing
+    differentiates the residuals themselves: under higher-order derivatives the
+    recomputing path runs, whose rules nest)."""
+    reals = []
+    for v in leaves:
+        if isinstance(v, ReverseTracer) and v._trace is top:
+            v = v.value
+        if isinstance(v, StagingTracer):
+            v = v.real
+        if isinstance(v, Tracer):
+            return None
+        reals.append(v)
+    res = call.residuals
+    if res is None:
+        k, c, xs = call.split(reals)
+        t = call.length - 1 if call.reverse else 0
+        res = call.residuals = _split_step(call, k, c, [x[t] for x in xs]) or False
+    if res is False:
+        return None
+    fcall = _forward_call(call, res)
+    record = _ResidualRecord(call, res)
+    packed = top.process(_SCAN_RES, tuple(leaves), {"_call": record})
+    nc, ny = call.nc, len(call.ys.metas)
+    out = fcall.layout(False).unpack(packed, stop=nc + ny)
+    return out[:nc], out[nc:], None
+
+
+class _ResidualRecord:
+    """One scan recorded by reverse mode with its residuals: ``full`` is the forward
+    scan's whole output (final carry, ys, residual stacks), one level below reverse
+    mode; the recorded primitive's output is only its first part (carry and ys), so
+    that reverse mode's cotangent of it is not as large as the residual stacks."""
+
+    __slots__ = ("call", "res", "full")
+
+    def __init__(self, call, res):
+        self.call, self.res, self.full = call, res, None
+
+    def __repr__(self):
+        return repr(self.call)
+
+
+def _scan_res_forward(*leaves, _call):
+    """The forward scan with residuals, one level down (plain values, or the staging
+    trace of fgrad.jit, where it is an ordinary scan with ordinary rules)."""
+    record = _call
+    call, fcall = record.call, record.res.call
+    full = record.full = _SCAN.fn(*leaves, _call=fcall, _save=False)
+    lay = fcall.layout(False)
+    start, n = lay.spans[call.nc + len(call.ys.metas) - 1]
+    return full[:start + n]
+
+
+def _scan_res_vjp(g, ans, *args, wrt, _call):
+    """Reverse mode from the residuals: a reverse scan of the backward step alone."""
+    call, res = _call.call, _call.res
+    fcall = res.call
+    lay = fcall.layout(False)
+    nk, nc, nx = call.nk, call.nc, call.nx
+    ny = len(call.ys.metas)
+    gl = lay.unpack(g, cotangent=True, stop=nc + ny)
+    stacks = lay.unpack(_call.full, first=nc + ny)
+    k, _, xs = call.split(args)
+    wrt = set(wrt)
+    dk = [i for i in res.dk if i in wrt]
+    dx = [i for i in res.dx if nk + nc + i in wrt]
+    pick_k = [res.dk.index(i) for i in dk]
+    pick_x = [res.dx.index(i) for i in dx]
+    dc, nd, nr, ndk = res.dc, len(res.dc), len(res.metas), len(res.dk)
+    outs = res.bwd.outputs
+    # a const whose cotangent is a zero constant (the body does not use it) is not
+    # accumulated over the steps
+    live = [(p, i) for p, i in zip(pick_k, dk)
+            if not (type(outs[p]) is Literal and not np.any(outs[p].value))]
+    pick_k, dk = [p for p, _ in live], [i for _, i in live]
+    # the backward step computes only the cotangents asked for
+    bwd = res.bwd
+    nkh = nk + len(res.hoist.outputs)
+    # A const's cotangent that is a sum of (stacked value).T @ (per-step factor) terms
+    # (W's h.T @ delta) or of reductions of per-step factors (b's sum of delta) is not
+    # accumulated step by step: the steps stack the factors, and one matmul or sum over
+    # all the steps makes the total afterwards (the same sum, in another order).
+    stacked = {v.id: ("x", i) for i, v in enumerate(bwd.inputs[nkh:nkh + nx])}
+    stacked.update({v.id: ("r", j) for j, v in
+                    enumerate(bwd.inputs[nkh + nx:nkh + nx + nr])})
+    made = {e.out.id: e for e in bwd.eqns}
+    terms = [_summed_terms(outs[p], made, stacked) for p in pick_k]
+    factors = list({t[2].id: t[2] for ts in terms if ts for t in ts}.values())
+    if sum(_size(v) for v in factors) > _RESIDUAL_FACTOR * res.base:  # (stacked per step)
+        terms, factors = [None] * len(terms), []
+    step_k = [p for p, ts in zip(pick_k, terms) if not ts]
+    bwd = eliminate_dead_code(Program(
+        bwd.inputs, bwd.eqns,
+        [outs[p] for p in step_k] + outs[ndk:ndk + nd] + [outs[ndk + nd + p] for p in pick_x]
+        + factors, kinds=bwd.kinds))
+    nks = len(step_k)
+
+    def backward_step(k2, c2, x2):
+        ct_c, acc = list(c2[:nd]), list(c2[nd:])
+        out = bwd.interpret(*k2, *x2[:nx], *x2[nx:nx + nr], *ct_c, *x2[nx + nr:])
+        gk, gc, gx = out[:nks], out[nks:nks + nd], out[nks + nd:]
+        return list(gc) + [a + b for a, b in zip(acc, gk)], gx
+
+    backward_step.__name__ = f"backward step of {call.body!r}"
+    summed = [i for i, ts in zip(dk, terms) if ts]
+    summed_terms = [ts for ts in terms if ts]
+    dk = [i for i, ts in zip(dk, terms) if not ts]
+    zeros_k = [np.zeros(shape_of(k[i]), dtype_of(k[i])) for i in dk]
+    # what the backward step reads of the consts alone, computed once
+    hoisted = res.hoist.interpret(*k) if res.hoist.outputs else []
+    (carry, ys, _), _ = _new_scan(backward_step, call.who, list(k) + hoisted,
+                                  [gl[j] for j in dc] + zeros_k,
+                                  list(xs) + stacks + [gl[nc + j] for j in res.dy],
+                                  call.length, not call.reverse)
+    out = {}
+    for j, v in zip(dc, carry[:nd]):
+        out[nk + j] = v
+    for i, v in zip(dk, carry[nd:]):
+        out[i] = v
+    for i, v in zip(dx, ys):
+        out[nk + nc + i] = v
+    stacked_factors = {v.id: s for v, s in zip(factors, ys[len(dx):])}
+    for i, ts in zip(summed, summed_terms):
+        total = None
+        for kind, where, factor, eqn in ts:
+            f = stacked_factors[factor.id]
+            if kind == "matmul":
+                r = xs[where[1]] if where[0] == "x" else stacks[where[1]]
+                r = fnp.reshape(r, (-1, shape_of(r)[-1]))
+                term = fnp.matmul(fnp.transpose(r), fnp.reshape(f, (-1, shape_of(f)[-1])))
+            else:  # a reduction to the const's shape, of the sum over the steps
+                term = eqn.prim.fn(fnp.sum(f, axis=0), **eqn.params)
+            total = term if total is None else total + term
+        out[i] = total
+    return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
+                 for p in sorted(wrt))
+
+
+def _summed_terms(o, made, stacked):
+    """How a const's cotangent ``o`` in the backward step is made, when it is a sum of
+    terms that can be summed over the steps at once: a list of ``("matmul", (kind,
+    position) of the stacked value r, the factor d, eqn)`` for ``transpose(r) @ d``
+    (r a scanned value or a residual, both 2-d) and ``("sum", None, d, eqn)`` for
+    ``sum_to_shape(d)``; ``None`` otherwise."""
+    if type(o) is not Var:
+        return None
+    e = made.get(o.id)
+    if e is None:
+        return None
+    if e.prim is _ADD and len(e.inputs) == 2 and all(type(a) is Var for a in e.inputs):
+        if e.inputs[0].shape != e.inputs[1].shape:
+            return None
+        parts = [_summed_terms(a, made, stacked) for a in e.inputs]
+        return None if None in parts else parts[0] + parts[1]
+    if (e.prim is _MATMUL and len(e.inputs) == 2 and not e.params
+            and all(type(a) is Var and len(a.shape) == 2 for a in e.inputs)):
+        a, d = e.inputs
+        t = made.get(a.id)
+        if (t is not None and t.prim is _TRANSPOSE and type(t.inputs[0]) is Var
+                and t.inputs[0].id in stacked and d.id not in stacked
+                and tuple(int(i) for i in t.params.get("axes") or (1, 0)) == (1, 0)):
+            return [("matmul", stacked[t.inputs[0].id], d, e)]
+    if e.prim is _SUM_TO_SHAPE and len(e.inputs) == 1 and type(e.inputs[0]) is Var:
+        return [("sum", None, e.inputs[0], e)]
+    return None
+
+
+# Reverse mode's record of a scan that keeps residuals.  Only the reverse trace that
+# chose the path sees it (``ReverseTrace.process`` runs ``fn`` one level down, which is
+# the ordinary scan of the forward step); it never enters a program.
+_SCAN_RES = Primitive(
+    "lax.scan", _scan_res_forward,
+    vjp_joint=_scan_res_vjp,
+    reads=("ans", "args"),  # the residuals (in the output), the consts and the xs
+    test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
+)
+_SCAN_RES.fn = _SCAN_RES.call = _scan_res_forward
+
+
 def _scan_batch(vals, dims, _call, _save=True):
     """vmap: a scan of the vmapped body; every carry leaf is batched up front (a carry
     the body makes batched then needs no second pass)."""
@@ -975,9 +1382,18 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     carry must keep its structure, shapes and dtypes.  ``unroll`` is accepted
     for JAX compatibility and does not change anything.
 
-    Reverse mode stores the carry of every step (memory O(steps x carry)) and runs
-    a reverse loop that re-runs each step under ``vjp``; wrap the body in
-    :func:`fgrad.checkpoint` to store less of each step.
+    Reverse mode through a scan of 16 steps or more keeps, for every step, the
+    values its backward step reads (its *residuals*; for ``tanh(h @ W + x)``, the
+    carry ``h`` and ``1 - tanh**2``), and its reverse loop runs only the backward
+    step: the vjp of one step is staged once and split in two, a forward step that
+    saves the residuals and a backward step that reads them.  The cotangent of a
+    weight the body multiplies (``h.T @ delta`` of every step) is made by one
+    matmul over all the steps after the loop.  Memory is O(steps x (carry + x)):
+    this path is taken only when a step's residuals are at most three times the
+    size of its carry and ``x``.  Otherwise (and for shorter scans, under
+    higher-order derivatives, and when the body calls :func:`fgrad.checkpoint`,
+    which asks for recomputation) reverse mode stores the carry of every step and
+    the reverse loop re-runs each step under ``vjp``.
 
     Example:
         >>> import fgrad.numpy as fnp

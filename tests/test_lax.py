@@ -937,10 +937,11 @@ def test_a_staged_scan_leaves_out_the_stacked_carries_unless_reverse_mode_reads_
     back = fgrad.make_program(fgrad.grad(_rnn))(0.7, xs)
     scans = [e for e in fwd.eqns if e.prim.name == "lax.scan"]
     assert len(scans) == 1 and scans[0].params["_save"] is False
-    # jit(grad): the forward scan keeps the carries (its reverse pass reads them), the
-    # reverse scan does not keep its own
-    saves = [e.params["_save"] for e in back.eqns if e.prim.name == "lax.scan"]
-    assert saves == [True, False]
+    # jit(grad): the forward scan keeps the residuals its backward steps read (as extra
+    # ys), not the carries; the reverse scan keeps nothing of its own
+    scans = [e for e in back.eqns if e.prim.name == "lax.scan"]
+    assert [e.params["_save"] for e in scans] == [False, False]
+    assert "forward step" in repr(scans[0].params["_call"])
 
 
 def test_indexing_a_numpy_array_with_a_loop_index_says_to_use_take():
@@ -949,3 +950,257 @@ def test_indexing_a_numpy_array_with_a_loop_index_says_to_use_take():
         lax.fori_loop(0, 20, lambda i, c: c + xs[i], 0.0)
     want = sum(xs[:20])
     assert np.isclose(lax.fori_loop(0, 20, lambda i, c: c + fnp.take(xs, i), 0.0), want)
+
+
+# --------------------------------------------------------------------------
+# scan under reverse mode: residuals saved by the forward steps, backward steps
+# that do not run the forward step again
+# --------------------------------------------------------------------------
+
+T_LONG = 40  # long enough to stage the step (lax._STAGE_MIN_LENGTH)
+
+
+def _tanh_rnn(W, U, b, xs, h0):
+    def step(h, x):
+        return fnp.tanh(h @ W + x @ U + b), fnp.sum(h * h)
+
+    h, ys = lax.scan(step, h0, xs)
+    return fnp.sum(h ** 3) + fnp.sum(fnp.sin(ys))
+
+
+def _sigmoid_body(W, U, b, xs, h0):  # exp's vjp reads its output; a division
+    def step(h, x):
+        h = 1.0 / (1.0 + fnp.exp(-(W[0, 0] * h + x[0] @ U + b)))
+        return h, h * x[1, 0]
+
+    h, ys = lax.scan(step, h0[0], xs)
+    return fnp.sum(h) + fnp.sum(ys ** 2)
+
+
+def _matmul_body(W, U, b, xs, h0):  # the carry is a matrix, multiplied from both sides
+    def step(m, x):
+        m = fnp.tanh(W @ m @ W.T * 0.5 + b)
+        return m, fnp.sum(x @ U * m[0])
+
+    m, ys = lax.scan(step, W * 0.3, xs)
+    return fnp.sum(m * m) + fnp.sum(ys)
+
+
+def _reverse_body(W, U, b, xs, h0):
+    def step(h, x):
+        return fnp.sin(h @ W + x @ U) * fnp.cos(b), h[0] * x[1, 0]
+
+    h, ys = lax.scan(step, h0, xs, reverse=True)
+    return fnp.sum(fnp.log1p(h * h)) + fnp.sum(ys)
+
+
+def _pytree_body(W, U, b, xs, h0):  # a dict carry with an integer counter, tuple xs/ys
+    def step(c, x):
+        a, n = c["a"], c["n"]
+        a2 = fnp.tanh(a @ W + x[0] @ U) + x[1] * b
+        return {"a": a2, "n": n + 1, "s": c["s"] + fnp.sum(a2)}, (a2[0], n)
+
+    init = {"a": h0, "n": 0, "s": 0.0}
+    c, (ys, ns) = lax.scan(step, init, (xs, xs[:, :, :1] * 0.5))
+    return fnp.sum(c["a"]) * c["s"] + fnp.sum(ys ** 2)
+
+
+def _no_xs_body(W, U, b, xs, h0):  # xs=None with length=
+    def step(h, _):
+        return fnp.tanh(h @ W + b), fnp.sum(h)
+
+    h, ys = lax.scan(step, h0, None, length=T_LONG)
+    return fnp.sum(h) + fnp.sum(ys * ys)
+
+
+def _shared_weight_body(W, U, b, xs, h0):  # W twice: its cotangent sums two terms
+    def step(h, x):
+        a = fnp.tanh(h @ W + x @ U)
+        return fnp.tanh(a @ W + b), fnp.sum(a * x[:, :1])
+
+    h, ys = lax.scan(step, h0, xs)
+    return fnp.sum(h * h) + fnp.sum(fnp.cos(ys))
+
+
+RESIDUAL_BODIES = {"shared weight": _shared_weight_body, "tanh rnn": _tanh_rnn, "sigmoid": _sigmoid_body, "matmul": _matmul_body,
+                   "reverse": _reverse_body, "pytree": _pytree_body, "no xs": _no_xs_body}
+
+
+def _residual_args(seed=7):
+    rng = np.random.default_rng(seed)
+    H, D, B = 4, 3, 2
+    return (rng.normal(size=(H, H)) * 0.4, rng.normal(size=(D, H)) * 0.5,
+            rng.normal(size=H) * 0.3, rng.normal(size=(T_LONG, B, D)),
+            rng.normal(size=(B, H)) * 0.5)
+
+
+def _as_loop(f):
+    """``f`` with lax.scan replaced by the Python loop (the eager reference)."""
+    def run(*args):
+        saved = lax.scan
+        try:
+            lax.scan = loop_scan
+            return f(*args)
+        finally:
+            lax.scan = saved
+    return run
+
+
+def _scan_calls(f, args, argnums):
+    prog = fgrad.make_program(fgrad.grad(f, argnums=argnums))(*args)
+    return [e.params["_call"] for e in prog.eqns if e.prim.name == "lax.scan"]
+
+
+@pytest.mark.parametrize("name", sorted(RESIDUAL_BODIES))
+def test_scan_residual_gradients_equal_the_loop_and_differences(name):
+    f = RESIDUAL_BODIES[name]
+    args = _residual_args()
+    argnums = (0, 1, 2, 3, 4)
+    want = fgrad.grad(_as_loop(f), argnums=argnums)(*args)
+    got = fgrad.grad(f, argnums=argnums)(*args)
+    staged = fgrad.jit(fgrad.grad(f, argnums=argnums))
+    for _ in range(3):  # the tracing call, the compiling replay, a compiled replay
+        close(staged(*args), want, 1e-12)
+    close(got, want, 1e-12)
+    # central differences along a random direction of every argument
+    rng = np.random.default_rng(1)
+    dirs = [rng.normal(size=np.shape(a)) for a in args]
+    eps = 1e-6
+    plus = f(*[a + eps * d for a, d in zip(args, dirs)])
+    minus = f(*[a - eps * d for a, d in zip(args, dirs)])
+    slope = sum(float(np.sum(g * d)) for g, d in zip(got, dirs))
+    assert np.isclose(slope, (plus - minus) / (2 * eps), rtol=1e-6, atol=1e-7)
+    # the residual path was taken: the forward scan is the forward step with residuals
+    calls = _scan_calls(f, args, argnums)
+    assert len(calls) == 2 and "forward step" in repr(calls[0]), calls
+
+
+def _step_rows(call, like):
+    """The rows one step of a staged scan runs (its step traced on zeros)."""
+    ins = [np.zeros(np.shape(a), np.result_type(a)) for a in like]
+    k, c, xs = call.split(ins)
+    prog = fgrad.make_program(lambda k, c, x: call.step(k, c, x))(k, c, [x[0] for x in xs])
+    return [e.prim.name for e in prog.eqns]
+
+
+def test_the_backward_steps_of_an_rnn_do_not_run_the_forward_step_again():
+    W, U, b, xs, h0 = _residual_args()
+    back = fgrad.make_program(fgrad.grad(_tanh_rnn, argnums=(0, 1, 2)))(W, U, b, xs, h0)
+    scans = [e for e in back.eqns if e.prim.name == "lax.scan"]
+    assert len(scans) == 2
+    env = {v.id: np.zeros(v.shape, v.dtype) for v in back.inputs}
+    for e in back.eqns:  # only shapes matter: zeros of each value's shape
+        env[e.out.id] = np.zeros(e.out.shape, e.out.dtype)
+    like = [[env[a.id] if hasattr(a, "id") else a.value for a in e.inputs] for e in scans]
+    forward = _step_rows(scans[0].params["_call"], like[0])
+    backward = _step_rows(scans[1].params["_call"], like[1])
+    assert forward.count("tanh") == 1
+    # the backward step reads tanh's output from the residuals: no tanh, and one matmul
+    # (the carry's cotangent delta @ W.T); the weights' cotangents h.T @ delta and
+    # x.T @ delta are made once after the reverse scan, from the stacked deltas
+    assert "tanh" not in backward and backward.count("matmul") == 1, (backward, forward)
+    after = [e.out.shape for e in back.eqns if e.prim.name == "matmul"]
+    assert W.shape in after and U.shape in after, after
+    # and the recomputing path (kept for large residuals) does run tanh again
+    old = lax._RESIDUAL_FACTOR
+    try:
+        lax._RESIDUAL_FACTOR = -1
+        calls = _scan_calls(_tanh_rnn, (W, U, b, xs, h0), (0, 1, 2))
+    finally:
+        lax._RESIDUAL_FACTOR = old
+    assert "forward step" not in repr(calls[0])
+
+
+def test_residual_and_recomputing_paths_agree_to_rounding(monkeypatch):
+    for _, f in sorted(RESIDUAL_BODIES.items()):
+        args = _residual_args(3)
+        g = fgrad.grad(f, argnums=(0, 1, 2, 3, 4))
+        fast = [g(*args), fgrad.jit(g)(*args)]
+        monkeypatch.setattr(lax, "_RESIDUAL_FACTOR", -1)
+        slow = [g(*args), fgrad.jit(g)(*args)]
+        monkeypatch.setattr(lax, "_RESIDUAL_FACTOR", 3)
+        for a, b in zip(fast, slow):
+            close(a, b, 1e-13)
+
+
+def test_large_residuals_and_checkpoint_keep_the_recomputing_path():
+    rng = np.random.default_rng(5)
+    n = 6
+    v, xs = rng.normal(size=n), rng.normal(size=(T_LONG, n))
+
+    def big(w):  # the step builds an n x n matrix from n-vectors: not kept per step
+        def step(h, x):
+            A = fnp.outer(h, x) * w
+            return fnp.tanh(A @ v + x), None
+        return fnp.sum(lax.scan(step, np.ones(n) * 0.1, xs)[0])
+
+    def remat(w):  # checkpoint in the body asks for recomputation
+        def step(h, x):
+            return fgrad.checkpoint(lambda h, w, x: fnp.tanh(h * w + x))(h, w, x), None
+        return fnp.sum(lax.scan(step, np.ones(n) * 0.1, xs)[0])
+
+    for f in (big, remat):
+        want = fgrad.grad(_as_loop(f))(0.7)
+        assert np.isclose(fgrad.grad(f)(0.7), want, rtol=1e-12)
+        assert np.isclose(fgrad.jit(fgrad.grad(f))(0.7), want, rtol=1e-12)
+        calls = _scan_calls(f, (0.7,), 0)
+        assert "forward step" not in repr(calls[0]), calls
+
+
+@pytest.mark.parametrize("how", ["hessian", "jvp of grad", "vmap of grad", "grad of jit grad",
+                                 "vjp called twice"])
+def test_transforms_around_a_long_scan_under_reverse_mode(how):
+    W, U, b, xs, h0 = _residual_args(11)
+
+    def f(w):
+        return _tanh_rnn(W * w, U, b, xs, h0)
+
+    ref = _as_loop(f)
+    if how == "hessian":
+        close(fgrad.hessian(f)(0.9), fgrad.hessian(ref)(0.9), 1e-11)
+    elif how == "jvp of grad":
+        close(fgrad.jvp(fgrad.grad(f), (0.9,), (1.0,)),
+              fgrad.jvp(fgrad.grad(ref), (0.9,), (1.0,)), 1e-11)
+    elif how == "vmap of grad":
+        ws = np.array([0.5, 0.9, 1.1])
+        close(fgrad.vmap(fgrad.grad(f))(ws), [fgrad.grad(ref)(w) for w in ws], 1e-11)
+    elif how == "grad of jit grad":
+        staged = fgrad.jit(fgrad.grad(f))
+        staged(0.9)  # cached: replayed on grad's tracers below
+        close(fgrad.grad(staged)(0.9), fgrad.hessian(ref)(0.9), 1e-11)
+        close(fgrad.vmap(staged)(np.array([0.9, 1.0])),
+              [fgrad.grad(ref)(0.9), fgrad.grad(ref)(1.0)], 1e-11)
+    else:  # the pullback of fgrad.vjp keeps the residuals for each call
+        out, pull = fgrad.vjp(f, 0.9)
+        _, pull_ref = fgrad.vjp(ref, 0.9)
+        close(pull(1.0), pull_ref(1.0), 1e-12)
+        close(pull(2.0), pull_ref(2.0), 1e-12)
+
+
+def test_scan_residual_memory_grows_linearly_with_the_steps():
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    H, D, B = 32, 8, 4
+    W, U = rng.normal(size=(H, H)) / np.sqrt(H), rng.normal(size=(D, H)) / np.sqrt(D)
+
+    def loss(W, xs):
+        h = lax.scan(lambda h, x: (fnp.tanh(h @ W + x @ U), None), np.zeros((B, H)), xs)[0]
+        return fnp.sum(h * h)
+
+    peaks = {}
+    for T in (1000, 2000):
+        xs = rng.normal(size=(T, B, D))
+        g = fgrad.jit(fgrad.grad(loss))
+        g(W, xs)
+        g(W, xs)
+        tracemalloc.start()
+        g(W, xs)
+        peaks[T] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    per_step = B * (H + D) * 8  # one step's carry and x, in bytes
+    # two residuals of the carry's size per step (the carry, 1 - tanh**2), and the
+    # cotangents of xs: about 3.6 x (carry + x) per step, nothing quadratic
+    for T, peak in peaks.items():
+        assert peak < 5 * T * per_step, (peaks, per_step)
+    assert 1.6 < peaks[2000] / peaks[1000] < 2.4, peaks
