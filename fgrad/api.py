@@ -12,7 +12,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
-from .batching import BatchingError, check_chunk_size, vmap
+from .batching import BatchingError, check_chunk_size, vmap, vmap_unit_vectors
 from .core import ACCEPTED_INPUTS as _ACCEPTED
 from .core import Tracer, check_value, concrete, dtype_of, is_duck_array, shape_of, zeros_like_value
 from .core import leaf_problem as _leaf_problem
@@ -656,7 +656,16 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
         return [np.zeros((0,) + s, dtype=d) for s, d in empty]
     step = n if chunk_size is None else chunk_size  # checked by jacrev/jacfwd
     parts, batched = [], _BATCHED_JACOBIANS
+    structured = (_STRUCTURED_BASIS and step >= n and n >= 2 and np.dtype(dtype).kind in "fc"
+                  and not is_duck_array(concrete(like)))
     for start in range(0, n, step):
+        if batched and structured:
+            try:
+                # the unit vectors as one structured batch (no n x n identity)
+                parts.append(vmap_unit_vectors(fn, shape, dtype))
+                continue
+            except BatchingError:
+                batched = False
         rows = _unit_rows(shape, dtype, start, min(start + step, n), like)
         if batched:
             try:
@@ -674,6 +683,11 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
 #: jacfwd/jacrev push whole chunks of unit vectors through one vmapped pass;
 #: set to False to compute one row (column) per pass, as autograd does.
 _BATCHED_JACOBIANS = True
+
+#: ... and, when one pass takes every unit vector, hand them to vmap as the structured
+#: batch of ``fgrad.batching.vmap_unit_vectors`` rather than a dense identity matrix;
+#: set to False for the dense identity (the tests compare the two).
+_STRUCTURED_BASIS = True
 
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
