@@ -48,6 +48,13 @@ from the loop over its examples.
 
 Rows without any ``batch`` entry fail with :class:`MissingBatchRuleError`
 naming the row; ``fgrad.jacfwd``/``jacrev`` then fall back to one pass per row.
+
+``jacfwd``, ``jacrev`` and ``hessian`` enter their unit vectors through
+:func:`vmap_unit_vectors`: a structured batch (the identity, or a diagonal scaling of
+it) that a few rows keep (``multiply``/``divide`` by an unbatched value, ``add``,
+``subtract``, ``negative``, ``reshape``, a full ``sum``) and that ``matmul`` with an
+unbatched matrix turns into the matrix scaled along one axis; every other rule gets the
+dense array (see the comment above ``_BasisTracer``).
 """
 
 from __future__ import annotations
@@ -1034,10 +1041,19 @@ def _basis_of(trace, x):
     return x if type(x) is _BasisTracer and x._trace is trace else None
 
 
+_NUMBERS = (float, int, complex)
+
+
 def _unbatched(trace, x):
-    """True when ``trace`` does not batch ``x`` (a constant, or a value of an
-    enclosing transform)."""
-    return not (isinstance(x, BatchTracer) and x._trace is trace)
+    """True when ``trace`` does not batch ``x`` and ``x`` is a value of an enclosing
+    transform, a Python number or a numeric numpy array or scalar.  Anything else (a
+    masked array, a dask array, an object array ...) takes the dense path, with its
+    checks."""
+    if isinstance(x, Tracer):
+        return not (isinstance(x, BatchTracer) and x._trace is trace)
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        return x.dtype.kind in "biufc"
+    return type(x) in _NUMBERS
 
 
 def _same_diagonal(trace, args):
@@ -1109,6 +1125,8 @@ def _basis_reshape(trace, x, shape=None, **params):
     if d is None or shape is None or params:
         return None
     try:
+        if sum(int(s) == -1 for s in shape) > 1:
+            return None  # the dense rule gives numpy's error
         new = _resolve_shape(shape, trace.size)
     except (TypeError, ValueError):
         return None

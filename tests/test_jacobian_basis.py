@@ -441,3 +441,35 @@ def test_vmap_unit_vectors_matches_vmap_of_the_identity():
     got = batching.vmap_unit_vectors(fun, (2, 3), np.float64)
     want = fgrad.vmap(fun)(np.eye(6).reshape(6, 2, 3))
     same(got, want)
+
+
+BAD = {
+    "a masked array": lambda y: y * np.ma.masked_array(np.ones(4), mask=[0, 1, 0, 0]),
+    "an np.matrix": lambda y: y * np.matrix(np.ones(4)),
+    "two unknown sizes": lambda y: fnp.reshape(y, (-1, -1, 4)),
+    "a bad size": lambda y: fnp.reshape(y, (3,)),
+    "mismatched product": lambda y: y @ np.ones((3, 2)),
+    "mismatched product, other order": lambda y: np.ones((2, 3)) @ y,
+    "0-d product": lambda y: fnp.matmul(y, np.float64(2.0)),
+    "bad sum axis": lambda y: fnp.sum(y, axis=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+@pytest.mark.parametrize("transform", [fgrad.jacfwd, fgrad.jacrev], ids=["jacfwd", "jacrev"])
+def test_bad_inputs_give_the_dense_paths_error(transform, name):
+    f = BAD[name]
+    x = np.ones(4)
+    errors = []
+    for structured in (True, False):
+        old = fgrad.api._STRUCTURED_BASIS
+        fgrad.api._STRUCTURED_BASIS = structured
+        try:
+            with pytest.raises(Exception) as info:
+                transform(f)(x)
+        finally:
+            fgrad.api._STRUCTURED_BASIS = old
+        errors.append(info.value)
+    fast, dense = errors
+    assert type(fast) is type(dense) and str(fast) == str(dense)
+    assert isinstance(fast, (TypeError, ValueError))
