@@ -680,6 +680,27 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
     return [fnp.concatenate([p[m] for p in parts]) for m in range(len(parts[0]))]
 
 
+def _independent_blocks(result):
+    """``result`` (a pytree of Jacobian blocks) with every numpy block that shares
+    memory with an earlier one copied: one vmap output can stand for several blocks
+    (an output returned twice, two inputs with one cotangent), and writing into one
+    block must not change another."""
+    leaves, tree = tree_flatten(result)
+    roots, changed = set(), False
+    for k, v in enumerate(leaves):
+        if type(v) is not np.ndarray:
+            continue
+        root = v
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if id(root) in roots:
+            leaves[k] = v.copy()
+            changed = True
+        else:
+            roots.add(id(root))
+    return tree.unflatten(leaves) if changed else result
+
+
 #: jacfwd/jacrev push whole chunks of unit vectors through one vmapped pass;
 #: set to False to compute one row (column) per pass, as autograd does.
 _BATCHED_JACOBIANS = True
@@ -731,7 +752,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
         res = _vjp(partial, dyn, has_aux, frozen=True)
         trace = res[-1]
         try:
-            result = _jacrev_rows(res[0], res[1], in_leaves, in_tree, single)
+            result = _independent_blocks(
+                _jacrev_rows(res[0], res[1], in_leaves, in_tree, single))
             if trace.frozen_ids:  # no block of the result is one of the caller's arrays
                 leaves, tree = tree_flatten(result)
                 if any(id(v) in trace.frozen_ids for v in leaves):
@@ -841,7 +863,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
                 per_in.append(fnp.reshape(block, o_shape + x_shape))
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
-        result = out_tree.unflatten(per_out)
+        result = _independent_blocks(out_tree.unflatten(per_out))
         return (result, aux) if has_aux else result
 
     _wraps(jac_fun, fun, "jacfwd")

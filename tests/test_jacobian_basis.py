@@ -473,3 +473,29 @@ def test_bad_inputs_give_the_dense_paths_error(transform, name):
     fast, dense = errors
     assert type(fast) is type(dense) and str(fast) == str(dense)
     assert isinstance(fast, (TypeError, ValueError))
+
+
+@pytest.mark.parametrize("structured", [True, False])
+@pytest.mark.parametrize("transform", [fgrad.jacfwd, fgrad.jacrev], ids=["jacfwd", "jacrev"])
+def test_no_two_blocks_share_memory(monkeypatch, transform, structured):
+    # an output returned twice (or two views of one value) must give independent
+    # blocks: writing into one block changes no other
+    monkeypatch.setattr(fgrad.api, "_STRUCTURED_BASIS", structured)
+    x = np.array([1.0, 2.0, 3.0])
+    for f in (lambda y: (y, y), lambda y: (y, 2.0 * y), lambda y: [y[:2], y[1:], y]):
+        blocks = fgrad.tree_util.tree_leaves(transform(f)(x))
+        for i, a in enumerate(blocks):
+            for b in blocks[i + 1:]:
+                assert not np.shares_memory(a, b)
+
+
+@pytest.mark.parametrize("structured", [True, False])
+@pytest.mark.parametrize("transform", [fgrad.jacfwd, fgrad.jacrev], ids=["jacfwd", "jacrev"])
+def test_no_two_blocks_share_memory_over_inputs(monkeypatch, transform, structured):
+    monkeypatch.setattr(fgrad.api, "_STRUCTURED_BASIS", structured)
+    x = np.array([1.0, 2.0, 3.0])
+    for f in (lambda a, b: a + b, lambda a, b: (a - b, a)):
+        blocks = fgrad.tree_util.tree_leaves(transform(f, argnums=(0, 1))(x, x + 1.0))
+        for i, a in enumerate(blocks):
+            for b in blocks[i + 1:]:
+                assert not np.shares_memory(a, b)
