@@ -12,7 +12,7 @@ import numpy as np
 
 from . import numpy as fnp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
-from .batching import BatchingError, check_chunk_size, vmap
+from .batching import BatchingError, check_chunk_size, vmap, vmap_unit_vectors
 from .core import ACCEPTED_INPUTS as _ACCEPTED
 from .core import Tracer, check_value, concrete, dtype_of, is_duck_array, shape_of, zeros_like_value
 from .core import leaf_problem as _leaf_problem
@@ -668,7 +668,16 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
         return [np.zeros((0,) + s, dtype=d) for s, d in empty]
     step = n if chunk_size is None else chunk_size  # checked by jacrev/jacfwd
     parts, batched = [], _BATCHED_JACOBIANS
+    structured = (_STRUCTURED_BASIS and step >= n and n >= 2 and np.dtype(dtype).kind in "fc"
+                  and not is_duck_array(concrete(like)))
     for start in range(0, n, step):
+        if batched and structured:
+            try:
+                # the unit vectors as one structured batch (no n x n identity)
+                parts.append(vmap_unit_vectors(fn, shape, dtype))
+                continue
+            except BatchingError:
+                batched = False
         rows = _unit_rows(shape, dtype, start, min(start + step, n), like)
         if batched:
             try:
@@ -683,9 +692,35 @@ def _jacobian_blocks(fn, shape, dtype, chunk_size, empty, like=None):
     return [fnp.concatenate([p[m] for p in parts]) for m in range(len(parts[0]))]
 
 
+def _independent_blocks(result):
+    """``result`` (a pytree of Jacobian blocks) with every numpy block that shares
+    memory with an earlier one copied: one vmap output can stand for several blocks
+    (an output returned twice, two inputs with one cotangent), and writing into one
+    block must not change another."""
+    leaves, tree = tree_flatten(result)
+    roots, changed = set(), False
+    for k, v in enumerate(leaves):
+        if type(v) is not np.ndarray:
+            continue
+        root = v
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if id(root) in roots:
+            leaves[k] = v.copy()
+            changed = True
+        else:
+            roots.add(id(root))
+    return tree.unflatten(leaves) if changed else result
+
+
 #: jacfwd/jacrev push whole chunks of unit vectors through one vmapped pass;
 #: set to False to compute one row (column) per pass, as autograd does.
 _BATCHED_JACOBIANS = True
+
+#: ... and, when one pass takes every unit vector, hand them to vmap as the structured
+#: batch of ``fgrad.batching.vmap_unit_vectors`` rather than a dense identity matrix;
+#: set to False for the dense identity (the tests compare the two).
+_STRUCTURED_BASIS = True
 
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
@@ -729,7 +764,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
         res = _vjp(partial, dyn, has_aux, frozen=True)
         trace = res[-1]
         try:
-            result = _jacrev_rows(res[0], res[1], in_leaves, in_tree, single)
+            result = _independent_blocks(
+                _jacrev_rows(res[0], res[1], in_leaves, in_tree, single))
             if trace.frozen_ids:  # no block of the result is one of the caller's arrays
                 leaves, tree = tree_flatten(result)
                 if any(id(v) in trace.frozen_ids for v in leaves):
@@ -839,7 +875,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False, chunk_size=None):
                 per_in.append(fnp.reshape(block, o_shape + x_shape))
             tree = in_tree.unflatten(per_in)
             per_out.append(tree[0] if single else tree)
-        result = out_tree.unflatten(per_out)
+        result = _independent_blocks(out_tree.unflatten(per_out))
         return (result, aux) if has_aux else result
 
     _wraps(jac_fun, fun, "jacfwd")

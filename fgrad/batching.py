@@ -48,6 +48,13 @@ from the loop over its examples.
 
 Rows without any ``batch`` entry fail with :class:`MissingBatchRuleError`
 naming the row; ``fgrad.jacfwd``/``jacrev`` then fall back to one pass per row.
+
+``jacfwd``, ``jacrev`` and ``hessian`` enter their unit vectors through
+:func:`vmap_unit_vectors`: a structured batch (the identity, or a diagonal scaling of
+it) that a few rows keep (``multiply``/``divide`` by an unbatched value, ``add``,
+``subtract``, ``negative``, ``reshape``, a full ``sum``) and that ``matmul`` with an
+unbatched matrix turns into the matrix scaled along one axis; every other rule gets the
+dense array (see the comment above ``_BasisTracer``).
 """
 
 from __future__ import annotations
@@ -368,15 +375,22 @@ class BatchTracer(Tracer):
 class BatchTrace(Trace):
     """The trace of one ``vmap`` call; ``size`` is the batch size."""
 
-    __slots__ = ("size",)
+    __slots__ = ("size", "basis")
 
     def __init__(self, size):
         super().__init__()
         self.size = size
+        self.basis = False  # True once a _BasisTracer of this trace exists
 
     def process(self, prim, args, params):
         if not self.alive:
             raise self.leaked(prim)
+        if self.basis:
+            rule = _BASIS_RULES.get(prim.name)
+            if rule is not None and PRIMITIVES.get(prim.name) is prim:
+                out = rule(self, *args, **params)
+                if out is not None:
+                    return out
         vals, dims = [], []
         for a in args:
             if isinstance(a, BatchTracer) and a._trace is self:
@@ -938,6 +952,275 @@ _PENDING_ROW_RULES.update({
     "argmin": "reduce",
     "argsort": "reduce",
 })
+
+
+# --------------------------------------------------------------------------
+# The standard basis as a structured batch (jacfwd, jacrev, hessian)
+# --------------------------------------------------------------------------
+#
+# jacfwd, jacrev and hessian push every unit vector of an input (or output) of shape S
+# through one vmap: n = prod(S) examples, example b zero except for a 1 at flat position
+# b.  Held densely that is eye(n), and the first product it meets costs a matrix-matrix
+# product (eye(n) @ A is n^3 multiply-adds) for an answer that is A's rows.  A
+# _BasisTracer holds it as a *diagonal batch* instead: example b is zero except at flat
+# position b, where it holds diag.ravel()[b] (diag None: ones, the basis itself).  The
+# rows in _BASIS_RULES keep or use that structure; each one checks the kinds and shapes
+# of its operands (another _BasisTracer of the trace, or a value the trace does not
+# batch) and otherwise returns None.  Every other rule, and everything else that reads
+# the tracer's ``val`` (concrete(), the NaN checks, vmap's output), gets the dense array,
+# made on first use: no rule can meet the structure unawares.  Nothing is decided from
+# values.  The entries that are zero by structure stay exact zeros: where the dense
+# array would meet an inf or a nan (0 * inf), the structured path keeps the 0 that the
+# derivative has there, and the dense path has a nan.
+
+
+class _BasisTracer(BatchTracer):
+    """A diagonal batch: ``size`` examples of ``shape`` (``size == prod(shape)``),
+    example ``b`` zero except at flat position ``b``, where it is ``diag.ravel()[b]``
+    (``diag`` None: 1, the standard basis).  ``val`` is the dense array, made on first
+    use; ``bdim`` is 0."""
+
+    __slots__ = ("diag", "example_shape", "example_dtype", "_dense")
+
+    def __init__(self, trace, diag, shape, dtype):
+        self._trace = trace
+        self.bdim = 0
+        self.diag = diag
+        self.example_shape = tuple(shape)
+        self.example_dtype = np.dtype(dtype)
+        self._dense = None
+        trace.basis = True
+
+    @property
+    def val(self):
+        dense = self._dense
+        if dense is None:
+            dense = self._dense = self._materialise()
+        return dense
+
+    def _materialise(self):
+        """The dense batch, batch axis first: zeros off the diagonal, exactly."""
+        n, shape = self._trace.size, self.example_shape
+        d = self.diag
+        if d is None:
+            return np.eye(n, dtype=self.example_dtype).reshape((n,) + shape)
+        if type(d) is np.ndarray:
+            out = np.zeros((n, n), dtype=d.dtype)
+            out.flat[:: n + 1] = d.ravel()
+            return out.reshape((n,) + shape)
+        # a value of an enclosing transform: written with rows, which it records
+        eye = np.eye(n, dtype=bool).reshape((n,) + shape)
+        zero = np.zeros((), dtype=self.example_dtype)
+        return PRIMITIVES["where"].fn(eye, _reshape(d, (1,) + shape), zero)
+
+    def ones(self):
+        """``diag`` as a value (ones of the example's shape and dtype for the basis)."""
+        if self.diag is None:
+            return np.ones(self.example_shape, dtype=self.example_dtype)
+        return self.diag
+
+    @property
+    def shape(self):
+        return self.example_shape
+
+    @property
+    def ndim(self):
+        return len(self.example_shape)
+
+    @property
+    def dtype(self):
+        return self.example_dtype
+
+    def __repr__(self):
+        return (f"BatchTracer(the unit vectors of shape {self.example_shape}, scaled by "
+                f"{self.diag!r})")
+
+
+def _basis_of(trace, x):
+    """``x`` when it is a diagonal batch of ``trace``."""
+    return x if type(x) is _BasisTracer and x._trace is trace else None
+
+
+_NUMBERS = (float, int, complex)
+
+
+def _unbatched(trace, x):
+    """True when ``trace`` does not batch ``x`` and ``x`` is a value of an enclosing
+    transform, a Python number or a numeric numpy array or scalar.  Anything else (a
+    masked array, a dask array, an object array ...) takes the dense path, with its
+    checks."""
+    if isinstance(x, Tracer):
+        return not (isinstance(x, BatchTracer) and x._trace is trace)
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        return x.dtype.kind in "biufc"
+    return type(x) in _NUMBERS
+
+
+def _same_diagonal(trace, args):
+    """Both operands diagonal batches of one example shape, or None."""
+    a, b = (_basis_of(trace, x) for x in args)
+    if a is None or b is None or a.example_shape != b.example_shape:
+        return None
+    return a, b
+
+
+def _basis_scale(trace, prim, args, swap):
+    """``basis * u``, ``u * basis`` (``swap``) or ``basis / u``: a diagonal batch again,
+    with the diagonal times (over) ``u``, when ``u`` is not batched and broadcasts to
+    the example's shape (so the result has that shape)."""
+    d, u = (args[1], args[0]) if swap else (args[0], args[1])
+    d = _basis_of(trace, d)
+    if d is None or not _unbatched(trace, u):
+        return None
+    try:
+        if np.broadcast_shapes(shape_of(u), d.example_shape) != d.example_shape:
+            return None
+    except ValueError:
+        return None  # the dense rule gives numpy's error
+    diag = prim.fn(u, d.ones()) if swap else prim.fn(d.ones(), u)
+    return _BasisTracer(trace, diag, d.example_shape, dtype_of(diag))
+
+
+def _basis_multiply(trace, x, y, **params):
+    if params:
+        return None
+    pair = _same_diagonal(trace, (x, y))
+    if pair is not None:  # (d1 e_b) * (d2 e_b) = (d1 d2) e_b
+        diag = PRIMITIVES["multiply"].fn(pair[0].ones(), pair[1].ones())
+        return _BasisTracer(trace, diag, pair[0].example_shape, dtype_of(diag))
+    prim = PRIMITIVES["multiply"]
+    out = _basis_scale(trace, prim, (x, y), swap=False)
+    if out is None:
+        out = _basis_scale(trace, prim, (x, y), swap=True)
+    return out
+
+
+def _basis_divide(trace, x, y, **params):
+    if params:
+        return None
+    return _basis_scale(trace, PRIMITIVES["divide"], (x, y), swap=False)
+
+
+def _basis_sum_of(name):
+    def rule(trace, x, y, **params):
+        pair = _same_diagonal(trace, (x, y))
+        if pair is None or params:
+            return None
+        diag = PRIMITIVES[name].fn(pair[0].ones(), pair[1].ones())
+        return _BasisTracer(trace, diag, pair[0].example_shape, dtype_of(diag))
+
+    return rule
+
+
+def _basis_negative(trace, x, **params):
+    d = _basis_of(trace, x)
+    if d is None or params:
+        return None
+    diag = PRIMITIVES["negative"].fn(d.ones())
+    return _BasisTracer(trace, diag, d.example_shape, dtype_of(diag))
+
+
+def _basis_reshape(trace, x, shape=None, **params):
+    d = _basis_of(trace, x)
+    if d is None or shape is None or params:
+        return None
+    try:
+        if sum(int(s) == -1 for s in shape) > 1:
+            return None  # the dense rule gives numpy's error
+        new = _resolve_shape(shape, trace.size)
+    except (TypeError, ValueError):
+        return None
+    if _prod(new) != trace.size or any(s < 0 for s in new):
+        return None  # the dense rule gives numpy's error
+    # C order keeps every element's flat position: still example b's position b
+    diag = None if d.diag is None else _reshape(d.diag, new)
+    return _BasisTracer(trace, diag, new, d.example_dtype)
+
+
+def _basis_sum(trace, x, axis=None, keepdims=False, where=None, initial=None, **params):
+    """The sum over every axis of example b is its one entry: the diagonal itself."""
+    d = _basis_of(trace, x)
+    if d is None or where is not None or initial is not None or params:
+        return None
+    nd = len(d.example_shape)
+    if d.example_dtype.kind not in "fc":
+        return None  # numpy's sum would change an integer or bool dtype
+    if axis is not None:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if not all(isinstance(a, (int, np.integer)) and -nd <= a < nd for a in axes):
+            return None
+        if sorted(int(a) % nd for a in axes) != list(range(nd)):
+            return None
+    out = _reshape(PRIMITIVES["positive"].fn(d.ones()), (trace.size,)
+                   + ((1,) * nd if keepdims else ()))
+    return trace.wrap(out, 0)
+
+
+def _basis_matmul(trace, a, b, **params):
+    """A diagonal batch of vectors times a matrix (or a matrix times it): example b is
+    ``diag[b]`` times row (column) b of the matrix, so the batch is the matrix scaled
+    along that axis, O(n m) instead of the dense product's O(n^2 m)."""
+    if params:
+        return None
+    mul = PRIMITIVES["multiply"].fn
+    left = _basis_of(trace, a)
+    if left is not None and len(left.example_shape) == 1 and _unbatched(trace, b):
+        n, nb = trace.size, ndim_of(b)
+        if nb == 0 or shape_of(b)[max(nb - 2, 0)] != n:
+            return None  # the dense rule gives numpy's error
+        if nb == 1:  # one dot product per example: diag[b] * m[b]
+            return trace.wrap(mul(left.ones(), b), 0)
+        rows = b if nb == 2 else _moveaxis(b, nb - 2, 0)  # (n, ..., k): row b first
+        scale = _reshape(left.ones(), (n,) + (1,) * (nb - 1))
+        return trace.wrap(mul(scale, rows), 0)
+    right = _basis_of(trace, b)
+    if right is not None and len(right.example_shape) == 1 and _unbatched(trace, a):
+        n, na = trace.size, ndim_of(a)
+        if na == 0 or shape_of(a)[-1] != n:
+            return None
+        # m @ (diag[b] e_b) is column b of m scaled: the batch axis is m's last axis
+        return trace.wrap(mul(a, right.ones()), na - 1)
+    return None
+
+
+_BASIS_RULES = {
+    "multiply": _basis_multiply,
+    "divide": _basis_divide,
+    "add": _basis_sum_of("add"),
+    "subtract": _basis_sum_of("subtract"),
+    "negative": _basis_negative,
+    "reshape": _basis_reshape,
+    "sum": _basis_sum,
+    "matmul": _basis_matmul,
+}
+
+
+def vmap_unit_vectors(fun, shape, dtype):
+    """``vmap(fun)`` over the unit vectors of arrays of ``shape`` (one example per
+    element, in C order), without making the ``n x n`` identity: ``fun`` sees them as
+    one structured batch that products with a fixed matrix turn into that matrix's
+    rows or columns (see the comment above ``_BasisTracer``).  The outputs are those of
+    ``vmap(fun)(eye(n).reshape((n,) + shape))``, batch axis first.
+
+    Example:
+        >>> import numpy as np
+        >>> from fgrad.batching import vmap_unit_vectors
+        >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
+        >>> vmap_unit_vectors(lambda e: A @ (3.0 * e), (2,), np.float64)  # 3 A's columns
+        array([[ 3.,  9.],
+               [ 6., 12.]])
+    """
+    shape = tuple(int(s) for s in shape)
+    n = _prod(shape)
+    trace = BatchTrace(n)
+    try:
+        out = fun(_BasisTracer(trace, None, shape, dtype))
+        leaves, tree = tree_flatten(out)
+        _refuse_non_numeric_outputs(out, leaves)
+        result = [_unbatch(o, 0, trace, n) for o in leaves]
+    finally:
+        trace.alive = False
+    return tree.unflatten(result)
 
 
 # --------------------------------------------------------------------------

@@ -277,8 +277,22 @@ def test_checkpoint_forward_and_recomputation():
 
 
 def test_nested_grad_hessian():
-    # hessian is jacfwd(jacrev(f)): forward mode's tangent of sqrt at 0 (t * inf, for
-    # the unit tangent that is 0 there) is NaN before any backward pass runs
+    # hessian is jacfwd(jacrev(f)): d2f/dx0^2 is NaN at x0 = 0 (the gradient is, see
+    # above); the mixed entries are 0, since jacfwd's unit tangents are a structured
+    # batch whose zeros stay zeros where sqrt's derivative is inf
+    x = np.array([0.0, 1.0])
+    H = fgrad.hessian(double_where)(x)
+    assert np.isnan(H[0, 0]) and H[0, 1] == H[1, 0] == 0.0 and H[1, 1] == -0.25
+    with fgrad.debug_nans():
+        msg = _raises(lambda: fgrad.hessian(double_where)(x))
+    assert "forward mode's step" in msg and "under vmap" in msg
+    assert _line(double_where) in msg
+
+
+def test_nested_grad_hessian_dense_unit_tangents(monkeypatch):
+    # with the dense identity as the unit tangents, forward mode's tangent of sqrt at 0
+    # (0 * inf for the unit tangent that is 0 there) is NaN before any backward pass runs
+    monkeypatch.setattr(fgrad.api, "_STRUCTURED_BASIS", False)
     x = np.array([0.0, 1.0])
     assert np.isnan(fgrad.hessian(double_where)(x)).any()
     with fgrad.debug_nans():
