@@ -30,7 +30,13 @@ import numpy as np
 
 from .core import Tracer, debug_nans_on, dtype_of, is_duck_array, leaf_problem, shape_of
 from .program_passes import optimize, plan_buffers
-from .staging import AbstractTrace, StagingTrace, StagingTracer
+from .staging import (
+    AbstractTrace,
+    ConcretizationError,
+    StagingTrace,
+    StagingTracer,
+    abstract_concretization_error,
+)
 from .tree import tree_flatten
 
 __all__ = ["jit", "make_program", "eval_shape", "ShapeDtypeStruct"]
@@ -536,7 +542,13 @@ def eval_shape(fun, *args, **kwargs):
     with AbstractTrace() as trace:
         tracers = [trace.new_input(x) for x in leaves]
         f_args, f_kwargs = sig.rebuild(((), len(args), ()), tree.unflatten(tracers))
-        out = fun(*f_args, **f_kwargs)
+        try:
+            out = fun(*f_args, **f_kwargs)
+        except ConcretizationError as err:
+            if not hasattr(err, "what"):
+                raise
+            raise abstract_concretization_error(
+                err.what, getattr(fun, "__name__", "fun")) from None
         out_leaves, out_tree = tree_flatten(out)
     shapes = []
     for o in out_leaves:

@@ -60,6 +60,25 @@ class ConcretizationError(TracerConversionError):
 
 
 def concretization_error(what):
+    err = _concretization_error(what)
+    err.what = what  # (fgrad.eval_shape words its own message from it)
+    return err
+
+
+def abstract_concretization_error(what, name):
+    """The error of ``fgrad.eval_shape(fun)`` when ``fun`` reads a value."""
+    return ConcretizationError(
+        f"fgrad.eval_shape({name}): {what} needs the values of the data, which eval_shape "
+        "never has (it works on shapes and dtypes only). A Python branch on a value "
+        "(`if x > 0`) has a structured form, fgrad.numpy.where or fgrad.lax.cond / "
+        "fgrad.lax.switch / fgrad.lax.while_loop; a result whose shape depends on the "
+        "values (nonzero, unique, argwhere, a boolean mask) has none: use a fixed-shape "
+        "form (fnp.where(mask, x, 0.0), a masked reduction fnp.sum(x, where=mask)) or "
+        "call the function on data."
+    )
+
+
+def _concretization_error(what):
     return ConcretizationError(
         f"{what} needs the concrete value of an array staged by fgrad.jit, which is "
         "not known while the function is traced (the program must be right for every "
@@ -391,10 +410,12 @@ class AbstractTrace(StagingTrace):
     row's shape rule (:mod:`fgrad.shapes`); no implementation runs and no data
     exists (a tracer's ``real`` is its :class:`StagedValue`).  Transforms inside
     (``grad``, ``vmap``, ``jvp``, ``jit``) apply their rules, which are written with
-    rows, so they are evaluated abstractly too.  A function with its own rules
-    (``custom_vjp``, ``custom_jvp``) is followed inside.  A row without a rule (see
-    tests/test_abstract_eval.py for the list) runs its implementation once on
-    stand-in data of the full size.
+    rows, so they are evaluated abstractly too.  A primitive without a shape rule
+    runs its implementation once on stand-in data of the full size (recorded in
+    :data:`RAN_WITHOUT_RULE`): a row a user declared without ``shape=`` outside the
+    categories that give one, and the primitives of ``custom_vjp``/``custom_jvp``
+    functions and of ``fgrad.lax``'s loops and branches, whose implementations run
+    user functions.
     """
 
     __slots__ = ("outer",)
@@ -457,15 +478,16 @@ class AbstractTrace(StagingTrace):
             shape, dtype = _value_shape_dtype(ans)
         else:
             out = abstract_eval(prim, vals, params)
-            if out is None and "_call" in params:
-                # a function with custom rules: followed inside, on these tracers
-                return prim.call(*args, **params)
             if out is None:  # no rule: the implementation runs once on stand-ins
                 RAN_WITHOUT_RULE[prim.name] = RAN_WITHOUT_RULE.get(prim.name, 0) + 1
                 stand = [stand_in(v.shape, v.dtype) if isinstance(v, StagedValue) else v
                          for v in vals]
-                with np.errstate(all="ignore"):
-                    ans = prim.call(*stand, **params)
+                hook, ABSTRACT_PLACEHOLDER[0] = ABSTRACT_PLACEHOLDER[0], None  # (plain run)
+                try:
+                    with np.errstate(all="ignore"):
+                        ans = prim.call(*stand, **params)
+                finally:
+                    ABSTRACT_PLACEHOLDER[0] = hook
                 out = _value_shape_dtype(ans)
             shape, dtype = out
         var = Var(next(self.ids), shape, dtype)
