@@ -414,8 +414,9 @@ class AbstractTrace(StagingTrace):
     runs its implementation once on stand-in data of the full size (recorded in
     :data:`RAN_WITHOUT_RULE`): a row a user declared without ``shape=`` outside the
     categories that give one, and the primitives of ``custom_vjp``/``custom_jvp``
-    functions and of ``fgrad.lax``'s loops and branches, whose implementations run
-    user functions.
+    functions and of ``checkpoint``, whose implementations run user functions
+    (``fgrad.lax``'s loops and branches have rules: they evaluate the body or the
+    branches once, abstractly).
     """
 
     __slots__ = ("outer",)

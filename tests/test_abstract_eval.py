@@ -331,11 +331,27 @@ def test_eval_shape_of_lax_control_flow():
     def while_(w, xs):
         return lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * w), (0, xs))
 
+    def switch(w, xs):
+        return lax.switch(fnp.argmax(w), [lambda v: v[0], lambda v: v[1] * 2.0], xs)
+
     w = np.array([0.5, -0.3])
-    for fun in [rnn, branches, loop, while_, fgrad.grad(lambda w, xs: fnp.sum(rnn(w, xs)[1]))]:
-        want = fun(w, xs)
-        got = fgrad.eval_shape(fun, S(w.shape, w.dtype), S(xs.shape, xs.dtype))
-        assert got == fgrad.tree.tree_map(_struct, want)
+    grad_rnn = fgrad.grad(lambda w, xs: fnp.sum(rnn(w, xs)[1]))
+    xss = np.stack([xs, 2 * xs])
+    RAN_WITHOUT_RULE.clear()
+    for fun, x in [(rnn, xs), (branches, xs), (loop, xs), (while_, xs), (switch, xs),
+                   (grad_rnn, xs), (fgrad.jit(grad_rnn), xs),
+                   (fgrad.vmap(rnn, in_axes=(None, 0)), xss),
+                   (fgrad.vmap(branches, in_axes=(None, 0)), xss)]:
+        want = fun(w, x)
+        got = fgrad.eval_shape(fun, S(w.shape, w.dtype), S(x.shape, x.dtype))
+        assert got == fgrad.tree.tree_map(_struct, want), fun
+    assert not RAN_WITHOUT_RULE
+    # a scan over 10**6 steps of 10**6 values: one step is evaluated, abstractly
+    big = S((10**6, 10**6), np.float64)
+    w_big = S((10**6,), np.float64)
+    got = fgrad.eval_shape(lambda w, xs: lax.scan(lambda h, x: (fnp.tanh(w * h + x), h @ x),
+                                                  fnp.zeros(10**6), xs), w_big, big)
+    assert got == (w_big, S((10**6,), np.float64))
 
 
 # --- outputs whose shape or dtype depends on data ---------------------------------------
