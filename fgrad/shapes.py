@@ -22,8 +22,20 @@ No rule reads data.  Two tools do the work without any:
   implementation on *zero-size* arrays of the arguments' dtypes (no data exists,
   so none is read); numpy's dtype rules never depend on sizes.
 
-A row whose output shape depends on its data has no rule of this kind: its
-rule raises :class:`ShapeNeedsValues`, naming the function and the fix.
+A row whose output shape (or dtype) depends on its data has no rule of this
+kind: its rule raises :class:`ShapeNeedsValues`, naming the function and the fix.
+A primitive with no rule at all (a user's row declared without ``shape=``, the
+primitives of ``custom_vjp``/``custom_jvp`` and ``checkpoint``) runs its
+implementation once on :func:`stand_in` data of the full size.
+
+Example:
+    >>> import numpy as np
+    >>> from fgrad import shapes
+    >>> shapes.reduced((4, 5, 6), axis=(0, 2), keepdims=True)
+    (1, 5, 1)
+    >>> big = shapes.layout((10**6, 10**6))       # no bytes: indexing it allocates nothing
+    >>> big[np.array([0, 3, 3]), ::2].shape
+    (3, 500000)
 """
 
 from __future__ import annotations
@@ -33,8 +45,9 @@ import numpy as np
 from .core import Tracer, dtype_of, shape_of
 
 __all__ = [
-    "CATEGORY_RULES", "ShapeNeedsValues", "abstract_eval", "dtype_of_run", "layout",
-    "rule_of", "reduced",
+    "CATEGORY_RULES", "ShapeNeedsValues", "abstract_eval", "along", "dtype", "dtype_of_run",
+    "dtype_on_tiny", "einsum_shape", "layout", "leading", "like", "needs_values", "of_param",
+    "reduced", "reduction", "rule_of", "shape", "stand_in", "tiny",
 ]
 
 _NO_BYTES = np.zeros((), dtype=np.dtype([]))

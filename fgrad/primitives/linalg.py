@@ -657,7 +657,8 @@ svd = defprim(
     batch="leading",
     test={"make": _make_svd(3, 3, True), "also": [_make_svd(4, 2), _make_svd(2, 4, True)]},
     reads=("ans", 1, 2),
-    shape=_shp.leading(lambda a, full_matrices=False, shape=None: _packed_core(svd_cores(a, full_matrices)), _svd_impl),
+    shape=_shp.leading(lambda a, full_matrices=False, shape=None: _packed_core(
+        svd_cores(a, full_matrices)), _svd_impl),
 )
 
 
@@ -781,7 +782,8 @@ qr = defprim(
     test={"make": _make_qr(3, 3, True), "complex": True,
           "also": [_make_qr(4, 2), _make_qr(2, 4, True), _make_qr(2, 3, mode="complete")]},
           reads=("ans", 1, 2),
-    shape=_shp.leading(lambda a, mode="reduced", shape=None: _packed_core(qr_cores(a, mode)), _qr_impl),
+    shape=_shp.leading(lambda a, mode="reduced", shape=None: _packed_core(qr_cores(a, mode)),
+                       _qr_impl),
 )
 
 # ---------------------------------------------------------------------------

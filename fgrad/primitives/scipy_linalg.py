@@ -303,5 +303,6 @@ def _psd_part_2d(a, part="projector"):
 # constants chosen per matrix (per example under vmap), like the pivots above
 psd_part_row = defprim("scipy.stats.psd_part", _leading(_psd_part_2d), nondiff=True,
                        batch="leading",
-    shape=_shp.leading(lambda a, part="projector": a if part == "projector" else (), _leading(_psd_part_2d)),
+    shape=_shp.leading(lambda a, part="projector": a if part == "projector" else (),
+                       _leading(_psd_part_2d)),
 )

@@ -344,7 +344,8 @@ csr_solve = defprim(
     batch=_csr_solve_batch,
     reads=("ans", 0),
     test={"make": _make_csr_case, "complex": True},
-    shape=lambda data, b, **params: (_shp.shape(b), np.result_type(_shp.dtype(data), _shp.dtype(b))),
+    shape=lambda data, b, **params: (_shp.shape(b),
+                                     np.result_type(_shp.dtype(data), _shp.dtype(b))),
 )
 
 

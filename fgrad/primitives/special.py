@@ -1516,5 +1516,6 @@ cholesky_row = defprim(
     batch="leading",
     test={"make": _make_spd(True), "also": [_make_spd(False)]},
     reads=("ans", 1),
-    shape=_shp.leading(lambda a, lower=False: a, lambda a, lower=False: scipy_module("linalg").cholesky(a, lower=lower)),
+    shape=_shp.leading(lambda a, lower=False: a, lambda a, lower=False: scipy_module(
+        "linalg").cholesky(a, lower=lower)),
 )
