@@ -334,7 +334,7 @@ class Primitive:
         no_derivative: argument position -> why that argument has no derivative
             rule; the TypeError for it and the coverage page give the reason.
         shape: ``None`` or the row's shape rule, ``shape(*args, **params) ->
-            (shape, dtype)`` on abstract arguments (see :mod:`fgrad.shapes`); rows
+            (shape, dtype)`` on abstract arguments (see ``fgrad.shapes``); rows
             of most ``batch`` categories need none.
     """
 
