@@ -379,3 +379,29 @@ def test_eigenvalue_dtypes_depend_on_values():
         S((2, 3), np.complex64)
     assert fgrad.eval_shape(fnp.linalg.eigvalsh, S((2, 3, 3), np.float32)) == \
         S((2, 3), np.float32)
+
+
+# --- rows declared by users ---------------------------------------------------------------
+
+
+def test_user_rows_with_and_without_a_shape_rule():
+    from fgrad.core import defprim
+
+    def outer_impl(x, y):
+        return np.multiply.outer(x, y)
+
+    rules = dict(jvp=[lambda t, ans, x, y: outer(t, y), lambda t, ans, x, y: outer(x, t)],
+                 vjp=[lambda g, ans, x, y: fnp.tensordot(g, y, axes=y.ndim),
+                      lambda g, ans, x, y: fnp.tensordot(x, g, axes=x.ndim)],
+                 reads=("args",), replace=True)
+    outer = defprim("test_abstract.outer", outer_impl, **rules,
+                    shape=lambda x, y: (x.shape + y.shape, np.result_type(x.dtype, y.dtype)))
+    plain = defprim("test_abstract.outer_no_rule", outer_impl, **rules)
+    x, y = S((10**6,), np.float32), S((10**6,), np.float64)
+    RAN_WITHOUT_RULE.clear()
+    assert fgrad.eval_shape(outer, x, y) == S((10**6, 10**6), np.float64)
+    assert not RAN_WITHOUT_RULE
+    # without a rule, the implementation runs once on stand-ins of the given shapes
+    small = S((3,), np.float32), S((4,), np.float64)
+    assert fgrad.eval_shape(plain, *small) == S((3, 4), np.float64)
+    assert RAN_WITHOUT_RULE == {"test_abstract.outer_no_rule": 1}
