@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from .core import (
+    ABSTRACT_PLACEHOLDER,
     PRIMITIVES,
     Trace,
     Tracer,
@@ -315,6 +316,8 @@ class IndexedCotangent:
         return self
 
     def dense(self):
+        if ABSTRACT_PLACEHOLDER[0] is not None:  # fgrad.eval_shape: shape and dtype only
+            return ABSTRACT_PLACEHOLDER[0](tuple(self.shape), np.dtype(self.dtype))
         base = self.base
         traced = isinstance(base, Tracer)  # a dense part from under an enclosing vmap
         if base is None or traced:
@@ -605,6 +608,8 @@ class ReverseTrace(Trace):
         indexed = []  # slots that received an IndexedCotangent (densified at the end)
         start = -1
         for index, g in seeds:
+            if ABSTRACT_PLACEHOLDER[0] is not None and not isinstance(g, Tracer):
+                g = ABSTRACT_PLACEHOLDER[0](np.shape(g), np.result_type(g))  # fgrad.eval_shape
             prev = cts[index]
             cts[index] = g if prev is None else prev + g
             start = index if index > start else start

@@ -333,18 +333,22 @@ class Primitive:
             4 for the common elementwise functions.
         no_derivative: argument position -> why that argument has no derivative
             rule; the TypeError for it and the coverage page give the reason.
+        shape: ``None`` or the row's shape rule, ``shape(*args, **params) ->
+            (shape, dtype)`` on abstract arguments (see ``fgrad.shapes``); rows
+            of most ``batch`` categories need none.
     """
 
     __slots__ = (
         "name", "impl", "jvp", "vjp", "vjp_joint", "reads", "fresh", "nondiff", "batch",
-        "fn", "call", "test", "remat", "indexed", "no_derivative",
+        "fn", "call", "test", "remat", "indexed", "no_derivative", "shape",
         "_reads_each", "_reads_row", "_saves", "_plans", "__dict__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, nondiff=False, batch=None, test=None,
                  *, vjp_joint=None, reads=None, fresh=False, remat=0, indexed=False,
-                 no_derivative=None):
+                 no_derivative=None, shape=None):
         self.name = name
+        self.shape = shape
         self.impl = impl
         self.jvp = jvp
         if vjp is None and vjp_joint is not None:  # per-argument rules, for fgrad.graph
@@ -504,7 +508,7 @@ def _rule_table(rules):
 
 def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None,
             reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False,
-            no_derivative=None, replace=False):
+            no_derivative=None, replace=False, shape=None):
     """Declare a primitive: its numpy implementation and derivative rules.
 
     This is how fgrad itself fills its rule table, and how users extend it; a
@@ -562,6 +566,13 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
             shaped like the only argument (``getitem``).
         no_derivative: ``{position: reason}`` for arguments without a rule: the
             TypeError for such a derivative says why, and so does docs/coverage.md.
+        shape: the output's shape and dtype without running ``impl``:
+            ``shape(*args, **params) -> (shape, dtype)``, where each traced argument
+            is an abstract value with only ``.shape`` and ``.dtype`` (used by
+            ``fgrad.eval_shape``; see docs/adding-a-primitive.md).  Rows of the
+            ``batch`` categories ``elementwise``, ``reduce``, ``axis``, ``reshape``,
+            ``transpose``, ``broadcast_to``, ``concatenate``, ``getitem``,
+            ``index_update`` and ``matmul`` get theirs from the category.
         replace: ``True`` lets this declaration run again (a notebook cell re-run
             after fixing a rule): a row of the same name that was itself declared
             with ``replace=True`` is replaced by the new one.  fgrad's own rows,
@@ -595,7 +606,7 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
         )
     prim = Primitive(name, impl, _rule_table(jvp), _rule_table(vjp), nondiff, batch, test,
                      vjp_joint=vjp_joint, reads=reads, fresh=fresh, remat=remat,
-                     indexed=indexed, no_derivative=no_derivative)
+                     indexed=indexed, no_derivative=no_derivative, shape=shape)
     PRIMITIVES[name] = prim
     if replace:
         PRIMITIVES._replaceable.add(name)
@@ -603,7 +614,7 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
 
 
 def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=None,
-                   reads=None, remat=0, no_derivative=None):
+                   reads=None, remat=0, no_derivative=None, shape=None):
     """Declare an elementwise primitive from its partial derivatives.
 
     ``partials[i](ans, *args)`` is the derivative of the output with respect to
@@ -634,6 +645,7 @@ def defelementwise(name, impl, *partials, batch="elementwise", test=None, vjp=No
     return defprim(
         name, impl, jvps, vjp if vjp is not None else vjps, batch=batch, test=test,
         reads=reads, fresh=vjp is None, remat=remat, no_derivative=no_derivative,
+        shape=shape,
     )
 
 
@@ -1315,6 +1327,13 @@ def as_array(x):
     return np.asarray(x)
 
 
+#: While ``fgrad.eval_shape`` runs, ``[make]`` with ``make(shape, dtype)`` giving a value of
+#: that shape and dtype in its abstract trace (fgrad.staging.AbstractTrace): the zeros and
+#: seeds the transforms make for traced values are made with it, so that none is
+#: allocated at full size; ``[None]`` otherwise.
+ABSTRACT_PLACEHOLDER = [None]
+
+
 def zeros_like_value(x, dtype=None):
     """Zeros of the shape of ``x``'s value: a numpy array, or for an array of
     another library an array of that library, with its chunks (no data read).
@@ -1327,6 +1346,8 @@ def zeros_like_value(x, dtype=None):
     v = concrete(x)
     if is_duck_array(v):
         return np.zeros_like(v, dtype=dtype or v.dtype)
+    if ABSTRACT_PLACEHOLDER[0] is not None and isinstance(x, Tracer):  # fgrad.eval_shape
+        return ABSTRACT_PLACEHOLDER[0](tuple(shape_of(v)), np.dtype(dtype or dtype_of(v)))
     return np.zeros(shape_of(v), dtype=dtype or dtype_of(v))
 
 

@@ -51,10 +51,12 @@ import types
 import numpy as np
 
 from . import numpy as fnp
+from . import shapes as _shapes
 from .api import jvp as _jvp
 from .autodiff import ForwardTrace, ForwardTracer, ReverseTrace, ReverseTracer
 from .batching import vmap
 from .core import (
+    ABSTRACT_PLACEHOLDER,
     PRIMITIVES,
     Primitive,
     Trace,
@@ -1309,6 +1311,47 @@ def _scan_batch(vals, dims, _call, _save=True):
     return call.layout(_save).pack_batched(list(carry) + ys + cs, size), 0
 
 
+# --------------------------------------------------------------------------
+# shape rules (fgrad.eval_shape): the packed output's size and dtype, with the
+# body or branches run once on abstract values (fgrad.staging.AbstractTrace)
+# --------------------------------------------------------------------------
+
+
+def _abstract(vals, drop_first=False):
+    """Values of the running abstract trace for the abstract ``vals`` (constants stay)."""
+    make = ABSTRACT_PLACEHOLDER[0]
+    return [make(_shapes.shape(v)[1:] if drop_first else _shapes.shape(v), _shapes.dtype(v))
+            if _shapes.is_abstract(v) else (v[0] if drop_first else v) for v in vals]
+
+
+def _packed(layout):
+    size = layout.spans[-1][0] + layout.spans[-1][1] if layout.spans else 0
+    return (size,), layout.dtype
+
+
+def _scan_shape(*leaves, _call, _save=True):
+    call = _call
+    if call.ys.tree is None:  # the shapes of ys: one step of the body, abstractly
+        k, c, xs = call.split(leaves)
+        call.step(_abstract(k), [ABSTRACT_PLACEHOLDER[0](s, d) for s, d in call.carry_metas],
+                  _abstract(xs, drop_first=True))
+    return _packed(call.layout(_save))
+
+
+def _while_shape(*leaves, _call):
+    return _packed(_call.layout())
+
+
+def _switch_shape(*leaves, _call):
+    call = _call
+    _, consts, ops = call.split(leaves)
+    if call.out.tree is None:  # every branch, abstractly: they must agree
+        consts, ops = _abstract(consts), _abstract(ops)
+        for i in range(len(call.branches)):
+            call.run(i, consts, ops)
+    return _packed(call.layout())
+
+
 _SCAN = Primitive(
     "lax.scan", _scan_impl,
     jvp=_PositionRules(_scan_jvp_rule),
@@ -1316,6 +1359,7 @@ _SCAN = Primitive(
     reads=("ans", "args"),  # the stacked carries (in the output) and the inputs
     batch=_scan_batch,
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
+    shape=_scan_shape,
 )
 
 
@@ -1590,6 +1634,7 @@ _WHILE = Primitive(
     reads=("ans", "args"),  # (all of it: a failing rule's own error is then shown as it is)
     batch=_while_batch,
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
+    shape=_while_shape,
 )
 
 
@@ -1917,6 +1962,7 @@ _SWITCH = Primitive(
     batch=_switch_batch,
     no_derivative={0: "it is the index of the branch taken"},
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
+    shape=_switch_shape,
 )
 
 

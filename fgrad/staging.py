@@ -22,6 +22,7 @@ import itertools
 import numpy as np
 
 from .core import (
+    ABSTRACT_PLACEHOLDER,
     Trace,
     Tracer,
     TracerConversionError,
@@ -32,8 +33,10 @@ from .core import (
     top_trace,
 )
 from .program import Eqn, Literal, Program, Var
+from .shapes import abstract_eval, stand_in
 
-__all__ = ["ConcretizationError", "StagedValue", "StagingTrace", "StagingTracer"]
+__all__ = ["AbstractTrace", "ConcretizationError", "StagedValue", "StagingTrace",
+           "StagingTracer"]
 
 
 class ConcretizationError(TracerConversionError):
@@ -57,6 +60,25 @@ class ConcretizationError(TracerConversionError):
 
 
 def concretization_error(what):
+    err = _concretization_error(what)
+    err.what = what  # (fgrad.eval_shape words its own message from it)
+    return err
+
+
+def abstract_concretization_error(what, name):
+    """The error of ``fgrad.eval_shape(fun)`` when ``fun`` reads a value."""
+    return ConcretizationError(
+        f"fgrad.eval_shape({name}): {what} needs the values of the data, which eval_shape "
+        "never has (it works on shapes and dtypes only). A Python branch on a value "
+        "(`if x > 0`) has a structured form, fgrad.numpy.where or fgrad.lax.cond / "
+        "fgrad.lax.switch / fgrad.lax.while_loop; a result whose shape depends on the "
+        "values (nonzero, unique, argwhere, a boolean mask) has none: use a fixed-shape "
+        "form (fnp.where(mask, x, 0.0), a masked reduction fnp.sum(x, where=mask)) or "
+        "call the function on data."
+    )
+
+
+def _concretization_error(what):
     return ConcretizationError(
         f"{what} needs the concrete value of an array staged by fgrad.jit, which is "
         "not known while the function is traced (the program must be right for every "
@@ -378,6 +400,106 @@ class StagingTrace(Trace):
             eqns[k] = Eqn(e.prim, ins, params, e.out)
         outputs = [Literal(own(o.value)) if type(o) is Literal else o for o in outputs]
         return Program(self.inputs, eqns, outputs, kinds=self.kinds), reals
+
+
+#: Rows that :class:`AbstractTrace` ran on stand-in data because they have no shape
+#: rule (row name -> count), for tests and for finding rows that need a rule.
+RAN_WITHOUT_RULE = {}
+
+
+class AbstractTrace(StagingTrace):
+    """The trace of ``fgrad.eval_shape``: values are shapes and dtypes only.
+
+    Each row applied to its tracers gives its output's shape and dtype from the
+    row's shape rule (:mod:`fgrad.shapes`); no implementation runs and no data
+    exists (a tracer's ``real`` is its :class:`StagedValue`).  Transforms inside
+    (``grad``, ``vmap``, ``jvp``, ``jit``) apply their rules, which are written with
+    rows, so they are evaluated abstractly too.  A primitive without a shape rule
+    runs its implementation once on stand-in data of the full size (recorded in
+    :data:`RAN_WITHOUT_RULE`): a row a user declared without ``shape=`` outside the
+    categories that give one, and the primitives of ``custom_vjp``/``custom_jvp``
+    functions and of ``checkpoint``, whose implementations run user functions
+    (``fgrad.lax``'s loops and branches have rules: they evaluate the body or the
+    branches once, abstractly).
+    """
+
+    __slots__ = ("outer",)
+
+    def __enter__(self):
+        """Make the transforms' zeros and seeds values of this trace while it runs
+        (``core.ABSTRACT_PLACEHOLDER``); leaving ends the trace."""
+        self.outer = ABSTRACT_PLACEHOLDER[0]
+        ABSTRACT_PLACEHOLDER[0] = self.placeholder
+        return self
+
+    def __exit__(self, *exc):
+        self.alive = False
+        ABSTRACT_PLACEHOLDER[0] = self.outer
+        return False
+
+    def new_input(self, real):
+        if isinstance(real, Tracer):
+            shape, dtype = tuple(shape_of(real)), dtype_of(real)
+        elif isinstance(real, (int, float, complex, bool, np.generic)):
+            shape, dtype = (), np.result_type(real)
+        else:
+            shape, dtype = tuple(int(n) for n in real.shape), np.dtype(real.dtype)
+        var = Var(next(self.ids), shape, dtype)
+        self.inputs.append(var)
+        self.kinds[var.id] = type(real) if type(real) in (float, int, complex) else np.ndarray
+        value = StagedValue(shape, dtype)
+        return StagingTracer(value, self, value, var)
+
+    def placeholder(self, shape, dtype):
+        """A value of this trace with the given shape and dtype (the zeros and seeds
+        the transforms make, see ``core.ABSTRACT_PLACEHOLDER``)."""
+        var = Var(next(self.ids), tuple(int(n) for n in shape), np.dtype(dtype))
+        self.kinds[var.id] = np.ndarray
+        value = StagedValue(var.shape, var.dtype)
+        return StagingTracer(value, self, value, var)
+
+    def process(self, prim, args, params):
+        if not self.alive:
+            raise self.leaked(prim)
+        vals, ins, abstract = [], [], False
+        for a in args:
+            if type(a) is StagingTracer and a._trace is self:
+                vals.append(a.value)
+                ins.append(a.var)
+                abstract = True
+            elif isinstance(a, Tracer):  # an enclosing transform's value, closed over
+                self.closed_over = abstract = True
+                vals.append(StagedValue(tuple(shape_of(a)), dtype_of(a)))
+                ins.append(Literal(a))
+            else:
+                vals.append(a)
+                ins.append(Literal(a))
+        if params:
+            for p in params.values():
+                if isinstance(p, (tuple, list, Tracer)) and _holds_own(p, self):
+                    raise concretization_error(f"the parameters of {prim.name!r}")
+        if not abstract:  # (constants only: a plain call)
+            ans = prim.call(*vals, **params)
+            shape, dtype = _value_shape_dtype(ans)
+        else:
+            out = abstract_eval(prim, vals, params)
+            if out is None:  # no rule: the implementation runs once on stand-ins
+                RAN_WITHOUT_RULE[prim.name] = RAN_WITHOUT_RULE.get(prim.name, 0) + 1
+                stand = [stand_in(v.shape, v.dtype) if isinstance(v, StagedValue) else v
+                         for v in vals]
+                hook, ABSTRACT_PLACEHOLDER[0] = ABSTRACT_PLACEHOLDER[0], None  # (plain run)
+                try:
+                    with np.errstate(all="ignore"):
+                        ans = prim.call(*stand, **params)
+                finally:
+                    ABSTRACT_PLACEHOLDER[0] = hook
+                out = _value_shape_dtype(ans)
+            shape, dtype = out
+        var = Var(next(self.ids), shape, dtype)
+        self.kinds[var.id] = np.ndarray
+        self.eqns.append(Eqn(prim, tuple(ins), params, var))
+        value = StagedValue(var.shape, var.dtype)
+        return StagingTracer(value, self, value, var)
 
 
 def _staging_process_checked(self, prim, args, params, _plain=StagingTrace.process):

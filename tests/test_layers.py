@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent / "fgrad"
 CORE = {"fgrad.core", "fgrad.tree"}  # tree: pytrees, a leaf module like core
 ENGINE = {"fgrad.autodiff", "fgrad.batching"}
 ENGINE |= {"fgrad.program", "fgrad.staging"}  # staged programs (fgrad.jit)
+ENGINE |= {"fgrad.shapes"}  # shape rules for abstract evaluation (fgrad.eval_shape)
 ENGINE |= {"fgrad.program_passes"}  # the optimiser of staged programs
 
 # Modules exempt from the rules below (none).

@@ -9,6 +9,7 @@ calls numpy itself when no argument is traced.
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import BatchedValueError, concrete, defprim, is_batched, refuse_out
 from ..primitives.elementwise import astype, examples_of, subtract
 from ..primitives.indexing import _searchsorted, take
@@ -22,11 +23,12 @@ __all__ = [
 ]
 
 
-def _nondiff(name, impl):
-    return defprim(name, impl, nondiff=True, batch="reduce")
+def _nondiff(name, impl, shape):
+    return defprim(name, impl, nondiff=True, batch="reduce", shape=shape)
 
 
-_argsort = _nondiff("argsort", lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"))
+_argsort = _nondiff("argsort", lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"),
+                    _shp.along(out_dtype=np.dtype(np.intp), axis_default=-1))
 
 # name -> (what it finds, sample input, the index it gives): one row and one public
 # function each, with numpy's signature
@@ -41,7 +43,8 @@ _ARG_REDUCTIONS = {
 def _arg_reduction(name, what, sample, index):
     np_fn = getattr(np, name)
     row = _nondiff(name, lambda a, axis=None, keepdims=False: np_fn(a, axis=axis,
-                                                                    keepdims=keepdims))
+                                                                    keepdims=keepdims),
+                   _shp.reduction(np_fn, out_dtype=np.dtype(np.intp)))
 
     def arg_reduction(a, axis=None, out=None, *, keepdims=False):
         refuse_out(out, name)

@@ -54,6 +54,7 @@ import math
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import (  # noqa: F401  (examples_of: a name rows import from here)
     PRIMITIVES,
     Tracer,
@@ -772,13 +773,23 @@ def _sum_to_shape_batch(args, dims, shape):
     return _sum_to_shape(x, shape=(np.shape(concrete(x))[lead],) + tuple(shape)), 0
 
 
+def _sum_to_shape_shape(x, shape):
+    xs, shape = _shp.shape(x), tuple(shape)
+    lead = len(xs) - len(shape)
+    if lead < 0 or np.broadcast_shapes(xs, shape) != xs:
+        raise ValueError(f"sum_to_shape: shape {shape} does not broadcast to {xs}")
+    summed = lead > 0 or any(n == 1 and xs[lead + i] != 1 for i, n in enumerate(shape))
+    dt = _shp.dtype(x)
+    return shape, np.add.reduce(np.ones(1, dt)).dtype if summed else dt
+
+
 _sum_to_shape = defprim(
     "sum_to_shape", _sum_to_shape_impl,
     jvp=[lambda t, ans, x, shape: _sum_to_shape(t, shape=shape)],
     vjp=[_broadcast_like],
     batch=_sum_to_shape_batch,
     test={"make": lambda rng, shape: ((rng.standard_normal((2,) + shape),), {"shape": shape})},
-    reads=(0, 1),
+    reads=(0, 1), shape=_sum_to_shape_shape,
 )
 
 

@@ -22,6 +22,7 @@ real transforms need care with the half spectrum:
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import PRIMITIVES, concrete, defprim, shape_of
 from .elementwise import multiply, real
 from .shape import concatenate, getitem, moveaxis
@@ -83,6 +84,22 @@ def _make(shape_, s, axes, norm=None):
     return make
 
 
+def _shape_rule(name, impl):
+    """The output shape of a transform: the sizes ``s`` along ``axes`` (rfft keeps
+    ``s // 2 + 1`` of the last); the dtype from a transform of length 1."""
+
+    def rule(x, s, axes, norm=None):
+        out = list(_shp.shape(x))
+        for n, ax in zip(s, axes):
+            out[_shp.normalize_axes(ax, len(out), name)[0]] = n
+        if name == "rfft":
+            out[_shp.normalize_axes(axes[-1], len(out), name)[0]] = s[-1] // 2 + 1
+        return tuple(out), _shp.dtype_on_tiny(
+            lambda t: impl(t, s=(1,) * len(s), axes=axes, norm=norm), [x])
+
+    return rule
+
+
 def _transform_row(name, one, many, test, vjp=None):
     """The row of one of numpy.fft's linear transforms over explicit sizes and axes
     (``one`` for one axis, ``many`` for several).  Its jvp is the transform itself;
@@ -98,6 +115,7 @@ def _transform_row(name, one, many, test, vjp=None):
     row = defprim(
         name, _impl(one, many), jvp=[jvp], vjp=[vjp or same_transform_vjp],
         batch=_batch_front(name), test=test, reads=(0, 1, 2, 3),
+        shape=_shape_rule(name, _impl(one, many)),
     )
     return row
 

@@ -16,6 +16,7 @@ __all__ = [
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import PRIMITIVES, Tracer, any_tracer, concrete, defprim, ndim_of, shape_of
 from .elementwise import (
     add,
@@ -145,6 +146,18 @@ def _along_case(rng, shape):
     return rng.standard_normal(xs), idx, axis
 
 
+def _take_along_shape(x, idx, axis):
+    xs, js = _shp.shape(x), _shp.shape(idx)
+    if axis is None:
+        return js, _shp.dtype(x)
+    axis = _shp.normalize_axes(axis, len(xs), "take_along_axis")[0]
+    if len(js) != len(xs):
+        raise ValueError(f"take_along_axis: indices of shape {js} for an array of shape {xs}: "
+                         "they must have as many axes")
+    rest = tuple(1 if d == axis else n for d, n in enumerate(xs))
+    return np.broadcast_shapes(js, rest), _shp.dtype(x)
+
+
 _take_along = defprim(
     "take_along_axis", lambda x, idx, axis: np.take_along_axis(x, idx, axis=axis),
     jvp=[lambda t, ans, x, idx, axis: _take_along(t, idx, axis=axis), None],
@@ -152,7 +165,7 @@ _take_along = defprim(
     batch=_take_along_batch,
     test={"make": lambda rng, shape: (lambda x, i, a: ((x, i), {"axis": a}))(*_along_case(rng, shape)),
           "complex": True},
-          reads=(0, 1, 2),
+          reads=(0, 1, 2), shape=_take_along_shape,
 )
 
 
@@ -169,7 +182,7 @@ _scatter_along = defprim(
     vjp=[lambda c, ans, g, idx, shape, axis: _take_along(c, idx, axis=axis), None],
     batch=_scatter_along_batch,
     test={"make": _scatter_case},
-    reads=(1, 3),
+    reads=(1, 3), shape=_shp.of_param("shape"),
 )
 
 
@@ -296,7 +309,7 @@ def _argpartition_batch(args, dims, kth, axis):
 
 _argpartition = defprim(
     "argpartition", lambda a, kth, axis: np.argpartition(a, kth, axis=axis),
-    nondiff=True, batch=_argpartition_batch,
+    nondiff=True, batch=_argpartition_batch, shape=_shp.along(out_dtype=np.dtype(np.intp)),
 )
 
 
@@ -309,7 +322,7 @@ def _sort_order_batch(args, dims, axis):
 # the stable sorting permutation along an axis: the indices sort gathers with
 _sort_order = defprim(
     "sort_order", lambda a, axis: np.argsort(a, axis=axis, kind="stable"),
-    nondiff=True, batch=_sort_order_batch,
+    nondiff=True, batch=_sort_order_batch, shape=_shp.along(out_dtype=np.dtype(np.intp)),
 )
 
 
@@ -348,6 +361,7 @@ _searchsorted = defprim(
     "searchsorted",
     lambda a, v, side, sorter=None: np.searchsorted(a, v, side=side, sorter=sorter),
     nondiff=True, batch=_searchsorted_batch,
+    shape=lambda a, v, side, sorter=None: (_shp.shape(v), np.dtype(np.intp)),
 )
 
 

@@ -25,6 +25,7 @@ diagonal is ignored, as LAPACK does.
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import concrete, defprim, shape_of
 from .elementwise import (
     absolute,
@@ -276,6 +277,56 @@ def _make_solve(rng, shape):
     return (a, b), {}
 
 
+# --- shape rules (fgrad.eval_shape): the output's shape from the inputs' shapes -----------
+
+
+def _solve_shape(a, b):
+    sa, sb = _shp.shape(a), _shp.shape(b)
+    if len(sa) < 2 or sa[-1] != sa[-2]:
+        raise ValueError(f"solve: a of shape {sa} is not a (stack of) square matrices")
+    if len(sb) == 1:  # numpy 2: b is a vector only when it is 1-d
+        out = sa[:-1]
+    else:
+        out = np.broadcast_shapes(sa[:-2], sb[:-2]) + sb[-2:]
+    return out, _shp.dtype_on_tiny(np.linalg.solve, [a, b])
+
+
+_EIG_FIX = ("Call it on data; for a symmetric (Hermitian) matrix use eigh/eigvalsh, whose "
+            "eigenvalues are always real.")
+
+
+def _dtype_needs_values(name, fix, core):
+    """The shape rule of eig/eigvals, whose output *dtype* depends on the values for a
+    real matrix: numpy's eigenvalues are real when all of them are, complex otherwise.
+    A complex matrix gives a complex result of ``core(n)`` after the leading axes."""
+
+    def rule(a):
+        s = _shp.shape(a)
+        if _shp.dtype(a).kind == "c":
+            return s[:-2] + core(s[-1]), _shp.dtype(a)
+        raise _shp.needs_values(f"the dtype of {name}'s output for a real matrix (real "
+                                "when every eigenvalue is real, complex otherwise)", fix)
+
+    return rule
+
+
+def _packed_core(cores):
+    return (sum(int(np.prod(c, dtype=np.int64)) for c in cores),)
+
+
+def _lstsq_shape(a, b, rcond=None):
+    sa, sb = _shp.shape(a), _shp.shape(b)
+    out = sa[-1:] + sb[1:]
+    return out, _shp.dtype_on_tiny(lambda a, b: np.linalg.lstsq(a, b, rcond=rcond)[0], [a, b])
+
+
+def _norm_shape(x, ord=None, axis=None, keepdims=False):
+    s = _shp.shape(x)
+    axes, _ = norm_axes(len(s), ord, axis)
+    return _shp.reduced(s, axes, keepdims), _shp.dtype_on_tiny(
+        lambda t: _norm_impl(t, ord=ord, axis=axis, keepdims=keepdims), [x])
+
+
 solve = defprim(
     "solve", np.linalg.solve,
     jvp=[_solve_jvp_a, _solve_jvp_b],
@@ -287,6 +338,7 @@ solve = defprim(
         lambda rng, shape: ((_square(rng), rng.standard_normal((2, 3, 1))), {}),
     ]},
     reads=("ans", 0),
+    shape=_solve_shape,
 )
 
 
@@ -297,6 +349,7 @@ inv = defprim(
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
     reads=("ans",),
+    shape=_shp.leading(lambda a: a, np.linalg.inv),
 )
 
 
@@ -330,6 +383,7 @@ det = defprim(
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
     reads=("ans", 0),
+    shape=_shp.leading(lambda a: (), np.linalg.det),
 )
 
 
@@ -367,6 +421,7 @@ slogdet = defprim(
     batch="leading",
     test={"make": lambda rng, shape: ((_square(rng, tuple(shape[:1])),), {}), "complex": True},
     reads=("ans", 0),
+    shape=_shp.leading(lambda a: (2,), _slogdet_impl),
 )
 
 # ---------------------------------------------------------------------------
@@ -417,6 +472,7 @@ cholesky = defprim(
           "complex": True,
           "also": [lambda rng, shape: ((_half_garbage(rng, _spd(rng), False),), {"upper": True})]},
           reads=("ans", 1),
+    shape=_shp.leading(lambda a, upper=False: a, _cholesky_impl),
 )
 
 
@@ -469,6 +525,7 @@ eigh = defprim(
           "also": [lambda rng, shape: ((_half_garbage(rng, _distinct_spectrum(rng), False),),
                                        {"UPLO": "U"})]},
                                        reads=("ans", 1),
+    shape=_shp.leading(lambda a, UPLO="L": (a[-1] + a[-1] * a[-1],), _eigh_impl),
 )
 
 
@@ -497,6 +554,7 @@ eigvalsh = defprim(
           "also": [lambda rng, shape: ((_half_garbage(rng, _distinct_spectrum(rng), False),),
                                        {"UPLO": "U"})]},
                                        reads=(0, 1),
+    shape=_shp.leading(lambda a, UPLO="L": a[-1:], np.linalg.eigvalsh),
 )
 
 # ---------------------------------------------------------------------------
@@ -599,6 +657,8 @@ svd = defprim(
     batch="leading",
     test={"make": _make_svd(3, 3, True), "also": [_make_svd(4, 2), _make_svd(2, 4, True)]},
     reads=("ans", 1, 2),
+    shape=_shp.leading(lambda a, full_matrices=False, shape=None: _packed_core(
+        svd_cores(a, full_matrices)), _svd_impl),
 )
 
 
@@ -626,6 +686,7 @@ svdvals = defprim(
           "complex": True,
           "also": [lambda rng, shape: ((_distinct_singular(rng, (), 2, 4),), {})]},
           reads=(0,),
+    shape=_shp.leading(lambda a: (min(a),), lambda a: np.linalg.svd(a, compute_uv=False)),
 )
 
 # ---------------------------------------------------------------------------
@@ -721,6 +782,8 @@ qr = defprim(
     test={"make": _make_qr(3, 3, True), "complex": True,
           "also": [_make_qr(4, 2), _make_qr(2, 4, True), _make_qr(2, 3, mode="complete")]},
           reads=("ans", 1, 2),
+    shape=_shp.leading(lambda a, mode="reduced", shape=None: _packed_core(qr_cores(a, mode)),
+                       _qr_impl),
 )
 
 # ---------------------------------------------------------------------------
@@ -774,6 +837,7 @@ pinv = defprim(
                    lambda rng, shape: ((_square(rng),), {}),
                    lambda rng, shape: ((_half_garbage(rng, _spd(rng)),), {"hermitian": True})]},
                    reads=("ans", 0),
+    shape=_shp.leading(lambda a, **params: a[::-1], _pinv_impl),
 )
 
 
@@ -840,6 +904,7 @@ lstsq = defprim(
     test={"make": _make_lstsq(4, 2, 3), "complex": True,
           "also": [_make_lstsq(4, 3, None), _make_lstsq(2, 3, 2), _make_lstsq(3, 3, None)]},
           reads=[("ans", 0, 1, 2), (0, 2)],
+    shape=_lstsq_shape,
 )
 
 # ---------------------------------------------------------------------------
@@ -917,6 +982,7 @@ eig = defprim(
           "complex": True,
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
           reads=("ans",),
+    shape=_dtype_needs_values("numpy.linalg.eig", core=lambda n: (n + n * n,), fix=_EIG_FIX),
 )
 
 
@@ -943,6 +1009,7 @@ eigvals = defprim(
           "complex": True,
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
           reads=(0,),
+    shape=_dtype_needs_values("numpy.linalg.eigvals", core=lambda n: (n,), fix=_EIG_FIX),
 )
 
 # ---------------------------------------------------------------------------
@@ -1092,4 +1159,5 @@ norm = defprim(
               _make_norm((2, 3, 2), ord="nuc", axis=(2, 1), keepdims=True),
           ]},
           reads=("ans", 0, 1, 2, 3),
+    shape=_norm_shape,
 )

@@ -21,6 +21,7 @@ import string
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import any_tracer, concrete, defprim, is_sparse, ndim_of, shape_of, variadic
 from .elementwise import astype, conjugate, multiply, negative, subtract, where
 from .reductions import sum as _sum
@@ -450,13 +451,18 @@ _EINSUM_CASES = [
     _einsum_case("ij->", (2, 3)),
 ]
 
+def _einsum_shape(*ops, subscripts, optimize=False):
+    return (_shp.einsum_shape(subscripts, [_shp.shape(a) for a in ops]),
+            np.result_type(*[_shp.dtype(a) for a in ops]))
+
+
 _einsum = defprim(
     "einsum", _einsum_impl,
     jvp=variadic(_einsum_jvp),
     vjp=variadic(_einsum_vjp),
     batch=_einsum_batch,
     test={"make": _EINSUM_CASES[0], "also": _EINSUM_CASES[1:], "complex": True},
-    reads=("args",),
+    reads=("args",), shape=_einsum_shape,
 )
 
 
@@ -560,6 +566,8 @@ _diagonal = defprim(
     batch=_diagonal_batch,
     test={"make": _diagonal_case, "complex": True},
     reads=(0, 1, 2, 3),
+    shape=lambda x, offset, axis1, axis2: (
+        np.diagonal(_shp.layout(x), offset, axis1, axis2).shape, _shp.dtype(x)),
 )
 _diagonal_embed = defprim(
     "diagonal_embed", _diagonal_embed_impl,
@@ -569,7 +577,7 @@ _diagonal_embed = defprim(
         c, offset=offset, axis1=axis1, axis2=axis2)],
     batch=_diagonal_embed_batch,
     test={"make": _diagonal_embed_case},
-    reads=(2, 3, 4),
+    reads=(2, 3, 4), shape=_shp.of_param("shape"),
 )
 
 
@@ -800,6 +808,14 @@ def _convolve_batch(args, dims, mode):
     return getitem(out, (slice(None), slice(start, start + length))), 0
 
 
+def _convolve_shape(a, v, mode):
+    n, m = (int(np.prod(_shp.shape(x), dtype=np.int64)) for x in (a, v))
+    if not n or not m:
+        raise ValueError("convolve: an input is empty")
+    size = {"full": n + m - 1, "same": max(n, m), "valid": max(n, m) - min(n, m) + 1}[mode]
+    return (size,), _shp.dtype_on_tiny(lambda a, v: np.convolve(a, v, mode=mode), [a, v])
+
+
 _convolve = defprim(
     "convolve", lambda a, v, mode: np.convolve(a, v, mode=mode),
     jvp=[lambda t, ans, a, v, mode: _convolve(t, v, mode=mode),
@@ -811,7 +827,7 @@ _convolve = defprim(
         (rng.standard_normal(int(rng.integers(1, 6))), rng.standard_normal(int(rng.integers(1, 6)))),
         {"mode": ["full", "same", "valid"][int(rng.integers(3))]}),
           "complex": True},
-          reads=(0, 1, 2),
+          reads=(0, 1, 2), shape=_convolve_shape,
 )
 
 

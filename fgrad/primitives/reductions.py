@@ -33,6 +33,7 @@ import builtins
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import (
     PRIMITIVES,
     Tracer,
@@ -302,7 +303,7 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False, where=None, initial=None):
 _sum = defprim(
     "sum", _reduce_impl(np.sum, np.add), jvp=[_sum_jvp], vjp=[_sum_vjp], batch=_reduce_rule(lambda: _sum),
     test={"make": _reduce_case(), "also": [_where_case], "complex": True},
-    reads=(0, 1, 2, 3),
+    reads=(0, 1, 2, 3), shape=_shp.reduction(np.sum),
 )
 
 # --- mean ---------------------------------------------------------------------
@@ -356,7 +357,7 @@ def _mean_impl(x, axis=None, keepdims=False, where=None):
 _mean = defprim(
     "mean", _mean_impl, jvp=[_mean_jvp], vjp=[_mean_vjp], batch=_reduce_rule(lambda: _mean),
     test={"make": _reduce_case(), "also": [_where_case], "complex": True},
-    reads=(0, 1, 2, 3),
+    reads=(0, 1, 2, 3), shape=_shp.reduction(np.mean),
 )
 
 # --- prod (exact at zeros) -------------------------------------------------------
@@ -489,7 +490,7 @@ _prod = defprim(
     "prod", _reduce_impl(np.prod), jvp=[_prod_jvp], vjp=[_prod_vjp],
     batch=_reduce_rule(lambda: _prod),
     test={"make": _reduce_case(0.5, 1.5), "also": [_where_case, _prod_zeros], "complex": True},
-    reads=("ans", 0, 1, 2, 3, 4),
+    reads=("ans", 0, 1, 2, 3, 4), shape=_shp.reduction(np.prod),
 )
 
 # --- max / min (ties split evenly) --------------------------------------------------
@@ -573,7 +574,8 @@ def _chooser(name, impl, test):
         return multiply(g, w)
 
     prim = defprim(name, impl, jvp=[jvp], vjp=[vjp], test=test,
-                   batch=_reduce_rule(lambda: prim), reads=("ans", 0, 1, 2, 3, 4))
+                   batch=_reduce_rule(lambda: prim), reads=("ans", 0, 1, 2, 3, 4),
+                   shape=_shp.reduction(impl))
     return prim
 
 
@@ -643,7 +645,7 @@ _logsumexp = defprim(
         _softmax_weights(ans, x, axis, keepdims))],
     batch=_reduce_rule(lambda: _logsumexp),
     test={"make": _reduce_case(-30.0, 30.0)},
-    reads=("ans", 0, 1, 2),
+    reads=("ans", 0, 1, 2), shape=_shp.reduction(_logsumexp_impl),
 )
 # --- order statistics: median, quantile, percentile -----------------------------------
 
@@ -889,12 +891,20 @@ def _quantile_case(rng, shape):
     return (a, q), {"axis": axis, "method": method, "keepdims": bool(rng.integers(2)), "kind": kind}
 
 
+def _quantile_shape(a, q, axis=None, method="linear", keepdims=False, kind="quantile"):
+    s = _shp.reduced(_shp.shape(a), axis, keepdims)
+    if kind not in ("median", "nanmedian"):
+        s = _shp.shape(q) + s
+    return s, _shp.dtype_on_tiny(lambda a, q: _quantile_impl(
+        a, q, axis=axis, method=method, keepdims=keepdims, kind=kind), [a, q])
+
+
 _quantile = defprim(
     "quantile", _quantile_impl,
     jvp=[_quantile_jvp_a, _quantile_jvp_q], vjp=[_quantile_vjp_a, _quantile_vjp_q],
     batch=_quantile_batch,
     test={"make": _quantile_case},
-    reads=(0, 1, 2, 3, 4, 5),
+    reads=(0, 1, 2, 3, 4, 5), shape=_quantile_shape,
 )
 
 

@@ -13,6 +13,7 @@ the rules use the cheaper ``ans * cumsum(t / x)``.
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import any_tracer, concrete, defprim, refuse_out
 from .elementwise import _where, add, astype, divide, isnan, multiply
 from .reductions import _no_small, _products_excluding, _Small, _sum
@@ -61,6 +62,7 @@ _cumsum = defprim(
     batch="reduce",
     test={"make": _scan_case(-1.5, 1.5), "complex": True},
     reads=(0, 1),  # x for its shape (axis=None: numpy's flattened scan)
+    shape=_shp.along(np.cumsum),
 )
 
 # --- cumprod (exact at zeros) -------------------------------------------------------
@@ -128,7 +130,7 @@ _cumprod = defprim(
     batch="reduce",
     test={"make": _scan_case(0.5, 1.5), "also": [_scan_case(0.5, 1.5, zeros=0.3)],
           "complex": True},
-          reads=("ans", 0, 1),
+          reads=("ans", 0, 1), shape=_shp.along(np.cumprod),
 )
 
 

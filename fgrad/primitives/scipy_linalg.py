@@ -12,6 +12,7 @@ conjugation): the transpose of the real-linear map, JAX's convention.
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import defprim
 from . import elementwise as _ew
 from . import products as _pr
@@ -109,6 +110,7 @@ lu_packed_row = defprim(
     batch="leading",
     test={"make": _make_lu, "complex": True},
     reads=("ans",),
+    shape=_shp.leading(lambda a: a, _leading(_lu_packed_2d)),
 )
 
 
@@ -162,6 +164,7 @@ solve_sylvester_row = defprim(
         "complex": True,
     },
     reads=[("ans", 0, 1), ("ans", 0, 1), (0, 1)],
+    shape=_shp.leading(lambda a, b, q: q, _leading(_sylvester_2d)),
 )
 
 
@@ -180,6 +183,15 @@ def _make_sqrtm(rng, shape):
     return (np.eye(n) + 0.3 * b + 0.5 * np.eye(n),), {}
 
 
+def _sqrtm_shape(a):
+    if _shp.dtype(a).kind == "c":
+        return _shp.shape(a), _shp.dtype(a)
+    raise _shp.needs_values(
+        "the dtype of scipy.linalg.sqrtm's output for a real matrix (complex when it has "
+        "a negative real eigenvalue, real otherwise)",
+        "Call it on data, or pass a complex matrix (then the result is complex).")
+
+
 sqrtm_row = defprim(
     "scipy.linalg.sqrtm", _leading(_sqrtm_2d),
     jvp=[lambda t, ans, a: solve_sylvester_row(ans, ans, t)],
@@ -187,6 +199,7 @@ sqrtm_row = defprim(
     batch="leading",
     test={"make": _make_sqrtm, "complex": True},
     reads=("ans",),
+    shape=_sqrtm_shape,
 )
 
 
@@ -220,13 +233,21 @@ def _qr_signs_2d(q, a, mode="full", pivoting=False):
     return np.where(size > 0, inner / np.where(size > 0, size, 1), 1).astype(q.dtype)
 
 
-lu_piv_row = defprim("scipy.linalg.lu_piv", _leading(_lu_piv_2d), nondiff=True, batch="leading")
+lu_piv_row = defprim("scipy.linalg.lu_piv", _leading(_lu_piv_2d), nondiff=True, batch="leading",
+    shape=_shp.leading(lambda a: a[-1:], _leading(_lu_piv_2d)),
+)
 lu_perm_row = defprim("scipy.linalg.lu_perm", _leading(_lu_perm_2d), nondiff=True,
-                      batch="leading")
+                      batch="leading",
+    shape=_shp.leading(lambda a, inverse=False: a[-1:], _leading(_lu_perm_2d)),
+)
 qr_pivots_row = defprim("scipy.linalg.qr_pivots", _leading(_qr_pivots_2d), nondiff=True,
-                        batch="leading")
+                        batch="leading",
+    shape=_shp.leading(lambda a: a[-1:], _leading(_qr_pivots_2d)),
+)
 qr_signs_row = defprim("scipy.linalg.qr_signs", _leading(_qr_signs_2d), nondiff=True,
-                       batch="leading")
+                       batch="leading",
+    shape=_shp.leading(lambda q, a, **params: q[-1:], _leading(_qr_signs_2d)),
+)
 
 
 def _piv_perm_impl(piv, inverse=False):
@@ -252,7 +273,9 @@ def _piv_perm_batch(args, dims, inverse=False):
 
 # pivots given as data (plain, or batched by vmap) turned into a permutation, per example
 piv_perm_row = defprim("scipy.linalg.piv_perm", _piv_perm_impl, nondiff=True,
-                       batch=_piv_perm_batch)
+                       batch=_piv_perm_batch,
+    shape=lambda piv, inverse=False: (_shp.shape(piv), np.dtype(np.intp)),
+)
 
 
 # --- the numerical range of a positive semidefinite matrix, as scipy.stats decides it ----------
@@ -279,4 +302,7 @@ def _psd_part_2d(a, part="projector"):
 
 # constants chosen per matrix (per example under vmap), like the pivots above
 psd_part_row = defprim("scipy.stats.psd_part", _leading(_psd_part_2d), nondiff=True,
-                       batch="leading")
+                       batch="leading",
+    shape=_shp.leading(lambda a, part="projector": a if part == "projector" else (),
+                       _leading(_psd_part_2d)),
+)

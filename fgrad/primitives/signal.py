@@ -17,6 +17,9 @@ transpose of the linear map (no conjugation, JAX's convention for complex
 values).  Derivatives of every order follow.
 """
 
+import numpy as np
+
+from .. import shapes as _shp
 from ..core import defprim, shape_of
 from . import indexing as _ix
 from . import shape as _sh
@@ -98,6 +101,20 @@ def _case(rng, shape):
     return args, {"mode": mode, "method": method, "axes": None}
 
 
+def _convolve_shape(a, b, mode, method, axes):
+    sa, sb = _shp.shape(a), _shp.shape(b)
+    if len(sa) != len(sb):
+        raise ValueError(f"scipy.signal.convolve: inputs of {len(sa)} and {len(sb)} dimensions")
+    along = range(len(sa)) if axes is None else _shp.normalize_axes(axes, len(sa), "convolve")
+    out = list(np.broadcast_shapes(*[tuple(1 if i in along else n for i, n in enumerate(s))
+                                     for s in (sa, sb)]))
+    for i in along:
+        n, m = sa[i], sb[i]
+        out[i] = {"full": n + m - 1, "same": n, "valid": max(n, m) - min(n, m) + 1}[mode]
+    return tuple(out), _shp.dtype_on_tiny(
+        lambda a, b: _impl(a, b, mode=mode, method=method, axes=axes), [a, b])
+
+
 _convolve = defprim(
     "scipy.signal.convolve", _impl,
     jvp=[lambda t, ans, a, b, *, mode, method, axes: _convolve(
@@ -109,6 +126,7 @@ _convolve = defprim(
     batch=_conv_batch,
     reads=(0, 1),  # each cotangent reads the other input, and the shapes of both
     test={"make": _case, "complex": True, "float32": False},
+    shape=_convolve_shape,
 )
 
 

@@ -25,6 +25,7 @@ import sys
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import OPERAND_HOOKS, SPARSE_OPERANDS, Tracer, defprim, ndim_of, shape_of
 from . import elementwise as _ew
 from . import indexing as _ix
@@ -129,6 +130,23 @@ def _matmul_impl(x, *, op):
     return np.asarray(op @ x)
 
 
+def _matmul_shape(x, *, op):
+    sx = _shp.shape(x)
+    if not sx or sx[0] != op.shape[1]:
+        raise ValueError(f"sparse matmul: an operator of shape {op.shape} cannot multiply an "
+                         f"array of shape {sx}")
+    return (op.shape[0],) + sx[1:], np.result_type(op.dtype, _shp.dtype(x))
+
+
+def _solved_shape(b, **params):
+    """A solve's output: the right-hand side's shape, and the dtype of the matrix with it."""
+    m = params.get("A", params.get("lu"))
+    dt = _shp.dtype(b)
+    if m is not None:
+        dt = np.result_type(m.U.dtype if hasattr(m, "U") else m.dtype, dt)
+    return _shp.shape(b), dt
+
+
 sparse_matmul = defprim(
     "scipy.sparse.matmul",
     _matmul_impl,
@@ -138,6 +156,7 @@ sparse_matmul = defprim(
     fresh=True,
     reads=(),
     test={"make": _make_operands, "complex": True},
+    shape=_matmul_shape,
 )
 
 
@@ -208,6 +227,7 @@ sparse_spsolve = defprim(
     test={"make": lambda rng, shape: _rename(_make_operands(rng, shape, square=True,
                                                             solve=True), "A"),
           "complex": True},
+    shape=_solved_shape,
 )
 
 
@@ -243,6 +263,7 @@ sparse_lu_solve = defprim(
     # tests/test_scipy_sparse.py checks complex factors with trans 'N', 'T', 'H')
     test={"make": lambda rng, shape: _factor(_make_operands(rng, shape, square=True,
                                                             solve=True))},
+    shape=_solved_shape,
 )
 
 
@@ -323,6 +344,8 @@ csr_solve = defprim(
     batch=_csr_solve_batch,
     reads=("ans", 0),
     test={"make": _make_csr_case, "complex": True},
+    shape=lambda data, b, **params: (_shp.shape(b),
+                                     np.result_type(_shp.dtype(data), _shp.dtype(b))),
 )
 
 

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from .. import shapes as _shp
 from ..core import PRIMITIVES, concrete, defelementwise, defprim, is_duck_array, ndim_of, shape_of
 from . import elementwise as _ew
 from . import products as _pr
@@ -260,6 +261,10 @@ def _make_mvn_cdf(rng, shape):
     return (rng.uniform(-1.0, 1.0, (3, 2)), m @ m.T + np.eye(2)), {}
 
 
+def _mvn_cdf_shape(d, cov, **params):
+    return np.broadcast_shapes(_shp.shape(d)[:-1], _shp.shape(cov)[:-2]), np.dtype(np.float64)
+
+
 mvn_cdf_row = defprim(
     "special.mvn_cdf", _mvn_cdf_impl,
     jvp=[lambda t, ans, d, cov, **params: _rd.sum(
@@ -270,6 +275,7 @@ mvn_cdf_row = defprim(
     test={"make": _make_mvn_cdf, "float32": False},
     reads=[(0, 1), ()],
     no_derivative={1: _MVN_COV},
+    shape=_mvn_cdf_shape,
 )
 
 # --- logistic ----------------------------------------------------------------------
@@ -753,6 +759,25 @@ def _poisson_quantile(name):
     return impl
 
 
+def _poisson_shape(name):
+    impl = _poisson_quantile(name)
+
+    def rule(*args, **params):
+        return (np.broadcast_shapes(*[_shp.shape(a) for a in args]),
+                _shp.dtype_on_tiny(impl, args, params))
+
+    return rule
+
+
+def _softmax_shape(x, axis=None):
+    return _shp.shape(x), _shp.dtype_on_tiny(lambda t: scipy_module().softmax(t, axis=axis), [x])
+
+
+def _log_softmax_shape(x, axis=None):
+    return _shp.shape(x), _shp.dtype_on_tiny(
+        lambda t: scipy_module().log_softmax(t, axis=axis), [x])
+
+
 def _broadcasting_batch(name):
     """A batching rule for row ``name`` when it broadcasts all its arguments like a ufunc:
     batch axes to the front, per-example ranks aligned, unbatched arguments as they are."""
@@ -774,9 +799,13 @@ def _broadcasting_batch(name):
 # Quantiles of the Poisson distribution are integers, piecewise constant in q and mu:
 # rows with no derivative (like floor), so they still trace and batch.
 poisson_ppf = defprim("scipy.stats.poisson.ppf", _poisson_quantile("ppf"), nondiff=True,
-                      batch=_broadcasting_batch("scipy.stats.poisson.ppf"))
+                      batch=_broadcasting_batch("scipy.stats.poisson.ppf"),
+    shape=_poisson_shape("ppf"),
+)
 poisson_isf = defprim("scipy.stats.poisson.isf", _poisson_quantile("isf"), nondiff=True,
-                      batch=_broadcasting_batch("scipy.stats.poisson.isf"))
+                      batch=_broadcasting_batch("scipy.stats.poisson.isf"),
+    shape=_poisson_shape("isf"),
+)
 
 # --- x log y and entropy ---------------------------------------------------------------
 
@@ -1094,11 +1123,14 @@ def _lse_weights(ans, a, axis, keepdims):
 
 _REDUCE_PARAMS = [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]
 
+def _lse_impl(a, axis=None, keepdims=False):
+    if is_duck_array(a):  # dask, cupy
+        return _rd._logsumexp_impl(a, axis=axis, keepdims=keepdims)
+    return scipy_module().logsumexp(a, axis=axis, keepdims=keepdims)
+
+
 logsumexp_row = defprim(
-    "special.logsumexp",
-    lambda a, axis=None, keepdims=False: (
-        _rd._logsumexp_impl(a, axis=axis, keepdims=keepdims) if is_duck_array(a)  # dask, cupy
-        else scipy_module().logsumexp(a, axis=axis, keepdims=keepdims)),
+    "special.logsumexp", _lse_impl,
     jvp=[lambda t, ans, a, axis=None, keepdims=False: _rd.sum(
         _ew.multiply(t, _lse_weights(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, a, axis=None, keepdims=False: _ew.multiply(
@@ -1106,6 +1138,7 @@ logsumexp_row = defprim(
     batch="reduce",
     test={"params": _REDUCE_PARAMS, "domain": [(-3.0, 3.0)]},
     reads=("ans", 0, 1, 2),
+    shape=_shp.reduction(_lse_impl),
 )
 
 
@@ -1147,6 +1180,20 @@ def _lse_b_batch(args, dims, axis=None, keepdims=False, return_sign=False):
     return logsumexp_b_row(a, b, axis=ax, keepdims=keepdims, return_sign=return_sign), 0
 
 
+def _lse_b_shape(a, b, axis=None, keepdims=False, return_sign=False):
+    s = np.broadcast_shapes(_shp.shape(a), _shp.shape(b))
+    return _shp.reduced(s, axis, keepdims), _shp.dtype_on_tiny(
+        lambda a, b: _lse_b_impl(a, b, axis=axis, keepdims=keepdims,
+                                 return_sign=return_sign), [a, b])
+
+
+def _solve_tri_shape(a, b, **params):
+    sa, sb = _shp.shape(a), _shp.shape(b)
+    k = 2 if len(sb) >= 2 else 1  # scipy: b is a vector when 1-d, else a matrix
+    out = np.broadcast_shapes(sa[:-2], sb[:len(sb) - k]) + sb[len(sb) - k:]
+    return out, _shp.dtype_on_tiny(lambda a, b: _solve_tri_impl(a, b, **params), [a, b])
+
+
 logsumexp_b_row = defprim(
     "special.logsumexp_b", _lse_b_impl,
     jvp=[
@@ -1175,6 +1222,7 @@ logsumexp_b_row = defprim(
             {"axis": 0, "return_sign": True})],
     },
     reads=("ans", 0, 1, 2, 3),
+    shape=_lse_b_shape,
 )
 
 
@@ -1215,6 +1263,7 @@ softmax_row = defprim(
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
     reads=("ans", 1),
     batch=_batch_axis_rule("special.softmax"),
+    shape=_softmax_shape,
 )
 
 log_softmax_row = defprim(
@@ -1227,6 +1276,7 @@ log_softmax_row = defprim(
     test={"params": [{}, {"axis": 0}, {"axis": -1}], "domain": [(-3.0, 3.0)]},
     reads=("ans", 1),
     batch=_batch_axis_rule("special.log_softmax"),
+    shape=_log_softmax_shape,
 )
 
 # --- scipy.linalg: triangular solves and the matrix exponential ----------------------------
@@ -1361,6 +1411,7 @@ solve_triangular_row = defprim(
         "complex": True,
     },
     reads=[("ans", 0, 2, 3, 4), (0, 2, 3, 4)],
+    shape=_solve_tri_shape,
 )
 
 
@@ -1389,6 +1440,7 @@ expm_row = defprim(
     batch="leading",
     test={"make": _make_expm, "complex": True},
     reads=(0,),
+    shape=_shp.leading(lambda a: a, _sc("expm", "linalg")),
 )
 
 
@@ -1464,4 +1516,6 @@ cholesky_row = defprim(
     batch="leading",
     test={"make": _make_spd(True), "also": [_make_spd(False)]},
     reads=("ans", 1),
+    shape=_shp.leading(lambda a, lower=False: a, lambda a, lower=False: scipy_module(
+        "linalg").cholesky(a, lower=lower)),
 )
