@@ -1105,6 +1105,8 @@ def _scan_with_residuals(call, leaves, top):
     the scan's values below ``top`` are plain or staged by fgrad.jit (so nothing
     differentiates the residuals themselves: under higher-order derivatives the
     recomputing path runs, whose rules nest)."""
+    if ABSTRACT_PLACEHOLDER[0] is not None:  # fgrad.eval_shape: no values to stage
+        return None  # the step from (the recomputing path has a shape rule)
     reals = []
     for v in leaves:
         if isinstance(v, ReverseTracer) and v._trace is top:

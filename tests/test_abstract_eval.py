@@ -405,3 +405,21 @@ def test_user_rows_with_and_without_a_shape_rule():
     small = S((3,), np.float32), S((4,), np.float64)
     assert fgrad.eval_shape(plain, *small) == S((3, 4), np.float64)
     assert RAN_WITHOUT_RULE == {"test_abstract.outer_no_rule": 1}
+
+
+def test_eval_shape_of_the_gradient_of_a_long_scan():
+    # reverse mode through a scan of 16+ steps keeps residuals, staged from the values
+    # of one step: eval_shape has no values, so it must take the path with a shape rule
+    from fgrad import lax
+
+    def loss(W, xs):
+        h, _ = lax.scan(lambda h, x: (fnp.tanh(h @ W + x), None), fnp.zeros((2, 4)), xs)
+        return fnp.sum(h)
+
+    S = fgrad.ShapeDtypeStruct
+    args = (S((4, 4), np.float64), S((100, 2, 4), np.float64))
+    for f in (fgrad.grad(loss), fgrad.jit(fgrad.grad(loss)), fgrad.grad(loss, argnums=(0, 1))):
+        got = fgrad.eval_shape(f, *args)
+        real = f(np.eye(4) * 0.5, np.zeros((100, 2, 4)))
+        assert fgrad.tree_util.tree_map(lambda a: (a.shape, a.dtype), got) == \
+            fgrad.tree_util.tree_map(lambda a: (np.shape(a), np.result_type(a)), real)
