@@ -338,6 +338,10 @@ class Primitive:
             of most ``batch`` categories need none.
     """
 
+    #: True for a row whose output dtype numpy picks from the values (eig of a real
+    #: matrix): fgrad.jit follows it with a guard that keeps later calls to the traced dtype.
+    dtype_from_values = False
+
     __slots__ = (
         "name", "impl", "jvp", "vjp", "vjp_joint", "reads", "fresh", "nondiff", "batch",
         "fn", "call", "test", "remat", "indexed", "no_derivative", "shape",
@@ -508,7 +512,7 @@ def _rule_table(rules):
 
 def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=None,
             reads=None, vjp_joint=None, fresh=False, remat=0, indexed=False,
-            no_derivative=None, replace=False, shape=None):
+            no_derivative=None, replace=False, shape=None, dtype_from_values=False):
     """Declare a primitive: its numpy implementation and derivative rules.
 
     This is how fgrad itself fills its rule table, and how users extend it; a
@@ -573,6 +577,10 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
             ``batch`` categories ``elementwise``, ``reduce``, ``axis``, ``reshape``,
             ``transpose``, ``broadcast_to``, ``concatenate``, ``getitem``,
             ``index_update`` and ``matmul`` get theirs from the category.
+        dtype_from_values: ``True`` for a row whose output dtype numpy picks from the
+            values (``eig`` of a real matrix is complex only when some eigenvalue
+            is): ``fgrad.jit`` then checks the dtype on every call of a program,
+            instead of assuming the traced call's.
         replace: ``True`` lets this declaration run again (a notebook cell re-run
             after fixing a rule): a row of the same name that was itself declared
             with ``replace=True`` is replaced by the new one.  fgrad's own rows,
@@ -607,6 +615,8 @@ def defprim(name, impl, jvp=None, vjp=None, *, nondiff=False, batch=None, test=N
     prim = Primitive(name, impl, _rule_table(jvp), _rule_table(vjp), nondiff, batch, test,
                      vjp_joint=vjp_joint, reads=reads, fresh=fresh, remat=remat,
                      indexed=indexed, no_derivative=no_derivative, shape=shape)
+    if dtype_from_values:
+        prim.dtype_from_values = True
     PRIMITIVES[name] = prim
     if replace:
         PRIMITIVES._replaceable.add(name)

@@ -1112,7 +1112,7 @@ def _scan_with_residuals(call, leaves, top):
         if isinstance(v, ReverseTracer) and v._trace is top:
             v = v.value
         if isinstance(v, StagingTracer):
-            v = v.real
+            v = v.concrete
         if isinstance(v, Tracer):
             return None
         reals.append(v)

@@ -1,7 +1,7 @@
 """The staging trace: records a function's primitives into a :class:`~fgrad.program.Program`.
 
 ``fgrad.jit`` runs a function once on :class:`StagingTracer` inputs.  Tracing is
-*concrete*: each tracer also holds the caller's actual value (``real``), so every
+*concrete*: each tracer also holds the caller's actual value (``concrete``), so every
 row's numpy code computes the first call's outputs as it goes, and shapes are
 plain Python ints.  Each primitive applied to a staging tracer appends one
 :class:`~fgrad.program.Eqn`; operations on constants alone run as plain numpy and
@@ -23,6 +23,7 @@ import numpy as np
 
 from .core import (
     ABSTRACT_PLACEHOLDER,
+    Primitive,
     Trace,
     Tracer,
     TracerConversionError,
@@ -88,6 +89,37 @@ def _concretization_error(what):
         "values use fgrad.numpy.where, or fgrad.lax.cond / fgrad.lax.switch; for loops "
         "whose trip count depends on values, fgrad.lax.while_loop / fgrad.lax.fori_loop."
     )
+
+
+def _dtype_guard_impl(x, *, dtype, row):
+    """``x`` with the dtype the program was traced with: numpy picks ``row``'s output
+    dtype from the values (eig of a real matrix: complex only when some eigenvalue
+    is).  A complex trace makes a real result complex (the same values); a real
+    trace refuses a complex result, which the rest of the program cannot hold."""
+    got = np.result_type(x)
+    if got == dtype:
+        return x
+    if dtype.kind == "c":
+        return np.asarray(x).astype(dtype)
+    raise TypeError(
+        f"fgrad.jit: {row} returned {got} values on this call, but the program was traced "
+        f"on a call where they were {dtype} (numpy picks this dtype from the values: for a "
+        "real matrix, complex only when some eigenvalue is). The program cannot hold them. "
+        "Make the result complex every time by passing a complex matrix "
+        "(a.astype(complex)), use eigh/eigvalsh for a symmetric matrix, or leave this "
+        "function out of jit.")
+
+
+#: The equation that follows a row whose output dtype numpy picks from the values
+#: (``Primitive.dtype_from_values``) in a staged program: see :func:`_dtype_guard_impl`.
+DTYPE_GUARD = Primitive(
+    "dtype_guard", _dtype_guard_impl,
+    jvp=[lambda t, ans, x, *, dtype, row: DTYPE_GUARD.fn(t, dtype=dtype, row=row)],
+    vjp=[lambda g, ans, x, *, dtype, row: DTYPE_GUARD.fn(g, dtype=dtype, row=row)],
+    batch="elementwise",
+    reads=(),
+    test={"skip": "staged programs only; tested in tests/test_jit.py"},
+)
 
 
 # numpy functions that read only shapes and dtypes: answered on a zero-strided stub
@@ -229,17 +261,17 @@ del _name
 class StagingTracer(_NoValueReads, Tracer):
     """A value inside ``fgrad.jit``: its program variable and the traced call's value.
 
-    ``value`` is a :class:`StagedValue` (shape and dtype only), ``real`` the value
+    ``value`` is a :class:`StagedValue` (shape and dtype only), ``concrete`` the value
     on the call being traced (used only to compute that call's outputs), ``var``
     the :class:`~fgrad.program.Var` it is in the program.
     """
 
-    __slots__ = ("value", "_trace", "real", "var")
+    __slots__ = ("value", "_trace", "concrete", "var")
 
-    def __init__(self, value, trace, real, var):
+    def __init__(self, value, trace, concrete, var):
         self.value = value
         self._trace = trace
-        self.real = real
+        self.concrete = concrete
         self.var = var
 
     @property
@@ -319,7 +351,7 @@ class StagingTrace(Trace):
         vals, ins, lower, holds = [], [], False, False
         for a in args:
             if type(a) is StagingTracer and a._trace is self:
-                v = a.real
+                v = a.concrete
                 ins.append(a.var)
                 if not lower and isinstance(v, Tracer):
                     lower = True
@@ -357,6 +389,12 @@ class StagingTrace(Trace):
         if holds:
             self.holding.append(len(self.eqns))
         self.eqns.append(Eqn(prim, tuple(ins), params, var))
+        if prim.dtype_from_values:  # later calls must give this dtype (or be refused)
+            out = Var(next(self.ids), var.shape, var.dtype)
+            self.kinds[out.id] = t
+            self.eqns.append(Eqn(DTYPE_GUARD, (var,), {"dtype": var.dtype, "row": prim.name},
+                                 out))
+            var = out
         return StagingTracer(StagedValue(var.shape, var.dtype), self, ans, var)
 
     def finish(self, out_leaves):
@@ -371,7 +409,7 @@ class StagingTrace(Trace):
         for x in out_leaves:
             if isinstance(x, StagingTracer) and x._trace is self:
                 outputs.append(x.var)
-                reals.append(x.real)
+                reals.append(x.concrete)
             else:
                 if isinstance(x, Tracer):
                     self.closed_over = True
@@ -412,7 +450,7 @@ class AbstractTrace(StagingTrace):
 
     Each row applied to its tracers gives its output's shape and dtype from the
     row's shape rule (:mod:`fgrad.shapes`); no implementation runs and no data
-    exists (a tracer's ``real`` is its :class:`StagedValue`).  Transforms inside
+    exists (a tracer's ``concrete`` is its :class:`StagedValue`).  Transforms inside
     (``grad``, ``vmap``, ``jvp``, ``jit``) apply their rules, which are written with
     rows, so they are evaluated abstractly too.  A primitive without a shape rule
     runs its implementation once on stand-in data of the full size (recorded in
@@ -505,8 +543,9 @@ class AbstractTrace(StagingTrace):
 def _staging_process_checked(self, prim, args, params, _plain=StagingTrace.process):
     # NaN debugging (fgrad.debug_nans): the traced call's values are real, check those
     out = _plain(self, prim, args, params)
-    reals = [a.real if isinstance(a, StagingTracer) and a._trace is self else a for a in args]
-    check_nan_output(prim, reals, out.real)
+    reals = [a.concrete if isinstance(a, StagingTracer) and a._trace is self else a
+             for a in args]
+    check_nan_output(prim, reals, out.concrete)
     return out
 
 

@@ -631,3 +631,46 @@ def test_a_python_float_input_is_numpys_float64_under_grad_as_in_eager_mode():
         got = staged(1.0)
         assert got.dtype == want.dtype and got == want
     assert fgrad.jit(fgrad.grad(g))(0.25) == fgrad.grad(g)(0.25)
+
+
+def test_rows_whose_dtype_numpy_picks_from_the_values_are_guarded():
+    # numpy's eigvals of a real matrix is real when every eigenvalue is real and
+    # complex otherwise: a program traced on real eigenvalues once dropped `.real`
+    # (the identity on floats) and gave sum(Re(λ)²) = 15 where eager mode gives 0
+    sym = np.array([[2.0, 1.0], [1.0, 3.0]])
+    rot = np.array([[0.0, -1.0], [1.0, 0.0]])
+    f = lambda a: fnp.sum(fnp.linalg.eigvals(a).real ** 2)  # noqa: E731
+    jf = jit(f)
+    assert jf(sym) == f(sym)
+    with pytest.raises(TypeError, match="complex"):
+        jf(rot)
+    # traced on complex eigenvalues, later real ones stay complex: the same values
+    g = lambda a: fnp.linalg.eigvals(a) * 2.0  # noqa: E731
+    jg = jit(g)
+    _close(jg(rot), g(rot), 0, 0)
+    got = jg(sym)
+    assert got.dtype.kind == "c"
+    _close(np.sort(got.real), np.sort(g(sym)))
+    np.testing.assert_array_equal(got.imag, 0.0)
+    # a complex input has a complex result every time: nothing to guard
+    jc = jit(lambda a: fnp.sum(fnp.abs(fnp.linalg.eigvals(a))))
+    assert np.isclose(jc(sym.astype(complex)), fnp.sum(fnp.abs(np.linalg.eigvals(sym))))
+    assert np.isclose(jc(rot.astype(complex)), 2.0)
+    # and the derivative: grad(jit(f)) replays the guarded program on reverse mode's tracers
+    h = lambda a: fnp.sum(fnp.real(fnp.linalg.eigvals(a)) ** 2)  # noqa: E731
+    _close(fgrad.grad(jit(h))(sym), fgrad.grad(h)(sym))
+    _close(jit(fgrad.grad(h))(sym), fgrad.grad(h)(sym))
+
+
+def test_real_and_imag_attributes_are_staged():
+    # a staging tracer kept the traced call's value in an attribute named `real`, which
+    # hid the array attribute: jit(lambda x: x.real * 2) returned the first call's
+    # answer on every later call
+    for f in (lambda x: x.real * 2.0, lambda x: (x * 1j).real + x.imag,
+              lambda x: (x * (1 + 2j)).imag, lambda x: fnp.sum(x.real ** 2)):
+        jf = jit(f)
+        for x in (np.ones(3), np.arange(3.0), np.array([1 + 2j, -1j, 3.0])):
+            _close(jf(x), f(x), 0, 0)
+    g = fgrad.grad(lambda x: fnp.sum((x * 3.0).real ** 2))
+    for x in (np.ones(2), np.array([0.5, -2.0])):
+        _close(jit(g)(x), g(x))

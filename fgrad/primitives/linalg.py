@@ -983,6 +983,7 @@ eig = defprim(
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
           reads=("ans",),
     shape=_dtype_needs_values("numpy.linalg.eig", core=lambda n: (n + n * n,), fix=_EIG_FIX),
+    dtype_from_values=True,  # real or complex, as the eigenvalues are
 )
 
 
@@ -1010,6 +1011,7 @@ eigvals = defprim(
           "also": [lambda rng, shape: ((_rotation_like(rng),), {})]},
           reads=(0,),
     shape=_dtype_needs_values("numpy.linalg.eigvals", core=lambda n: (n,), fix=_EIG_FIX),
+    dtype_from_values=True,  # real or complex, as the eigenvalues are
 )
 
 # ---------------------------------------------------------------------------

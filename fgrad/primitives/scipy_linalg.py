@@ -200,6 +200,7 @@ sqrtm_row = defprim(
     test={"make": _make_sqrtm, "complex": True},
     reads=("ans",),
     shape=_sqrtm_shape,
+    dtype_from_values=True,  # complex when some eigenvalue is negative
 )
 
 
