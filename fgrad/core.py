@@ -875,6 +875,14 @@ class Tracer:
         return np.size(concrete(self))
 
     @property
+    def itemsize(self):
+        return np.dtype(dtype_of(self)).itemsize
+
+    @property
+    def nbytes(self):
+        return self.size * self.itemsize
+
+    @property
     def dtype(self):
         return dtype_of(self)
 

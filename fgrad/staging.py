@@ -262,25 +262,25 @@ class StagingTracer(_NoValueReads, Tracer):
     """A value inside ``fgrad.jit``: its program variable and the traced call's value.
 
     ``value`` is a :class:`StagedValue` (shape and dtype only), ``concrete`` the value
-    on the call being traced (used only to compute that call's outputs), ``var``
+    on the call being traced (used only to compute that call's outputs), ``node``
     the :class:`~fgrad.program.Var` it is in the program.
     """
 
-    __slots__ = ("value", "_trace", "concrete", "var")
+    __slots__ = ("value", "_trace", "concrete", "node")
 
     def __init__(self, value, trace, concrete, var):
         self.value = value
         self._trace = trace
         self.concrete = concrete
-        self.var = var
+        self.node = var
 
     @property
     def python_float(self):
-        return self._trace.kinds.get(self.var.id) is float
+        return self._trace.kinds.get(self.node.id) is float
 
     @property
     def value_type(self):
-        return self._trace.kinds.get(self.var.id)
+        return self._trace.kinds.get(self.node.id)
 
     @property
     def shape(self):
@@ -352,7 +352,7 @@ class StagingTrace(Trace):
         for a in args:
             if type(a) is StagingTracer and a._trace is self:
                 v = a.concrete
-                ins.append(a.var)
+                ins.append(a.node)
                 if not lower and isinstance(v, Tracer):
                     lower = True
             else:
@@ -408,7 +408,7 @@ class StagingTrace(Trace):
         outputs, reals = [], []
         for x in out_leaves:
             if isinstance(x, StagingTracer) and x._trace is self:
-                outputs.append(x.var)
+                outputs.append(x.node)
                 reals.append(x.concrete)
             else:
                 if isinstance(x, Tracer):
@@ -503,7 +503,7 @@ class AbstractTrace(StagingTrace):
         for a in args:
             if type(a) is StagingTracer and a._trace is self:
                 vals.append(a.value)
-                ins.append(a.var)
+                ins.append(a.node)
                 abstract = True
             elif isinstance(a, Tracer):  # an enclosing transform's value, closed over
                 self.closed_over = abstract = True

@@ -674,3 +674,16 @@ def test_real_and_imag_attributes_are_staged():
     g = fgrad.grad(lambda x: fnp.sum((x * 3.0).real ** 2))
     for x in (np.ones(2), np.array([0.5, -2.0])):
         _close(jit(g)(x), g(x))
+
+
+def test_array_attributes_and_methods_of_staged_values():
+    # the tracer's own attributes must not hide the array's: x.var() once met the
+    # tracer's program variable ("'Var' object is not callable")
+    x = np.array([0.5, -1.0, 2.0, 3.5])
+    for f in (lambda x: x.var(), lambda x: x.var(ddof=1) + x.std(), lambda x: x.T * x.size,
+              lambda x: x * x.itemsize + x.nbytes, lambda x: x.conj().real.sum()):
+        jf = jit(f)
+        for v in (x, x * 2.0 - 1.0):
+            _close(jf(v), f(v), 1e-15, 1e-15)
+    g = fgrad.grad(lambda x: x.var())
+    _close(jit(g)(x), g(x))
