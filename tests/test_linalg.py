@@ -660,3 +660,13 @@ def test_lstsq_under_vmap_same_rank_and_different_ranks():
     A[1][:, 2] = A[1][:, 1]  # rank 2 in one example only
     with pytest.raises(fgrad.batching.BatchedValueError, match="different ranks"):
         fgrad.vmap(lambda a: fnp.linalg.lstsq(a, b)[0])(A)
+
+def test_eig_of_an_empty_stack_differentiates():
+    # numpy's eig takes a stack of no matrices; the packed row once failed to reshape it
+    a = np.zeros((0, 2, 2))
+    w, v = np.linalg.eig(a)
+    got = fgrad.grad(lambda a: fnp.sum(fnp.linalg.eigvals(a).real))(a)
+    assert got.shape == a.shape
+    wv = fgrad.vmap(lambda a: fnp.linalg.eig(a)[0], in_axes=0)(np.zeros((0, 2, 2)))
+    assert np.shape(wv) == w.shape
+    assert fnp.linalg.eig(a)[1].shape == v.shape

@@ -175,17 +175,30 @@ def test_exp1():
 
 @pytest.mark.parametrize("row", ["logsumexp_row", "logsumexp_b_row"])
 def test_logsumexp_row_of_a_scalar_with_keepdims(row):
-    # scipy keeps a 0-d input's reduced axis as shape (1,); the cotangent of that output
-    # must come back to the 0-d input, also when vmap (jacrev) batches the cotangents
+    # scipy keeps a 0-d input's reduced axis as shape (1,); the rows reduce a 0-d input to
+    # 0-d as numpy's reductions do (so their batch rule matches a loop), and
+    # fgrad.scipy.special.logsumexp adds scipy's (1,): the cotangent of that output must
+    # come back to the 0-d input, also when vmap (jacrev) batches the cotangents
+    import scipy.special as ss
+
     from fgrad.primitives import special as rows
 
     if row == "logsumexp_row":
         f = lambda x: rows.logsumexp_row(x, axis=-1, keepdims=True)  # noqa: E731
+        public = lambda x: fsp.logsumexp(x, axis=-1, keepdims=True)  # noqa: E731
+        want = ss.logsumexp(0.27, axis=-1, keepdims=True)
     else:
         f = lambda x: rows.logsumexp_b_row(x, np.array(2.0), axis=-1,  # noqa: E731
                                            keepdims=True, return_sign=False)
+        public = lambda x: fsp.logsumexp(x, axis=-1, b=2.0, keepdims=True)  # noqa: E731
+        want = ss.logsumexp(0.27, axis=-1, b=2.0, keepdims=True)
     x = np.array(0.27)
-    assert np.shape(f(x)) == (1,)
-    np.testing.assert_allclose(fgrad.jacrev(f)(x), [1.0])
-    np.testing.assert_allclose(fgrad.jacfwd(f)(x), [1.0])
+    assert np.shape(f(x)) == ()
+    np.testing.assert_allclose(fgrad.jacrev(f)(x), 1.0)
+    np.testing.assert_allclose(fgrad.jacfwd(f)(x), 1.0)
     fgrad.check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+    assert np.shape(public(x)) == np.shape(want) == (1,)
+    np.testing.assert_allclose(public(fgrad.numpy.asarray(x)), want)
+    np.testing.assert_allclose(fgrad.jacrev(public)(x), [1.0])
+    np.testing.assert_allclose(fgrad.jacfwd(public)(x), [1.0])
+    fgrad.check_grads(public, (x,), order=2, modes=("fwd", "rev"))

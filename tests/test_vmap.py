@@ -542,3 +542,25 @@ def test_nondifferentiable_elementwise_rows_batch_like_a_loop(prim, nin):
 ])
 def test_other_nondifferentiable_rows(fn):
     check(fn, randn(3, 2, 4), in_axes=1)
+
+
+def test_logsumexp_rows_keep_numpys_keepdims_on_0d_examples():
+    # scipy's logsumexp gives a 0-d input with keepdims=True the shape (1,), numpy's
+    # reductions give (); the rows follow numpy (the batch rule does), and fgrad.scipy's
+    # logsumexp adds scipy's (1,): vmap of the row once gave (3,) against the loop's (3, 1)
+    from fgrad.core import PRIMITIVES
+
+    xb = np.array([0.1, -0.2, 0.3])
+    for name, extra in (("special.logsumexp", ()), ("special.logsumexp_b", (np.array(2.0),))):
+        fn = PRIMITIVES[name].fn
+        f = lambda v, fn=fn, extra=extra: fn(v, *extra, axis=None, keepdims=True)  # noqa: E731
+        loop = np.stack([np.asarray(f(x)) for x in xb])
+        np.testing.assert_allclose(fgrad.vmap(f)(xb), loop)
+        assert np.shape(f(xb[0])) == np.shape(np.sum(xb[0], keepdims=True))
+    import scipy.special as ss
+
+    import fgrad.scipy.special as fss
+    assert np.shape(fss.logsumexp(fnp.asarray(0.3), keepdims=True)) == np.shape(
+        ss.logsumexp(0.3, keepdims=True))
+    g = fgrad.vmap(lambda v: fss.logsumexp(v, keepdims=True))(xb)
+    np.testing.assert_allclose(g, np.stack([ss.logsumexp(x, keepdims=True) for x in xb]))

@@ -163,8 +163,11 @@ def _solve_right(x, r):
 def _pack_np(parts, lead):
     """numpy: flatten each part's core dims and join them along the last axis."""
     dtype = np.result_type(*parts)
+    n = len(lead)
+    # (the core size written out: -1 is ambiguous for an empty stack of matrices)
     return np.concatenate(
-        [np.asarray(p, dtype=dtype).reshape(lead + (-1,)) for p in parts], axis=-1
+        [np.asarray(p, dtype=dtype).reshape(lead + (int(np.prod(np.shape(p)[n:])),))
+         for p in parts], axis=-1
     )
 
 

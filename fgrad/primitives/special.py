@@ -1123,10 +1123,17 @@ def _lse_weights(ans, a, axis, keepdims):
 
 _REDUCE_PARAMS = [{}, {"axis": 0}, {"axis": -1, "keepdims": True}]
 
+def _keepdims_0d(a, keepdims):
+    # scipy's logsumexp gives a 0-d input's kept "axis" the shape (1,); the rows follow
+    # numpy's reductions (0-d stays 0-d), as their batch rule and shape rule do, and
+    # fgrad.scipy.special.logsumexp adds scipy's (1,) on top
+    return keepdims and np.ndim(a) != 0
+
+
 def _lse_impl(a, axis=None, keepdims=False):
     if is_duck_array(a):  # dask, cupy
         return _rd._logsumexp_impl(a, axis=axis, keepdims=keepdims)
-    return scipy_module().logsumexp(a, axis=axis, keepdims=keepdims)
+    return scipy_module().logsumexp(a, axis=axis, keepdims=_keepdims_0d(a, keepdims))
 
 
 logsumexp_row = defprim(
@@ -1149,6 +1156,7 @@ def _lse_b_impl(a, b, axis=None, keepdims=False, return_sign=False):
         s = np.sum(np.multiply(b, np.exp(np.subtract(a, m))), axis=axis, keepdims=True)
         out = np.add(np.log(np.abs(s)), m)
         return out if keepdims else np.squeeze(out, axis=_rd._axes(axis, np.ndim(out)))
+    keepdims = _keepdims_0d(np.broadcast(a, b), keepdims)
     out = scipy_module().logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     return out[0] if return_sign else out
 
