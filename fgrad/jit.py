@@ -11,7 +11,10 @@ each leaf's kind (a Python scalar, a numpy scalar type, a numpy array, a tracer 
 an enclosing transform), shape and dtype, and the values of the static arguments.
 Programs are kept in a small least-recently-used cache per jitted function
 (``CACHE_SIZE`` entries); ``jitted.cache_info()`` shows it and
-``jitted.clear_cache()`` empties it.
+``jitted.clear_cache()`` empties it.  Once a signature's program is compiled, a call
+is first checked against the last few signatures by a ``__call__`` generated for them
+(exact types, dtype identity, shapes, container types, lengths, dict keys), which runs
+the program directly; anything else goes through the dictionary (``_entry_source``).
 
 When an argument is a tracer of an enclosing transform (``grad(jit(f))``,
 ``vmap(jit(f))``, ``jvp``, ``hessian``, ``make_graph``), the program is
