@@ -11,7 +11,10 @@ each leaf's kind (a Python scalar, a numpy scalar type, a numpy array, a tracer 
 an enclosing transform), shape and dtype, and the values of the static arguments.
 Programs are kept in a small least-recently-used cache per jitted function
 (``CACHE_SIZE`` entries); ``jitted.cache_info()`` shows it and
-``jitted.clear_cache()`` empties it.
+``jitted.clear_cache()`` empties it.  Once a signature's program is compiled, a call
+is first checked against the last few signatures by a ``__call__`` generated for them
+(exact types, dtype identity, shapes, container types, lengths, dict keys), which runs
+the program directly; anything else goes through the dictionary (``_entry_source``).
 
 When an argument is a tracer of an enclosing transform (``grad(jit(f))``,
 ``vmap(jit(f))``, ``jvp``, ``hessian``, ``make_graph``), the program is
@@ -28,7 +31,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core import Tracer, debug_nans_on, dtype_of, is_duck_array, leaf_problem, shape_of
+from .core import (
+    Tracer,
+    _debug_state,
+    debug_nans_on,
+    dtype_of,
+    is_duck_array,
+    leaf_problem,
+    shape_of,
+)
 from .program_passes import optimize, plan_buffers
 from .staging import (
     AbstractTrace,
@@ -257,6 +268,117 @@ def optimized(program, leaves=()):
     return new
 
 
+#: How many signatures the generated entry of a jitted function checks (newest first)
+#: before it falls back to the cache's dictionary.
+_GUARDED = 4
+#: How many times a jitted function regenerates its entry; after that, signatures not
+#: guarded go through the dictionary (a function called with ever-changing signatures
+#: must not pay a code generation per call).
+_REGENERATIONS = 32
+
+
+def _entry_source(keys, cache):
+    """``(source, namespace)`` of a ``__call__`` that checks the cheapest way whether
+    a call has the signature of one of ``keys`` and runs that program directly, or
+    ``(None, None)`` when a key holds something it does not check.
+
+    A signature is guarded only by exact types (``type(x) is ndarray``, ``is float``
+    ...), the identity of dtypes (numpy's built-in dtypes are singletons; an equal
+    dtype that is another object simply takes the dictionary path), shape tuples,
+    container types, lengths and dict keys: every check is one the key itself made,
+    so the generated code accepts a call only when the dictionary would find the
+    same entry."""
+    namespace = {"_nd": _ndarray, "_dbg": _debug_state, "_M": _MISSING}
+    consts = {}
+
+    def const(value):
+        name = consts.get(id(value))
+        if name is None:
+            name = consts[id(value)] = f"c{len(consts)}"
+            namespace[name] = value
+        return name
+
+    counter = [0]
+
+    def local():
+        counter[0] += 1
+        return f"t{counter[0]}"
+
+    def conditions(k, first, name, conds, leaves):
+        # `first` evaluates the value (binding `name` on the way), `name` reads it again
+        if k is None:
+            conds.append(f"{first} is None")
+            return True
+        if type(k) is type:
+            if k not in _PLAIN_LEAF_TYPES:
+                return False
+            conds.append(f"type({first}) is {const(k)}")
+            leaves.append(name)
+            return True
+        if type(k) is not tuple or not k:
+            return False
+        head = k[0]
+        if type(head) is tuple:  # an ndarray: (shape, dtype)
+            if len(k) != 2 or not isinstance(k[1], np.dtype):
+                return False
+            conds.append(f"type({first}) is _nd")
+            conds.append(f"{name}.dtype is {const(k[1])}")
+            conds.append(f"{name}.shape == {const(head)}")
+            leaves.append(name)
+            return True
+        if head is tuple or head is list:
+            children = k[1:]
+            conds.append(f"type({first}) is {const(head)}")
+            conds.append(f"len({name}) == {len(children)}")
+            items = [f"{name}[{i}]" for i in range(len(children))]
+        elif head is dict:
+            keys, children = k[1], k[2:]
+            conds.append(f"type({first}) is {const(dict)}")
+            conds.append(f"len({name}) == {len(children)}")
+            items = [f"{name}.get({const(kk)}, _M)" for kk in keys]
+        else:
+            return False
+        for child, item in zip(children, items):
+            if child is None:
+                conds.append(f"{item} is None")
+                continue
+            t = local()
+            if not conditions(child, f"({t} := {item})", t, conds, leaves):
+                return False
+        return True
+
+    by_count = {}
+    for key in keys:
+        entry = cache[key]
+        conds, leaves = [], []
+        names = [f"a{i}" for i in range(len(key))]
+        for k, a in zip(key, names):
+            if not conditions(k, a, a, conds, leaves):
+                return None, None
+        run = const(entry[0])
+        call = f"{run}({', '.join(leaves)})"
+        result = f"{call}[0]" if entry[2] else f"{const(entry[1].unflatten)}({call})"
+        by_count.setdefault(len(key), []).append((conds, result))
+    lines = ["def __call__(self, *args, **kwargs):",
+             "    if not kwargs and not _dbg['on']:",
+             "        n = len(args)"]
+    for n, cases in by_count.items():
+        lines.append(f"        if n == {n}:")
+        if n:
+            lines.append(f"            {', '.join(f'a{i}' for i in range(n))}, = args")
+        for conds, result in cases:
+            if conds:
+                lines.append(f"            if {' and '.join(conds)}:")
+                lines.append(f"                return {result}")
+            else:
+                lines.append(f"            return {result}")
+    lines.append("    return _slow(self, *args, **kwargs)")
+    return "\n".join(lines) + "\n", namespace
+
+
+_MISSING = object()
+
+
 class Jitted:
     """A function staged by :func:`jit` (what ``jit(f)`` returns).
 
@@ -280,7 +402,8 @@ class Jitted:
         self._cache = OrderedDict()
         self._maxsize = int(cache_size)
         self._traces = 0
-        self._hits = 0
+        self._guarded = []  # the signatures the generated __call__ checks, newest first
+        self._regenerations = 0
 
     def __get__(self, obj, objtype=None):  # usable as a method
         if obj is None:
@@ -288,6 +411,8 @@ class Jitted:
         return functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
+        # (the entry of every call until a signature is guarded: then the generated
+        # __call__ of this jitted function's own class runs first, see _guard)
         if self._simple and not kwargs:  # the hot path: plain arrays in tuples/lists/dicts
             leaves = []
             key = []
@@ -309,9 +434,38 @@ class Jitted:
             if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
                 outs = entry[0](*leaves)
+                if key not in self._guarded and self._regenerations < _REGENERATIONS:
+                    self._guard(key)
                 return outs[0] if entry[2] else entry[1].unflatten(outs)
             return self._miss(key, ((), len(args), ()), (args, {}))
         return self._call_general(args, kwargs)
+
+    def _guard(self, key):
+        """Put ``key`` first among the signatures checked by this jitted function's
+        generated ``__call__`` (once its program is compiled)."""
+        entry = self._cache.get(key)
+        if entry is None or not entry[4]:
+            return
+        guarded = [key] + [k for k in self._guarded if k in self._cache][:_GUARDED - 1]
+        source, namespace = _entry_source(guarded, self._cache)
+        if source is None:
+            return
+        self._source = source
+        namespace["_slow"] = Jitted.__call__
+        exec(compile(source, "<fgrad.jit entry>", "exec"), namespace)
+        self._regenerations += 1
+        self._guarded = guarded
+        cls = type(self)
+        if cls is Jitted:  # a class of its own, whose __call__ is the generated one
+            cls = type("Jitted", (Jitted,), {"__module__": __name__, "__doc__": Jitted.__doc__,
+                                             "__qualname__": "Jitted"})
+            self.__class__ = cls
+        cls.__call__ = namespace["__call__"]
+
+    def _unguard(self):
+        self._guarded = []
+        if type(self) is not Jitted:
+            self.__class__ = Jitted
 
     def _call_general(self, args, kwargs):
         static_key, dyn = self._sig.split(args, kwargs)
@@ -341,9 +495,17 @@ class Jitted:
                 run = optimize(program).interpret  # fgrad/program_passes.py
             else:
                 run = self._compile_later(key, program)
-            self._cache[key] = (run, out_tree, out_tree.kind == "leaf", program)
-            if len(self._cache) > self._maxsize:
-                self._cache.popitem(last=False)
+            self._cache[key] = (run, out_tree, out_tree.kind == "leaf", program, False)
+            while len(self._cache) > self._maxsize:
+                # the least recently used entry goes, but not a guarded one (hits through
+                # the generated entry do not reorder the cache) unless all are
+                guarded = self._guarded
+                victim = next((k for k in self._cache if k is not key and k not in guarded),
+                              None)
+                if victim is None:
+                    victim = next(iter(self._cache))
+                    self._unguard()
+                del self._cache[victim]
         return out_tree.unflatten(outs)
 
     def _compile_later(self, key, program):
@@ -355,7 +517,7 @@ class Jitted:
             run = optimized(program, leaves).compile()
             entry = cache.get(key)
             if entry is not None and entry[0] is first_replay:
-                cache[key] = (run,) + entry[1:]
+                cache[key] = (run,) + entry[1:4] + (True,)
             return run(*leaves)
 
         return first_replay
@@ -383,6 +545,7 @@ class Jitted:
             0
         """
         self._cache.clear()
+        self._unguard()
 
     def __repr__(self):
         return f"<fgrad.jit of {self.fun!r}>"

@@ -36,6 +36,8 @@ from .core import (
 from .program import Eqn, Literal, Program, Var
 from .shapes import abstract_eval, stand_in
 
+_new = object.__new__
+
 __all__ = ["AbstractTrace", "ConcretizationError", "StagedValue", "StagingTrace",
            "StagingTracer"]
 
@@ -357,7 +359,9 @@ class StagingTrace(Trace):
                     lower = True
             else:
                 v = a
-                ins.append(Literal(a))
+                lit = _new(Literal)
+                lit.value = a
+                ins.append(lit)
                 t = type(a)
                 if t is np.ndarray:
                     holds = True
@@ -375,27 +379,40 @@ class StagingTrace(Trace):
                     if t is not list and any(type(i) is np.ndarray for i in p):
                         holds = True
         if not lower:
-            ans = prim.call(*vals, **params)
+            ans = prim.call(*vals, **params) if params else prim.call(*vals)
         elif "_call" in params:  # a custom rule's call: to the trace of its values
             ans = top_trace(vals).process(prim, tuple(vals), params)
         else:
             ans = prim.fn(*vals, **params)
+        # (one staged equation makes four objects: they are built without their
+        # __init__ calls, a Python frame each, on this path that every primitive takes)
+        var = _new(Var)
+        var.id = vid = next(self.ids)
         t = type(ans)
         if t is np.ndarray or t is np.float64:  # (the usual results, inlined)
-            var = Var(next(self.ids), ans.shape, ans.dtype)
+            var.shape = shape = ans.shape
+            var.dtype = dtype = ans.dtype
         else:
-            var = Var(next(self.ids), *_value_shape_dtype(ans))
-        self.kinds[var.id] = t
+            shape, dtype = _value_shape_dtype(ans)
+            var.shape = shape = shape if type(shape) is tuple else tuple(shape)
+            var.dtype = dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.kinds[vid] = t
         if holds:
             self.holding.append(len(self.eqns))
-        self.eqns.append(Eqn(prim, tuple(ins), params, var))
+        eqn = _new(Eqn)
+        eqn.prim, eqn.inputs, eqn.params, eqn.out = prim, tuple(ins), params, var
+        self.eqns.append(eqn)
         if prim.dtype_from_values:  # later calls must give this dtype (or be refused)
-            out = Var(next(self.ids), var.shape, var.dtype)
-            self.kinds[out.id] = t
-            self.eqns.append(Eqn(DTYPE_GUARD, (var,), {"dtype": var.dtype, "row": prim.name},
-                                 out))
-            var = out
-        return StagingTracer(StagedValue(var.shape, var.dtype), self, ans, var)
+            guarded = Var(next(self.ids), shape, dtype)
+            self.kinds[guarded.id] = t
+            self.eqns.append(Eqn(DTYPE_GUARD, (var,), {"dtype": dtype, "row": prim.name},
+                                 guarded))
+            var = guarded
+        value = _new(StagedValue)
+        value.shape, value.dtype = shape, dtype
+        out = _new(StagingTracer)
+        out.value, out._trace, out.concrete, out.node = value, self, ans, var
+        return out
 
     def finish(self, out_leaves):
         """``(program, real outputs)`` from the output leaves, once tracing is over.
