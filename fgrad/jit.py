@@ -508,6 +508,33 @@ class Jitted:
                 del self._cache[victim]
         return out_tree.unflatten(outs)
 
+    def compiled_for(self, *args):
+        """The compiled program cached for the signature of ``args`` (positional
+        plain values, no static arguments), called with the leaves in order and
+        returning the list of output leaves; ``None`` when there is none (not traced,
+        not yet compiled, static arguments, or arguments that are not plain).  For
+        a caller replaying one signature in a loop (``fgrad.lax.scan``'s steps)."""
+        if not self._simple:
+            return None
+        leaves, key = [], []
+        try:
+            for a in args:
+                t = type(a)
+                if t is _ndarray:
+                    leaves.append(a)
+                    key.append((a.shape, a.dtype))
+                elif t in _PLAIN_LEAF_TYPES:
+                    leaves.append(a)
+                    key.append(t)
+                else:
+                    key.append(_fast_key(a, leaves))
+        except _NotSimple:
+            return None
+        entry = self._cache.get(tuple(key))
+        if entry is None or not entry[4] or len(leaves) != len(args):
+            return None
+        return entry[0]
+
     def _compile_later(self, key, program):
         """The first replay compiles the program (a function traced once and never
         called again costs no compilation) and puts the compiled code in the cache."""

@@ -77,7 +77,7 @@ from .dynamic_slicing import (  # noqa: F401  (fgrad.lax's slices with traced st
     dynamic_update_slice,
     dynamic_update_slice_in_dim,
 )
-from .jit import jit
+from .jit import Jitted, jit
 from .program import Literal, Program, Var
 from .program_passes import eliminate_dead_code, optimize
 from .staging import ConcretizationError, StagingTrace, StagingTracer
@@ -651,9 +651,10 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
         d.kind in "iu" for _, d in written)
     run = stepper
     for t in order:
-        res = run(*k, *c, *[x[t] for x in xs])
+        args = (*k, *c, *[x[t] for x in xs])
+        res = run(*args)
         if run is stepper:
-            run = _compiled_step(stepper)
+            run = _compiled_step(stepper, args)
         c_next = res[:nc]
         for a, v in zip(out, (*res[nc:], *c) if save else res[nc:]):
             if check:
@@ -663,20 +664,17 @@ def _replay_steps(call, k, c, xs, order, out, buf, save):
     return list(c)
 
 
-def _compiled_step(stepper):
-    """The compiled program behind the call the jitted step ``stepper`` just made (jit
-    keeps the entry it used last at the end of its cache), or ``stepper`` itself when
-    there is none yet (the first replay of a new signature compiles it).  Calling it
-    directly skips jit's look-up of the signature, a few microseconds, at every step:
-    the signature cannot change any more (the carry keeps its shapes and dtypes, and
-    the program's outputs have the same kinds at every step)."""
-    cache = getattr(stepper, "_cache", None)
-    if not cache or debug_nans_on():
+def _compiled_step(stepper, args):
+    """The compiled program of the jitted step ``stepper`` for the signature of
+    ``args`` (the step it just ran), or ``stepper`` itself when there is none yet
+    (the first replay of a new signature compiles it) or NaN debugging is on.
+    Calling it directly skips jit's look-up of the signature, a few microseconds,
+    at every step: the signature cannot change any more (the carry keeps its shapes
+    and dtypes, and the program's outputs have the same kinds at every step)."""
+    if debug_nans_on() or not isinstance(stepper, Jitted):
         return stepper
-    entry = next(reversed(cache.values()))
-    run = entry[0] if isinstance(entry, tuple) and entry else None  # (jit's cache entry)
-    code = getattr(run, "__code__", None)
-    return run if code is not None and code.co_filename == "<fgrad program>" else stepper
+    run = stepper.compiled_for(*args)
+    return stepper if run is None else run
 
 
 def _staged_step(call, k, c, x):
