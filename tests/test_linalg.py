@@ -670,3 +670,8 @@ def test_eig_of_an_empty_stack_differentiates():
     wv = fgrad.vmap(lambda a: fnp.linalg.eig(a)[0], in_axes=0)(np.zeros((0, 2, 2)))
     assert np.shape(wv) == w.shape
     assert fnp.linalg.eig(a)[1].shape == v.shape
+    # and its forward mode, and a second derivative (the packing's traced counterpart)
+    _, t = fgrad.jvp(lambda a: fnp.linalg.eigvals(a), (a,), (a,))
+    assert t.shape == w.shape
+    h = fgrad.hvp(lambda a: fnp.sum(fnp.linalg.eigvals(a).real ** 2), (a,), (a,))
+    assert h.shape == a.shape

@@ -178,8 +178,9 @@ def _pack_as(parts, cores):
     lead = first[: len(first) - len(cores[0])]
     dtype = np.result_type(*(concrete(p) for p in parts))
     flat = []
-    for p in parts:
-        p = reshape(p, lead + (-1,))
+    for p, core in zip(parts, cores):
+        # (the core size written out: -1 is ambiguous for an empty stack of matrices)
+        p = reshape(p, lead + (int(np.prod(core, dtype=np.int64)),))
         flat.append(p if np.result_type(concrete(p)) == dtype else astype(p, dtype))
     return concatenate(flat, axis=-1)
 
