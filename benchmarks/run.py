@@ -180,8 +180,9 @@ def warm_and_check(workload, size, data, cells, libs, opts):
                 c.status, c.note, c.call = "wrong", problem, None
                 log(f"   WRONG {c.lib} {c.task}: {problem}")
                 continue
+            c.call()  # (a jitted cell compiles its program on this first replay)
             t0 = now()
-            c.call()
+            c.call()  # the sample's size comes from a warm call
             once = max(now() - t0, 1e-7)
             c.number = max(1, min(100_000, round(opts.sample / once)))
         except Exception as e:

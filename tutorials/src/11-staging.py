@@ -202,9 +202,13 @@ plt.show()
 #
 # A loop over time steps written as a Python `for` unrolls into the program: a program of a 1,000-step
 # RNN would have thousands of lines.  `lax.scan(step, init, xs)` is one primitive whose body is traced
-# once and replayed at every step.  Its reverse pass is a loop too: it keeps the state each step started
-# from and re-runs one step at a time under `vjp`.  So its memory grows as steps × state, not steps ×
-# every intermediate.
+# once and replayed at every step.  Its reverse pass is a loop too.  The derivative of one step is
+# staged once and split in two: a forward step that also saves what the backward step will read (for
+# this body, the state `h` it started from and `1 - tanh²`), and a backward step that reads it.  The
+# reverse loop then runs only the backward steps (for a batched state, a weight's gradient `h.T @ δ`
+# summed over the steps is even made by one matrix product after the loop).  So memory grows as
+# steps × state, not steps × every intermediate (a body whose saved values would be much larger
+# than its state re-runs each step instead).
 
 # %%
 def rnn_loss(W, xs, h0):
