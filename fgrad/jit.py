@@ -113,6 +113,28 @@ def _children_key(children, key, leaves):
     return tuple(key)
 
 
+def _plain_key(args):
+    """``(key, leaves)`` of positional arguments made of plain values (arrays and
+    numbers in tuples, lists and dicts): :func:`_fast_key` of the tuple with its
+    first level inlined; None for anything else."""
+    leaves = []
+    key = []
+    try:
+        for a in args:
+            t = type(a)
+            if t is _ndarray:
+                leaves.append(a)
+                key.append((a.shape, a.dtype))
+            elif t in _PLAIN_LEAF_TYPES:
+                leaves.append(a)
+                key.append(t)
+            else:
+                key.append(_fast_key(a, leaves))
+    except _NotSimple:
+        return None
+    return tuple(key), leaves
+
+
 def _other_key(x, t):
     if isinstance(x, Tracer):
         return ("tracer", tuple(shape_of(x)), dtype_of(x))
@@ -414,22 +436,10 @@ class Jitted:
         # (the entry of every call until a signature is guarded: then the generated
         # __call__ of this jitted function's own class runs first, see _guard)
         if self._simple and not kwargs:  # the hot path: plain arrays in tuples/lists/dicts
-            leaves = []
-            key = []
-            try:
-                for a in args:  # (_fast_key of the tuple, its first level inlined)
-                    t = type(a)
-                    if t is _ndarray:
-                        leaves.append(a)
-                        key.append((a.shape, a.dtype))
-                    elif t in _PLAIN_LEAF_TYPES:
-                        leaves.append(a)
-                        key.append(t)
-                    else:
-                        key.append(_fast_key(a, leaves))
-            except _NotSimple:
+            found = _plain_key(args)
+            if found is None:
                 return self._call_general(args, kwargs)
-            key = tuple(key)
+            key, leaves = found
             entry = self._cache.get(key)
             if entry is not None and not debug_nans_on():
                 self._cache.move_to_end(key)
@@ -514,23 +524,11 @@ class Jitted:
         returning the list of output leaves; ``None`` when there is none (not traced,
         not yet compiled, static arguments, or arguments that are not plain).  For
         a caller replaying one signature in a loop (``fgrad.lax.scan``'s steps)."""
-        if not self._simple:
+        found = _plain_key(args) if self._simple else None
+        if found is None:
             return None
-        leaves, key = [], []
-        try:
-            for a in args:
-                t = type(a)
-                if t is _ndarray:
-                    leaves.append(a)
-                    key.append((a.shape, a.dtype))
-                elif t in _PLAIN_LEAF_TYPES:
-                    leaves.append(a)
-                    key.append(t)
-                else:
-                    key.append(_fast_key(a, leaves))
-        except _NotSimple:
-            return None
-        entry = self._cache.get(tuple(key))
+        key, leaves = found
+        entry = self._cache.get(key)
         if entry is None or not entry[4] or len(leaves) != len(args):
             return None
         return entry[0]

@@ -894,13 +894,7 @@ def _scan_vjp(g, ans, *args, wrt, _call, _save=True):
 
     (carry, ys, _), _ = _new_scan(body, call.who, k, g_carry + zeros_k,
                                   cs + xs + g_ys + g_cs, call.length, not call.reverse)
-    out = {}
-    for j, v in zip(dc, carry[:nd]):
-        out[nk + j] = v
-    for i, v in zip(dk, carry[nd:]):
-        out[i] = v
-    for i, v in zip(dx, ys):
-        out[nk + nc + i] = v
+    out = _reverse_scan_cotangents(carry, ys, dc, dk, dx, nk, nc)
     return tuple(out[p] if p in out else np.zeros(shape_of(args[p]), dtype_of(args[p]))
                  for p in sorted(wrt))
 
@@ -1216,13 +1210,7 @@ def _scan_res_vjp(g, ans, *args, wrt, _call):
                                   [gl[j] for j in dc] + zeros_k,
                                   list(xs) + stacks + [gl[nc + j] for j in res.dy],
                                   call.length, not call.reverse)
-    out = {}
-    for j, v in zip(dc, carry[:nd]):
-        out[nk + j] = v
-    for i, v in zip(dk, carry[nd:]):
-        out[i] = v
-    for i, v in zip(dx, ys):
-        out[nk + nc + i] = v
+    out = _reverse_scan_cotangents(carry, ys, dc, dk, dx, nk, nc)
     stacked_factors = {v.id: s for v, s in zip(factors, ys[len(dx):])}
     for i, ts in zip(summed, summed_terms):
         total = None
@@ -1279,6 +1267,21 @@ _SCAN_RES = Primitive(
     test={"skip": "fgrad.lax's primitive, made per call; tested in tests/test_lax.py"},
 )
 _SCAN_RES.fn = _SCAN_RES.call = _scan_res_forward
+
+
+def _reverse_scan_cotangents(carry, ys, dc, dk, dx, nk, nc):
+    """``{argument position: cotangent}`` from a reverse scan whose carry holds the
+    carries' cotangents (``dc``) then the consts' (``dk``) and whose ys are the xs'
+    (``dx``)."""
+    nd = len(dc)
+    out = {}
+    for j, v in zip(dc, carry[:nd]):
+        out[nk + j] = v
+    for i, v in zip(dk, carry[nd:]):
+        out[i] = v
+    for i, v in zip(dx, ys):
+        out[nk + nc + i] = v
+    return out
 
 
 def _scan_batch(vals, dims, _call, _save=True):
