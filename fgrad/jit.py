@@ -118,21 +118,10 @@ def _plain_key(args):
     numbers in tuples, lists and dicts): :func:`_fast_key` of the tuple with its
     first level inlined; None for anything else."""
     leaves = []
-    key = []
     try:
-        for a in args:
-            t = type(a)
-            if t is _ndarray:
-                leaves.append(a)
-                key.append((a.shape, a.dtype))
-            elif t in _PLAIN_LEAF_TYPES:
-                leaves.append(a)
-                key.append(t)
-            else:
-                key.append(_fast_key(a, leaves))
+        return _children_key(args, [], leaves), leaves
     except _NotSimple:
         return None
-    return tuple(key), leaves
 
 
 def _other_key(x, t):
