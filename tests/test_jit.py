@@ -642,8 +642,11 @@ def test_rows_whose_dtype_numpy_picks_from_the_values_are_guarded():
     f = lambda a: fnp.sum(fnp.linalg.eigvals(a).real ** 2)  # noqa: E731
     jf = jit(f)
     assert jf(sym) == f(sym)
-    with pytest.raises(TypeError, match="complex"):
-        jf(rot)
+    if np.linalg.eigvals(sym).dtype.kind == "f":  # numpy < 2.5: the values decide the dtype
+        with pytest.raises(TypeError, match="complex"):
+            jf(rot)
+    else:  # numpy 2.5 always returns complex eigenvalues: nothing to guard
+        assert jf(rot) == f(rot) == 0.0
     # traced on complex eigenvalues, later real ones stay complex: the same values
     g = lambda a: fnp.linalg.eigvals(a) * 2.0  # noqa: E731
     jg = jit(g)
